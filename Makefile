@@ -1,0 +1,40 @@
+# Fractal Trader — the two set-up commands are `make run` and `make test`.
+# Both create .venv from uv.lock when it is missing or stale (uv is installed with pip if absent).
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+VENV := .venv
+STAMP := $(VENV)/.synced
+export FRACTAL_DATA_DIR ?= $(CURDIR)/data
+TEST_TMP ?= $(or $(TMPDIR),/tmp)/fractal-test
+export NUMBA_CACHE_DIR ?= $(TEST_TMP)/numba-cache
+
+.PHONY: run test lint format bench clean-venv
+
+$(STAMP): uv.lock pyproject.toml
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(PYTHON) -m uv sync --locked --extra dev --python $(PYTHON)
+	@touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/fractal run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --no-cache actors strategies research cluster tests
+	$(VENV)/bin/ruff format --no-cache --check actors strategies research cluster tests
+	$(VENV)/bin/mypy --cache-dir $(TEST_TMP)/mypy strategies research
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --no-cache --fix actors strategies research cluster tests
+	$(VENV)/bin/ruff format --no-cache actors strategies research cluster tests
+
+test: lint
+	@mkdir -p $(TEST_TMP)
+	COVERAGE_FILE=$(TEST_TMP)/.coverage PYTHONDONTWRITEBYTECODE=1 \
+	  $(VENV)/bin/pytest -p no:cacheprovider --cov --cov-report=term:skip-covered \
+	  --cov-report=xml:$(TEST_TMP)/coverage.xml $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@for f in tests/bench/bench_*.py; do echo "== $$f"; $(VENV)/bin/python $$f || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

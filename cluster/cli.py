@@ -1,0 +1,32 @@
+"""`fractal` command line: one entry point, one sub-command module per area.
+
+Heavy imports (numba, ray, pandas) happen inside commands so `fractal --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cluster import cli_backtest, cli_data, cli_run, cli_sim, cli_smc
+
+app = typer.Typer(
+    name="fractal",
+    help="Fractal Trader — Smart Money Concepts for crypto perpetuals.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(cli_data.app, name="data", help="Market data store: import, list, show, fetch.")
+app.command("smc")(cli_smc.smc)
+app.command("backtest")(cli_backtest.backtest)
+app.command("sim")(cli_sim.sim)
+app.command("run")(cli_run.run)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""Helpers shared by the CLI modules: settings loading and clean error exits."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from cluster.settings import ConfigError, Settings, load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_or_exit() -> Settings:
+    """Load settings or print one line per invalid field and exit with status 2."""
+    try:
+        return load_settings()
+    except ConfigError as err:
+        err_console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from None
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a clear error naming the problem; return the Exit to raise."""
+    err_console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)

@@ -1,0 +1,86 @@
+"""Shared conventions of the causal SMC detectors.
+
+Every concept follows one shape so that batch and streaming run *the same code*:
+
+* Bars live in one float64 array ``bars`` of shape ``(capacity, 6)`` with columns
+  ``OPEN, HIGH, LOW, CLOSE, VOLUME, TIME`` (``TIME`` = bar open time in epoch milliseconds, exact in float64).
+* A concept writes its row ``i`` into its own float64 array ``out[i, :]`` from bars ``0..i``
+  (and the rows ``0..i`` of the concepts it depends on) inside an ``@njit`` ``step`` function.
+  Index columns hold ``-1.0`` for "none", levels ``NaN``; flags are ``0/±1``.
+* ``run`` (batch) is a loop of ``step`` over ``i``; the streaming form calls the same ``step``
+  for each new bar. Since ``step(i)`` never reads a row after ``i`` and state capacities never
+  depend on the series length, the prefix property holds by construction — and the tests
+  check it anyway.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+OPEN, HIGH, LOW, CLOSE, VOLUME, TIME = 0, 1, 2, 3, 4, 5
+BAR_FIELDS = 6
+NONE = -1.0
+
+
+def empty_out(n: int, ncols: int) -> np.ndarray:
+    """Output buffer: NaN everywhere (index columns are set to -1 by each step)."""
+    return np.full((n, ncols), np.nan, dtype=np.float64)
+
+
+@njit(cache=True)
+def wilder_atr_step(i: int, bars: np.ndarray, period: int, state: np.ndarray) -> float:
+    """Wilder ATR at bar ``i`` from bars ``<= i``.
+
+    ``state = [sum_tr_or_atr, count]``: the first ``period`` true ranges are averaged, then
+    Wilder smoothing. NaN until ``period`` bars are seen (no whole-sample statistic).
+    """
+    h = bars[i, HIGH]
+    lo = bars[i, LOW]
+    if i == 0:
+        tr = h - lo
+    else:
+        pc = bars[i - 1, CLOSE]
+        tr = max(h - lo, abs(h - pc), abs(lo - pc))
+    cnt = state[1] + 1.0
+    state[1] = cnt
+    if cnt < period:
+        state[0] += tr
+        return np.nan
+    if cnt == period:
+        state[0] = (state[0] + tr) / period
+        return state[0]
+    state[0] = (state[0] * (period - 1) + tr) / period
+    return state[0]
+
+
+class GrowableRows:
+    """Row buffer that doubles its capacity, so a stream appends in amortised O(1)."""
+
+    def __init__(self, ncols: int, fill: float = np.nan, capacity: int = 1024) -> None:
+        self.fill = fill
+        self.data = np.full((capacity, ncols), fill, dtype=np.float64)
+
+    def ensure(self, n: int) -> np.ndarray:
+        """Make room for ``n`` rows; returns the (possibly new) array."""
+        cap = self.data.shape[0]
+        if n > cap:
+            new_cap = max(n, 2 * cap)
+            grown = np.full((new_cap, self.data.shape[1]), self.fill, dtype=np.float64)
+            grown[:cap] = self.data
+            self.data = grown
+        return self.data
+
+
+def as_bars(
+    o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray, t: np.ndarray
+) -> np.ndarray:
+    """Pack OHLCV + open time (ms) into the ``(n, 6)`` float64 bar array."""
+    bars = np.empty((len(o), BAR_FIELDS), dtype=np.float64)
+    bars[:, OPEN] = o
+    bars[:, HIGH] = h
+    bars[:, LOW] = lo
+    bars[:, CLOSE] = c
+    bars[:, VOLUME] = v
+    bars[:, TIME] = t
+    return bars

@@ -1,0 +1,46 @@
+"""Small helpers shared by the SMC tests: real-data loading and hand-made bar arrays."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from strategies.smc._common import as_bars
+from tests.conftest import MARKET
+
+BTC_5M = MARKET / "hyperliquid_perp_2025" / "hyperliquid_BTCUSDC_5m.csv.gz"
+ETH_15M = MARKET / "hyperliquid_perp_2025" / "hyperliquid_ETHUSDC_15m.csv.gz"
+
+
+@cache
+def load_frame(path: Path = BTC_5M) -> pd.DataFrame:
+    """A shipped CSV as an OHLCV frame with a UTC DatetimeIndex (read-only use)."""
+    df = pd.read_csv(path)
+    df.index = pd.DatetimeIndex(pd.to_datetime(df["timestamp"], unit="ms", utc=True), name="time")
+    return df[["open", "high", "low", "close", "volume"]].astype("float64")
+
+
+def frame_bars(df: pd.DataFrame) -> np.ndarray:
+    """The (n, 6) bar array of a frame."""
+    ts = df.index.asi8 // 1_000_000 if df.index.unit == "ns" else df.index.asi8
+    return as_bars(
+        *(df[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")),
+        ts.astype(np.float64),
+    )
+
+
+def make_bars(
+    highs: list[float], lows: list[float], closes: list[float] | None = None
+) -> np.ndarray:
+    """Hand-made bars: opens = previous close (or mid), 15-minute clock from 2025-01-01."""
+    n = len(highs)
+    h = np.asarray(highs, dtype=np.float64)
+    lo = np.asarray(lows, dtype=np.float64)
+    c = np.asarray(closes, dtype=np.float64) if closes is not None else (h + lo) / 2
+    o = np.concatenate([[c[0]], c[:-1]])
+    o = np.clip(o, lo, h)
+    t = 1_735_689_600_000 + 900_000 * np.arange(n, dtype=np.float64)
+    return as_bars(o, h, lo, c, np.ones(n), t)

@@ -1,0 +1,97 @@
+"""Reading the shipped ``<venue>_<SYMBOL>_<tf>.csv.gz`` files (OHLCV and funding).
+
+Why a module: other CLIs take ``--data PATH`` and need the same frame shape the store returns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from research.data.symbols import canonical_symbol
+from research.data.timeframes import TIMEFRAMES
+from research.data.validation import (
+    FUNDING_COLUMNS,
+    OHLCV_COLUMNS,
+    validate_funding,
+    validate_ohlcv,
+)
+
+FUNDING = "funding"
+_NAME = re.compile(
+    r"^(?P<venue>[a-z0-9]+)_(?P<symbol>[A-Za-z0-9\-]+)_(?P<tf>[0-9]+[mhdw]|funding)\.csv(\.gz)?$"
+)
+
+
+@dataclass(frozen=True)
+class CsvName:
+    """What a file name says: venue, canonical symbol, and timeframe (or ``funding``)."""
+
+    venue: str
+    symbol: str
+    timeframe: str
+    raw_symbol: str
+
+    @property
+    def is_funding(self) -> bool:
+        return self.timeframe == FUNDING
+
+
+def parse_csv_name(path: str | Path) -> CsvName:
+    """Parse ``<venue>_<SYMBOL>_<tf>.csv[.gz]``; ValueError naming the file otherwise."""
+    name = Path(path).name
+    m = _NAME.match(name)
+    if m is None:
+        raise ValueError(
+            f"cannot parse {name!r}: expected <venue>_<SYMBOL>_<timeframe>.csv.gz "
+            "(e.g. hyperliquid_BTCUSDC_15m.csv.gz)"
+        )
+    tf = m.group("tf")
+    if tf != FUNDING and tf not in TIMEFRAMES:
+        raise ValueError(f"{name!r}: unknown timeframe {tf!r}; expected one of {TIMEFRAMES}")
+    venue = m.group("venue")
+    return CsvName(venue, canonical_symbol(venue, m.group("symbol")), tf, m.group("symbol"))
+
+
+def read_raw_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Read a CSV unvalidated (the store validates it on write, naming the file)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        raw = pd.read_csv(path)
+    except (OSError, ValueError, EOFError) as err:
+        raise ValueError(f"cannot read {path}: {err}") from None
+    wanted = ("timestamp", *columns)
+    missing = [c for c in wanted if c not in raw.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; header is {list(raw)}")
+    return raw
+
+
+def load_csv(
+    path: str | Path, timeframe: str | None = None, *, repair: bool = False
+) -> pd.DataFrame:
+    """Load one OHLCV CSV into the store's frame shape (UTC ``time`` index, float64 columns).
+
+    The timeframe comes from the file name when it follows the shipped naming, else pass it.
+    The frame is validated exactly like a store write (gaps are allowed, never filled).
+    """
+    path = Path(path)
+    if timeframe is None:
+        timeframe = parse_csv_name(path).timeframe
+    if timeframe == FUNDING:
+        raise ValueError(f"{path.name} is a funding file; use load_funding_csv")
+    frame, _ = validate_ohlcv(
+        read_raw_csv(path, OHLCV_COLUMNS), timeframe, repair=repair, label=str(path)
+    )
+    return frame
+
+
+def load_funding_csv(path: str | Path, *, repair: bool = False) -> pd.DataFrame:
+    """Load a ``timestamp,funding_rate`` file (UTC ``time`` index, float64 ``funding_rate``)."""
+    path = Path(path)
+    frame, _ = validate_funding(read_raw_csv(path, FUNDING_COLUMNS), repair=repair, label=str(path))
+    return frame

@@ -1,0 +1,77 @@
+"""Import shipped CSV files (or whole folders of them) into the parquet store.
+
+Why separate from the store: importing is about files on disk (names, folders, partial
+failures); the store only knows validated frames. One bad file never stops the others and
+never touches what is already stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from research.data.csv_files import _NAME, parse_csv_name, read_raw_csv
+from research.data.store import MarketStore, WriteReport
+from research.data.validation import FUNDING_COLUMNS, OHLCV_COLUMNS
+
+
+@dataclass
+class ImportResult:
+    """Outcome for one file: the write report, or the error that rejected it."""
+
+    path: Path
+    report: WriteReport | None = None
+    error: str | None = None
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given plus every ``*.csv[.gz]`` named like a dataset inside given folders.
+
+    A path that does not exist is an error (FileNotFoundError naming it), as is a folder
+    holding no data file, so a typo never imports "nothing" silently.
+    """
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*.csv*") if f.is_file() and _NAME.match(f.name))
+            if not found:
+                raise FileNotFoundError(f"no <venue>_<SYMBOL>_<tf>.csv.gz files under {p}")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {p}")
+    return list(dict.fromkeys(files))
+
+
+def import_file(store: MarketStore, path: Path, *, repair: bool = False) -> WriteReport:
+    """Import one file; raises ValueError/DataValidationError/DataConflictError when bad."""
+    name = parse_csv_name(path)
+    if name.is_funding:
+        raw = read_raw_csv(path, FUNDING_COLUMNS)
+        return store.write_funding(name.venue, name.symbol, raw, repair=repair)
+    raw = read_raw_csv(path, OHLCV_COLUMNS)
+    return store.write(name.venue, name.symbol, name.timeframe, raw, repair=repair)
+
+
+def import_paths(
+    store: MarketStore,
+    paths: Iterable[str | Path],
+    *,
+    repair: bool = False,
+    on_file: Callable[[ImportResult], None] | None = None,
+) -> list[ImportResult]:
+    """Import every file under ``paths``; per-file errors are collected, not raised."""
+    results = []
+    for path in expand_paths(paths):
+        result = ImportResult(path)
+        try:
+            result.report = import_file(store, path, repair=repair)
+        except (ValueError, OSError) as err:  # validation/conflict errors are ValueErrors
+            result.error = str(err)
+        results.append(result)
+        if on_file is not None:
+            on_file(result)
+    return results

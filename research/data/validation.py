@@ -1,0 +1,291 @@
+"""Candle and funding validation: reject bad data loudly, repair only when asked, never fill gaps.
+
+Why: a single duplicated or off-grid bar silently shifts every indicator after it, so the store
+refuses invalid frames by default (`DataValidationError` lists each problem with counts and the
+first offending timestamps). Gaps are real (exchange outages) and are only *reported*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from research.data.timeframes import timeframe_ms
+
+OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
+FUNDING_COLUMNS = ("funding_rate",)
+FUNDING_GRID_MS = 3_600_000  # funding prints are floored to the hour of settlement
+_SHOW_FIRST = 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One violated rule: how many rows and where it first happens."""
+
+    rule: str
+    description: str
+    count: int
+    first: tuple[pd.Timestamp, ...]
+
+    def __str__(self) -> str:
+        where = ", ".join(_fmt(t) for t in self.first)
+        return f"{self.count} {self.description}" + (f" (first at {where})" if where else "")
+
+
+@dataclass(frozen=True)
+class GapSummary:
+    """Missing bars between the first and last bar (never filled)."""
+
+    missing_bars: int = 0
+    gaps: int = 0
+    largest_gap_bars: int = 0
+    largest_gap_after: pd.Timestamp | None = None
+
+    def __str__(self) -> str:
+        if not self.gaps:
+            return "no gaps"
+        return (
+            f"{self.missing_bars} missing bars in {self.gaps} gaps "
+            f"(largest {self.largest_gap_bars} bars after {_fmt(self.largest_gap_after)})"
+        )
+
+
+@dataclass
+class ValidationReport:
+    """What was found, what repair did, and the gaps left in the validated frame."""
+
+    rows_in: int
+    rows_out: int
+    problems: list[Problem] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+    gaps: GapSummary = field(default_factory=GapSummary)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Non-fatal findings (gaps) as readable lines."""
+        return [f"gaps: {self.gaps}"] if self.gaps.gaps else []
+
+
+class DataValidationError(ValueError):
+    """Invalid market data; the message names every problem with counts and timestamps."""
+
+    def __init__(self, label: str, problems: list[Problem]) -> None:
+        self.label = label
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid data{f' for {label}' if label else ''}:\n{lines}")
+
+
+def _fmt(ts: pd.Timestamp | None) -> str:
+    return "-" if ts is None else ts.strftime("%Y-%m-%d %H:%M:%S%z")
+
+
+def _first(index: pd.DatetimeIndex, mask: np.ndarray) -> tuple[pd.Timestamp, ...]:
+    return tuple(index[mask][:_SHOW_FIRST])
+
+
+def _problem(
+    rule: str, description: str, index: pd.DatetimeIndex, mask: np.ndarray
+) -> Problem | None:
+    count = int(mask.sum())
+    return Problem(rule, description, count, _first(index, mask)) if count else None
+
+
+def to_frame(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Canonical shape: UTC ``DatetimeIndex`` named ``time`` (ns) and float64 ``columns``.
+
+    Accepts an integer-millisecond ``timestamp`` column (the shipped CSV layout), a ``time``
+    column, or a DatetimeIndex. A tz-naive index is taken as UTC. Does not sort or dedupe.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataValidationError(
+            "", [Problem("columns", f"missing column(s): {', '.join(missing)}", len(missing), ())]
+        )
+    if "timestamp" in df.columns:
+        ts = pd.to_numeric(df["timestamp"], errors="coerce")
+        index = pd.DatetimeIndex(pd.to_datetime(ts, unit="ms", utc=True))
+    elif "time" in df.columns:
+        index = pd.DatetimeIndex(pd.to_datetime(df["time"], utc=True))
+    elif isinstance(df.index, pd.DatetimeIndex):
+        index = df.index
+        index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    else:
+        raise TypeError("frame needs a DatetimeIndex or a 'timestamp' (ms) / 'time' column")
+    out = pd.DataFrame(
+        {c: pd.to_numeric(df[c], errors="coerce").to_numpy(dtype="float64") for c in columns},
+        index=index.as_unit("ns").rename("time"),
+    )
+    return out
+
+
+def _time_ms(index: pd.DatetimeIndex) -> np.ndarray:
+    """Epoch milliseconds, with NaT as int64 min (callers mask NaT separately)."""
+    return index.as_unit("ns").asi8 // 1_000_000
+
+
+def find_problems(df: pd.DataFrame, grid_ms: int, *, ohlc_rules: bool = True) -> list[Problem]:
+    """Every rule that the canonical frame ``df`` violates (empty list = valid)."""
+    idx = pd.DatetimeIndex(df.index)
+    values = df.to_numpy(dtype="float64")
+    nat = np.asarray(idx.isna())
+    ms = _time_ms(idx)
+    checks: list[Problem | None] = [
+        _problem(
+            "nan",
+            "rows with NaN/inf values or no timestamp",
+            idx,
+            ~np.isfinite(values).all(axis=1) | nat,
+        ),
+    ]
+    if ohlc_rules:
+        o, h, low, c, v = (df[col].to_numpy() for col in OHLCV_COLUMNS)
+        checks += [
+            _problem(
+                "nonpositive_price",
+                "rows with a non-positive price",
+                idx,
+                np.asarray((df[["open", "high", "low", "close"]].to_numpy() <= 0).any(axis=1)),
+            ),
+            _problem(
+                "high_lt_open_close", "rows with high < max(open, close)", idx, h < np.maximum(o, c)
+            ),
+            _problem(
+                "low_gt_open_close", "rows with low > min(open, close)", idx, low > np.minimum(o, c)
+            ),
+            _problem("high_lt_low", "rows with high < low", idx, h < low),
+            _problem("negative_volume", "rows with negative volume", idx, v < 0),
+        ]
+    valid_ms = ms[~nat]
+    dup = np.zeros(len(idx), dtype=bool)
+    dup[~nat] = pd.Index(valid_ms).duplicated(keep="first")
+    back = np.zeros(len(idx), dtype=bool)
+    if len(valid_ms) > 1:
+        back[np.flatnonzero(~nat)[1:]] = np.diff(valid_ms) < 0
+    checks += [
+        _problem("duplicates", "duplicate timestamps", idx, dup),
+        _problem(
+            "out_of_order", "out-of-order rows (timestamp earlier than the row before)", idx, back
+        ),
+        _problem(
+            "off_grid",
+            f"timestamps off the {grid_ms // 60_000}-minute grid",
+            idx,
+            ~nat & (ms % grid_ms != 0),
+        ),
+    ]
+    return [p for p in checks if p is not None]
+
+
+def find_gaps(index: pd.DatetimeIndex, grid_ms: int) -> GapSummary:
+    """Count bars missing between consecutive (sorted, unique, on-grid) bars."""
+    ms = np.unique(_time_ms(pd.DatetimeIndex(index).dropna()))
+    if len(ms) < 2:
+        return GapSummary()
+    missing = np.diff(ms) // grid_ms - 1
+    holes = missing > 0
+    if not holes.any():
+        return GapSummary()
+    at = int(np.argmax(missing))
+    return GapSummary(
+        missing_bars=int(missing[holes].sum()),
+        gaps=int(holes.sum()),
+        largest_gap_bars=int(missing[at]),
+        largest_gap_after=pd.Timestamp(int(ms[at]), unit="ms", tz="UTC"),
+    )
+
+
+def _repair(df: pd.DataFrame, grid_ms: int) -> tuple[pd.DataFrame, list[str]]:
+    """Drop NaN and off-grid rows, sort, drop duplicates (keep the last); say what was done."""
+    done: list[str] = []
+    bad = ~np.isfinite(df.to_numpy(dtype="float64")).all(axis=1) | np.asarray(df.index.isna())
+    if bad.any():
+        done.append(f"dropped {int(bad.sum())} rows with NaN/inf values or no timestamp")
+        df = df[~bad]
+    off = _time_ms(pd.DatetimeIndex(df.index)) % grid_ms != 0
+    if off.any():
+        done.append(f"dropped {int(off.sum())} off-grid rows")
+        df = df[~off]
+    if not df.index.is_monotonic_increasing:
+        done.append("sorted rows by time")
+        df = df.sort_index(kind="stable")
+    dup = df.index.duplicated(keep="last")
+    if dup.any():
+        keys = df.index[dup]
+        differing = int(
+            (df[dup].groupby(level=0).first() != df[~dup].loc[keys.unique()]).any(axis=1).sum()
+        )
+        done.append(
+            f"dropped {int(dup.sum())} duplicate-timestamp rows "
+            f"({differing} timestamps had differing values; kept the last occurrence)"
+        )
+        df = df[~dup]
+    return df, done
+
+
+def _validate(
+    df: pd.DataFrame,
+    columns: tuple[str, ...],
+    grid_ms: int,
+    *,
+    repair: bool,
+    label: str,
+    ohlc_rules: bool,
+    gaps: bool,
+) -> tuple[pd.DataFrame, ValidationReport]:
+    try:
+        frame = to_frame(df, columns)
+    except DataValidationError as err:
+        raise DataValidationError(label, err.problems) from None
+    report = ValidationReport(rows_in=len(frame), rows_out=len(frame))
+    report.problems = find_problems(frame, grid_ms, ohlc_rules=ohlc_rules)
+    if report.problems and repair:
+        frame, report.repairs = _repair(frame, grid_ms)
+        remaining = find_problems(frame, grid_ms, ohlc_rules=ohlc_rules)
+        if remaining:
+            raise DataValidationError(label + " (after repair)" if label else "", remaining)
+    elif report.problems:
+        raise DataValidationError(label, report.problems)
+    report.rows_out = len(frame)
+    if gaps:
+        report.gaps = find_gaps(pd.DatetimeIndex(frame.index), grid_ms)
+    return frame, report
+
+
+def validate_ohlcv(
+    df: pd.DataFrame, timeframe: str, *, repair: bool = False, label: str = ""
+) -> tuple[pd.DataFrame, ValidationReport]:
+    """Return the canonical, validated frame and its report; raise DataValidationError if bad.
+
+    ``repair=True`` drops NaN/off-grid/duplicate rows and sorts (all listed in
+    ``report.repairs``); inconsistent OHLC, non-positive prices and negative volume are never
+    "repaired" because no rule can know the true value.
+    """
+    return _validate(
+        df,
+        OHLCV_COLUMNS,
+        timeframe_ms(timeframe),
+        repair=repair,
+        label=label,
+        ohlc_rules=True,
+        gaps=True,
+    )
+
+
+def validate_funding(
+    df: pd.DataFrame, *, repair: bool = False, label: str = ""
+) -> tuple[pd.DataFrame, ValidationReport]:
+    """Funding prints: finite rates, unique sorted timestamps on the hour grid (no gap rule)."""
+    return _validate(
+        df,
+        FUNDING_COLUMNS,
+        FUNDING_GRID_MS,
+        repair=repair,
+        label=label,
+        ohlc_rules=False,
+        gaps=False,
+    )

@@ -1,0 +1,233 @@
+"""Pandas entry point of the causal SMC core: ``detect(df, **params)`` and ``SMCStream``.
+
+Row ``t`` of the result holds what is known at the close of bar ``t`` for every concept, so
+``detect(df.iloc[:t+1]) == detect(df).iloc[:t+1]`` (the prefix property) and a stream fed bar
+by bar produces the same rows. The concepts are wired as a small dependency graph of nodes;
+each node runs one concept module (batch ``run`` or streaming ``Stream``) on the shared bar
+array and the outputs of the nodes it depends on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from strategies.smc import swings
+from strategies.smc._common import BAR_FIELDS, CLOSE, HIGH, LOW, OPEN, TIME, GrowableRows
+
+REQUIRED = ("open", "high", "low", "close")
+
+
+class CoreParams(BaseModel):
+    """Scales of the two swing instances every other concept builds on."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    swing_length: int = Field(
+        50, ge=2, le=500, description="Swing scale: bars left and right of a swing pivot."
+    )
+    internal_length: int = Field(
+        5, ge=1, le=100, description="Internal scale: bars left and right of an internal pivot."
+    )
+
+
+@dataclass(frozen=True)
+class Node:
+    """One concept instance in the graph.
+
+    ``batch(bars, deps, params) -> out``; ``stream(params)`` returns an object with
+    ``update(i, bars, deps) -> row`` and ``out``. ``prefix`` renames the module's columns
+    (two instances of one concept must not collide).
+    """
+
+    name: str
+    columns: Sequence[str]
+    int_columns: frozenset[str]
+    deps: tuple[str, ...]
+    batch: Callable[[np.ndarray, list[np.ndarray], Any], np.ndarray]
+    stream: Callable[[Any], Any]
+    prefix: str = ""
+
+
+class _SwingStreamAdapter:
+    def __init__(self, length: int) -> None:
+        self._s = swings.SwingStream(length, length)
+
+    @property
+    def out(self) -> np.ndarray:
+        return self._s.out
+
+    def update(self, i: int, bars: np.ndarray, deps: list[np.ndarray]) -> np.ndarray:
+        return self._s.update(i, bars)
+
+
+def _swing_node(name: str, prefix: str, length_field: str) -> Node:
+    return Node(
+        name=name,
+        columns=swings.COLUMNS,
+        int_columns=swings.INT_COLUMNS,
+        deps=(),
+        batch=lambda bars, deps, p: swings.run(
+            bars, getattr(p, length_field), getattr(p, length_field)
+        ),
+        stream=lambda p: _SwingStreamAdapter(getattr(p, length_field)),
+        prefix=prefix,
+    )
+
+
+def _nodes() -> list[Node]:
+    """The concept graph in dependency order (later nodes may read earlier outputs)."""
+    return [
+        _swing_node("swings", "", "swing_length"),
+        _swing_node("int_swings", "int_", "internal_length"),
+    ]
+
+
+PARAM_MODELS: list[type[BaseModel]] = [CoreParams]
+
+
+class SMCParams(CoreParams):
+    """All detector parameters (one flat namespace; names are unique per concept)."""
+
+
+def make_params(**params: Any) -> SMCParams:
+    """Validate keyword parameters; unknown names and out-of-range values raise ValueError."""
+    known = set(SMCParams.model_fields)
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown SMC parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    try:
+        return SMCParams(**params)
+    except ValidationError as err:
+        msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise ValueError(f"invalid SMC parameters: {msgs}") from None
+
+
+def bars_from_frame(df: pd.DataFrame) -> np.ndarray:
+    """Validate an OHLCV frame and pack it as the (n, 6) bar array.
+
+    The index must be a DatetimeIndex (naive = UTC), strictly increasing, with finite prices.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"detect() needs a pandas DataFrame, got {type(df).__name__}")
+    cols = {c.lower(): c for c in df.columns}
+    missing = [c for c in REQUIRED if c not in cols]
+    if missing:
+        raise ValueError(f"OHLC frame is missing column(s): {', '.join(missing)}")
+    if not isinstance(df.index, pd.DatetimeIndex):
+        raise ValueError("OHLC frame needs a DatetimeIndex of bar open times")
+    idx = df.index if df.index.tz is not None else df.index.tz_localize("UTC")
+    if len(idx) > 1 and not (idx[1:] > idx[:-1]).all():
+        raise ValueError("bar times must be strictly increasing (sort and de-duplicate first)")
+    bars = np.empty((len(df), BAR_FIELDS), dtype=np.float64)
+    for j, name in zip((OPEN, HIGH, LOW, CLOSE), REQUIRED, strict=True):
+        bars[:, j] = df[cols[name]].to_numpy(dtype=np.float64)
+    if not np.isfinite(bars[:, :4]).all():
+        bad = int((~np.isfinite(bars[:, :4])).any(axis=1).sum())
+        raise ValueError(f"OHLC frame has {bad} row(s) with NaN or infinite prices")
+    bars[:, 4] = df[cols["volume"]].to_numpy(np.float64) if "volume" in cols else 0.0
+    bars[:, TIME] = idx.as_unit("ms").asi8.astype(np.float64)
+    return bars
+
+
+def _column_names(node: Node) -> list[str]:
+    return [node.prefix + c for c in node.columns]
+
+
+def _to_frame(
+    outs: dict[str, np.ndarray], nodes: list[Node], n: int, index: pd.Index
+) -> pd.DataFrame:
+    data: dict[str, np.ndarray] = {}
+    for node in nodes:
+        out = outs[node.name][:n]
+        for j, col in enumerate(node.columns):
+            vals = out[:, j]
+            data[node.prefix + col] = (
+                vals.astype(np.int64) if col in node.int_columns else vals.copy()
+            )
+    return pd.DataFrame(data, index=index)
+
+
+def detect(df: pd.DataFrame, **params: Any) -> pd.DataFrame:
+    """Every causal SMC concept for every bar of ``df``.
+
+    Returns one row per input bar (same index). Row ``t`` uses bars ``0..t`` only: events sit
+    on the bar at which they became known and carry ``*_ref`` pointing at the bar they are
+    about. Index columns are int64 with -1 for none; levels are float64 with NaN for none.
+    """
+    p = make_params(**params)
+    bars = bars_from_frame(df)
+    return _to_frame(detect_arrays(bars, p), _nodes(), bars.shape[0], df.index)
+
+
+def detect_arrays(bars: np.ndarray, p: SMCParams) -> dict[str, np.ndarray]:
+    """Numpy core of :func:`detect`: each node's float64 output array, keyed by node name."""
+    outs: dict[str, np.ndarray] = {}
+    for node in _nodes():
+        outs[node.name] = node.batch(bars, [outs[d] for d in node.deps], p)
+    return outs
+
+
+class SMCStream:
+    """Bar-by-bar form of :func:`detect`; ``update`` returns the row the batch would hold."""
+
+    def __init__(self, **params: Any) -> None:
+        self.params = make_params(**params)
+        self.nodes = _nodes()
+        self.streams = {node.name: node.stream(self.params) for node in self.nodes}
+        self.bars = GrowableRows(BAR_FIELDS)
+        self.n = 0
+        self.columns = [c for node in self.nodes for c in _column_names(node)]
+
+    def update_arrays(
+        self, time_ms: float, o: float, h: float, lo: float, c: float, v: float = 0.0
+    ) -> list[np.ndarray]:
+        """Append one closed bar; returns each node's new row (no pandas overhead)."""
+        i = self.n
+        if i and time_ms <= self.bars.data[i - 1, TIME]:
+            raise ValueError("bar time must be later than the previous bar's")
+        if not (np.isfinite(o) and np.isfinite(h) and np.isfinite(lo) and np.isfinite(c)):
+            raise ValueError("bar has NaN or infinite prices")
+        bars = self.bars.ensure(i + 1)
+        bars[i, 0], bars[i, 1], bars[i, 2], bars[i, 3], bars[i, 4], bars[i, 5] = (
+            o,
+            h,
+            lo,
+            c,
+            v,
+            time_ms,
+        )
+        rows = []
+        for node in self.nodes:
+            deps = [self.streams[d].out for d in node.deps]
+            rows.append(self.streams[node.name].update(i, bars, deps))
+        self.n = i + 1
+        return rows
+
+    def update(
+        self, time: pd.Timestamp, o: float, h: float, lo: float, c: float, v: float = 0.0
+    ) -> pd.Series:
+        """Append one closed bar and return its row as a Series (columns as in detect())."""
+        ts = pd.Timestamp(time)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+        rows = self.update_arrays(float(ts.as_unit("ns").value // 1_000_000), o, h, lo, c, v)
+        values: list[Any] = []
+        for node, row in zip(self.nodes, rows, strict=True):
+            values.extend(
+                int(x) if col in node.int_columns else float(x)
+                for col, x in zip(node.columns, row, strict=True)
+            )
+        return pd.Series(values, index=self.columns, name=ts, dtype=object)
+
+    def frame(self) -> pd.DataFrame:
+        """Everything emitted so far, in detect()'s layout."""
+        outs = {name: s.out for name, s in self.streams.items()}
+        times = pd.to_datetime(self.bars.data[: self.n, TIME].astype(np.int64), unit="ms", utc=True)
+        return _to_frame(outs, self.nodes, self.n, pd.DatetimeIndex(times, name="time"))

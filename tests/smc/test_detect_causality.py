@@ -1,0 +1,148 @@
+"""The causality contract of ``strategies.smc.detect`` for every concept (docs/smc.md §7).
+
+1. prefix property: ``detect(df[:t+1]) == detect(df)[:t+1]`` exactly, for every tested t;
+2. stream == batch on real files;
+3. row invariants: every ``*_ref`` pointer is -1 or ≤ its row;
+4. negative control: the same harness flags the reference package's look-ahead (compat).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strategies.smc import SMCStream, bars_from_frame, detect, detect_arrays, make_params
+from tests.conftest import SMC_REFERENCE
+from tests.smc.helpers import BTC_5M, ETH_15M, load_frame
+
+PARAM_SETS = [
+    {},
+    {"swing_length": 10, "internal_length": 3},
+    {"swing_length": 3, "internal_length": 1},
+]
+
+
+def eurusd() -> pd.DataFrame:
+    df = pd.read_csv(SMC_REFERENCE / "EURUSD_15M.csv")
+    df.index = pd.DatetimeIndex(pd.to_datetime(df["Date"], format="%Y.%m.%d %H:%M:%S"), name="time")
+    df = df.rename(columns=str.lower)
+    return df[["open", "high", "low", "close", "volume"]].astype("float64")
+
+
+def first_divergence(df: pd.DataFrame, cuts: list[int], **params: object) -> int | None:
+    """Smallest cut t at which the prefix run disagrees with the full run (None if none)."""
+    full = detect(df, **params)
+    for t in cuts:
+        part = detect(df.iloc[: t + 1], **params)
+        try:
+            pd.testing.assert_frame_equal(part, full.iloc[: t + 1], check_exact=True)
+        except AssertionError:
+            return t
+    return None
+
+
+@pytest.mark.parametrize("params", PARAM_SETS, ids=["defaults", "10-3", "3-1"])
+@pytest.mark.parametrize("source", ["eurusd", "btc5m"])
+def test_prefix_property_every_cut_on_first_1200_bars(source: str, params: dict) -> None:
+    """Every t, on the numpy core (the pandas wrapper is checked on sampled cuts below)."""
+    df = (eurusd() if source == "eurusd" else load_frame(BTC_5M)).iloc[:1200]
+    p = make_params(**params)
+    bars = bars_from_frame(df)
+    full = detect_arrays(bars, p)
+    for t in range(len(df)):
+        part = detect_arrays(bars[: t + 1], p)
+        for name, out in full.items():
+            np.testing.assert_array_equal(part[name], out[: t + 1], err_msg=f"{name} at t={t}")
+
+
+def test_prefix_property_of_the_frame_on_sampled_cuts() -> None:
+    df = eurusd().iloc[:3000]
+    assert first_divergence(df, list(range(0, 3000, 37)) + [2999]) is None
+
+
+@settings(max_examples=25)
+@given(cut=st.integers(0, 16_000), params=st.sampled_from(PARAM_SETS))
+def test_prefix_property_random_cuts_on_long_file(cut: int, params: dict) -> None:
+    df = load_frame(ETH_15M)
+    cut = min(cut, len(df) - 1)
+    assert first_divergence(df, [cut], **params) is None
+
+
+def test_prefix_property_around_event_bars() -> None:
+    """Cut exactly at, before and after bars where events fire (where look-ahead hides)."""
+    df = load_frame(BTC_5M).iloc[:6000]
+    full = detect(df)
+    event_cols = [c for c in full.columns if full[c].dtype == np.int64 and not c.endswith("_ref")]
+    rows = np.flatnonzero((full[event_cols] != 0).any(axis=1).to_numpy())
+    rng = np.random.default_rng(7)
+    picked = rng.choice(rows, size=min(60, len(rows)), replace=False)
+    cuts = sorted({int(t + d) for t in picked for d in (-1, 0, 1) if 0 <= t + d < len(df)})
+    assert first_divergence(df, cuts) is None
+
+
+@pytest.mark.parametrize("path", [BTC_5M, ETH_15M], ids=["btc5m", "eth15m"])
+def test_stream_equals_batch_on_real_files(path) -> None:
+    df = load_frame(path)
+    batch = detect(df)
+    stream = SMCStream()
+    bars = df.to_numpy()
+    times = df.index.as_unit("ms").asi8
+    for k in range(len(df)):
+        o, h, lo, c, v = bars[k]
+        stream.update_arrays(float(times[k]), o, h, lo, c, v)
+    pd.testing.assert_frame_equal(stream.frame(), batch, check_exact=True, check_freq=False)
+
+
+def test_stream_equals_batch_on_golden_input() -> None:
+    df = eurusd()
+    batch = detect(df, swing_length=10, internal_length=3)
+    stream = SMCStream(swing_length=10, internal_length=3)
+    bars, times = df.to_numpy(), df.index.as_unit("ms").asi8
+    for k in range(len(df)):
+        stream.update_arrays(float(times[k]), *bars[k])
+    frame = stream.frame()
+    batch.index = frame.index
+    pd.testing.assert_frame_equal(frame, batch, check_exact=True)
+
+
+def test_stream_series_form_matches_batch_rows() -> None:
+    df = eurusd().iloc[:400]
+    batch = detect(df, swing_length=10, internal_length=3)
+    stream = SMCStream(swing_length=10, internal_length=3)
+    for k, (t, row) in enumerate(df.iterrows()):
+        got = stream.update(t, row.open, row.high, row.low, row.close, row.volume)
+        assert list(got.index) == list(batch.columns)
+        np.testing.assert_array_equal(
+            got.to_numpy(dtype=np.float64), batch.iloc[k].to_numpy(dtype=np.float64)
+        )
+
+
+def test_ref_pointers_never_point_forward() -> None:
+    full = detect(load_frame(BTC_5M))
+    rows = np.arange(len(full))
+    for col in (c for c in full.columns if c.endswith("_ref")):
+        vals = full[col].to_numpy()
+        assert ((vals == -1) | ((vals >= 0) & (vals <= rows))).all(), col
+
+
+def test_bad_input_is_named() -> None:
+    df = load_frame(BTC_5M).iloc[:50].copy()
+    with pytest.raises(ValueError, match="unknown SMC parameter"):
+        detect(df, swing_lenght=5)
+    with pytest.raises(ValueError, match="swing_length"):
+        detect(df, swing_length=0)
+    with pytest.raises(ValueError, match="missing column"):
+        detect(df.drop(columns="close"))
+    bad = df.copy()
+    bad.iloc[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        detect(bad)
+    with pytest.raises(ValueError, match="increasing"):
+        detect(df.iloc[::-1])
+    stream = SMCStream()
+    stream.update(df.index[1], 1, 2, 0.5, 1.5)
+    with pytest.raises(ValueError, match="later"):
+        stream.update(df.index[0], 1, 2, 0.5, 1.5)

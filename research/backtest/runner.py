@@ -1,0 +1,195 @@
+"""Python entry points to the numba core: one backtest with records, or a grid of summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from research.backtest import engine as k
+from research.backtest.bars import Bars, atr
+from research.backtest.config import BacktestConfig
+from research.backtest.funding import FundingAlignment
+from research.backtest.result import BacktestResult, trades_frame
+from strategies import metrics as m
+from strategies.signals import SignalError, Signals
+
+SIGNAL_FIELDS = (
+    "entry", "entry_kind", "entry_price", "stop", "target", "trail", "exit_long", "exit_short",
+)  # fmt: skip
+_DTYPES = {
+    "entry": np.int8, "entry_kind": np.int8, "exit_long": np.bool_, "exit_short": np.bool_,
+}  # fmt: skip
+
+
+def _inputs(
+    bars: Bars, config: BacktestConfig, funding: FundingAlignment | None
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(bars)
+    rates = np.zeros(n)
+    if funding is not None and config.costs.funding:
+        if funding.rates.shape != (n,):
+            raise ValueError(f"funding rates: expected {n} bars, got {funding.rates.shape}")
+        rates = np.ascontiguousarray(funding.rates, dtype=np.float64)
+    slip_abs = np.zeros(n)
+    if config.costs.slippage_atr > 0:
+        a = atr(bars)
+        # the fill at bar i may only use the ATR known at bar i-1's close
+        slip_abs[1:] = np.nan_to_num(a[:-1], nan=0.0) * config.costs.slippage_atr
+    return rates, slip_abs
+
+
+def _check_sizing(config: BacktestConfig, stop: np.ndarray, entry: np.ndarray) -> None:
+    if config.sizing == "risk":
+        bad = (entry != 0) & np.isnan(stop)
+        if bad.any():
+            raise SignalError(
+                f"risk sizing needs a stop on every entry; bar {int(np.flatnonzero(bad)[0])} "
+                "has none (use sizing='fraction' or 'all_in', or set a stop)"
+            )
+
+
+def run_backtest(
+    bars: Bars,
+    signals: Signals,
+    config: BacktestConfig | None = None,
+    funding: FundingAlignment | None = None,
+) -> BacktestResult:
+    """One backtest with trade records and per-bar equity/cash/position."""
+    config = config or BacktestConfig()
+    n = len(bars)
+    if len(signals) != n:
+        raise SignalError(f"signals have {len(signals)} bars, prices have {n}")
+    signals.validate(bars.close)
+    _check_sizing(config, signals.stop, signals.entry)
+    rates, slip_abs = _inputs(bars, config, funding)
+    cap = int(np.count_nonzero(signals.entry)) + 1
+    trades = np.zeros((cap, k.N_TRADE_COLS))
+    rec = np.zeros((4, n))
+    stats = np.zeros(k.N_STATS)
+    count = k.simulate(
+        bars.open, bars.high, bars.low, bars.close, rates, slip_abs,
+        signals.entry, signals.entry_kind, signals.entry_price, signals.stop, signals.target,
+        signals.trail, signals.exit_long, signals.exit_short,
+        config.vector(), stats, trades, rec,
+    )  # fmt: skip
+    idx = bars.index
+    tdf = trades_frame(trades[:count], idx)
+    equity = pd.Series(rec[k.R_EQUITY], index=idx, name="equity")
+    ppy = m.periods_per_year(bars.timeframe)
+    metrics = m.summary(
+        rec[k.R_EQUITY],
+        tdf["pnl"].to_numpy(),
+        initial_equity=config.initial_cash,
+        ppy=ppy,
+        exposure_bars=int(stats[k.S_EXPOSURE]),
+        fees=float(stats[k.S_FEES]),
+        funding=float(stats[k.S_FUNDING]),
+    )
+    metrics["liquidations"] = float(stats[k.S_LIQUIDATIONS])
+    metrics["skipped_entries"] = float(stats[k.S_SKIPPED])
+    info: dict[str, Any] = {
+        "bars": n,
+        "timeframe": bars.timeframe,
+        "start": str(idx[0]),
+        "end": str(idx[-1]),
+        "funding_applied": bool(funding is not None and config.costs.funding),
+    }
+    if funding is not None:
+        info["funding_prints_used"] = funding.prints_used
+        info["funding_missing_prints"] = funding.missing_prints
+    return BacktestResult(
+        trades=tdf,
+        equity=equity,
+        cash=pd.Series(rec[k.R_CASH], index=idx, name="cash"),
+        position=pd.Series(rec[k.R_POSITION], index=idx, name="position"),
+        metrics=metrics,
+        info=info,
+    )
+
+
+def _as_2d(name: str, a: npt.ArrayLike | None, n: int) -> np.ndarray:
+    dtype = _DTYPES.get(name, np.float64)
+    if a is None:
+        fill: Any = {"entry": 0, "entry_kind": 0, "exit_long": False, "exit_short": False}.get(
+            name, np.nan
+        )
+        return np.full((1, n), fill, dtype=dtype)
+    arr = np.asarray(a)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != n:
+        raise SignalError(f"{name}: expected shape (variants, {n}) or ({n},), got {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def run_grid(
+    bars: Bars,
+    signals: Mapping[str, npt.ArrayLike | None],
+    configs: BacktestConfig | Sequence[BacktestConfig] | None = None,
+    funding: FundingAlignment | None = None,
+) -> pd.DataFrame:
+    """Many variants in one parallel numba call; one summary row per variant, no curves.
+
+    `signals` maps Signals field names to (V, n) arrays or (n,) arrays shared by all variants.
+    Costs, slippage and funding come from the first config (they describe the market)."""
+    unknown = set(signals) - set(SIGNAL_FIELDS)
+    if unknown:
+        raise SignalError(f"unknown signal field(s): {', '.join(sorted(unknown))}")
+    n = len(bars)
+    arrs = {f: _as_2d(f, signals.get(f), n) for f in SIGNAL_FIELDS}
+    rows = {a.shape[0] for a in arrs.values()} - {1}
+    if len(rows) > 1:
+        raise SignalError(f"signal arrays disagree on the number of variants: {sorted(rows)}")
+    cfgs = [configs or BacktestConfig()] if not isinstance(configs, Sequence) else list(configs)
+    if not cfgs:
+        raise ValueError("configs is empty")
+    v_count = max(rows | {len(cfgs)})
+    if len(cfgs) not in (1, v_count):
+        raise ValueError(f"{len(cfgs)} configs for {v_count} variants")
+    if any(c.sizing == "risk" for c in cfgs):
+        bad = (arrs["entry"] != 0) & np.isnan(arrs["stop"])
+        if bad.any():
+            raise SignalError("risk sizing needs a stop on every entry")
+    rates, slip_abs = _inputs(bars, cfgs[0], funding)
+    cfg = np.stack([c.vector() for c in cfgs])
+    stats = np.zeros((v_count, k.N_STATS))
+    k.simulate_batch(  # type: ignore[call-arg]
+        bars.open, bars.high, bars.low, bars.close, rates, slip_abs,
+        *(arrs[f] for f in SIGNAL_FIELDS), cfg, stats,
+    )  # fmt: skip
+    return grid_summary(stats, cfg[:, k.C_CASH], n, m.periods_per_year(bars.timeframe))
+
+
+def grid_summary(stats: np.ndarray, cash: np.ndarray, n: int, ppy: float) -> pd.DataFrame:
+    """Headline metrics per variant from the engine's online accumulators."""
+    cash = np.broadcast_to(cash, (stats.shape[0],))
+    rows = []
+    for s, c0 in zip(stats, cash, strict=True):
+        trades = int(s[k.S_TRADES])
+        growth = m.cagr(float(c0), float(s[k.S_EQUITY]), n, ppy)
+        gl = s[k.S_GROSS_LOSS]
+        rows.append(
+            {
+                "total_return": s[k.S_EQUITY] / c0 - 1.0,
+                "cagr": growth,
+                "sharpe": m.sharpe_from_moments(n, s[k.S_SUM_R], s[k.S_SUM_R2], ppy),
+                "sortino": m.sortino_from_moments(n, s[k.S_SUM_R], s[k.S_SUM_DOWN2], ppy),
+                "max_drawdown": s[k.S_MAX_DD],
+                "max_drawdown_bars": s[k.S_DD_BARS],
+                "calmar": m.calmar(growth, s[k.S_MAX_DD]),
+                "trades": trades,
+                "win_rate": s[k.S_WINS] / trades if trades else 0.0,
+                "profit_factor": s[k.S_GROSS_WIN] / gl if gl > 0 else np.inf,
+                "expectancy": (s[k.S_GROSS_WIN] - gl) / trades if trades else 0.0,
+                "exposure": s[k.S_EXPOSURE] / n,
+                "fees_paid": s[k.S_FEES],
+                "funding_paid": -s[k.S_FUNDING],
+                "liquidations": int(s[k.S_LIQUIDATIONS]),
+                "final_equity": s[k.S_EQUITY],
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,125 @@
+"""Long-only SMA crossover: the engine's reference strategy.
+
+At bar t's close: enter long when SMA(fast) crosses above SMA(slow)
+(fast[t-1] <= slow[t-1] and fast[t] > slow[t]); exit when it crosses below
+(fast[t-1] >= slow[t-1] and fast[t] < slow[t]). Both SMAs include bar t's close, nothing later,
+so the signals are causal and a prefix of the data gives a prefix of the signals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit, prange
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from strategies.signals import Signals
+
+NAME = "sma_cross"
+
+
+class Params(BaseModel):
+    """Window lengths in bars; `sweep` gives the default research grid (start, stop, step)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fast: int = Field(default=20, ge=1, le=10_000, json_schema_extra={"sweep": [5, 50, 5]})
+    slow: int = Field(default=100, ge=2, le=100_000, json_schema_extra={"sweep": [60, 555, 5]})
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> Params:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+        return self
+
+
+@njit(cache=True)
+def sma(x: np.ndarray, window: int) -> np.ndarray:
+    """Simple moving average with a compensated running sum (NaN for the first window-1 bars).
+
+    Why compensated: a plain running sum over a million bars drifts enough to flip
+    near-equal crossings; Neumaier summation keeps it at pandas' rolling-mean accuracy."""
+    n = x.shape[0]
+    out = np.full(n, np.nan)
+    s = 0.0
+    comp = 0.0
+    for i in range(n):
+        for v in (x[i], -x[i - window] if i >= window else 0.0):
+            t = s + v
+            if abs(s) >= abs(v):
+                comp += (s - t) + v
+            else:
+                comp += (v - t) + s
+            s = t
+        if i >= window - 1:
+            out[i] = (s + comp) / window
+    return out
+
+
+@njit(cache=True)
+def _cross_signals(close: np.ndarray, fast: int, slow: int, entry: np.ndarray, exit_: np.ndarray):
+    f = sma(close, fast)
+    s = sma(close, slow)
+    for t in range(1, close.shape[0]):
+        a0 = f[t - 1] - s[t - 1]
+        a1 = f[t] - s[t]
+        # NaN compares False, so nothing fires before both SMAs exist at t-1
+        entry[t] = 1 if (a0 <= 0.0 and a1 > 0.0) else 0
+        exit_[t] = a0 >= 0.0 and a1 < 0.0
+
+
+@njit(cache=True, parallel=True)
+def _grid(close: np.ndarray, fast: np.ndarray, slow: np.ndarray, entry, exit_) -> None:
+    for v in prange(fast.shape[0]):
+        _cross_signals(close, fast[v], slow[v], entry[v], exit_[v])
+
+
+def _close(data: Any) -> npt.NDArray[np.float64]:
+    if isinstance(data, np.ndarray):
+        close = data
+    elif hasattr(data, "columns"):
+        if "close" not in data.columns:
+            raise ValueError("sma_cross needs a 'close' column")
+        close = data["close"].to_numpy()
+    elif hasattr(data, "close"):
+        close = data.close
+    else:
+        raise TypeError(f"sma_cross: cannot read closes from {type(data).__name__}")
+    close = np.ascontiguousarray(close, dtype=np.float64)
+    if close.ndim != 1 or close.size == 0:
+        raise ValueError("sma_cross needs a non-empty 1-D close series")
+    if not np.isfinite(close).all():
+        raise ValueError(f"close has NaN/inf at bar {int(np.flatnonzero(~np.isfinite(close))[0])}")
+    return close
+
+
+def generate(data: Any, params: Params | None = None) -> Signals:
+    """Signals for one parameter set; `data` is a frame with `close`, an object with `.close`,
+    or the close array itself."""
+    params = params or Params()
+    close = _close(data)
+    entry = np.zeros(close.size, dtype=np.int8)
+    exit_long = np.zeros(close.size, dtype=np.bool_)
+    _cross_signals(close, params.fast, params.slow, entry, exit_long)
+    return Signals.build(close.size, entry=entry, exit_long=exit_long)
+
+
+def generate_grid(
+    data: Any, fast: npt.ArrayLike, slow: npt.ArrayLike
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
+    """Entry and exit arrays (variants x bars) for many (fast, slow) pairs in one parallel call.
+
+    Memory is 2 bytes per bar-variant: callers chunk large grids."""
+    close = _close(data)
+    f = np.asarray(fast, dtype=np.int64)
+    s = np.asarray(slow, dtype=np.int64)
+    if f.shape != s.shape or f.ndim != 1:
+        raise ValueError("fast and slow must be 1-D arrays of the same length")
+    for a, b in zip(f, s, strict=True):
+        Params(fast=int(a), slow=int(b))  # same checks as a single run
+    entry = np.zeros((f.size, close.size), dtype=np.int8)
+    exit_long = np.zeros((f.size, close.size), dtype=np.bool_)
+    _grid(close, f, s, entry, exit_long)
+    return entry, exit_long

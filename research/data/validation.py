@@ -247,7 +247,7 @@ def _validate(
         frame, report.repairs = _repair(frame, grid_ms)
         remaining = find_problems(frame, grid_ms, ohlc_rules=ohlc_rules)
         if remaining:
-            raise DataValidationError(label + " (after repair)" if label else "", remaining)
+            raise DataValidationError(f"{label} (after repair)".lstrip(), remaining)
     elif report.problems:
         raise DataValidationError(label, report.problems)
     report.rows_out = len(frame)

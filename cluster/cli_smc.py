@@ -1,8 +1,91 @@
-"""`fractal smc SYMBOL` — detect SMC structure and write an interactive chart."""
+"""`fractal smc SYMBOL` — detect SMC structure on stored/shipped candles and write a chart."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Annotated, Any
 
-def smc() -> None:
-    """Detect SMC structure (not wired yet in this commit)."""
-    raise SystemExit("fractal smc: not available yet")
+import typer
+
+from cluster.cli_common import console, fail, settings_or_exit
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``k=v`` pairs → dict with int/float/bool values where they parse."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--param expects key=value, got {item!r}")
+        value: Any = raw.strip()
+        low = value.lower()
+        if low in ("true", "false"):
+            value = low == "true"
+        else:
+            for cast in (int, float):
+                try:
+                    value = cast(value)
+                    break
+                except ValueError:
+                    continue
+        out[key.strip()] = value
+    return out
+
+
+def smc(
+    symbol: Annotated[str, typer.Argument(help="Market, e.g. BTC (Hyperliquid coin) or BTCUSDT.")],
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe.")] = "15m",
+    venue: Annotated[str, typer.Option(help="Venue folder in the store.")] = "hyperliquid",
+    data: Annotated[
+        Path | None, typer.Option(help="Read this CSV(.gz) in the shipped format instead.")
+    ] = None,
+    compat: Annotated[
+        bool,
+        typer.Option("--compat", help="Reference-package mode (HAS LOOK-AHEAD; analysis only)."),
+    ] = False,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Detector parameter key=value.")
+    ] = None,
+    bars: Annotated[int, typer.Option(help="Bars shown in the chart (detection uses all).")] = 1500,
+    out: Annotated[
+        Path | None, typer.Option(help="Chart path (default under FRACTAL_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Detect SMC structure, print a summary and write an interactive Plotly chart."""
+    from cluster.market_data import load_market_frame
+    from cluster.smc_report import run_compat, run_native
+
+    settings = settings_or_exit()
+    try:
+        params = parse_params(param or [])
+        frame = load_market_frame(settings, venue, symbol, timeframe, data)
+    except (ValueError, FileNotFoundError) as err:
+        raise fail(str(err)) from None
+    df = frame.candles
+    if df.empty:
+        raise fail(f"{frame.source} holds no bars")
+    if bars < 10:
+        raise fail("--bars must be at least 10")
+    label = f"{venue}/{symbol}/{timeframe}"
+    chart = out or settings.fractal_data_dir / "charts" / (
+        f"smc_{venue}_{symbol}_{timeframe}{'_compat' if compat else ''}.html"
+    )
+    t0 = time.perf_counter()
+    try:
+        runner = run_compat if compat else run_native
+        summary = runner(df, params, label, bars, chart)
+    except ValueError as err:
+        raise fail(str(err)) from None
+    elapsed = time.perf_counter() - t0
+    console.print(
+        f"[bold]{label}[/bold]: {len(df):,} bars from {frame.source} "
+        f"({df.index[0]:%Y-%m-%d %H:%M} → {df.index[-1]:%Y-%m-%d %H:%M} UTC)"
+    )
+    if compat:
+        console.print(
+            "[yellow]compat mode reproduces smartmoneyconcepts 0.0.27 including its "
+            "look-ahead: for analysis/migration only, never for trading.[/yellow]"
+        )
+    console.print(summary)
+    console.print(f"detection + chart in {elapsed:.2f}s → [green]{chart}[/green]")

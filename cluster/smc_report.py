@@ -1,0 +1,100 @@
+"""Glue for `fractal smc`: run the detectors, summarise them as a table, write the chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.table import Table
+
+from research.charts import smc_chart
+
+# (label, column, value counted); extended as concepts are wired into detect()
+NATIVE_EVENTS: list[tuple[str, str, int]] = [
+    ("swing highs (swing scale)", "swing_high", 1),
+    ("swing lows (swing scale)", "swing_low", 1),
+    ("internal swing highs", "int_swing_high", 1),
+    ("internal swing lows", "int_swing_low", 1),
+    ("bullish BOS (swing)", "structure_swing_bull_kind", 1),
+    ("bullish CHoCH (swing)", "structure_swing_bull_kind", 2),
+    ("bearish BOS (swing)", "structure_swing_bear_kind", 1),
+    ("bearish CHoCH (swing)", "structure_swing_bear_kind", 2),
+    ("bullish BOS (internal)", "structure_internal_bull_kind", 1),
+    ("bearish BOS (internal)", "structure_internal_bear_kind", 1),
+]
+NATIVE_STATE: list[tuple[str, str]] = [
+    ("swing trend (+1 up / -1 down)", "structure_swing_trend"),
+    ("internal trend", "structure_internal_trend"),
+    ("last swing high", "last_high_level"),
+    ("last swing low", "last_low_level"),
+]
+
+
+def _table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    for k, v in rows:
+        table.add_row(k, v)
+    return table
+
+
+def native_summary(det: pd.DataFrame) -> Table:
+    """Counts of every event kind and the state at the last bar."""
+    rows = [
+        (label, f"{int((det[col] == value).sum()):,}")
+        for label, col, value in NATIVE_EVENTS
+        if col in det
+    ]
+    last = det.iloc[-1]
+    for label, col in NATIVE_STATE:
+        if col in det:
+            v = last[col]
+            rows.append((f"now: {label}", "—" if pd.isna(v) else f"{v:g}"))
+    return _table("SMC events (causal: each counted on the bar it became known)", rows)
+
+
+def run_native(
+    df: pd.DataFrame, params: dict[str, Any], label: str, bars: int, chart: Path
+) -> Table:
+    """Causal detectors → summary table; the chart is written to ``chart``."""
+    from strategies.smc import detect
+
+    det = detect(df, **params)
+    fig = smc_chart.build_figure(df, det, f"{label} — causal SMC", bars, smc_chart.NATIVE_LAYERS)
+    smc_chart.write_chart(fig, chart)
+    return native_summary(det)
+
+
+def run_compat(
+    df: pd.DataFrame, params: dict[str, Any], label: str, bars: int, chart: Path
+) -> Table:
+    """Reference-package mode (look-ahead!) → summary; chart written to ``chart``."""
+    from strategies.smc import compat
+
+    swing_length = int(params.pop("swing_length", 50))
+    if params:
+        raise ValueError(f"compat mode takes only swing_length, got {', '.join(params)}")
+    shl = compat.swing_highs_lows(df, swing_length=swing_length)
+    results = {
+        "swings": shl,
+        "fvg": compat.fvg(df),
+        "bos_choch": compat.bos_choch(df, shl),
+        "ob": compat.ob(df, shl),
+        "liquidity": compat.liquidity(df, shl),
+    }
+    fig = smc_chart.build_compat_figure(df, results, f"{label} — compat (LOOK-AHEAD)", bars)
+    smc_chart.write_chart(fig, chart)
+    counts = [
+        ("swing highs", int((shl["HighLow"] == 1).sum())),
+        ("swing lows", int((shl["HighLow"] == -1).sum())),
+        ("FVGs", int(results["fvg"]["FVG"].notna().sum())),
+        ("BOS", int(results["bos_choch"]["BOS"].notna().sum())),
+        ("CHoCH", int(results["bos_choch"]["CHOCH"].notna().sum())),
+        ("order blocks", int(results["ob"]["OB"].notna().sum())),
+        ("liquidity groups", int(results["liquidity"]["Liquidity"].notna().sum())),
+    ]
+    return _table(
+        "smartmoneyconcepts-compatible output (look-ahead!)", [(k, f"{v:,}") for k, v in counts]
+    )

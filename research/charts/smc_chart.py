@@ -1,0 +1,300 @@
+"""Interactive Plotly chart of detected SMC structure (candles + swings, BOS/CHoCH, zones, levels).
+
+Everything drawn comes from ``strategies.smc.detect`` output, i.e. what was known at each bar:
+a BOS line runs from the broken pivot to the bar that broke it, a zone box from the bar it
+refers to until the bar its lifecycle ended (or the right edge while still active).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+BULL, BEAR = "#26a69a", "#ef5350"
+BULL_FILL, BEAR_FILL = "rgba(38,166,154,0.18)", "rgba(239,83,80,0.18)"
+
+
+def _visible(rows: Iterable[int], start: int) -> list[int]:
+    return [int(r) for r in rows if r >= start]
+
+
+def add_swings(
+    fig: go.Figure,
+    df: pd.DataFrame,
+    det: pd.DataFrame,
+    start: int,
+    prefix: str,
+    size: int,
+    name: str,
+) -> None:
+    """Markers at each pivot bar (placed on the pivot, labelled with its confirmation lag)."""
+    for side, col, symbol, color in (
+        ("high", "swing_high", "triangle-down", BEAR),
+        ("low", "swing_low", "triangle-up", BULL),
+    ):
+        rows = np.flatnonzero(det[prefix + col].to_numpy() == 1)
+        refs = det[prefix + col + "_ref"].to_numpy()[rows]
+        keep = refs >= start
+        if not keep.any():
+            continue
+        refs, rows = refs[keep], rows[keep]
+        level = det[prefix + col + "_level"].to_numpy()[rows]
+        fig.add_trace(
+            go.Scatter(
+                x=df.index[refs],
+                y=level,
+                mode="markers",
+                name=f"{name} {side}s",
+                marker={"symbol": symbol, "size": size, "color": color},
+                customdata=df.index[rows].astype(str),
+                hovertemplate=f"{name} {side} %{{y}}<br>known at %{{customdata}}<extra></extra>",
+            )
+        )
+
+
+def add_structure(
+    fig: go.Figure,
+    df: pd.DataFrame,
+    det: pd.DataFrame,
+    start: int,
+    scale: str,
+    width: float,
+    dash: str,
+) -> None:
+    """BOS/CHoCH: a horizontal segment from the broken pivot to the breaking bar."""
+    for side, color in (("bull", BULL), ("bear", BEAR)):
+        kind_col = f"structure_{scale}_{side}_kind"
+        if kind_col not in det:
+            continue
+        kinds = det[kind_col].to_numpy()
+        xs: list[object] = []
+        ys: list[float] = []
+        labels_x, labels_y, labels = [], [], []
+        for row in _visible(np.flatnonzero(kinds != 0), start):
+            ref = int(det[f"structure_{scale}_{side}_ref"].iat[row])
+            level = float(det[f"structure_{scale}_{side}_level"].iat[row])
+            xs += [df.index[max(ref, start)], df.index[row], None]
+            ys += [level, level, np.nan]
+            labels_x.append(df.index[row])
+            labels_y.append(level)
+            labels.append(
+                ("BOS" if kinds[row] == 1 else "CHoCH") + ("" if scale == "swing" else "ᵢ")
+            )
+        if xs:
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    name=f"{scale} {side} BOS/CHoCH",
+                    line={"color": color, "width": width, "dash": dash},
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=labels_x,
+                    y=labels_y,
+                    mode="text",
+                    text=labels,
+                    textposition="top left",
+                    showlegend=False,
+                    textfont={"color": color, "size": 9},
+                )
+            )
+
+
+def add_boxes(
+    fig: go.Figure, df: pd.DataFrame, boxes: list[tuple[int, int, float, float, bool]], name: str
+) -> None:
+    """Zone rectangles ``(first_row, last_row, bottom, top, bullish)`` as one filled trace each side."""
+    for bullish in (True, False):
+        xs: list[object] = []
+        ys: list[float] = []
+        for a, b, bottom, top, bull in boxes:
+            if bull != bullish:
+                continue
+            x0, x1 = df.index[a], df.index[b]
+            xs += [x0, x1, x1, x0, x0, None]
+            ys += [bottom, bottom, top, top, bottom, np.nan]
+        if xs:
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    fill="toself",
+                    mode="lines",
+                    name=f"{name} {'bull' if bullish else 'bear'}",
+                    line={"width": 0.5, "color": BULL if bullish else BEAR},
+                    fillcolor=BULL_FILL if bullish else BEAR_FILL,
+                    hoverinfo="skip",
+                )
+            )
+
+
+def add_levels(
+    fig: go.Figure, df: pd.DataFrame, det: pd.DataFrame, start: int, columns: dict[str, str]
+) -> None:
+    """Step lines for per-bar levels (previous day high/low, liquidity pools …)."""
+    for col, color in columns.items():
+        if col in det:
+            fig.add_trace(
+                go.Scatter(
+                    x=df.index[start:],
+                    y=det[col].iloc[start:],
+                    mode="lines",
+                    name=col,
+                    line={"color": color, "width": 1, "dash": "dot", "shape": "hv"},
+                )
+            )
+
+
+def build_figure(
+    df: pd.DataFrame,
+    det: pd.DataFrame,
+    title: str,
+    last_bars: int = 1500,
+    extra: list | None = None,
+) -> go.Figure:
+    """Candles of the last ``last_bars`` bars with every SMC layer on top."""
+    start = max(0, len(df) - last_bars)
+    view = df.iloc[start:]
+    fig = go.Figure(
+        go.Candlestick(
+            x=view.index,
+            open=view["open"],
+            high=view["high"],
+            low=view["low"],
+            close=view["close"],
+            name="price",
+            increasing_line_color=BULL,
+            decreasing_line_color=BEAR,
+        )
+    )
+    add_swings(fig, df, det, start, "", 11, "swing")
+    add_swings(fig, df, det, start, "int_", 6, "internal")
+    add_structure(fig, df, det, start, "swing", 1.8, "solid")
+    add_structure(fig, df, det, start, "internal", 0.8, "dot")
+    for layer in extra or []:
+        layer(fig, df, det, start)
+    fig.update_layout(
+        title=title,
+        xaxis_rangeslider_visible=False,
+        template="plotly_white",
+        height=800,
+        legend={"orientation": "h", "y": -0.08},
+        hovermode="x unified",
+    )
+    return fig
+
+
+def write_chart(fig: go.Figure, path: Path) -> Path:
+    """Write a self-contained HTML file (plotly.js inlined, works offline)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.write_html(path, include_plotlyjs=True, full_html=True)
+    return path
+
+
+# Layers for the concepts beyond swings/structure; each is ``layer(fig, df, det, start)``.
+NATIVE_LAYERS: list = []
+
+
+def build_compat_figure(
+    df: pd.DataFrame, res: dict[str, pd.DataFrame], title: str, last_bars: int = 1500
+) -> go.Figure:
+    """Chart of reference-package output. Its rows are stamped where the package puts them
+    (pivot / middle bar), i.e. *before* they were knowable — the title says so."""
+    start = max(0, len(df) - last_bars)
+    view = df.iloc[start:]
+    n = len(df)
+    fig = go.Figure(
+        go.Candlestick(
+            x=view.index,
+            open=view["open"],
+            high=view["high"],
+            low=view["low"],
+            close=view["close"],
+            name="price",
+            increasing_line_color=BULL,
+            decreasing_line_color=BEAR,
+        )
+    )
+    shl = res["swings"]
+    for val, name, sym, color in (
+        (1, "highs", "triangle-down", BEAR),
+        (-1, "lows", "triangle-up", BULL),
+    ):
+        rows = _visible(np.flatnonzero(shl["HighLow"].to_numpy() == val), start)
+        if rows:
+            fig.add_trace(
+                go.Scatter(
+                    x=df.index[rows],
+                    y=shl["Level"].to_numpy()[rows],
+                    mode="markers",
+                    name=f"swing {name}",
+                    marker={"symbol": sym, "size": 9, "color": color},
+                )
+            )
+
+    def end_of(ptr: float) -> int:
+        return n - 1 if np.isnan(ptr) or ptr <= 0 else min(int(ptr), n - 1)
+
+    for key, flag, top, bottom, ptr in (
+        ("fvg", "FVG", "Top", "Bottom", "MitigatedIndex"),
+        ("ob", "OB", "Top", "Bottom", "MitigatedIndex"),
+    ):
+        r = res[key]
+        boxes = [
+            (
+                max(i, start),
+                max(end_of(r[ptr].iat[i]), i, start),
+                float(r[bottom].iat[i]),
+                float(r[top].iat[i]),
+                r[flag].iat[i] > 0,
+            )
+            for i in np.flatnonzero(r[flag].notna().to_numpy())
+            if end_of(r[ptr].iat[i]) >= start
+        ]
+        add_boxes(fig, df, boxes, key.upper())
+    bc = res["bos_choch"]
+    xs: list[object] = []
+    ys: list[float] = []
+    for i in np.flatnonzero((bc["BOS"].notna() | bc["CHOCH"].notna()).to_numpy()):
+        j = end_of(bc["BrokenIndex"].iat[i])
+        if j >= start:
+            xs += [df.index[max(i, start)], df.index[j], None]
+            ys += [float(bc["Level"].iat[i])] * 2 + [np.nan]
+    if xs:
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="lines", name="BOS/CHoCH", line={"color": "#555", "width": 1}
+            )
+        )
+    liq = res["liquidity"]
+    xs, ys = [], []
+    for i in np.flatnonzero(liq["Liquidity"].notna().to_numpy()):
+        j = end_of(liq["End"].iat[i])
+        if j >= start:
+            xs += [df.index[max(i, start)], df.index[j], None]
+            ys += [float(liq["Level"].iat[i])] * 2 + [np.nan]
+    if xs:
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name="liquidity",
+                line={"color": "#7e57c2", "width": 1, "dash": "dash"},
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_rangeslider_visible=False,
+        template="plotly_white",
+        height=800,
+        legend={"orientation": "h", "y": -0.08},
+    )
+    return fig

@@ -1,0 +1,73 @@
+"""`fractal smc` and `fractal run` end to end on shipped data (CliRunner, temp data dir)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cluster.cli import app
+from tests.conftest import MARKET
+
+runner = CliRunner()
+ETH_1H = MARKET / "hyperliquid_perp_2025" / "hyperliquid_ETHUSDC_1h.csv.gz"
+
+
+def test_smc_imports_shipped_data_and_writes_chart(_isolated_data_dir: Path) -> None:
+    out = _isolated_data_dir / "btc.html"
+    res = runner.invoke(
+        app, ["smc", "BTC", "--timeframe", "1h", "--bars", "300", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "swing highs" in res.output and "7,793 bars" in res.output
+    html = out.read_text()
+    assert "plotly" in html.lower() and "Candlestick".lower() in html.lower()
+    # the shipped file was imported into the store, so a second run reads parquet
+    assert (_isolated_data_dir / "store" / "hyperliquid" / "BTC" / "1h.parquet").is_file()
+
+
+def test_smc_reads_an_explicit_csv(_isolated_data_dir: Path) -> None:
+    out = _isolated_data_dir / "eth.html"
+    res = runner.invoke(
+        app,
+        [
+            "smc",
+            "ETH",
+            "-t",
+            "1h",
+            "--data",
+            str(ETH_1H),
+            "-p",
+            "swing_length=10",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert out.is_file()
+
+
+def test_smc_errors_are_clear() -> None:
+    res = runner.invoke(app, ["smc", "NOPE", "-t", "15m"])
+    assert res.exit_code == 1 and "no data for hyperliquid/NOPE/15m" in res.output
+    res = runner.invoke(app, ["smc", "BTC", "-t", "1h", "-p", "swing_lenght=3"])
+    assert res.exit_code == 1 and "unknown SMC parameter" in res.output
+    res = runner.invoke(app, ["smc", "BTC", "-t", "1h", "-p", "oops"])
+    assert res.exit_code == 1 and "key=value" in res.output
+    res = runner.invoke(app, ["smc", "BTC", "-t", "1h", "--data", "/nonexistent.csv.gz"])
+    assert res.exit_code == 1 and "not found" in res.output
+
+
+def test_run_uses_default_symbol_and_timeframe(monkeypatch, _isolated_data_dir: Path) -> None:
+    monkeypatch.setenv("DEFAULT_SYMBOL", "SOL")
+    monkeypatch.setenv("DEFAULT_TIMEFRAME", "1h")
+    res = runner.invoke(app, ["run"])
+    assert res.exit_code == 0, res.output
+    assert "network=paper" in res.output
+    assert (_isolated_data_dir / "charts" / "smc_hyperliquid_SOL_1h.html").is_file()
+
+
+def test_run_rejects_bad_config(monkeypatch) -> None:
+    monkeypatch.setenv("NETWORK", "moon")
+    res = runner.invoke(app, ["run"])
+    assert res.exit_code == 2 and "NETWORK" in res.output

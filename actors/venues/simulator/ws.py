@@ -1,0 +1,170 @@
+"""`GET /ws`: subscriptions, pings and pushes in the shapes the SDK's WebsocketManager routes.
+
+The SDK routes frames on fields inside `data` (coin, user, s/i), ignores subscriptionResponse and
+the greeting text, and swallows pong. Engine events are drained after every request and tick and
+turned into frames here; a silent-socket fault stops all output while keeping the connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections import defaultdict
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from actors.venues.simulator import views
+from actors.venues.simulator.engine import Venue
+from actors.venues.simulator.faults import Faults
+
+IDLE_TIMEOUT_S = 60.0
+GREETING = "Websocket connection established."
+
+
+def sub_key(sub: dict[str, Any]) -> tuple[str, ...]:
+    """Identity of a subscription (coins as given, users lower-cased)."""
+    kind = sub.get("type")
+    if kind == "allMids":
+        return ("allMids",)
+    if kind in ("l2Book", "trades", "bbo"):
+        return (str(kind), str(sub["coin"]))
+    if kind == "candle":
+        return ("candle", str(sub["coin"]), str(sub["interval"]))
+    if kind in ("orderUpdates", "userFills", "userEvents", "userFundings"):
+        return (str(kind), str(sub["user"]).lower())
+    raise ValueError(f"unsupported subscription {kind!r}")
+
+
+class Client:
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.subs: set[tuple[str, ...]] = set()
+
+
+class WsHub:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.clients: list[Client] = []
+
+    async def handler(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        client = Client(ws)
+        self.clients.append(client)
+        venue_ctx = request.app["sim"]
+        try:
+            if not self.faults.ws_silent:
+                await ws.send_str(GREETING)
+            while True:
+                try:
+                    msg = await ws.receive(timeout=IDLE_TIMEOUT_S)
+                except TimeoutError:
+                    break  # the venue drops clients silent for 60 s
+                if msg.type != WSMsgType.TEXT:
+                    break
+                await self._on_text(client, msg.data, venue_ctx)
+        finally:
+            if client in self.clients:
+                self.clients.remove(client)
+            await ws.close()
+        return ws
+
+    async def _on_text(self, client: Client, text: str, ctx: Any) -> None:
+        try:
+            msg = json.loads(text)
+        except json.JSONDecodeError:
+            return
+        method = msg.get("method")
+        if method == "ping":
+            await self._send(client, {"channel": "pong"})
+            return
+        if method not in ("subscribe", "unsubscribe"):
+            return
+        sub = msg.get("subscription", {})
+        try:
+            key = sub_key(sub)
+        except (ValueError, KeyError):
+            await self._send(
+                client, {"channel": "error", "data": f"Invalid subscription {json.dumps(sub)}"}
+            )
+            return
+        if method == "unsubscribe":
+            client.subs.discard(key)
+            await self._send(client, {"channel": "subscriptionResponse", "data": msg})
+            return
+        client.subs.add(key)
+        await self._send(client, {"channel": "subscriptionResponse", "data": msg})
+        for frame in ctx.snapshot_frames(key):
+            await self._send(client, frame)
+
+    async def _send(self, client: Client, frame: Any) -> None:
+        if self.faults.ws_silent or client.ws.closed:
+            return
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await client.ws.send_str(json.dumps(frame))
+
+    async def publish(self, frames: list[tuple[tuple[str, ...], Any]]) -> None:
+        for key, frame in frames:
+            for client in list(self.clients):
+                if key in client.subs:
+                    await self._send(client, frame)
+
+    async def drop_all(self) -> None:
+        for client in list(self.clients):
+            await client.ws.close()
+
+
+def event_frames(v: Venue, events: list[tuple[str, str, Any]]) -> list[tuple[tuple[str, ...], Any]]:
+    """Turn engine events into (subscription key, frame) pairs, batching per user."""
+    updates: dict[str, list[Any]] = defaultdict(list)
+    fills: dict[str, list[Any]] = defaultdict(list)
+    trades: dict[str, list[Any]] = defaultdict(list)
+    books: set[str] = set()
+    moved: set[str] = set()
+    out: list[tuple[tuple[str, ...], Any]] = []
+    for kind, key, data in events:
+        if kind == "orderUpdates":
+            updates[key].append(data)
+        elif kind == "userFills":
+            fills[key].append(data)
+        elif kind == "trades":
+            trades[key].append(data)
+        elif kind == "l2Book":
+            books.add(key)
+        elif kind == "market":
+            moved.add(key)
+            books.add(key)
+        elif kind == "user":
+            out.append((("userEvents", key), {"channel": "user", "data": data}))
+    for user, ups in updates.items():
+        out.append((("orderUpdates", user), {"channel": "orderUpdates", "data": ups}))
+    for user, fl in fills.items():
+        out.append(
+            (
+                ("userFills", user),
+                {"channel": "userFills", "data": {"user": user, "isSnapshot": False, "fills": fl}},
+            )
+        )
+        out.append((("userEvents", user), {"channel": "user", "data": {"fills": fl}}))
+    for coin, tr in trades.items():
+        out.append((("trades", coin), {"channel": "trades", "data": tr}))
+    for coin in books:
+        out.append((("l2Book", coin), {"channel": "l2Book", "data": views.l2_book(v, coin)}))
+    if moved:
+        out.append((("allMids",), {"channel": "allMids", "data": {"mids": views.all_mids(v)}}))
+    return out
+
+
+def candle_frames(v: Venue, coin: str, intervals: set[str]) -> list[tuple[tuple[str, ...], Any]]:
+    out = []
+    for interval in intervals:
+        rows = views.candles(v, coin, interval, v.now - 1, v.now)
+        if rows:
+            out.append((("candle", coin, interval), {"channel": "candle", "data": rows[-1]}))
+    return out
+
+
+def now_s() -> float:
+    return time.monotonic()

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from strategies.smc import swings
+from strategies.smc import structure, swings
 from strategies.smc._common import BAR_FIELDS, CLOSE, HIGH, LOW, OPEN, TIME, GrowableRows
 
 REQUIRED = ("open", "high", "low", "close")
@@ -41,8 +41,8 @@ class Node:
     """One concept instance in the graph.
 
     ``batch(bars, deps, params) -> out``; ``stream(params)`` returns an object with
-    ``update(i, bars, deps) -> row`` and ``out``. ``prefix`` renames the module's columns
-    (two instances of one concept must not collide).
+    ``update(i, bars, deps) -> row`` and ``out``. ``columns`` are the output names in
+    detect()'s frame (two instances of one concept carry different names).
     """
 
     name: str
@@ -51,33 +51,62 @@ class Node:
     deps: tuple[str, ...]
     batch: Callable[[np.ndarray, list[np.ndarray], Any], np.ndarray]
     stream: Callable[[Any], Any]
-    prefix: str = ""
 
 
-class _SwingStreamAdapter:
-    def __init__(self, length: int) -> None:
-        self._s = swings.SwingStream(length, length)
+class _Adapter:
+    """Uniform ``update(i, bars, deps)`` over a concept stream whose update takes deps inline."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
 
     @property
     def out(self) -> np.ndarray:
-        return self._s.out
+        return self.inner.out
 
     def update(self, i: int, bars: np.ndarray, deps: list[np.ndarray]) -> np.ndarray:
-        return self._s.update(i, bars)
+        return self.inner.update(i, bars, *deps)
 
 
 def _swing_node(name: str, prefix: str, length_field: str) -> Node:
     return Node(
         name=name,
-        columns=swings.COLUMNS,
-        int_columns=swings.INT_COLUMNS,
+        columns=[prefix + c for c in swings.COLUMNS],
+        int_columns=frozenset(prefix + c for c in swings.INT_COLUMNS),
         deps=(),
         batch=lambda bars, deps, p: swings.run(
             bars, getattr(p, length_field), getattr(p, length_field)
         ),
-        stream=lambda p: _SwingStreamAdapter(getattr(p, length_field)),
-        prefix=prefix,
+        stream=lambda p: _Adapter(
+            swings.SwingStream(getattr(p, length_field), getattr(p, length_field))
+        ),
     )
+
+
+def _structure_params(p: Any) -> structure.StructureParams:
+    return structure.StructureParams(
+        structure_internal_length=p.internal_length,
+        structure_swing_length=p.swing_length,
+        structure_wick_break=p.structure_wick_break,
+    )
+
+
+def _internal_structure_batch(bars: np.ndarray, deps: list[np.ndarray], p: Any) -> np.ndarray:
+    out = structure.run(bars, deps[0], _structure_params(p))
+    return structure.filter_internal(out, deps[1]) if p.structure_filter_internal else out
+
+
+class _InternalStructureStream(_Adapter):
+    """Internal-scale structure; deps = (internal swings, swing-scale structure)."""
+
+    def __init__(self, p: Any) -> None:
+        super().__init__(structure.Stream(_structure_params(p)))
+        self.filter = p.structure_filter_internal
+
+    def update(self, i: int, bars: np.ndarray, deps: list[np.ndarray]) -> np.ndarray:
+        row = self.inner.update(i, bars, deps[0])
+        if self.filter:
+            structure.filter_internal_step(i, self.inner.out, deps[1])
+        return row
 
 
 def _nodes() -> list[Node]:
@@ -85,14 +114,34 @@ def _nodes() -> list[Node]:
     return [
         _swing_node("swings", "", "swing_length"),
         _swing_node("int_swings", "int_", "internal_length"),
+        Node(
+            "structure_swing",
+            structure.column_names("swing"),
+            structure.int_column_names("swing"),
+            ("swings",),
+            lambda bars, deps, p: structure.run(bars, deps[0], _structure_params(p)),
+            lambda p: _Adapter(structure.Stream(_structure_params(p))),
+        ),
+        Node(
+            "structure_internal",
+            structure.column_names("internal"),
+            structure.int_column_names("internal"),
+            ("int_swings", "structure_swing"),
+            _internal_structure_batch,
+            _InternalStructureStream,
+        ),
     ]
-
-
-PARAM_MODELS: list[type[BaseModel]] = [CoreParams]
 
 
 class SMCParams(CoreParams):
     """All detector parameters (one flat namespace; names are unique per concept)."""
+
+    structure_wick_break: bool = Field(
+        False, description="BOS/CHoCH on the wick (high/low) instead of the close."
+    )
+    structure_filter_internal: bool = Field(
+        True, description="Drop an internal break of the same level as a swing break on that bar."
+    )
 
 
 def make_params(**params: Any) -> SMCParams:
@@ -137,10 +186,6 @@ def bars_from_frame(df: pd.DataFrame) -> np.ndarray:
     return bars
 
 
-def _column_names(node: Node) -> list[str]:
-    return [node.prefix + c for c in node.columns]
-
-
 def _to_frame(
     outs: dict[str, np.ndarray], nodes: list[Node], n: int, index: pd.Index
 ) -> pd.DataFrame:
@@ -149,9 +194,7 @@ def _to_frame(
         out = outs[node.name][:n]
         for j, col in enumerate(node.columns):
             vals = out[:, j]
-            data[node.prefix + col] = (
-                vals.astype(np.int64) if col in node.int_columns else vals.copy()
-            )
+            data[col] = vals.astype(np.int64) if col in node.int_columns else vals.copy()
     return pd.DataFrame(data, index=index)
 
 
@@ -184,7 +227,7 @@ class SMCStream:
         self.streams = {node.name: node.stream(self.params) for node in self.nodes}
         self.bars = GrowableRows(BAR_FIELDS)
         self.n = 0
-        self.columns = [c for node in self.nodes for c in _column_names(node)]
+        self.columns = [c for node in self.nodes for c in node.columns]
 
     def update_arrays(
         self, time_ms: float, o: float, h: float, lo: float, c: float, v: float = 0.0

@@ -71,12 +71,14 @@ def add_structure(
         if kind_col not in det:
             continue
         kinds = det[kind_col].to_numpy()
+        refs = det[f"structure_{scale}_{side}_ref"].to_numpy()
+        levels = det[f"structure_{scale}_{side}_level"].to_numpy()
         xs: list[object] = []
         ys: list[float] = []
         labels_x, labels_y, labels = [], [], []
         for row in _visible(np.flatnonzero(kinds != 0), start):
-            ref = int(det[f"structure_{scale}_{side}_ref"].iat[row])
-            level = float(det[f"structure_{scale}_{side}_level"].iat[row])
+            ref = int(refs[row])
+            level = float(levels[row])
             xs += [df.index[max(ref, start)], df.index[row], None]
             ys += [level, level, np.nan]
             labels_x.append(df.index[row])
@@ -242,54 +244,52 @@ def build_compat_figure(
     def end_of(ptr: float) -> int:
         return n - 1 if np.isnan(ptr) or ptr <= 0 else min(int(ptr), n - 1)
 
-    for key, flag, top, bottom, ptr in (
-        ("fvg", "FVG", "Top", "Bottom", "MitigatedIndex"),
-        ("ob", "OB", "Top", "Bottom", "MitigatedIndex"),
+    for key, flag in (("fvg", "FVG"), ("ob", "OB")):
+        r = res[key]
+        kinds = r[flag].to_numpy(dtype=np.float64)
+        tops, bottoms = r["Top"].to_numpy(np.float64), r["Bottom"].to_numpy(np.float64)
+        ptrs = r["MitigatedIndex"].to_numpy(np.float64)
+        boxes = []
+        for i in np.flatnonzero(~np.isnan(kinds)).tolist():
+            end = end_of(ptrs[i])
+            if end >= start:
+                boxes.append(
+                    (
+                        max(i, start),
+                        max(end, i, start),
+                        float(bottoms[i]),
+                        float(tops[i]),
+                        bool(kinds[i] > 0),
+                    )
+                )
+        add_boxes(fig, df, boxes, key.upper())
+    for key, flag_cols, end_col, name, color in (
+        ("bos_choch", ("BOS", "CHOCH"), "BrokenIndex", "BOS/CHoCH", "#555"),
+        ("liquidity", ("Liquidity",), "End", "liquidity", "#7e57c2"),
     ):
         r = res[key]
-        boxes = [
-            (
-                max(i, start),
-                max(end_of(r[ptr].iat[i]), i, start),
-                float(r[bottom].iat[i]),
-                float(r[top].iat[i]),
-                r[flag].iat[i] > 0,
+        present = np.zeros(len(r), dtype=bool)
+        for col in flag_cols:
+            present |= ~np.isnan(r[col].to_numpy(np.float64))
+        levels = r["Level"].to_numpy(np.float64)
+        ends = r[end_col].to_numpy(np.float64)
+        xs: list[object] = []
+        ys: list[float] = []
+        for i in np.flatnonzero(present).tolist():
+            j = end_of(ends[i])
+            if j >= start:
+                xs += [df.index[max(i, start)], df.index[j], None]
+                ys += [float(levels[i]), float(levels[i]), np.nan]
+        if xs:
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    name=name,
+                    line={"color": color, "width": 1, "dash": "dash"},
+                )
             )
-            for i in np.flatnonzero(r[flag].notna().to_numpy())
-            if end_of(r[ptr].iat[i]) >= start
-        ]
-        add_boxes(fig, df, boxes, key.upper())
-    bc = res["bos_choch"]
-    xs: list[object] = []
-    ys: list[float] = []
-    for i in np.flatnonzero((bc["BOS"].notna() | bc["CHOCH"].notna()).to_numpy()):
-        j = end_of(bc["BrokenIndex"].iat[i])
-        if j >= start:
-            xs += [df.index[max(i, start)], df.index[j], None]
-            ys += [float(bc["Level"].iat[i])] * 2 + [np.nan]
-    if xs:
-        fig.add_trace(
-            go.Scatter(
-                x=xs, y=ys, mode="lines", name="BOS/CHoCH", line={"color": "#555", "width": 1}
-            )
-        )
-    liq = res["liquidity"]
-    xs, ys = [], []
-    for i in np.flatnonzero(liq["Liquidity"].notna().to_numpy()):
-        j = end_of(liq["End"].iat[i])
-        if j >= start:
-            xs += [df.index[max(i, start)], df.index[j], None]
-            ys += [float(liq["Level"].iat[i])] * 2 + [np.nan]
-    if xs:
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                name="liquidity",
-                line={"color": "#7e57c2", "width": 1, "dash": "dash"},
-            )
-        )
     fig.update_layout(
         title=title,
         xaxis_rangeslider_visible=False,

@@ -123,6 +123,15 @@ def to_frame(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     return out
 
 
+def frame_from_rows(
+    times: list[int], values: list[list[float]], columns: tuple[str, ...]
+) -> pd.DataFrame:
+    """Canonical frame from epoch-ms open times and value rows (used by the fetchers)."""
+    data = np.array(values, dtype="float64").reshape(len(times), len(columns))
+    index = pd.DatetimeIndex(pd.to_datetime(np.array(times, dtype="int64"), unit="ms", utc=True))
+    return pd.DataFrame(data, index=index.as_unit("ns").rename("time"), columns=list(columns))
+
+
 def _time_ms(index: pd.DatetimeIndex) -> np.ndarray:
     """Epoch milliseconds, with NaT as int64 min (callers mask NaT separately)."""
     return index.as_unit("ns").asi8 // 1_000_000

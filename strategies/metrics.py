@@ -84,7 +84,9 @@ def cagr(start_equity: float, end_equity: float, n_bars: int, ppy: float) -> flo
         return 0.0
     if end_equity <= 0:
         return -1.0
-    return float((end_equity / start_equity) ** (ppy / n_bars) - 1.0)
+    # log space: a short, lucky span annualises to numbers beyond float range -> inf
+    log_growth = math.log(end_equity / start_equity) * ppy / n_bars
+    return math.inf if log_growth > 700 else math.expm1(log_growth)
 
 
 def max_drawdown(equity: FloatArray) -> tuple[float, int]:

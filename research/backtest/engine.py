@@ -398,6 +398,12 @@ def simulate(
     return k
 
 
+@njit(cache=True)
+def _row(v: int, rows: int) -> int:
+    """Row of a (rows, n) input for variant v: a single row is shared by every variant."""
+    return 0 if rows == 1 else v
+
+
 @njit(cache=True, parallel=True)
 def simulate_batch(
     o: np.ndarray,
@@ -425,18 +431,19 @@ def simulate_batch(
     v_count = stats.shape[0]
     no_trades = np.empty((0, N_TRADE_COLS))
     no_rec = np.empty((4, 0))
-    for v in prange(v_count):
+    for j in prange(v_count):
+        v = np.int64(j)
         simulate(
             o, h, lo, c, funding, slip_abs,
-            entry[v if entry.shape[0] > 1 else 0],
-            entry_kind[v if entry_kind.shape[0] > 1 else 0],
-            entry_price[v if entry_price.shape[0] > 1 else 0],
-            stop[v if stop.shape[0] > 1 else 0],
-            target[v if target.shape[0] > 1 else 0],
-            trail[v if trail.shape[0] > 1 else 0],
-            exit_long[v if exit_long.shape[0] > 1 else 0],
-            exit_short[v if exit_short.shape[0] > 1 else 0],
-            cfg[v if cfg.shape[0] > 1 else 0],
+            entry[_row(v, entry.shape[0])],
+            entry_kind[_row(v, entry_kind.shape[0])],
+            entry_price[_row(v, entry_price.shape[0])],
+            stop[_row(v, stop.shape[0])],
+            target[_row(v, target.shape[0])],
+            trail[_row(v, trail.shape[0])],
+            exit_long[_row(v, exit_long.shape[0])],
+            exit_short[_row(v, exit_short.shape[0])],
+            cfg[_row(v, cfg.shape[0])],
             stats[v],
             no_trades,
             no_rec,

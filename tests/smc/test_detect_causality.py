@@ -146,3 +146,32 @@ def test_bad_input_is_named() -> None:
     stream.update(df.index[1], 1, 2, 0.5, 1.5)
     with pytest.raises(ValueError, match="later"):
         stream.update(df.index[0], 1, 2, 0.5, 1.5)
+
+
+def _compat_divergences(fn, df: pd.DataFrame, cuts: list[int]) -> int:
+    """How many cut points the harness flags for a compat (reference-package) function."""
+    full = fn(df).reset_index(drop=True)
+    bad = 0
+    for t in cuts:
+        part = fn(df.iloc[: t + 1]).reset_index(drop=True)
+        if not part.equals(full.iloc[: t + 1]):
+            bad += 1
+    return bad
+
+
+def test_negative_control_harness_flags_reference_look_ahead() -> None:
+    """The same prefix check must catch the package's look-ahead (docs/smc.md §4), so a
+    passing native run means something."""
+    from strategies.smc import compat
+
+    df = eurusd().iloc[:1200]
+    cuts = list(range(60, 1200, 7))
+    swings_lookahead = _compat_divergences(lambda d: compat.swing_highs_lows(d, 5), df, cuts)
+    fvg_lookahead = _compat_divergences(compat.fvg, df, cuts)
+    bos_lookahead = _compat_divergences(
+        lambda d: compat.bos_choch(d, compat.swing_highs_lows(d, 5)), df, cuts
+    )
+    assert swings_lookahead > len(cuts) // 2  # last bar forced to be a swing: nearly every cut
+    assert fvg_lookahead > 0 and bos_lookahead > 0
+    # sessions are causal in the package too: the harness must not cry wolf
+    assert _compat_divergences(lambda d: compat.sessions(d, "London"), df, cuts) == 0

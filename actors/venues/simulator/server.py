@@ -27,7 +27,7 @@ from actors.venues.simulator.exchange_api import BadRequest, handle_exchange
 from actors.venues.simulator.faults import Faults
 from actors.venues.simulator.info_api import handle_info, info_weight
 from actors.venues.simulator.market import INTERVAL_MS, Market
-from actors.venues.simulator.ws import WsHub, candle_frames, event_frames
+from actors.venues.simulator.ws import SIM_KEY, WsHub, candle_frames, event_frames
 
 HOUR = 3_600_000
 DEFAULT_START_MS = 1_753_142_400_000  # 2025-07-22 00:00 UTC, inside every shipped 1m file
@@ -260,7 +260,7 @@ class Simulator:
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
         app = web.Application(client_max_size=2**20)
-        app["sim"] = self
+        app[SIM_KEY] = self
         app.router.add_post("/info", self._info)
         app.router.add_post("/exchange", self._exchange)
         app.router.add_get("/ws", self.hub.handler)

@@ -19,6 +19,8 @@ from actors.venues.simulator import views
 from actors.venues.simulator.engine import Venue
 from actors.venues.simulator.faults import Faults
 
+SIM_KEY: web.AppKey[Any] = web.AppKey("sim", object)
+
 IDLE_TIMEOUT_S = 60.0
 GREETING = "Websocket connection established."
 
@@ -53,7 +55,7 @@ class WsHub:
         await ws.prepare(request)
         client = Client(ws)
         self.clients.append(client)
-        venue_ctx = request.app["sim"]
+        venue_ctx = request.app[SIM_KEY]
         try:
             if not self.faults.ws_silent:
                 await ws.send_str(GREETING)

@@ -135,7 +135,9 @@ class HyperliquidFetcher:
                 except (KeyError, TypeError, ValueError) as err:
                     raise ValueError(f"malformed hyperliquid candle {c!r}: {err!r}") from None
                 last = t if last is None else max(last, t)
-            cursor = max(window_end + 1, last + step if last is not None else 0)
+            # resume right after the newest bar received (a short reply loses nothing);
+            # an empty or stale reply skips the whole window
+            cursor = last + step if last is not None and last + step > cursor else window_end + 1
         now = self._clock_ms()
         keep = sorted(t for t in rows if start_ms <= t < end_ms and t + step <= now)
         return frame_from_rows(

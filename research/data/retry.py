@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -50,13 +51,16 @@ def redact(text: str) -> str:
 
 
 def describe(exc: BaseException) -> str:
-    """``Type: message`` (redacted, shortened) for logs and errors."""
+    """``Type: message`` (redacted, shortened) for logs and errors.
+
+    The SDK's errors carry response headers in ``str(exc)``; only status and message are kept.
+    """
     status = _status(exc)
-    text = str(exc) or getattr(exc, "message", "") or getattr(exc, "error_message", "") or ""
+    text = getattr(exc, "error_message", None) or getattr(exc, "message", None) or str(exc)
+    text = str(text)
     if status is not None and str(status) not in text:
         text = f"HTTP {status} {text}".strip()
-    text = redact(str(text))
-    return f"{type(exc).__name__}: {text[:300]}"
+    return f"{type(exc).__name__}: {redact(text)[:300]}"
 
 
 def _status(exc: BaseException) -> int | None:
@@ -70,37 +74,32 @@ def _status(exc: BaseException) -> int | None:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for errors worth retrying: timeouts, connection errors, HTTP 429 and 5xx."""
-    try:
-        import ccxt
+    """True for errors worth retrying: timeouts, connection errors, HTTP 429 and 5xx.
 
-        if isinstance(exc, ccxt.InvalidNonce):
+    Libraries are looked up in ``sys.modules`` only: an exception of a library that was never
+    imported cannot occur, and importing ccxt just to classify would cost seconds.
+    """
+    ccxt = sys.modules.get("ccxt")
+    if ccxt is not None:
+        if isinstance(exc, ccxt.InvalidNonce):  # a signing problem, not a network one
             return False
         if isinstance(exc, ccxt.NetworkError):  # RequestTimeout, DDoSProtection, RateLimit…
             return True
         if isinstance(exc, ccxt.BaseError):  # BadRequest, BadSymbol, AuthenticationError …
             return False
-    except ImportError:  # pragma: no cover - ccxt is a pinned dependency
-        pass
-    try:
-        from hyperliquid.utils.error import ClientError, ServerError
-
-        if isinstance(exc, ServerError):
+    sdk_errors = sys.modules.get("hyperliquid.utils.error")
+    if sdk_errors is not None:
+        if isinstance(exc, sdk_errors.ServerError):
             return True
-        if isinstance(exc, ClientError):
-            return exc.status_code == 429
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        import requests
-
+        if isinstance(exc, sdk_errors.ClientError):
+            return bool(exc.status_code == 429)
+    requests = sys.modules.get("requests")
+    if requests is not None:
         if isinstance(exc, requests.Timeout | requests.ConnectionError):
             return True
         if isinstance(exc, requests.HTTPError):
             status = _status(exc)
             return status is not None and (status == 429 or status >= 500)
-    except ImportError:  # pragma: no cover
-        pass
     if isinstance(exc, TimeoutError | ConnectionError):
         return True
     status = _status(exc)

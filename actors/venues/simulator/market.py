@@ -142,50 +142,31 @@ class Market:
         return int(ends[i]) if i < len(ends) else None
 
     def candles(self, coin: str, interval: str, start: int, end: int, now: int) -> list[dict]:
-        """candleSnapshot: oldest first, first = bucket containing startTime, at most 5000."""
+        """candleSnapshot: oldest first, first = bucket containing startTime, at most 5000.
+
+        Closed buckets come from the coarsest shipped timeframe that divides the interval (the
+        venue's own bars when the interval is shipped); the open bucket from bars closed by now.
+        """
         if interval != "1M" and interval not in INTERVAL_MS:
             raise ValueError(f"unknown candle interval {interval!r}")
         d = self.coins[coin]
-        b, tf = d.base, d.base_tf
-        usable = np.ones(len(b), bool) if interval == "1M" else INTERVAL_MS[interval] % tf == 0
-        usable &= (b.t + tf) <= now
-        idx = np.nonzero(usable)[0]
-        if len(idx) == 0:
-            return []
-        starts = bucket_start(b.t[idx], interval)
         first_bucket = int(bucket_start(np.array([start], np.int64), interval)[0])
         end = min(end, now)
-        sel = (starts >= first_bucket) & (starts <= end)
+        rows: list[dict] = []
+        src = _source(d, interval)
+        if src is not None:
+            bars, ms = src
+            closed = np.nonzero((bars.t + ms) <= now)[0]
+            rows = _aggregate(coin, interval, bars, closed)
+        open_start = int(bucket_start(np.array([now], np.int64), interval)[0])
+        if not rows or rows[-1]["t"] < open_start:
+            b, tf = d.base, d.base_tf
+            live = np.nonzero((b.t >= open_start) & ((b.t + tf) <= now))[0]
+            rows += _aggregate(coin, interval, b, live)
         if self.candle_history_limit is not None:
-            all_buckets = np.unique(starts)
-            if len(all_buckets) > self.candle_history_limit:
-                sel &= starts >= all_buckets[-self.candle_history_limit]
-        idx, starts = idx[sel], starts[sel]
-        if len(idx) == 0:
-            return []
-        uniq, first = np.unique(starts, return_index=True)
-        cut = int(first[CANDLE_PAGE]) if len(uniq) > CANDLE_PAGE else len(idx)
-        uniq, first = uniq[:CANDLE_PAGE], first[:CANDLE_PAGE]
-        bounds = np.append(first, cut)
-        ends = bucket_end(uniq, interval)
-        out = []
-        for k, s in enumerate(uniq):
-            sl = idx[bounds[k] : bounds[k + 1]]
-            out.append(
-                {
-                    "t": int(s),
-                    "T": int(ends[k]) - 1,
-                    "s": coin,
-                    "i": interval,
-                    "o": float(b.o[sl[0]]),
-                    "c": float(b.c[sl[-1]]),
-                    "h": float(b.h[sl].max()),
-                    "l": float(b.low[sl].min()),
-                    "v": float(b.v[sl].sum()),
-                    "n": 0,
-                }
-            )
-        return out
+            rows = rows[-self.candle_history_limit :]
+        rows = [r for r in rows if first_bucket <= r["t"] <= end]
+        return rows[:CANDLE_PAGE]
 
     def funding_rate(self, coin: str, hour_ms: int) -> float:
         """Hourly rate settled at `hour_ms` (0 when the file has no print for it)."""
@@ -204,3 +185,39 @@ class Market:
         hi = int(np.searchsorted(d.funding_t, stop, side="right"))
         hi = min(hi, lo + limit)
         return [(int(d.funding_t[i]), float(d.funding_rate[i])) for i in range(lo, hi)]
+
+
+def _source(d: CoinData, interval: str) -> tuple[Bars, int] | None:
+    """Coarsest shipped timeframe whose bars tile the interval."""
+    fits = [tf for tf in d.bars if interval == "1M" or INTERVAL_MS[interval] % INTERVAL_MS[tf] == 0]
+    if not fits:
+        return None
+    tf = max(fits, key=lambda k: INTERVAL_MS[k])
+    return d.bars[tf], INTERVAL_MS[tf]
+
+
+def _aggregate(coin: str, interval: str, b: Bars, idx: np.ndarray) -> list[dict]:
+    if len(idx) == 0:
+        return []
+    starts = bucket_start(b.t[idx], interval)
+    uniq, first = np.unique(starts, return_index=True)
+    bounds = np.append(first, len(idx))
+    ends = bucket_end(uniq, interval)
+    out = []
+    for k, s in enumerate(uniq):
+        sl = idx[bounds[k] : bounds[k + 1]]
+        out.append(
+            {
+                "t": int(s),
+                "T": int(ends[k]) - 1,
+                "s": coin,
+                "i": interval,
+                "o": float(b.o[sl[0]]),
+                "c": float(b.c[sl[-1]]),
+                "h": float(b.h[sl].max()),
+                "l": float(b.low[sl].min()),
+                "v": float(b.v[sl].sum()),
+                "n": 0,
+            }
+        )
+    return out

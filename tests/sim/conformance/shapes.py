@@ -84,7 +84,7 @@ def shape_mismatches(actual: Any, recorded: Any, path: str = "$", key: str = "")
     if rr == "dict":
         for k, v in recorded.items():
             if k not in actual:
-                if k not in OPTIONAL:
+                if k not in OPTIONAL and v is not None:  # recorded nulls may be omitted
                     out.append(f"{path}.{k}: missing")
                 continue
             out += shape_mismatches(actual[k], v, f"{path}.{k}", k)

@@ -24,7 +24,7 @@ class Params(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    atr_period: int = Field(14, ge=1, le=10_000, description="Wilder ATR length in bars")
+    atr_period: int = Field(default=14, ge=1, le=10_000, description="Wilder ATR length in bars")
 
 
 def check_bars(bars: np.ndarray, *deps: tuple[str, np.ndarray, int]) -> None:

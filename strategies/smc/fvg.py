@@ -1,0 +1,376 @@
+"""Fair value gaps and inverse FVGs, known at the third bar (docs/smc.md §3.2).
+
+Bars ``t-2, t-1, t``: bullish if ``l[t] > h[t-2]`` (zone ``[h[t-2], l[t]]``), bearish if
+``h[t] < l[t-2]`` (zone ``[h[t], l[t-2]]``); written on row ``t`` with ``ref`` = the middle bar
+``t-1`` (lag 1). Options: the package rule "middle bar closes in the gap's direction"
+(``fvg_middle_dir``) and a size filter ``top - bottom >= k * ATR(t)`` (``fvg_min_atr``; no gap
+while ATR is still NaN).
+
+Lifecycle, from the bar after the zone became known (bullish; bearish mirrored): touched
+``l <= top``, consequent encroachment ``l <= (top + bottom) / 2``, filled ``l <= bottom`` — each
+once, each an event on its own row — and **inversion** ``c < bottom``: the zone leaves the FVG
+table and enters the IFVG table as a bearish zone with the same bounds, tracked anew from the next
+bar with the same three events plus ``invalidated`` (a close back through its far side, which
+drops it). A filled FVG stays tracked until it inverts (or is evicted).
+
+Merging (``fvg_merge``): when bar ``t+1`` confirms a gap in the same direction as the zone created
+on row ``t`` (still active), row ``t+1`` also reports a merged zone = union of both bounds, with
+``ref`` = the first middle bar of the chain; the merged zone replaces the earlier one in the table
+(row ``t`` stays as written). Chains extend further the same way.
+
+When several zones change on one bar, an event column holds the count and its ``_ref`` (and
+the inversion's dir/top/bottom) the most recently created of them. Four tables (bullish FVG,
+bearish FVG, bullish IFVG, bearish IFVG) hold at most ``fvg_max_active`` zones each; the oldest is
+evicted (silently) when a new one does not fit, so state never depends on the series length.
+
+State columns (every row): nearest unfilled active bullish zone (highest top; its bottom is at or
+below the close) and bearish zone (lowest bottom), for FVGs and IFVGs, plus unfilled counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from pydantic import BaseModel, ConfigDict, Field
+
+from strategies.smc import atr as atr_mod
+from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, GrowableRows, empty_out
+
+COLUMNS = (
+    # events: new gap, merged zone
+    "fvg_dir", "fvg_ref", "fvg_top", "fvg_bottom",
+    "fvg_merged", "fvg_merged_ref", "fvg_merged_top", "fvg_merged_bottom",
+    # events: FVG lifecycle
+    "fvg_touched", "fvg_touched_ref", "fvg_ce", "fvg_ce_ref", "fvg_filled", "fvg_filled_ref",
+    "fvg_inverted", "fvg_inverted_ref", "fvg_inverted_dir", "fvg_inverted_top",
+    "fvg_inverted_bottom",
+    # events: IFVG lifecycle
+    "fvg_inv_touched", "fvg_inv_touched_ref", "fvg_inv_ce", "fvg_inv_ce_ref",
+    "fvg_inv_filled", "fvg_inv_filled_ref", "fvg_inv_invalidated", "fvg_inv_invalidated_ref",
+    # state
+    "fvg_bull_top", "fvg_bull_bottom", "fvg_bull_ref", "fvg_bear_top", "fvg_bear_bottom",
+    "fvg_bear_ref",
+    "fvg_inv_bull_top", "fvg_inv_bull_bottom", "fvg_inv_bull_ref", "fvg_inv_bear_top",
+    "fvg_inv_bear_bottom", "fvg_inv_bear_ref",
+    "fvg_n_bull", "fvg_n_bear", "fvg_inv_n_bull", "fvg_inv_n_bear",
+)  # fmt: skip
+INT_COLUMNS = frozenset(
+    c for c in COLUMNS
+    if not c.endswith(("_top", "_bottom"))
+)  # fmt: skip
+(
+    DIR, REF, TOP, BOT, M_DIR, M_REF, M_TOP, M_BOT,
+    TOUCHED, TOUCHED_REF, CE, CE_REF, FILLED, FILLED_REF,
+    INVERTED, INVERTED_REF, INVERTED_DIR, INVERTED_TOP, INVERTED_BOT,
+    I_TOUCHED, I_TOUCHED_REF, I_CE, I_CE_REF, I_FILLED, I_FILLED_REF, I_INVALID, I_INVALID_REF,
+    BULL_TOP, BULL_BOT, BULL_REF, BEAR_TOP, BEAR_BOT, BEAR_REF,
+    I_BULL_TOP, I_BULL_BOT, I_BULL_REF, I_BEAR_TOP, I_BEAR_BOT, I_BEAR_REF,
+    N_BULL, N_BEAR, I_N_BULL, I_N_BEAR,
+) = range(len(COLUMNS))  # fmt: skip
+
+# zone tables: tabs[t] with t = bullish FVG, bearish FVG, bullish IFVG, bearish IFVG
+T_BULL, T_BEAR, T_IBULL, T_IBEAR = 0, 1, 2, 3
+Z_TOP, Z_BOT, Z_REF, Z_BORN, Z_TOUCH, Z_CE, Z_FILL, Z_THR = range(8)
+Z_FIELDS = 8
+# meta: table sizes [0:4], per table the extreme trigger price [4:8] (highest for bullish, lowest
+# for bearish: a bar reaching neither cannot change the table, so most bars skip it in O(1)),
+# born row of the zone whose ref each event column holds on this bar [8:12]
+M_THR, M_BEST = 4, 8
+SNAP = 4  # cached state per table: nearest top, bottom, ref, unfilled count
+
+
+class Params(BaseModel):
+    """FVG settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fvg_middle_dir: bool = Field(
+        default=False, description="package rule: the middle bar must close in the gap direction"
+    )
+    fvg_min_atr: float = Field(
+        default=0.0, ge=0.0, le=100.0, description="minimum gap size in ATR(t) units (0 = off)"
+    )
+    fvg_merge: bool = Field(
+        default=True, description="merge consecutive same-direction gaps into one zone"
+    )
+    fvg_max_active: int = Field(
+        default=64, ge=1, le=4096, description="capacity of each zone table (oldest evicted)"
+    )
+
+
+def init_state(params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Zone tables ``(4, cap, Z_FIELDS)``, ``meta``, cached state ``(4, SNAP)``."""
+    cap = params.fvg_max_active
+    meta = np.zeros(12)
+    meta[M_THR : M_THR + 4] = [-np.inf, np.inf, -np.inf, np.inf]
+    snap = np.full((4, SNAP), np.nan)
+    snap[:, 2] = NONE
+    snap[:, 3] = 0.0
+    return np.zeros((4, cap, Z_FIELDS)), meta, snap
+
+
+@njit(cache=True)
+def _push(
+    tabs: np.ndarray, meta: np.ndarray, t: int, top: float, bot: float, ref: float, born: float
+) -> None:
+    """Append a zone to table ``t``, evicting the oldest when full.
+
+    The table's trigger price may stay too wide after an eviction: that only costs a pass.
+    """
+    tab = tabs[t]
+    n = int(meta[t])
+    if n == tab.shape[0]:
+        for k in range(1, n):
+            for f in range(Z_FIELDS):
+                tab[k - 1, f] = tab[k, f]
+        n -= 1
+    tab[n, Z_TOP] = top
+    tab[n, Z_BOT] = bot
+    tab[n, Z_REF] = ref
+    tab[n, Z_BORN] = born
+    tab[n, Z_TOUCH] = 0.0
+    tab[n, Z_CE] = 0.0
+    tab[n, Z_FILL] = 0.0
+    if t % 2 == 0:
+        tab[n, Z_THR] = top
+        meta[M_THR + t] = max(meta[M_THR + t], top)
+    else:
+        tab[n, Z_THR] = bot
+        meta[M_THR + t] = min(meta[M_THR + t], bot)
+    meta[t] = n + 1
+
+
+@njit(cache=True)
+def _event(
+    out: np.ndarray, i: int, col: int, meta: np.ndarray, e: int, ref: float, born: float
+) -> bool:
+    """Count one event in ``col``; ``col + 1`` keeps the ref of the newest zone. True if newest."""
+    out[i, col] += 1.0
+    if born >= meta[M_BEST + e]:
+        meta[M_BEST + e] = born
+        out[i, col + 1] = ref
+        return True
+    return False
+
+
+@njit(cache=True)
+def _advance(
+    i: int, bars: np.ndarray, tabs: np.ndarray, meta: np.ndarray, t: int, out: np.ndarray, col: int
+) -> bool:
+    """Lifecycle of table ``t`` on bar ``i``, events from column ``col``; True if state changed.
+
+    A close through the far side drops the zone; an FVG then re-enters the opposite IFVG table
+    (born ``i``, so tracked from the next bar). ``Z_THR`` is the price whose reach can trigger the
+    zone's next event, so most zones cost one comparison per bar.
+    """
+    bull = t % 2 == 0
+    h = bars[i, HIGH]
+    lo = bars[i, LOW]
+    c = bars[i, CLOSE]
+    if (bull and not lo <= meta[M_THR + t]) or (not bull and not h >= meta[M_THR + t]):
+        return False
+    tab = tabs[t]
+    n = int(meta[t])
+    changed = False
+    thr = -np.inf if bull else np.inf
+    w = 0
+    for k in range(n):
+        if (lo <= tab[k, Z_THR]) if bull else (h >= tab[k, Z_THR]):
+            top = tab[k, Z_TOP]
+            bot = tab[k, Z_BOT]
+            mid = 0.5 * (top + bot)
+            ref = tab[k, Z_REF]
+            born = tab[k, Z_BORN]
+            if bull:
+                touch, ce, fill, through = lo <= top, lo <= mid, lo <= bot, c < bot
+            else:
+                touch, ce, fill, through = h >= bot, h >= mid, h >= top, c > top
+            if touch and tab[k, Z_TOUCH] == 0.0:
+                tab[k, Z_TOUCH] = 1.0
+                tab[k, Z_THR] = mid
+                _event(out, i, col, meta, 0, ref, born)
+            if ce and tab[k, Z_CE] == 0.0:
+                tab[k, Z_CE] = 1.0
+                tab[k, Z_THR] = bot if bull else top
+                _event(out, i, col + 2, meta, 1, ref, born)
+            if fill and tab[k, Z_FILL] == 0.0:
+                tab[k, Z_FILL] = 1.0
+                changed = True  # touches and CE leave the state columns as they are
+                _event(out, i, col + 4, meta, 2, ref, born)
+            if through:
+                changed = True
+                newest = _event(out, i, col + 6, meta, 3, ref, born)
+                if t < 2:
+                    if newest:
+                        out[i, col + 8] = -1.0 if bull else 1.0
+                        out[i, col + 9] = top
+                        out[i, col + 10] = bot
+                    _push(tabs, meta, 3 - t, top, bot, ref, float(i))
+                continue
+        thr = max(thr, tab[k, Z_THR]) if bull else min(thr, tab[k, Z_THR])
+        if w != k:
+            for f in range(Z_FIELDS):
+                tab[w, f] = tab[k, f]
+        w += 1
+    meta[t] = w
+    meta[M_THR + t] = thr
+    return changed
+
+
+@njit(cache=True)
+def _state(tab: np.ndarray, n: int, bull: bool, snap: np.ndarray) -> None:
+    """Nearest unfilled zone (bullish: highest top, bearish: lowest bottom; ties: newest) and the
+    unfilled count. Depends on the table only, so it is recomputed only when the table changed."""
+    best = -1
+    cnt = 0.0
+    for k in range(n):
+        if tab[k, Z_FILL] != 0.0:
+            continue
+        cnt += 1.0
+        if best < 0 or (
+            tab[k, Z_TOP] >= tab[best, Z_TOP] if bull else tab[k, Z_BOT] <= tab[best, Z_BOT]
+        ):
+            best = k
+    if best >= 0:
+        snap[0] = tab[best, Z_TOP]
+        snap[1] = tab[best, Z_BOT]
+        snap[2] = tab[best, Z_REF]
+    else:
+        snap[0] = np.nan
+        snap[1] = np.nan
+        snap[2] = NONE
+    snap[3] = cnt
+
+
+@njit(cache=True)
+def _init_row(i: int, out: np.ndarray, meta: np.ndarray) -> None:
+    out[i, :BULL_TOP] = np.nan
+    for col in (DIR, M_DIR, TOUCHED, CE, FILLED, INVERTED, INVERTED_DIR):
+        out[i, col] = 0.0
+    for col in (I_TOUCHED, I_CE, I_FILLED, I_INVALID):
+        out[i, col] = 0.0
+    for col in (REF, M_REF, TOUCHED_REF, CE_REF, FILLED_REF, INVERTED_REF, I_TOUCHED_REF):
+        out[i, col] = NONE
+    for col in (I_CE_REF, I_FILLED_REF, I_INVALID_REF):
+        out[i, col] = NONE
+    meta[M_BEST : M_BEST + 4] = -1.0
+
+
+@njit(cache=True)
+def step(
+    i: int,
+    bars: np.ndarray,
+    atr_out: np.ndarray,
+    middle_dir: bool,
+    min_atr: float,
+    merge: bool,
+    tabs: np.ndarray,
+    meta: np.ndarray,
+    snap: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Write row ``i`` from bars ``0..i`` and ``atr_out[i]``."""
+    _init_row(i, out, meta)
+    # 1) IFVGs first, so a zone inverted on this bar is only tracked from the next one
+    c2 = _advance(i, bars, tabs, meta, T_IBULL, out, I_TOUCHED)
+    c3 = _advance(i, bars, tabs, meta, T_IBEAR, out, I_TOUCHED)
+    meta[M_BEST : M_BEST + 4] = -1.0
+    n2, n3 = meta[T_IBULL], meta[T_IBEAR]
+    c0 = _advance(i, bars, tabs, meta, T_BULL, out, TOUCHED)
+    c1 = _advance(i, bars, tabs, meta, T_BEAR, out, TOUCHED)
+    c2 = c2 or meta[T_IBULL] != n2 or out[i, INVERTED] > 0
+    c3 = c3 or meta[T_IBEAR] != n3 or out[i, INVERTED] > 0
+    # 2) a new gap confirmed by this bar
+    if i >= 2:
+        t = -1
+        top = np.nan
+        bot = np.nan
+        up = bars[i - 1, CLOSE] > bars[i - 1, OPEN]
+        down = bars[i - 1, CLOSE] < bars[i - 1, OPEN]
+        if bars[i, LOW] > bars[i - 2, HIGH] and (up or not middle_dir):
+            t, top, bot = T_BULL, bars[i, LOW], bars[i - 2, HIGH]
+        elif bars[i, HIGH] < bars[i - 2, LOW] and (down or not middle_dir):
+            t, top, bot = T_BEAR, bars[i - 2, LOW], bars[i, HIGH]
+        if t >= 0 and min_atr > 0.0 and not (top - bot >= min_atr * atr_out[i, atr_mod.ATR]):
+            t = -1
+        if t >= 0:
+            d = 1.0 if t == T_BULL else -1.0
+            out[i, DIR] = d
+            out[i, REF] = i - 1
+            out[i, TOP] = top
+            out[i, BOT] = bot
+            last = int(meta[t]) - 1
+            if merge and last >= 0 and tabs[t, last, Z_BORN] == i - 1:
+                m_top = max(top, tabs[t, last, Z_TOP])
+                m_bot = min(bot, tabs[t, last, Z_BOT])
+                m_ref = tabs[t, last, Z_REF]
+                meta[t] = last  # the merged zone replaces the one created on the previous row
+                _push(tabs, meta, t, m_top, m_bot, m_ref, float(i))
+                out[i, M_DIR] = d
+                out[i, M_REF] = m_ref
+                out[i, M_TOP] = m_top
+                out[i, M_BOT] = m_bot
+            else:
+                _push(tabs, meta, t, top, bot, float(i - 1), float(i))
+            if t == T_BULL:
+                c0 = True
+            else:
+                c1 = True
+    # 3) state
+    for t, changed in ((T_BULL, c0), (T_BEAR, c1), (T_IBULL, c2), (T_IBEAR, c3)):
+        if changed:
+            _state(tabs[t], int(meta[t]), t % 2 == 0, snap[t])
+    for t, col, ncol in ((T_BULL, BULL_TOP, N_BULL), (T_BEAR, BEAR_TOP, N_BEAR)):
+        for k in range(3):
+            out[i, col + k] = snap[t, k]
+            out[i, col + 6 + k] = snap[t + 2, k]
+        out[i, ncol] = snap[t, 3]
+        out[i, ncol + 2] = snap[t + 2, 3]
+
+
+@njit(cache=True)
+def _run(
+    bars: np.ndarray,
+    atr_out: np.ndarray,
+    middle_dir: bool,
+    min_atr: float,
+    merge: bool,
+    tabs: np.ndarray,
+    meta: np.ndarray,
+    snap: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    for i in range(bars.shape[0]):
+        step(i, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
+
+
+def run(bars: np.ndarray, atr_out: np.ndarray, params: Params | None = None) -> np.ndarray:
+    """Batch form over all bars (``atr_out`` = ``atr.run(bars)``)."""
+    p = params or Params()
+    atr_mod.check_bars(bars, ("atr_out", atr_out, len(atr_mod.COLUMNS)))
+    out = empty_out(bars.shape[0], len(COLUMNS))
+    tabs, meta, snap = init_state(p)
+    _run(bars, atr_out, p.fvg_middle_dir, p.fvg_min_atr, p.fvg_merge, tabs, meta, snap, out)
+    return out
+
+
+class Stream:
+    """Streaming form: ``update(i, bars, atr_out)`` after bar ``i``; returns row ``i``."""
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params or Params()
+        self.tabs, self.meta, self.snap = init_state(self.params)
+        self.rows = GrowableRows(len(COLUMNS))
+
+    @property
+    def out(self) -> np.ndarray:
+        return self.rows.data
+
+    def update(self, i: int, bars: np.ndarray, atr_out: np.ndarray) -> np.ndarray:
+        out = self.rows.ensure(i + 1)
+        p = self.params
+        step(
+            i, bars, atr_out, p.fvg_middle_dir, p.fvg_min_atr, p.fvg_merge,
+            self.tabs, self.meta, self.snap, out,
+        )  # fmt: skip
+        return out[i]

@@ -19,7 +19,7 @@ from research.data.timeframes import timeframe_ms
 from research.data.validation import FUNDING_GRID_MS, frame_from_rows
 
 SUPPORTED = ("binanceusdm", "bybit", "okx")
-OHLCV_PAGE = {"binanceusdm": 1500, "bybit": 1000, "okx": 100}
+OHLCV_PAGE = {"binanceusdm": 1000, "bybit": 1000, "okx": 100}  # ccxt caps binance at 1000
 FUNDING_PAGE = {"binanceusdm": 1000, "bybit": 200, "okx": 100}
 
 

@@ -1,0 +1,190 @@
+"""Previous period high / low for 4h, day and week (docs/smc.md §3.6).
+
+For bar ``t`` in calendar period ``P``, ``prev_*_high``/``prev_*_low`` are the high/low of the latest
+earlier period that had bars; constant through ``P`` and already right on ``P``'s first bar (the
+package returns the period two back there). ``broken_high`` = the highest high of ``P`` up to ``t``
+exceeds the previous high (a state flag, known at ``t``); lows mirrored.
+
+Periods come from each bar's open time: 4h in UTC; day and week (Monday 00:00) in UTC or in the
+IANA zone ``periods_zone`` (DST-aware). The step only does epoch-ms arithmetic on ``local_ms``,
+the bar's local wall-clock time as epoch ms, a per-bar function of its own timestamp (hence
+causal) that ``local_ms`` below precomputes vectorised for a batch and ``local_ms_one`` for a
+stream. Row columns per timeframe ``tf`` in ``4h``, ``d``, ``w``:
+
+* ``prev_{tf}_high``/``_low`` and ``_high_ref``/``_low_ref`` (the bar that made it, first on ties);
+* ``prev_{tf}_broken_high``/``_broken_low`` 0/1;
+* ``prev_{tf}_start`` — first row of the current period (the row the levels became known).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+from numba import njit
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from strategies.smc import atr as atr_mod
+from strategies.smc._common import HIGH, LOW, NONE, TIME, GrowableRows, empty_out
+
+TIMEFRAMES = ("4h", "d", "w")
+_FIELDS = ("high", "high_ref", "low", "low_ref", "broken_high", "broken_low", "start")
+COLUMNS = tuple(f"prev_{tf}_{f}" for tf in TIMEFRAMES for f in _FIELDS)
+INT_COLUMNS = frozenset(c for c in COLUMNS if not c.endswith(("_high", "_low")))
+# column offsets inside one timeframe block; block k starts at k * BLOCK
+P_HIGH, P_HIGH_REF, P_LOW, P_LOW_REF, P_BROKEN_HIGH, P_BROKEN_LOW, P_START = range(7)
+BLOCK = len(_FIELDS)
+H4, DAY, WEEK = 0, BLOCK, 2 * BLOCK  # block starts, e.g. out[:, DAY + P_HIGH]
+
+MS_4H = 4 * 3_600_000.0
+MS_DAY = 86_400_000.0
+MS_WEEK = 7 * MS_DAY
+WEEK_SHIFT = 4 * MS_DAY  # 1970-01-01 was a Thursday: weeks start on Monday 1970-01-05
+# state per timeframe: period id, cur high, ref, cur low, ref, prev high, ref, prev low, ref, start
+S_ID, S_CH, S_CHR, S_CL, S_CLR, S_PH, S_PHR, S_PL, S_PLR, S_START = range(10)
+
+
+@cache
+def zone_info(name: str) -> ZoneInfo:
+    """The IANA zone, or a clear error naming the bad value."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+
+
+class Params(BaseModel):
+    """Previous-period settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    periods_zone: str = Field(
+        default="UTC", description="IANA zone of the day/week boundaries (4h stays UTC)"
+    )
+
+    @field_validator("periods_zone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        zone_info(v)
+        return v
+
+
+def local_ms(bars: np.ndarray, zone: str) -> np.ndarray:
+    """Each bar's open time as local wall-clock epoch ms in ``zone`` (per bar, so causal)."""
+    t = bars[:, TIME]
+    if zone == "UTC":
+        return t.copy()
+    t_int = t.astype(np.int64)
+    idx = pd.to_datetime(t_int, unit="ms", utc=True).tz_convert(zone_info(zone))
+    wall = idx.tz_localize(None).as_unit("ms").asi8
+    return t + (wall - t_int).astype(np.float64)
+
+
+def local_ms_one(t: float, zone: str) -> float:
+    """``local_ms`` for one timestamp (the streaming form)."""
+    if zone == "UTC":
+        return t
+    offset = datetime.fromtimestamp(int(t) // 1000, tz=UTC).astimezone(zone_info(zone)).utcoffset()
+    assert offset is not None
+    return t + offset.total_seconds() * 1000.0
+
+
+def check_times(bars: np.ndarray) -> None:
+    """Period arithmetic needs finite, non-decreasing open times."""
+    t = bars[:, TIME]
+    if not np.all(np.isfinite(t)) or np.any(np.diff(t) < 0):
+        raise ValueError("bar open times (TIME column) must be finite and non-decreasing")
+
+
+def init_state(params: Params) -> np.ndarray:
+    """One state row per timeframe."""
+    st = np.full((len(TIMEFRAMES), 10), np.nan)
+    st[:, [S_CHR, S_CLR, S_PHR, S_PLR, S_START]] = NONE
+    return st
+
+
+@njit(cache=True)
+def _period(
+    i: int, bars: np.ndarray, pid: float, st: np.ndarray, out: np.ndarray, col: int
+) -> None:
+    h = bars[i, HIGH]
+    lo = bars[i, LOW]
+    if pid != st[S_ID]:
+        if not np.isnan(st[S_ID]):  # the period that just ended becomes the previous one
+            st[S_PH] = st[S_CH]
+            st[S_PHR] = st[S_CHR]
+            st[S_PL] = st[S_CL]
+            st[S_PLR] = st[S_CLR]
+        st[S_ID] = pid
+        st[S_CH] = h
+        st[S_CHR] = i
+        st[S_CL] = lo
+        st[S_CLR] = i
+        st[S_START] = i
+    else:
+        if h > st[S_CH]:
+            st[S_CH] = h
+            st[S_CHR] = i
+        if lo < st[S_CL]:
+            st[S_CL] = lo
+            st[S_CLR] = i
+    out[i, col + P_HIGH] = st[S_PH]
+    out[i, col + P_HIGH_REF] = st[S_PHR]
+    out[i, col + P_LOW] = st[S_PL]
+    out[i, col + P_LOW_REF] = st[S_PLR]
+    out[i, col + P_BROKEN_HIGH] = 1.0 if st[S_CH] > st[S_PH] else 0.0
+    out[i, col + P_BROKEN_LOW] = 1.0 if st[S_CL] < st[S_PL] else 0.0
+    out[i, col + P_START] = st[S_START]
+
+
+@njit(cache=True)
+def step(i: int, bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray) -> None:
+    """Write row ``i`` from bars ``0..i`` and ``local[i]`` (local wall-clock epoch ms)."""
+    _period(i, bars, np.floor(bars[i, TIME] / MS_4H), state[0], out, H4)
+    _period(i, bars, np.floor(local[i] / MS_DAY), state[1], out, DAY)
+    _period(i, bars, np.floor((local[i] - WEEK_SHIFT) / MS_WEEK), state[2], out, WEEK)
+
+
+@njit(cache=True)
+def _run(bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray) -> None:
+    for i in range(bars.shape[0]):
+        step(i, bars, local, state, out)
+
+
+def run(bars: np.ndarray, params: Params | None = None) -> np.ndarray:
+    """Batch form over all bars; ``local_ms`` is derived from each bar's own timestamp."""
+    p = params or Params()
+    atr_mod.check_bars(bars)
+    check_times(bars)
+    out = empty_out(bars.shape[0], len(COLUMNS))
+    _run(bars, local_ms(bars, p.periods_zone), init_state(p), out)
+    return out
+
+
+class Stream:
+    """Streaming form: ``update(i, bars)`` after bar ``i`` was appended; returns row ``i``."""
+
+    def __init__(self, params: Params | None = None) -> None:
+        self.params = params or Params()
+        self.state = init_state(self.params)
+        self.rows = GrowableRows(len(COLUMNS))
+        self.local = GrowableRows(1)
+        self.last_time = -np.inf
+
+    @property
+    def out(self) -> np.ndarray:
+        return self.rows.data
+
+    def update(self, i: int, bars: np.ndarray) -> np.ndarray:
+        t = bars[i, TIME]
+        if not t >= self.last_time:
+            raise ValueError(f"bar {i}: open time {t} is before the previous bar's")
+        self.last_time = t
+        out = self.rows.ensure(i + 1)
+        local = self.local.ensure(i + 1)
+        local[i, 0] = local_ms_one(t, self.params.periods_zone)
+        step(i, bars, local[:, 0], self.state, out)
+        return out[i]

@@ -61,6 +61,11 @@ class Clock:
         self._notify()
         return now
 
+    def tick(self) -> int:
+        """Tell listeners the current time (the server calls this for real/accelerated modes)."""
+        self._notify()
+        return self.now_ms()
+
     def add_listener(self, fn: Callable[[int], None]) -> None:
         self._listeners.append(fn)
 

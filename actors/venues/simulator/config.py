@@ -28,6 +28,9 @@ class SimulatorConfig:
     candle_history_limit: int | None = 5000
     coin_meta: dict[str, tuple[int, int]] = field(default_factory=dict)
     tick_interval_s: float = 0.2
+    faults: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # kind -> params, armed at start
 
     def __post_init__(self) -> None:
         if self.clock not in MODES:

@@ -81,12 +81,15 @@ class Simulator:
         self.faults.on_ws_drop = self._drop_ws
         self.faults.on_venue = self._venue_fault
         self.hub = WsHub(self.faults)
+        for kind, params in cfg.faults.items():
+            self.faults.inject(kind, **(params or {}))
         self.port = cfg.port
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._persisted_at = 0.0
 
     # ----- lifecycle ------------------------------------------------------------------------
     @property
@@ -134,6 +137,7 @@ class Simulator:
         if self.cfg.state_dir is not None:
             with self.lock:
                 state_io.save(self.venue, self.cfg.state_dir)
+            self._persisted_at = time.monotonic()
 
     # ----- test-facing controls -------------------------------------------------------------
     def step_bar(self) -> int:
@@ -198,7 +202,8 @@ class Simulator:
 
     def _after_change(self) -> None:
         """Persist and push websocket frames for whatever the engine recorded."""
-        self.persist()
+        if self.venue.events or time.monotonic() - self._persisted_at > 1.0:
+            self.persist()
         if self._loop is not None and self._loop.is_running():
             self._loop.call_soon_threadsafe(self._schedule_flush)
 
@@ -282,8 +287,7 @@ class Simulator:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(self.cfg.tick_interval_s)
-            self._on_clock(self.clock.now_ms())
-            await self._flush()
+            await asyncio.to_thread(self.clock.tick)
 
     async def _prelude(self, path: str) -> web.Response | None:
         if self.faults.latency_ms:

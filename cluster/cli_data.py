@@ -7,13 +7,16 @@ stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cluster.cli_common import console, fail, settings_or_exit
+
+if TYPE_CHECKING:
+    from research.data.download import MarketDataSource
 
 app = typer.Typer(no_args_is_help=True)
 # tables are wide; when output is piped or captured, do not squeeze them into 80 columns
@@ -131,3 +134,106 @@ def show(
         out.print(f"[{style}]gaps: {gaps}[/{style}]")
     if tail:
         out.print(df.tail(tail).to_string())
+
+
+@app.command("fetch")
+def fetch(
+    symbols: Annotated[str, typer.Option(help="Comma-separated, e.g. BTC,ETH (or BTCUSDT).")],
+    since: Annotated[str, typer.Option(help="Start date (UTC), e.g. 2025-01-01.")],
+    venue: Annotated[str, typer.Option(help="hyperliquid, binanceusdm, bybit or okx.")] = (
+        "hyperliquid"
+    ),
+    timeframe: Annotated[str | None, typer.Option(help="Bar size; default from settings.")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="End date (UTC, exclusive); default now.")
+    ] = None,
+    testnet: Annotated[bool, typer.Option(help="Use the venue's testnet/sandbox.")] = False,
+    base_url: Annotated[
+        str | None, typer.Option(help="Override the API URL (official or loopback only).")
+    ] = None,
+    funding: Annotated[bool, typer.Option(help="Also fetch funding history.")] = True,
+) -> None:
+    """Download only the missing candles (and funding) into the store, validated like imports.
+
+    Market data is public: no key is needed. Hyperliquid defaults to the mainnet info URL.
+    """
+    from rich.progress import Progress, TaskID
+
+    from research.data.download import download_candles, download_funding, to_ms
+    from research.data.retry import FetchError
+    from research.data.store import MarketStore
+    from research.data.symbols import canonical_symbol
+    from research.data.timeframes import timeframe_ms
+
+    settings = settings_or_exit()
+    venue = venue.strip().lower()
+    tf = timeframe or settings.default_timeframe
+    names = [s.strip() for s in symbols.split(",") if s.strip()]
+    try:
+        timeframe_ms(tf)
+        start = to_ms(since)
+        end = to_ms(until) if until else to_ms("now")
+        if not names:
+            raise ValueError("--symbols is empty")
+        if start >= end:
+            raise ValueError(f"--since {since} is not before --until {until or 'now'}")
+        source = _make_source(venue, testnet=testnet, base_url=base_url)
+    except ValueError as err:
+        raise fail(str(err)) from None
+
+    store = MarketStore(settings.store_dir)
+    table = Table(title=f"fetched {venue} {tf} into {settings.store_dir}")
+    for col in ("dataset", "requests", "received", "new rows", "total rows", "gaps"):
+        table.add_column(col, justify="left" if col in ("dataset", "gaps") else "right")
+    failures = []
+    with Progress(console=out, transient=True) as progress:
+        for name in names:
+            task = progress.add_task(f"{name} {tf}", total=end - start)
+
+            def advance(span: tuple[int, int], task: TaskID = task) -> None:
+                progress.update(task, advance=span[1] - span[0])
+
+            try:
+                res = download_candles(
+                    store, source, venue, name, tf, start, end, on_request=advance
+                )
+                progress.update(task, completed=end - start)
+                results = [res]
+                if funding:
+                    results.append(download_funding(store, source, venue, name, start, end))
+            except (FetchError, ValueError, OSError) as err:
+                failures.append(f"{name}: {err}")
+                continue
+            for r in results:
+                rep = r.report
+                table.add_row(
+                    f"{venue}/{canonical_symbol(venue, name)}/{r.timeframe}",
+                    str(len(r.requested)),
+                    str(r.rows_received),
+                    str(rep.rows_added if rep else 0),
+                    str(rep.rows_total if rep else "-"),
+                    str(rep.gaps) if rep and rep.gaps.gaps else "",
+                )
+    out.print(table)
+    for line in failures:
+        out.print(f"[red]failed[/red] {line}")
+    if failures:
+        raise fail(f"{len(failures)} of {len(names)} symbols failed (stored data kept)")
+
+
+def _make_source(venue: str, *, testnet: bool, base_url: str | None) -> MarketDataSource:
+    """The fetcher for ``venue``; ValueError with a clear message for bad combinations."""
+    from research.data.fetch_ccxt import SUPPORTED, CcxtFetcher, make_exchange
+    from research.data.fetch_hyperliquid import MAINNET_URL, TESTNET_URL, HyperliquidFetcher
+
+    if venue == "hyperliquid":
+        return HyperliquidFetcher(base_url or (TESTNET_URL if testnet else MAINNET_URL))
+    if venue not in SUPPORTED:
+        raise ValueError(f"unknown venue {venue!r}; expected hyperliquid or one of {SUPPORTED}")
+    exchange = make_exchange(venue, sandbox=testnet)
+    if base_url:
+        if not base_url.startswith(("http://127.0.0.1", "http://localhost")):
+            raise ValueError("--base-url for ccxt venues is for loopback test servers only")
+        api = exchange.urls["api"]
+        exchange.urls["api"] = {k: f"{base_url.rstrip('/')}/{k}" for k in api}
+    return CcxtFetcher(exchange)

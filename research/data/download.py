@@ -42,8 +42,17 @@ class DownloadResult:
 
 
 def to_ms(value: object) -> int:
-    """Epoch ms from a date string / Timestamp / datetime (naive = UTC)."""
-    ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    """Epoch ms from an int (already ms), date string, Timestamp or datetime (naive = UTC)."""
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and value.strip().lower() == "now":
+        value = pd.Timestamp.now(tz="UTC")  # pd.Timestamp("now") would be local wall time
+    try:
+        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"not a date: {value!r} (use e.g. 2025-01-01 or 2025-01-01T12:00)"
+        ) from None
     if ts is pd.NaT:
         raise ValueError(f"not a date: {value!r}")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

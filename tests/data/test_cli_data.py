@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from cluster.cli import app
+from research.data.store import MarketStore
 from tests.conftest import MARKET
 from tests.data.helpers import manifest
 
@@ -73,3 +75,99 @@ def test_rejected_file_gives_nonzero_exit(tmp_path: Path) -> None:
     result = runner.invoke(app, ["data", "import", str(bad)])
     assert result.exit_code == 1
     assert "negative volume" in result.output and "rejected" in result.output
+
+
+# ---- fractal data fetch (Hyperliquid loopback from tests/data/conftest.py) -------------------
+
+HL_1H = "hyperliquid_perp_2025/hyperliquid_ETHUSDC_1h.csv.gz"
+
+
+def _serve_eth(fake_hl) -> list[dict]:
+    from tests.data.conftest import real_candles, real_funding
+
+    fake_hl.candles[("ETH", "1h")] = real_candles(HL_1H, "ETH", "1h", 3_600_000)[:800]
+    fake_hl.funding["ETH"] = real_funding(
+        "hyperliquid_perp_2025/hyperliquid_ETHUSDC_funding.csv.gz", "ETH", 20000
+    )
+    return fake_hl.candles[("ETH", "1h")]
+
+
+def test_fetch_into_store_then_only_missing(hl_server, fake_hl, _isolated_data_dir: Path) -> None:
+    candles = _serve_eth(fake_hl)
+    since = pd.Timestamp(candles[0]["t"], unit="ms", tz="UTC").isoformat()
+    until = pd.Timestamp(candles[-1]["t"] + 3_600_000, unit="ms", tz="UTC").isoformat()
+    args = ["data", "fetch", "--venue", "hyperliquid", "--symbols", "ETHUSDC", "--timeframe", "1h"]
+    args += ["--since", since, "--until", until, "--base-url", hl_server.url]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "hyperliquid/ETH/1h" in result.output and "hyperliquid/ETH/funding" in result.output
+    stored = MarketStore(_isolated_data_dir / "store").read("hyperliquid", "ETH", "1h")
+    assert list(stored.index.asi8 // 1_000_000) == [c["t"] for c in candles]
+    funding = MarketStore(_isolated_data_dir / "store").read_funding("hyperliquid", "ETH")
+    served = [r["time"] - 3 for r in fake_hl.funding["ETH"]]
+    expected = [t for t in served if candles[0]["t"] <= t < candles[-1]["t"] + 3_600_000]
+    assert list(funding.index.asi8 // 1_000_000) == expected and len(expected) > 500
+    hl_server.log.clear()
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert not [r for r in hl_server.log if r.body.get("type") == "candleSnapshot"]
+
+
+def test_fetch_bad_arguments_are_clean_errors(hl_server) -> None:
+    base = ["data", "fetch", "--symbols", "BTC", "--base-url", hl_server.url]
+    cases = {
+        "not a date": base + ["--since", "yesterdayish"],
+        "unknown timeframe": base + ["--since", "2025-01-01", "--timeframe", "7m"],
+        "unknown venue": [
+            "data",
+            "fetch",
+            "--symbols",
+            "BTC",
+            "--since",
+            "2025-01-01",
+            "--venue",
+            "ftx",
+        ],
+        "refusing Hyperliquid base URL": [
+            "data",
+            "fetch",
+            "--symbols",
+            "BTC",
+            "--since",
+            "2025-01-01",
+            "--base-url",
+            "https://example.com",
+        ],
+        "not before": base + ["--since", "2025-02-01", "--until", "2025-01-01"],
+    }
+    for expected, args in cases.items():
+        result = runner.invoke(app, args)
+        assert result.exit_code != 0, args
+        assert expected in result.output, (expected, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_fetch_venue_error_is_reported_not_raised(hl_server, fake_hl) -> None:
+    from tests.data.loopback import Reply
+
+    fake_hl.failures = [Reply(400, "bad request", "text/plain")]
+    result = runner.invoke(
+        app,
+        [
+            "data",
+            "fetch",
+            "--symbols",
+            "BTC,NOPE",
+            "--since",
+            "2025-01-01",
+            "--until",
+            "2025-01-02",
+            "--base-url",
+            hl_server.url,
+            "--no-funding",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "failed (permanent error, not retried)" in result.output
+    assert "unknown Hyperliquid coin 'NOPE'" in result.output
+    assert "Traceback" not in result.output

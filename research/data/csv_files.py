@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from research.data.symbols import canonical_symbol
-from research.data.timeframes import TIMEFRAMES
+from research.data.timeframes import TIMEFRAMES, timeframe_ms
 from research.data.validation import (
     FUNDING_COLUMNS,
     OHLCV_COLUMNS,
@@ -76,18 +76,35 @@ def load_csv(
 ) -> pd.DataFrame:
     """Load one OHLCV CSV into the store's frame shape (UTC ``time`` index, float64 columns).
 
-    The timeframe comes from the file name when it follows the shipped naming, else pass it.
+    The timeframe comes from ``timeframe``, else the shipped file name, else the most common
+    bar step.
     The frame is validated exactly like a store write (gaps are allowed, never filled).
     """
     path = Path(path)
-    if timeframe is None:
-        timeframe = parse_csv_name(path).timeframe
-    if timeframe == FUNDING:
+    if timeframe is None and path.name.split("_")[-1].startswith(FUNDING):
         raise ValueError(f"{path.name} is a funding file; use load_funding_csv")
-    frame, _ = validate_ohlcv(
-        read_raw_csv(path, OHLCV_COLUMNS), timeframe, repair=repair, label=str(path)
-    )
+    raw = read_raw_csv(path, OHLCV_COLUMNS)
+    if timeframe is None:
+        try:
+            timeframe = parse_csv_name(path).timeframe
+        except ValueError:
+            timeframe = infer_timeframe(raw["timestamp"], path)
+    frame, _ = validate_ohlcv(raw, timeframe, repair=repair, label=str(path))
     return frame
+
+
+def infer_timeframe(timestamps: pd.Series, path: Path | str = "") -> str:
+    """The known timeframe equal to the most common step between bars (for files not named
+    like the shipped ones); ValueError when that step is not a known timeframe."""
+    steps = pd.to_numeric(timestamps, errors="coerce").diff()
+    steps = steps[steps > 0]
+    if steps.empty:
+        raise ValueError(f"{path}: cannot infer the timeframe from fewer than two bars; pass it")
+    step = int(steps.mode().iloc[0])
+    for tf in TIMEFRAMES:
+        if timeframe_ms(tf) == step:
+            return tf
+    raise ValueError(f"{path}: bar step of {step} ms is not a known timeframe {TIMEFRAMES}")
 
 
 def load_funding_csv(path: str | Path, *, repair: bool = False) -> pd.DataFrame:

@@ -10,8 +10,11 @@ leaves what was persisted untouched.
 from __future__ import annotations
 
 import builtins
+import fcntl
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +98,19 @@ def _bound_ms(value: object) -> int | None:
     ts = pd.Timestamp(value)  # type: ignore[arg-type]
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return int(ts.as_unit("ns").value // 1_000_000)
+
+
+@contextmanager
+def _dataset_lock(path: Path) -> Iterator[None]:
+    """Exclusive per-dataset lock so two writers cannot lose each other's rows (readers never
+    need it: they only ever see a complete file thanks to the atomic replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class MarketStore:
@@ -262,6 +278,18 @@ class MarketStore:
         return pq.read_table(path, columns=["timestamp"]).column("timestamp").to_numpy()
 
     def _merge_and_save(
+        self,
+        path: Path,
+        label: str,
+        frame: pd.DataFrame,
+        report: ValidationReport,
+        columns: tuple[str, ...],
+        overwrite: bool,
+    ) -> WriteReport:
+        with _dataset_lock(path):
+            return self._merge_and_save_locked(path, label, frame, report, columns, overwrite)
+
+    def _merge_and_save_locked(
         self,
         path: Path,
         label: str,

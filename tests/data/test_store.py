@@ -183,7 +183,7 @@ def test_crash_during_write_keeps_old_file(
     with pytest.raises(OSError, match="disk full"):
         store.append("x", "AAA", "5m", bars(20))
     assert _sha(path) == sha
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+    assert not list(path.parent.glob("*.tmp"))  # no temp file left behind
 
 
 def test_missing_ranges(store: MarketStore) -> None:
@@ -202,3 +202,19 @@ def test_missing_dataset_and_bad_timeframe_are_clear_errors(store: MarketStore) 
         store.read("hyperliquid", "BTC", "15m")
     with pytest.raises(ValueError, match="unknown timeframe"):
         store.read("hyperliquid", "BTC", "15x")
+
+
+def test_load_csv_any_name_infers_timeframe(tmp_path: Path) -> None:
+    raw = raw_csv(HL_15M).head(200)
+    path = tmp_path / "my export.csv"
+    raw.to_csv(path, index=False)
+    df = load_csv(path)
+    _assert_equals_csv(df, raw, ["open", "high", "low", "close", "volume"])
+    odd = raw.assign(timestamp=raw.timestamp // 900_000 * 420_000)  # 7-minute bars
+    odd.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="420000 ms is not a known timeframe"):
+        load_csv(path)
+    with pytest.raises(ValueError, match="funding file"):
+        load_csv(MARKET / HL_FUNDING)
+    with pytest.raises(FileNotFoundError):
+        load_csv(tmp_path / "absent_BTC_1h.csv.gz")

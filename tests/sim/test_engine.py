@@ -153,3 +153,26 @@ def test_schedule_cancel_cancels_everything_at_its_time() -> None:
     assert v.schedule_cancel(USER, v.now + 10 * MIN) is None
     advance_to(v, T0 + 12 * MIN)
     assert v.orders[oid].status == "scheduledCancel"
+
+
+def test_self_trade_cancels_own_resting_order() -> None:
+    v = scripted_venue()
+    oid = place(v, is_buy=False, px="100005", sz="0.01")["resting"]["oid"]
+    st = place(v, px="100010", sz="0.01", tif="Ioc")
+    assert st["filled"]["avgPx"] == "100010.0"  # never filled against itself
+    assert v.orders[oid].status == "selfTradeCanceled"
+
+
+def test_modify_with_invalid_replacement_keeps_the_old_order() -> None:
+    v = scripted_venue()
+    oid = place(v, px="99000", sz="0.01")["resting"]["oid"]
+    st = v.modify(USER, oid, order_wire(px="99000.55", sz="0.01"))
+    assert st["error"].startswith(errors.INVALID_PRICE)
+    assert v.orders[oid].status == "open"
+
+
+def test_batch_error_answers_once_for_the_whole_batch() -> None:
+    v = scripted_venue()
+    v.batch_error_next.append("Order has invalid size.")
+    out = v.place_orders(USER, [order_wire(px="99000"), order_wire(px="98000")], "na")
+    assert out == [{"error": "Order has invalid size."}]

@@ -21,6 +21,7 @@ KINDS = (
     "ws_silent",
     "partial_fill",
     "reject",
+    "batch_error",
 )
 
 
@@ -40,7 +41,7 @@ class Faults:
     def inject(self, kind: str, **params: Any) -> None:
         """Arm a fault. kinds: latency(ms), http_5xx(count, path), timeout_after_accept(count,
         hang_seconds), rate_limit(weight_per_min), ws_drop, ws_silent(on), partial_fill(fraction),
-        reject(message, count)."""
+        reject(message, count), batch_error(message, count)."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}; expected one of {', '.join(KINDS)}")
         with self._lock:
@@ -59,7 +60,7 @@ class Faults:
                 self.ws_silent = bool(params.get("on", True))
         if kind == "ws_drop" and self.on_ws_drop is not None:
             self.on_ws_drop()
-        if kind in ("partial_fill", "reject") and self.on_venue is not None:
+        if kind in ("partial_fill", "reject", "batch_error") and self.on_venue is not None:
             self.on_venue(kind, params)
 
     def clear(self) -> None:

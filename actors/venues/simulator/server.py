@@ -192,9 +192,14 @@ class Simulator:
                 self.venue.partial_fill_fraction = frac
             elif kind == "reject":
                 self.venue.reject_next += [str(params["message"])] * int(params.get("count", 1))
+            elif kind == "batch_error":
+                self.venue.batch_error_next += [str(params["message"])] * int(
+                    params.get("count", 1)
+                )
             elif kind == "clear":
                 self.venue.partial_fill_fraction = None
                 self.venue.reject_next.clear()
+                self.venue.batch_error_next.clear()
 
     def _drop_ws(self) -> None:
         if self._loop is not None:

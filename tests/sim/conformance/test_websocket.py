@@ -52,6 +52,7 @@ def test_subscriptions_deliver_venue_shapes(venue: VenueUnderTest) -> None:
         {"type": "candle", "coin": "ETH", "interval": "1m"},
         {"type": "orderUpdates", "user": user},
         {"type": "userFills", "user": user},
+        {"type": "userEvents", "user": user},
     ):
         info.subscribe(sub, rec)  # type: ignore[arg-type]
     snap = rec.wait_for("userFills", lambda m: m["data"]["isSnapshot"])
@@ -74,6 +75,8 @@ def test_subscriptions_deliver_venue_shapes(venue: VenueUnderTest) -> None:
     assert u["status"] == "filled" and u["order"]["coin"] == "BTC"
     fills = rec.wait_for("userFills", lambda m: not m["data"]["isSnapshot"])
     assert fills["data"]["fills"][0]["oid"] == oid
+    events = rec.wait_for("user", lambda m: "fills" in m["data"])
+    assert events["data"]["fills"][0]["oid"] == oid
     trades = rec.wait_for("trades")
     assert trades["data"][0]["px"] == "100010.0" and user.lower() in trades["data"][0]["users"]
 

@@ -1,8 +1,186 @@
-"""`fractal backtest` — run one strategy backtest."""
+"""`fractal backtest` — run one strategy backtest on one symbol and timeframe."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
 
-def backtest() -> None:
-    """Run a backtest (not wired yet in this commit)."""
-    raise SystemExit("fractal backtest: not available yet")
+import typer
+
+from cluster.cli_common import console, fail, settings_or_exit
+
+
+def _parse_params(pairs: list[str], params_model: Any) -> Any:
+    """`k=v` strings -> the strategy's pydantic Params (unknown keys and bad values fail)."""
+    from pydantic import ValidationError
+
+    raw: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise fail(f"--param expects key=value, got {pair!r}", 2)
+        raw[key.strip()] = value.strip()
+    known = set(params_model.model_fields)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise fail(
+            f"unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}", 2
+        )
+    try:
+        return params_model.model_validate(raw)
+    except ValidationError as err:
+        msgs = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in err.errors()
+        )
+        raise fail(f"bad parameter: {msgs}", 2) from None
+
+
+def _load_shipped(market_dir: Path, venue: str, symbol: str, timeframe: str) -> Path | None:
+    """Fallback when the market-data helper is unavailable: the largest matching shipped file."""
+    hits = sorted(market_dir.glob(f"*/{venue}_{symbol.upper()}*_{timeframe}.csv.gz"))
+    return max(hits, key=lambda p: p.stat().st_size) if hits else None
+
+
+def _funding_beside(path: Path) -> Path | None:
+    """`<venue>_<SYMBOL>_<tf>.csv.gz` -> the `<venue>_<SYMBOL>_funding.csv.gz` next to it."""
+    stem = path.name.split(".csv")[0]
+    base, _, _ = stem.rpartition("_")
+    cand = path.with_name(f"{base}_funding.csv.gz")
+    return cand if base and cand.is_file() else None
+
+
+def _read_frames(
+    data: Path | None, venue: str, symbol: str, timeframe: str
+) -> tuple[Any, Any, str]:
+    """Candles, funding (or None) and a description of the source."""
+    import pandas as pd
+
+    settings = settings_or_exit()
+    if data is None:
+        try:
+            from cluster.market_data import load_market_frame
+        except ImportError:
+            found = _load_shipped(settings.market_data_dir, venue, symbol, timeframe)
+            if found is None:
+                raise fail(
+                    f"no data for {venue}/{symbol}/{timeframe} under {settings.market_data_dir}"
+                ) from None
+            data = found
+        else:
+            try:
+                mf = load_market_frame(settings, venue, symbol, timeframe, with_funding=True)
+            except (FileNotFoundError, ValueError) as err:
+                raise fail(str(err)) from None
+            return mf.candles, mf.funding, mf.source
+    if not data.is_file():
+        raise fail(f"--data file not found: {data}", 2)
+    try:
+        candles = pd.read_csv(data)
+    except (OSError, ValueError, EOFError) as err:
+        raise fail(f"cannot read {data}: {err}", 2) from None
+    funding = None
+    fpath = _funding_beside(data)
+    if fpath is not None:
+        funding = pd.read_csv(fpath)
+    return candles, funding, f"file {data}"
+
+
+def _align(bars: Any, funding: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    from research.backtest.funding import align_funding
+
+    if funding is None or len(funding) == 0:
+        return None
+    if "timestamp" in funding.columns:
+        ts = funding["timestamp"].to_numpy(dtype=np.int64)
+    else:
+        ts = np.asarray(pd.DatetimeIndex(funding.index).as_unit("ms").asi8, dtype=np.int64)
+    return align_funding(bars.ts, bars.timeframe_ms, ts, funding["funding_rate"].to_numpy())
+
+
+def backtest(
+    strategy: str = typer.Option(..., "--strategy", help="strategy name (e.g. sma_cross)"),
+    symbol: str = typer.Option("BTC", "--symbol"),
+    timeframe: str = typer.Option("15m", "--timeframe"),
+    data: Path | None = typer.Option(None, "--data", help="CSV(.gz) in the shipped format"),
+    param: list[str] = typer.Option([], "--param", help="strategy parameter key=value"),
+    fee: float | None = typer.Option(
+        None, "--fee", help="taker fee in bps (default 4.5); maker = min(1.5, this)"
+    ),
+    slippage: float | None = typer.Option(None, "--slippage", help="slippage in bps (default 1)"),
+    sizing: str | None = typer.Option(
+        None, "--sizing", help="risk | fraction | all_in (default: the strategy's, else risk)"
+    ),
+    leverage: float = typer.Option(1.0, "--leverage", help="max notional / equity"),
+    cash: float = typer.Option(10_000.0, "--cash"),
+    venue: str = typer.Option("hyperliquid", "--venue"),
+    no_funding: bool = typer.Option(False, "--no-funding", help="ignore funding prints"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+    report: Path | None = typer.Option(None, "--report", help="write an HTML report here"),
+) -> None:
+    """Backtest one strategy: next-bar-open fills, fees, slippage, funding, liquidation."""
+    from pydantic import ValidationError
+
+    from research.backtest.bars import Bars, BarsError
+    from research.backtest.config import BacktestConfig
+    from research.backtest.costs import CostModel
+    from research.backtest.runner import run_backtest
+    from strategies import registry
+    from strategies.signals import SignalError
+
+    try:
+        module = registry.get(strategy)
+    except KeyError as err:
+        raise fail(str(err.args[0]), 2) from None
+    params = _parse_params(param, module.Params)
+    mode = sizing or getattr(module, "DEFAULT_SIZING", "risk")
+    settings = settings_or_exit()
+    cost_kw: dict[str, Any] = {"funding": not no_funding}
+    if fee is not None:
+        cost_kw["taker_fee"] = fee / 1e4
+        cost_kw["maker_fee"] = min(CostModel().maker_fee, fee / 1e4)
+    if slippage is not None:
+        cost_kw["slippage_bps"] = slippage
+    try:
+        cfg = BacktestConfig(
+            initial_cash=cash, sizing=mode, leverage=leverage,
+            risk_percent=float(settings.base_risk_percent), costs=CostModel(**cost_kw),
+        )  # fmt: skip
+    except ValidationError as err:
+        msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise fail(f"bad option: {msgs}", 2) from None
+    candles, funding, source = _read_frames(data, venue, symbol, timeframe)
+    try:
+        bars = Bars.from_frame(candles, timeframe)
+        signals = module.generate(candles, params)
+        fa = _align(bars, funding) if cfg.costs.funding else None
+        result = run_backtest(bars, signals, cfg, fa)
+    except (BarsError, SignalError, ValueError) as err:
+        raise fail(str(err), 2) from None
+    result.info.update(
+        {"strategy": strategy, "params": params.model_dump(), "symbol": symbol, "source": source,
+         "sizing": mode}
+    )  # fmt: skip
+    if report is not None:
+        from research.backtest.report import write_report
+
+        write_report(report, bars, result, title=f"{strategy} {symbol} {timeframe}")
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+        return
+    m = result.metrics
+    console.print(f"[bold]{strategy}[/bold] {symbol} {timeframe} — {source}")
+    console.print(
+        f"return {m['total_return']:.2%}  CAGR {m['cagr']:.2%}  Sharpe {m['sharpe']:.2f}  "
+        f"Sortino {m['sortino']:.2f}  max DD {m['max_drawdown']:.2%}  trades {int(m['trade_count'])}  "
+        f"win rate {m['win_rate']:.1%}  PF {m['profit_factor']:.2f}"
+    )
+    console.print(
+        f"fees {m['fees_paid']:.2f}  funding paid {m['funding_paid']:.2f}  "
+        f"(funding applied: {result.info['funding_applied']})"
+    )
+    if report is not None:
+        console.print(f"report: {report}")

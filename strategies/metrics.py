@@ -152,7 +152,7 @@ def summary(
         "max_drawdown_bars": float(mdd_bars),
         "calmar": calmar(growth, mdd),
         "exposure": exposure_bars / n if n else 0.0,
-        "trades": float(np.asarray(pnl).size),
+        "trade_count": float(np.asarray(pnl).size),
         "fees_paid": fees,
         "funding_paid": -funding,
         "final_equity": end,

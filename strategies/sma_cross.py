@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from strategies.signals import Signals
 
 NAME = "sma_cross"
+DEFAULT_SIZING = "all_in"  # no stop, so risk-based sizing does not apply
 
 
 class Params(BaseModel):

@@ -27,6 +27,7 @@ fee and slippage; whatever equity remains stays with the account.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
@@ -399,7 +400,7 @@ def simulate(
 
 
 @njit(cache=True)
-def _row(v: int, rows: int) -> int:
+def _row(v: Any, rows: int) -> Any:
     """Row of a (rows, n) input for variant v: a single row is shared by every variant."""
     return 0 if rows == 1 else v
 

@@ -181,7 +181,7 @@ def grid_summary(stats: np.ndarray, cash: np.ndarray, n: int, ppy: float) -> pd.
                 "max_drawdown": s[k.S_MAX_DD],
                 "max_drawdown_bars": s[k.S_DD_BARS],
                 "calmar": m.calmar(growth, s[k.S_MAX_DD]),
-                "trades": trades,
+                "trade_count": trades,
                 "win_rate": s[k.S_WINS] / trades if trades else 0.0,
                 "profit_factor": s[k.S_GROSS_WIN] / gl if gl > 0 else np.inf,
                 "expectancy": (s[k.S_GROSS_WIN] - gl) / trades if trades else 0.0,

@@ -152,5 +152,5 @@ def test_grid_summary_matches_single_runs(seed: int, n: int) -> None:
     for k, s in enumerate(sigs):
         one = run_backtest(b, s, cfg, fund).metrics
         row = grid.iloc[k]
-        for key in ("final_equity", "trades", "max_drawdown", "sharpe", "sortino", "exposure"):
+        for key in ("final_equity", "trade_count", "max_drawdown", "sharpe", "sortino", "exposure"):
             assert row[key] == pytest.approx(one[key], rel=1e-9, abs=1e-9), key

@@ -7,6 +7,9 @@ never touches what is already stored.
 
 from __future__ import annotations
 
+import csv
+import functools
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +49,41 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
+@functools.cache
+def _manifest(manifest_path: Path) -> dict[str, str]:
+    """``folder/file`` → sha256 from a shipped ``manifest.csv``."""
+    with open(manifest_path, newline="") as fh:
+        return {row["file"]: row["sha256"] for row in csv.DictReader(fh) if row.get("sha256")}
+
+
+def check_against_manifest(path: Path) -> bool:
+    """If a ``manifest.csv`` one or two folders up lists this file, its sha256 must match.
+
+    Returns whether the file was verified; raises ValueError on a mismatch (a modified or
+    truncated copy must not enter the store looking like the published data).
+    """
+    path = path.resolve()
+    for root in (path.parent, path.parent.parent):
+        manifest_path = root / "manifest.csv"
+        if not manifest_path.is_file():
+            continue
+        expected = _manifest(manifest_path).get(path.relative_to(root).as_posix())
+        if expected is None:
+            continue
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        if actual != expected:
+            raise ValueError(
+                f"{path}: sha256 {actual[:12]}… differs from {manifest_path} "
+                f"({expected[:12]}…); the file was modified or is corrupt, not imported"
+            )
+        return True
+    return False
+
+
 def import_file(store: MarketStore, path: Path, *, repair: bool = False) -> WriteReport:
     """Import one file; raises ValueError/DataValidationError/DataConflictError when bad."""
     name = parse_csv_name(path)
+    check_against_manifest(path)
     if name.is_funding:
         raw = read_raw_csv(path, FUNDING_COLUMNS)
         return store.write_funding(name.venue, name.symbol, raw, repair=repair)

@@ -218,3 +218,27 @@ def test_load_csv_any_name_infers_timeframe(tmp_path: Path) -> None:
         load_csv(MARKET / HL_FUNDING)
     with pytest.raises(FileNotFoundError):
         load_csv(tmp_path / "absent_BTC_1h.csv.gz")
+
+
+def test_import_checks_sha256_against_shipped_manifest(store: MarketStore, tmp_path: Path) -> None:
+    """A copy laid out like shared/data/market is verified against manifest.csv; a modified
+    copy (still perfectly valid candles) is refused."""
+    import gzip
+    import shutil
+
+    from research.data.importer import check_against_manifest
+
+    root = tmp_path / "market"
+    (root / "hyperliquid_perp_2025").mkdir(parents=True)
+    shutil.copy(MARKET / "manifest.csv", root / "manifest.csv")
+    copy = root / HL_15M
+    shutil.copy(MARKET / HL_15M, copy)
+    assert check_against_manifest(copy)
+    assert not check_against_manifest(tmp_path / "market" / "manifest.csv")  # not listed
+    raw = raw_csv(HL_15M)
+    raw.loc[len(raw) - 1, "volume"] += 1.0
+    with gzip.open(copy, "wt") as fh:
+        raw.to_csv(fh, index=False)
+    results = import_paths(store, [copy])
+    assert results[0].error is not None and "sha256" in results[0].error
+    assert store.list() == []

@@ -94,7 +94,10 @@ def sim(
         simulator = Simulator(cfg)
         simulator.start()
     except (ValueError, OSError, RuntimeError) as err:
-        raise fail(str(err)) from None
+        hint = (
+            " (start with --fresh to discard the saved state)" if "saved state" in str(err) else ""
+        )
+        raise fail(f"{err}{hint}") from None
     console.print(f"simulator listening on {simulator.base_url}")
     console.print(
         f"  symbols {', '.join(cfg.symbols)} · clock {cfg.clock} x{cfg.speed:g} · state {state_dir}"

@@ -197,3 +197,13 @@ def test_cancel_unknown_order(venue: VenueUnderTest) -> None:
     wait_nonce_tick()
     (st,) = ok_statuses(ex.cancel("ETH", 42))
     assert st == {"error": "Order was never placed, already canceled, or filled. asset=1"}
+
+
+def test_expired_action_is_refused(venue: VenueUnderTest) -> None:
+    ex = venue.exchange(venue.new_wallet())
+    ex.set_expires_after(get_timestamp_ms() - 1_000)
+    reply = ex.order("ETH", True, 0.01, 2000, GTC)
+    assert reply["status"] == "err"
+    ex.set_expires_after(get_timestamp_ms() + 60_000)
+    wait_nonce_tick()
+    assert "resting" in ok_statuses(ex.order("ETH", True, 0.01, 2000, GTC))[0]

@@ -49,3 +49,19 @@ def test_funding_history_pages(venue: VenueUnderTest) -> None:
     assert set(rows[0]) == {"coin", "fundingRate", "premium", "time"}
     nxt = info.funding_history("BTC", rows[-1]["time"] + 1)
     assert nxt[0]["time"] > rows[-1]["time"]
+
+
+def test_step_bar_moves_price_to_next_shipped_close(venue: VenueUnderTest) -> None:
+    sim = venue.controls()
+    sim.clear_book("BTC")
+    info = venue.info()
+    t = sim.step_bar()
+    assert sim.venue.now == t and t % 60_000 == 0
+    with gzip.open(MARKET / "hyperliquid_perp_2025" / "hyperliquid_BTCUSDC_1m.csv.gz", "rt") as fh:
+        fh.readline()
+        native = np.loadtxt(fh, delimiter=",")
+    close = native[native[:, 0] + 60_000 == t][0, 4]
+    assert float(info.all_mids()["BTC"]) == close
+    book = info.l2_snapshot("BTC")
+    best_bid, best_ask = float(book["levels"][0][0]["px"]), float(book["levels"][1][0]["px"])
+    assert best_bid < close < best_ask

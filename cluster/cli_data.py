@@ -35,6 +35,9 @@ def import_(
     repair: Annotated[
         bool, typer.Option(help="Drop NaN/duplicate/off-grid rows and sort (reported).")
     ] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Let rows of later files replace differing stored rows.")
+    ] = False,
 ) -> None:
     """Import shipped CSV files into the parquet store (idempotent; merges, never duplicates)."""
     from rich.progress import Progress
@@ -54,7 +57,7 @@ def import_(
         def advance(result: ImportResult) -> None:
             progress.update(task, advance=1, description=result.path.name)
 
-        results = import_paths(store, files, repair=repair, on_file=advance)
+        results = import_paths(store, files, repair=repair, overwrite=overwrite, on_file=advance)
 
     table = Table(title=f"imported into {settings.store_dir}")
     for col in ("dataset", "new rows", "total rows", "first", "last", "gaps / repairs"):
@@ -79,7 +82,10 @@ def import_(
     for r in errors:
         out.print(f"[red]rejected[/red] {r.path}: {r.error}")
     if errors:
-        raise fail(f"{len(errors)} of {len(results)} files rejected (nothing of theirs stored)")
+        raise fail(
+            f"{len(errors)} of {len(results)} files rejected (nothing of theirs stored; "
+            "--repair drops bad rows, --overwrite resolves conflicts)"
+        )
 
 
 @app.command("list")

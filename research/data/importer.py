@@ -80,15 +80,19 @@ def check_against_manifest(path: Path) -> bool:
     return False
 
 
-def import_file(store: MarketStore, path: Path, *, repair: bool = False) -> WriteReport:
+def import_file(
+    store: MarketStore, path: Path, *, repair: bool = False, overwrite: bool = False
+) -> WriteReport:
     """Import one file; raises ValueError/DataValidationError/DataConflictError when bad."""
     name = parse_csv_name(path)
     check_against_manifest(path)
     if name.is_funding:
         raw = read_raw_csv(path, FUNDING_COLUMNS)
-        return store.write_funding(name.venue, name.symbol, raw, repair=repair)
+        return store.write_funding(name.venue, name.symbol, raw, repair=repair, overwrite=overwrite)
     raw = read_raw_csv(path, OHLCV_COLUMNS)
-    return store.write(name.venue, name.symbol, name.timeframe, raw, repair=repair)
+    return store.write(
+        name.venue, name.symbol, name.timeframe, raw, repair=repair, overwrite=overwrite
+    )
 
 
 def import_paths(
@@ -96,6 +100,7 @@ def import_paths(
     paths: Iterable[str | Path],
     *,
     repair: bool = False,
+    overwrite: bool = False,
     on_file: Callable[[ImportResult], None] | None = None,
 ) -> list[ImportResult]:
     """Import every file under ``paths``; per-file errors are collected, not raised."""
@@ -103,7 +108,7 @@ def import_paths(
     for path in expand_paths(paths):
         result = ImportResult(path)
         try:
-            result.report = import_file(store, path, repair=repair)
+            result.report = import_file(store, path, repair=repair, overwrite=overwrite)
         except (ValueError, OSError) as err:  # validation/conflict errors are ValueErrors
             result.error = str(err)
         results.append(result)

@@ -171,3 +171,17 @@ def test_fetch_venue_error_is_reported_not_raised(hl_server, fake_hl) -> None:
     assert "failed (permanent error, not retried)" in result.output
     assert "unknown Hyperliquid coin 'NOPE'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_conflicting_import_needs_overwrite(_isolated_data_dir: Path) -> None:
+    a = MARKET / "binance_spot_2021" / "binance_BTCUSDT_1h.csv.gz"
+    b = MARKET / "binance_spot_btc_2017_2024" / "binance_BTCUSDT_1h.csv.gz"
+    assert runner.invoke(app, ["data", "import", str(a)]).exit_code == 0
+    refused = runner.invoke(app, ["data", "import", str(b)])
+    assert refused.exit_code == 1 and "differ from stored rows" in refused.output
+    forced = runner.invoke(app, ["data", "import", str(b), "--overwrite"])
+    assert forced.exit_code == 0, forced.output
+    stored = MarketStore(_isolated_data_dir / "store").read("binance", "BTCUSDT", "1h")
+    later = pd.read_csv(b)
+    rows = stored.loc[pd.to_datetime(later.timestamp, unit="ms", utc=True)]
+    assert (rows["close"].to_numpy() == later["close"].to_numpy()).all()  # later file won

@@ -160,20 +160,17 @@ def settle_funding(v: Venue, hour_ms: int) -> None:
             rate = v.market.funding_rate(coin, hour_ms)
             szi = a.positions[coin].szi
             pay = acc.apply_funding(a, coin, v.marks[coin], rate)
-            entry = {
-                "time": hour_ms,
-                "hash": "0x" + "0" * 64,
-                "delta": {
-                    "type": "funding",
-                    "coin": coin,
-                    "usdc": fmt(pay, 6),
-                    "szi": fmt(szi),
-                    "fundingRate": fmt(rate, 10),
-                    "nSamples": None,
-                },
+            delta = {
+                "type": "funding",
+                "coin": coin,
+                "usdc": fmt(pay, 6),
+                "szi": fmt(szi),
+                "fundingRate": fmt(rate, 10),
+                "nSamples": None,
             }
+            entry = {"time": hour_ms, "hash": "0x" + "0" * 64, "delta": delta}
             v.fundings.setdefault(user, []).append(entry)
-            v.events.append(("user", user, {"funding": {**entry["delta"], "time": hour_ms}}))
+            v.events.append(("user", user, {"funding": {**delta, "time": hour_ms}}))
 
 
 def check_liquidations(v: Venue) -> None:

@@ -160,7 +160,7 @@ def event_frames(v: Venue, events: list[tuple[str, str, Any]]) -> list[tuple[tup
 
 
 def candle_frames(v: Venue, coin: str, intervals: set[str]) -> list[tuple[tuple[str, ...], Any]]:
-    out = []
+    out: list[tuple[tuple[str, ...], Any]] = []
     for interval in intervals:
         rows = views.candles(v, coin, interval, v.now - 1, v.now)
         if rows:

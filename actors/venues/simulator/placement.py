@@ -8,6 +8,7 @@ the ` asset=<id>` suffix.
 from __future__ import annotations
 
 import hashlib
+import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ from actors.venues.simulator.orders import OPEN, WAITING_FOR_FILL, Order
 
 if TYPE_CHECKING:
     from actors.venues.simulator.matching import ExternalBook
+
+CLOID = re.compile(r"0x[0-9a-fA-F]{32}")
 
 MAX_ORDER_USD = 5_000_000.0
 MIN_ORDER_USD = 10.0
@@ -108,7 +111,7 @@ class OrderEntry:
                 child = self._parse(user, w)
                 if not child.is_trigger:
                     raise OrderRejected(errors.BAD_TRIGGER)
-                if parent.status == OPEN:
+                if parent.status == OPEN and parent.sz == parent.orig_sz:
                     child.status = WAITING_FOR_FILL
                     child.parent = parent.oid
                     parent.children.append(child.oid)
@@ -138,6 +141,8 @@ class OrderEntry:
         if trigger is None and tif not in ("Gtc", "Ioc", "Alo"):
             raise ValueError(f"order type must be limit Gtc/Ioc/Alo or trigger, got {t!r}")
         cloid = w.get("c")
+        if cloid is not None and not CLOID.fullmatch(str(cloid)):
+            raise ValueError(f"cloid must be 0x + 32 hex digits, got {cloid!r}")
         order = Order(
             oid=self._new_oid(),
             user=user,

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from strategies.smc import structure, swings
+from strategies.smc import atr, fvg, periods, sessions, structure, swings
 from strategies.smc._common import BAR_FIELDS, CLOSE, HIGH, LOW, OPEN, TIME, GrowableRows
 
 REQUIRED = ("open", "high", "low", "close")
@@ -109,11 +110,37 @@ class _InternalStructureStream(_Adapter):
         return row
 
 
+class _ModuleStream(_Adapter):
+    """Stream of a concept module following the convention ``Stream(params)``."""
+
+    def __init__(self, module: ModuleType, params: BaseModel) -> None:
+        super().__init__(module.Stream(params))
+
+
+def _module_params(module: ModuleType, p: Any) -> BaseModel:
+    """The module's own ``Params`` built from the flat SMCParams (runs its validators)."""
+    cls = module.Params
+    return cls(**{k: getattr(p, k) for k in cls.model_fields})
+
+
+def _module_node(name: str, module: ModuleType, deps: tuple[str, ...] = ()) -> Node:
+    """Node for a module with ``COLUMNS``, ``INT_COLUMNS``, ``Params``, ``run``, ``Stream``."""
+    return Node(
+        name=name,
+        columns=list(module.COLUMNS),
+        int_columns=frozenset(module.INT_COLUMNS),
+        deps=deps,
+        batch=lambda bars, dep_outs, p: module.run(bars, *dep_outs, _module_params(module, p)),
+        stream=lambda p: _ModuleStream(module, _module_params(module, p)),
+    )
+
+
 def _nodes() -> list[Node]:
     """The concept graph in dependency order (later nodes may read earlier outputs)."""
     return [
         _swing_node("swings", "", "swing_length"),
         _swing_node("int_swings", "int_", "internal_length"),
+        _module_node("atr", atr),
         Node(
             "structure_swing",
             structure.column_names("swing"),
@@ -130,12 +157,13 @@ def _nodes() -> list[Node]:
             _internal_structure_batch,
             _InternalStructureStream,
         ),
+        _module_node("fvg", fvg, ("atr",)),
+        _module_node("periods", periods),
+        _module_node("sessions", sessions),
     ]
 
 
-class SMCParams(CoreParams):
-    """All detector parameters (one flat namespace; names are unique per concept)."""
-
+class SMCParamsBase(CoreParams):
     structure_wick_break: bool = Field(
         False, description="BOS/CHoCH on the wick (high/low) instead of the close."
     )
@@ -144,7 +172,29 @@ class SMCParams(CoreParams):
     )
 
 
-def make_params(**params: Any) -> SMCParams:
+# concept modules whose ``Params`` fields join the flat SMCParams namespace
+PARAM_MODULES: tuple[ModuleType, ...] = (atr, fvg, periods, sessions)
+
+
+def _merged_fields() -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for module in PARAM_MODULES:
+        for fname, info in module.Params.model_fields.items():
+            if fname in fields or fname in SMCParamsBase.model_fields:
+                raise RuntimeError(f"SMC parameter {fname!r} is declared twice")
+            fields[fname] = (info.annotation, info)
+    return fields
+
+
+SMCParams: type[SMCParamsBase] = create_model(  # type: ignore[call-overload]
+    "SMCParams",
+    __base__=SMCParamsBase,
+    __doc__="All detector parameters (one flat namespace; names are unique per concept).",
+    **_merged_fields(),
+)
+
+
+def make_params(**params: Any) -> SMCParamsBase:
     """Validate keyword parameters; unknown names and out-of-range values raise ValueError."""
     known = set(SMCParams.model_fields)
     unknown = sorted(set(params) - known)
@@ -153,7 +203,10 @@ def make_params(**params: Any) -> SMCParams:
             f"unknown SMC parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
     try:
-        return SMCParams(**params)
+        p = SMCParams(**params)
+        for module in PARAM_MODULES:  # cross-field rules of each concept (e.g. sessions)
+            _module_params(module, p)
+        return p
     except ValidationError as err:
         msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         raise ValueError(f"invalid SMC parameters: {msgs}") from None
@@ -210,7 +263,7 @@ def detect(df: pd.DataFrame, **params: Any) -> pd.DataFrame:
     return _to_frame(detect_arrays(bars, p), _nodes(), bars.shape[0], df.index)
 
 
-def detect_arrays(bars: np.ndarray, p: SMCParams) -> dict[str, np.ndarray]:
+def detect_arrays(bars: np.ndarray, p: SMCParamsBase) -> dict[str, np.ndarray]:
     """Numpy core of :func:`detect`: each node's float64 output array, keyed by node name."""
     outs: dict[str, np.ndarray] = {}
     for node in _nodes():

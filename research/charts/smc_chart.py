@@ -200,8 +200,138 @@ def write_chart(fig: go.Figure, path: Path) -> Path:
     return path
 
 
-# Layers for the concepts beyond swings/structure; each is ``layer(fig, df, det, start)``.
-NATIVE_LAYERS: list = []
+def add_band(
+    fig: go.Figure,
+    df: pd.DataFrame,
+    det: pd.DataFrame,
+    start: int,
+    top: str,
+    bottom: str,
+    color: str,
+    fill: str,
+    name: str,
+) -> None:
+    """A zone as a per-bar band: what a strategy saw at each bar (NaN = no zone then)."""
+    if top not in det or bottom not in det:
+        return
+    x = df.index[start:]
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=det[bottom].iloc[start:],
+            mode="lines",
+            showlegend=False,
+            line={"width": 0.3, "color": color, "shape": "hv"},
+            hoverinfo="skip",
+            legendgroup=name,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=det[top].iloc[start:],
+            mode="lines",
+            name=name,
+            fill="tonexty",
+            fillcolor=fill,
+            line={"width": 0.3, "color": color, "shape": "hv"},
+            legendgroup=name,
+        )
+    )
+
+
+def fvg_layer(fig: go.Figure, df: pd.DataFrame, det: pd.DataFrame, start: int) -> None:
+    """Nearest active bullish FVG below / bearish FVG above, per bar."""
+    add_band(
+        fig,
+        df,
+        det,
+        start,
+        "fvg_bull_top",
+        "fvg_bull_bottom",
+        BULL,
+        BULL_FILL,
+        "nearest bullish FVG",
+    )
+    add_band(
+        fig,
+        df,
+        det,
+        start,
+        "fvg_bear_top",
+        "fvg_bear_bottom",
+        BEAR,
+        BEAR_FILL,
+        "nearest bearish FVG",
+    )
+
+
+def order_block_layer(fig: go.Figure, df: pd.DataFrame, det: pd.DataFrame, start: int) -> None:
+    """Nearest active bullish / bearish order block, per bar."""
+    add_band(
+        fig,
+        df,
+        det,
+        start,
+        "ob_bull_top",
+        "ob_bull_bottom",
+        "#1565c0",
+        "rgba(21,101,192,0.22)",
+        "nearest bullish OB",
+    )
+    add_band(
+        fig,
+        df,
+        det,
+        start,
+        "ob_bear_top",
+        "ob_bear_bottom",
+        "#e65100",
+        "rgba(230,81,0,0.22)",
+        "nearest bearish OB",
+    )
+
+
+def levels_layer(fig: go.Figure, df: pd.DataFrame, det: pd.DataFrame, start: int) -> None:
+    """Previous-day high/low and the nearest untaken liquidity pools."""
+    add_levels(
+        fig,
+        df,
+        det,
+        start,
+        {
+            "prev_d_high": "#8d6e63",
+            "prev_d_low": "#8d6e63",
+            "liq_buy_level": "#7e57c2",
+            "liq_sell_level": "#7e57c2",
+        },
+    )
+
+
+def sweep_layer(fig: go.Figure, df: pd.DataFrame, det: pd.DataFrame, start: int) -> None:
+    """Markers on bars that swept liquidity (known on that bar)."""
+    for col, side, symbol in (
+        ("liq_sweep_high", "buy-side", "x"),
+        ("liq_sweep_low", "sell-side", "x"),
+    ):
+        if col not in det:
+            continue
+        rows = _visible(np.flatnonzero(det[col].to_numpy() != 0), start)
+        if rows:
+            y = df["high"].to_numpy()[rows] if side == "buy-side" else df["low"].to_numpy()[rows]
+            fig.add_trace(
+                go.Scatter(
+                    x=df.index[rows],
+                    y=y,
+                    mode="markers",
+                    name=f"{side} sweep",
+                    marker={"symbol": symbol, "size": 8, "color": "#6a1b9a"},
+                )
+            )
+
+
+# Layers beyond swings/structure; each is ``layer(fig, df, det, start)``.
+NATIVE_LAYERS: list = [fvg_layer, order_block_layer, levels_layer, sweep_layer]
 
 
 def build_compat_figure(

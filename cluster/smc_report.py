@@ -10,8 +10,8 @@ from rich.table import Table
 
 from research.charts import smc_chart
 
-# (label, column, value counted); extended as concepts are wired into detect()
-NATIVE_EVENTS: list[tuple[str, str, int]] = [
+# (label, column, value counted — None: rows where the column is non-zero)
+NATIVE_EVENTS: list[tuple[str, str, int | None]] = [
     ("swing highs (swing scale)", "swing_high", 1),
     ("swing lows (swing scale)", "swing_low", 1),
     ("internal swing highs", "int_swing_high", 1),
@@ -22,12 +22,27 @@ NATIVE_EVENTS: list[tuple[str, str, int]] = [
     ("bearish CHoCH (swing)", "structure_swing_bear_kind", 2),
     ("bullish BOS (internal)", "structure_internal_bull_kind", 1),
     ("bearish BOS (internal)", "structure_internal_bear_kind", 1),
+    ("bullish FVGs", "fvg_dir", 1),
+    ("bearish FVGs", "fvg_dir", -1),
+    ("bars filling an FVG", "fvg_filled", None),
+    ("bars inverting an FVG (→ IFVG)", "fvg_inverted", None),
+    ("bullish order blocks", "ob_new_bull", None),
+    ("bearish order blocks", "ob_new_bear", None),
+    ("bars mitigating an OB", "ob_mitigated", None),
+    ("equal-high pools", "liq_eqh_new", None),
+    ("equal-low pools", "liq_eql_new", None),
+    ("buy-side sweeps", "liq_sweep_high", None),
+    ("sell-side sweeps", "liq_sweep_low", None),
 ]
 NATIVE_STATE: list[tuple[str, str]] = [
     ("swing trend (+1 up / -1 down)", "structure_swing_trend"),
     ("internal trend", "structure_internal_trend"),
     ("last swing high", "last_high_level"),
     ("last swing low", "last_low_level"),
+    ("nearest bullish FVG top", "fvg_bull_top"),
+    ("nearest bearish FVG bottom", "fvg_bear_bottom"),
+    ("previous day high", "prev_d_high"),
+    ("previous day low", "prev_d_low"),
 ]
 
 
@@ -43,7 +58,7 @@ def _table(title: str, rows: list[tuple[str, str]]) -> Table:
 def native_summary(det: pd.DataFrame) -> Table:
     """Counts of every event kind and the state at the last bar."""
     rows = [
-        (label, f"{int((det[col] == value).sum()):,}")
+        (label, f"{int((det[col] != 0).sum() if value is None else (det[col] == value).sum()):,}")
         for label, col, value in NATIVE_EVENTS
         if col in det
     ]

@@ -1,0 +1,480 @@
+"""Order blocks, their lifecycle and breaker blocks (smc.md §3.4), one instance per structure scale.
+
+Creation (known at the breaking bar ``t``, written on row ``t``, ``ref`` = OB candle ``k``):
+a bullish structure break of swing high ``p`` makes the candle with the lowest low in ``(p, t)``
+(last on ties) a bullish OB with zone ``[l[k], h[k]]`` (body variant ``[min(o,c), max(o,c)]``).
+Bearish mirrored (highest high after the broken swing low). Optional volatility filter: candles
+with ``h - l > m * ATR_n(t)`` (Wilder ATR over bars ``<= t``) are not candidates (no filter
+while the ATR is warming up); if no candle qualifies there is no OB.
+
+Lifecycle, each an event on its own bar ``j > t`` (bullish; bearish mirrored):
+touched ``l[j] <= top`` (first time only) → invalidated ``c[j] < bottom`` (wick mode ``l[j]``):
+the zone becomes a *bearish breaker* with the same bounds, tracked from ``j + 1`` →
+breaker retest ``h[j'] >= bottom`` (first time only) → breaker invalidated ``c[j'] > top``
+(wick ``h[j']``) and dropped. An invalidation bar also counts as a touch when not touched before.
+
+Events of several objects on one bar: the column holds the **count**, ``…_ref`` / ``…_dir``
+describe the most recently created of them (``dir`` is the object's direction at that moment:
+OB direction for touched/invalidated, breaker direction for retest/breaker-invalidated).
+Objects live in a bounded table of ``ob_max_active`` slots (OBs and breakers together); when it is
+full the oldest object (by creation) is evicted silently, so the output never depends on the
+series length.
+
+State columns at every bar, from the close ``c``: nearest active bullish OB (distance
+``max(0, c - top)``, ties → most recent) and nearest bearish OB (``max(0, bottom - c)``), and the
+nearest bullish / bearish breaker likewise, each as top/bottom/ref/known row (for a breaker:
+the row it became a breaker); ``ob_active`` = objects in the table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from pydantic import BaseModel, ConfigDict, Field
+
+from strategies.smc import structure as ms
+from strategies.smc._common import (
+    CLOSE,
+    HIGH,
+    LOW,
+    NONE,
+    OPEN,
+    GrowableRows,
+    wilder_atr_step,
+)
+
+COLUMNS = (
+    "ob_bull_new", "ob_bull_new_top", "ob_bull_new_bottom", "ob_bull_new_ref",
+    "ob_bear_new", "ob_bear_new_top", "ob_bear_new_bottom", "ob_bear_new_ref",
+    "ob_touched", "ob_touched_ref", "ob_touched_dir",
+    "ob_invalidated", "ob_invalidated_ref", "ob_invalidated_dir",
+    "ob_breaker_retest", "ob_breaker_retest_ref", "ob_breaker_retest_dir",
+    "ob_breaker_invalidated", "ob_breaker_invalidated_ref", "ob_breaker_invalidated_dir",
+    "ob_bull_top", "ob_bull_bottom", "ob_bull_ref", "ob_bull_known",
+    "ob_bear_top", "ob_bear_bottom", "ob_bear_ref", "ob_bear_known",
+    "ob_bull_breaker_top", "ob_bull_breaker_bottom", "ob_bull_breaker_ref",
+    "ob_bull_breaker_known",
+    "ob_bear_breaker_top", "ob_bear_breaker_bottom", "ob_bear_breaker_ref",
+    "ob_bear_breaker_known",
+    "ob_active",
+)  # fmt: skip
+INT_COLUMNS = frozenset(
+    {"ob_bull_new", "ob_bull_new_ref", "ob_bear_new", "ob_bear_new_ref",
+     "ob_touched", "ob_touched_ref", "ob_touched_dir",
+     "ob_invalidated", "ob_invalidated_ref", "ob_invalidated_dir",
+     "ob_breaker_retest", "ob_breaker_retest_ref", "ob_breaker_retest_dir",
+     "ob_breaker_invalidated", "ob_breaker_invalidated_ref", "ob_breaker_invalidated_dir",
+     "ob_bull_ref", "ob_bull_known", "ob_bear_ref", "ob_bear_known",
+     "ob_bull_breaker_ref", "ob_bull_breaker_known", "ob_bear_breaker_ref",
+     "ob_bear_breaker_known", "ob_active"}
+)  # fmt: skip
+BULL_NEW, BULL_NEW_TOP, BULL_NEW_BOT, BULL_NEW_REF = 0, 1, 2, 3
+BEAR_NEW, BEAR_NEW_TOP, BEAR_NEW_BOT, BEAR_NEW_REF = 4, 5, 6, 7
+TOUCHED, INVALIDATED, RETEST, BRK_INVALIDATED = 8, 11, 14, 17  # each: count, ref, dir
+BULL_OB, BEAR_OB, BULL_BRK, BEAR_BRK = 20, 24, 28, 32  # each: top, bottom, ref, known
+ACTIVE = 36
+
+# table fields
+_KIND, _DIR, _TOP, _BOT, _REF, _KNOWN, _BRK_KNOWN, _TOUCHED, _RETESTED, _SEQ = range(10)
+TABLE_FIELDS = 10
+OB, BREAKER = 1.0, 2.0
+# scalar state: [active count, next sequence number, atr sum/value, atr count, scratch (16),
+# per category (bull OB, bear OB, bull breaker, bear breaker) 4 cached aggregates (16)]
+_COUNT, _NEXT_SEQ, _ATR, _SCRATCH, _AGG, _CACHE = 0, 1, 2, 4, 20, 36
+STATE_SIZE = 52  # + per category nearest-inside cache: valid, slot, close interval (lo, hi)
+# aggregate fields per category (bull: max, bear: min): first-touch trigger over untouched /
+# unretested objects, invalidation trigger, nearest level, slot of the nearest (most recent on ties)
+_A_TOUCH, _A_INVAL, _A_NEAR, _A_SLOT = 0, 1, 2, 3
+
+
+class OrderBlockParams(BaseModel):
+    """Order-block parameters (one set shared by both structure scales)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ob_use_body: bool = Field(False, description="zone = candle body instead of its wick range")
+    ob_close_invalidation: bool = Field(
+        True, description="invalidate on a close beyond the zone (False: on the wick)"
+    )
+    ob_atr_period: int = Field(14, ge=1, le=1000, description="Wilder ATR period of the filter")
+    ob_atr_mult: float = Field(
+        0.0, ge=0.0, le=100.0, description="skip candles with range > mult*ATR (0 = no filter)"
+    )
+    ob_max_active: int = Field(
+        32, ge=1, le=1024, description="capacity of the OB/breaker table (oldest evicted)"
+    )
+
+
+def column_names(scale: str) -> tuple[str, ...]:
+    """Column names of one scale, e.g. ``ob_swing_bull_top`` for ``scale='swing'``."""
+    return tuple(c.replace("ob_", f"ob_{scale}_", 1) for c in COLUMNS)
+
+
+def int_column_names(scale: str) -> frozenset[str]:
+    """``INT_COLUMNS`` renamed for one scale."""
+    return frozenset(c.replace("ob_", f"ob_{scale}_", 1) for c in INT_COLUMNS)
+
+
+def init_state(params: OrderBlockParams) -> tuple[np.ndarray, np.ndarray]:
+    """Fresh ``(scalars, table)``: empty table of ``ob_max_active`` slots, ATR not started."""
+    scal = np.zeros(STATE_SIZE)
+    _aggregate(np.zeros((0, TABLE_FIELDS)), 0, scal[_AGG : _AGG + 16])
+    return scal, np.zeros((params.ob_max_active, TABLE_FIELDS))
+
+
+@njit(cache=True)
+def _remove(table: np.ndarray, s: int, count: int) -> int:
+    """Drop slot ``s`` by moving the last active slot into it; returns the new count."""
+    last = count - 1
+    if s != last:
+        table[s, :] = table[last, :]
+    table[last, :] = 0.0
+    return last
+
+
+@njit(cache=True)
+def _insert(
+    table: np.ndarray, scal: np.ndarray, d: float, top: float, bot: float, ref: int, i: int
+) -> None:
+    count = int(scal[_COUNT])
+    if count == table.shape[0]:  # evict the oldest object
+        oldest = 0
+        for s in range(1, count):
+            if table[s, _SEQ] < table[oldest, _SEQ]:
+                oldest = s
+        count = _remove(table, oldest, count)
+    table[count, _KIND] = OB
+    table[count, _DIR] = d
+    table[count, _TOP] = top
+    table[count, _BOT] = bot
+    table[count, _REF] = ref
+    table[count, _KNOWN] = i
+    table[count, _BRK_KNOWN] = NONE
+    table[count, _TOUCHED] = 0.0
+    table[count, _RETESTED] = 0.0
+    table[count, _SEQ] = scal[_NEXT_SEQ]
+    scal[_NEXT_SEQ] += 1.0
+    scal[_COUNT] = count + 1
+
+
+@njit(cache=True)
+def _candle(bars: np.ndarray, p: int, t: int, bullish: bool, atr: float, atr_mult: float) -> int:
+    """OB candle in ``(p, t)``: lowest low (bullish) / highest high, last on ties; -1 if none."""
+    best = -1
+    lim = atr_mult * atr if atr_mult > 0.0 else np.inf  # NaN ATR: comparison false, no filter
+    for k in range(p + 1, t):
+        if bars[k, HIGH] - bars[k, LOW] > lim:
+            continue
+        if best < 0:
+            best = k
+        elif bullish:
+            if bars[k, LOW] <= bars[best, LOW]:
+                best = k
+        elif bars[k, HIGH] >= bars[best, HIGH]:
+            best = k
+    return best
+
+
+@njit(cache=True)
+def _note(out: np.ndarray, i: int, col: int, seqs: np.ndarray, s_seq: float, ref: float, d: float):
+    """Count an event in ``out[i, col]``; ref/dir follow the most recently created object."""
+    k = (col - TOUCHED) // 3
+    out[i, col] += 1.0
+    if s_seq > seqs[k]:
+        seqs[k] = s_seq
+        out[i, col + 1] = ref
+        out[i, col + 2] = d
+
+
+@njit(cache=True)
+def _lifecycle(
+    i: int, bars: np.ndarray, close_inval: bool, table: np.ndarray, scal: np.ndarray, out
+) -> None:
+    h, lo, c = bars[i, HIGH], bars[i, LOW], bars[i, CLOSE]
+    up_px = c if close_inval else h
+    dn_px = c if close_inval else lo
+    seqs = scal[_SCRATCH : _SCRATCH + 4]  # preallocated: no allocation per bar
+    seqs[:] = -1.0
+    count = int(scal[_COUNT])
+    s = count - 1
+    while s >= 0:
+        d = table[s, _DIR]
+        top, bot = table[s, _TOP], table[s, _BOT]
+        ref, seq = table[s, _REF], table[s, _SEQ]
+        if table[s, _KIND] == OB:
+            hit = lo <= top if d > 0 else h >= bot
+            if hit and table[s, _TOUCHED] == 0.0:
+                table[s, _TOUCHED] = 1.0
+                _note(out, i, TOUCHED, seqs, seq, ref, d)
+            broken = dn_px < bot if d > 0 else up_px > top
+            if broken:
+                _note(out, i, INVALIDATED, seqs, seq, ref, d)
+                table[s, _KIND] = BREAKER
+                table[s, _DIR] = -d
+                table[s, _BRK_KNOWN] = i
+        elif table[s, _BRK_KNOWN] < i:  # breakers are tracked from the bar after they formed
+            hit = lo <= top if d > 0 else h >= bot
+            if hit and table[s, _RETESTED] == 0.0:
+                table[s, _RETESTED] = 1.0
+                _note(out, i, RETEST, seqs, seq, ref, d)
+            broken = dn_px < bot if d > 0 else up_px > top
+            if broken:
+                _note(out, i, BRK_INVALIDATED, seqs, seq, ref, d)
+                count = _remove(table, s, count)
+        s -= 1
+    scal[_COUNT] = count
+
+
+@njit(cache=True)
+def _category(table: np.ndarray, s: int) -> int:
+    return (0 if table[s, _DIR] > 0 else 1) + (2 if table[s, _KIND] == BREAKER else 0)
+
+
+@njit(cache=True)
+def _aggregate(table: np.ndarray, count: int, agg: np.ndarray) -> None:
+    """Recompute the cached per-category triggers after the table changed.
+
+    They let a bar skip the table when no object can change (``_triggered``) and give the
+    nearest object in O(1) while price is outside every zone of a category.
+    """
+    for cat in range(4):
+        b = 4 * cat
+        v = -np.inf if cat % 2 == 0 else np.inf
+        agg[b + _A_TOUCH] = v
+        agg[b + _A_INVAL] = v
+        agg[b + _A_NEAR] = v
+        agg[b + _A_SLOT] = -1.0
+    for s in range(count):
+        cat = _category(table, s)
+        b = 4 * cat
+        fresh = table[s, _RETESTED if cat >= 2 else _TOUCHED] == 0.0
+        top, bot = table[s, _TOP], table[s, _BOT]
+        if cat % 2 == 0:  # bullish: price above, events when it comes down
+            if fresh and top > agg[b + _A_TOUCH]:
+                agg[b + _A_TOUCH] = top
+            agg[b + _A_INVAL] = max(agg[b + _A_INVAL], bot)
+            better = top > agg[b + _A_NEAR]
+            tie = top == agg[b + _A_NEAR]
+        else:
+            if fresh and bot < agg[b + _A_TOUCH]:
+                agg[b + _A_TOUCH] = bot
+            agg[b + _A_INVAL] = min(agg[b + _A_INVAL], top)
+            better = bot < agg[b + _A_NEAR]
+            tie = bot == agg[b + _A_NEAR]
+        if better or (tie and table[s, _SEQ] > table[int(agg[b + _A_SLOT]), _SEQ]):
+            agg[b + _A_NEAR] = top if cat % 2 == 0 else bot
+            agg[b + _A_SLOT] = s
+
+
+@njit(cache=True)
+def _triggered(h: float, lo: float, up_px: float, dn_px: float, agg: np.ndarray) -> bool:
+    """Can any object touch/retest or be invalidated on this bar? (False ⇒ skip the table)."""
+    for cat in (0, 2):
+        if lo <= agg[4 * cat + _A_TOUCH] or dn_px < agg[4 * cat + _A_INVAL]:
+            return True
+    for cat in (1, 3):
+        if h >= agg[4 * cat + _A_TOUCH] or up_px > agg[4 * cat + _A_INVAL]:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _scan_inside(c: float, table: np.ndarray, count: int, cat: int, cache: np.ndarray) -> int:
+    """Most recent object of ``cat`` whose zone reaches the close (bullish ``top >= c``, bearish
+    ``bottom <= c``: distance 0). Caches the answer with the close interval where the member
+    set, hence the answer, stays the same (until the table changes)."""
+    bull = cat % 2 == 0
+    best, best_seq, lo, hi = -1, -1.0, -np.inf, np.inf
+    for s in range(count):
+        if _category(table, s) != cat:
+            continue
+        v = table[s, _TOP] if bull else table[s, _BOT]
+        member = v >= c if bull else v <= c
+        if member and table[s, _SEQ] > best_seq:
+            best, best_seq = s, table[s, _SEQ]
+        if bull and member or not bull and not member:
+            hi = min(hi, v)
+        else:
+            lo = max(lo, v)
+    b = 4 * cat
+    cache[b], cache[b + 1], cache[b + 2], cache[b + 3] = 1.0, best, lo, hi
+    return best
+
+
+@njit(cache=True)
+def _nearest(
+    i: int,
+    c: float,
+    table: np.ndarray,
+    count: int,
+    agg: np.ndarray,
+    cache: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Nearest OB / breaker per direction from the close: smallest distance (bullish
+    ``max(0, c - top)``, bearish ``max(0, bottom - c)``), ties → most recently created.
+
+    Outside every zone of a category this is the cached extreme (O(1)); inside, the most
+    recent zone containing the close, cached per close interval.
+    """
+    for cat in range(4):
+        col = (BULL_OB, BEAR_OB, BULL_BRK, BEAR_BRK)[cat]
+        s = int(agg[4 * cat + _A_SLOT])
+        near = agg[4 * cat + _A_NEAR]
+        b = 4 * cat
+        if s >= 0 and (c <= near if cat % 2 == 0 else c >= near):
+            lo, hi = cache[b + 2], cache[b + 3]
+            hit = (lo < c <= hi) if cat % 2 == 0 else (lo <= c < hi)
+            s = (
+                int(cache[b + 1])
+                if cache[b] == 1.0 and hit
+                else _scan_inside(c, table, count, cat, cache)
+            )
+        if s < 0:
+            out[i, col] = np.nan
+            out[i, col + 1] = np.nan
+            out[i, col + 2] = NONE
+            out[i, col + 3] = NONE
+        else:
+            out[i, col] = table[s, _TOP]
+            out[i, col + 1] = table[s, _BOT]
+            out[i, col + 2] = table[s, _REF]
+            out[i, col + 3] = table[s, _BRK_KNOWN] if cat >= 2 else table[s, _KNOWN]
+
+
+@njit(cache=True)
+def _create(
+    i: int,
+    bars: np.ndarray,
+    p: int,
+    bullish: bool,
+    use_body: bool,
+    atr: float,
+    atr_mult: float,
+    table: np.ndarray,
+    scal: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    k = _candle(bars, p, i, bullish, atr, atr_mult)
+    if k < 0:
+        return
+    if use_body:
+        top = max(bars[k, OPEN], bars[k, CLOSE])
+        bot = min(bars[k, OPEN], bars[k, CLOSE])
+    else:
+        top, bot = bars[k, HIGH], bars[k, LOW]
+    col = BULL_NEW if bullish else BEAR_NEW
+    out[i, col] = 1.0
+    out[i, col + 1] = top
+    out[i, col + 2] = bot
+    out[i, col + 3] = k
+    _insert(table, scal, 1.0 if bullish else -1.0, top, bot, k, i)
+
+
+@njit(cache=True)
+def step(
+    i: int,
+    bars: np.ndarray,
+    structure_out: np.ndarray,
+    use_body: bool,
+    close_inval: bool,
+    atr_period: int,
+    atr_mult: float,
+    scal: np.ndarray,
+    table: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Write row ``i`` from bars ``0..i`` and structure rows ``0..i``."""
+    atr_state = scal[_ATR : _ATR + 2]
+    atr = wilder_atr_step(i, bars, atr_period, atr_state)
+    for col in (BULL_NEW, BEAR_NEW):  # every column is written (the batch buffer is np.empty)
+        out[i, col] = 0.0
+        out[i, col + 1] = np.nan
+        out[i, col + 2] = np.nan
+        out[i, col + 3] = NONE
+    for col in (TOUCHED, INVALIDATED, RETEST, BRK_INVALIDATED):
+        out[i, col] = 0.0
+        out[i, col + 1] = NONE
+        out[i, col + 2] = 0.0
+    agg = scal[_AGG : _AGG + 16]
+    h, lo, c = bars[i, HIGH], bars[i, LOW], bars[i, CLOSE]
+    changed = False
+    if _triggered(h, lo, c if close_inval else h, c if close_inval else lo, agg):
+        _lifecycle(i, bars, close_inval, table, scal, out)  # objects known before this bar
+        changed = True
+    if structure_out[i, ms.BULL_KIND] != ms.NO_BREAK:
+        p = int(structure_out[i, ms.BULL_REF])
+        _create(i, bars, p, True, use_body, atr, atr_mult, table, scal, out)
+        changed = True
+    if structure_out[i, ms.BEAR_KIND] != ms.NO_BREAK:
+        p = int(structure_out[i, ms.BEAR_REF])
+        _create(i, bars, p, False, use_body, atr, atr_mult, table, scal, out)
+        changed = True
+    count = int(scal[_COUNT])
+    cache = scal[_CACHE : _CACHE + 16]
+    if changed:
+        _aggregate(table, count, agg)
+        cache[:] = 0.0  # slots may have moved
+    _nearest(i, c, table, count, agg, cache, out)
+    out[i, ACTIVE] = count
+
+
+@njit(cache=True)
+def _run(
+    bars: np.ndarray,
+    structure_out: np.ndarray,
+    use_body: bool,
+    close_inval: bool,
+    atr_period: int,
+    atr_mult: float,
+    scal: np.ndarray,
+    table: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    for i in range(bars.shape[0]):
+        step(i, bars, structure_out, use_body, close_inval, atr_period, atr_mult, scal, table, out)
+
+
+def _check(bars: np.ndarray, structure_out: np.ndarray) -> None:
+    if bars.ndim != 2 or bars.shape[1] < 6:
+        raise ValueError(f"bars must have shape (n, 6), got {bars.shape}")
+    if structure_out.shape[0] < bars.shape[0] or structure_out.shape[1] != len(ms.COLUMNS):
+        raise ValueError(
+            f"structure_out must be a structure.run output with >= {bars.shape[0]} rows, "
+            f"got shape {structure_out.shape}"
+        )
+
+
+def run(bars: np.ndarray, structure_out: np.ndarray, params: OrderBlockParams) -> np.ndarray:
+    """Batch form: the same ``step`` as the stream, in one njit loop."""
+    _check(bars, structure_out)
+    out = np.empty((bars.shape[0], len(COLUMNS)))  # step writes every column of every row
+    scal, table = init_state(params)
+    p = params
+    _run(
+        bars, structure_out, p.ob_use_body, p.ob_close_invalidation, p.ob_atr_period,
+        p.ob_atr_mult, scal, table, out,
+    )  # fmt: skip
+    return out
+
+
+class Stream:
+    """Streaming form: ``update(i, bars, structure_out)`` after bar ``i`` (and structure row i)."""
+
+    def __init__(self, params: OrderBlockParams) -> None:
+        self.params = params
+        self.scal, self.table = init_state(params)
+        self.rows = GrowableRows(len(COLUMNS))
+
+    @property
+    def out(self) -> np.ndarray:
+        return self.rows.data
+
+    def update(self, i: int, bars: np.ndarray, structure_out: np.ndarray) -> np.ndarray:
+        out = self.rows.ensure(i + 1)
+        p = self.params
+        step(
+            i, bars, structure_out, p.ob_use_body, p.ob_close_invalidation, p.ob_atr_period,
+            p.ob_atr_mult, self.scal, self.table, out,
+        )  # fmt: skip
+        return out[i]

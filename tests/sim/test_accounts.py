@@ -62,3 +62,22 @@ def test_liquidation_price_is_where_value_meets_maintenance(
     )
     just_past = {"X": liq * (0.999 if long else 1.001)}
     assert acc.is_liquidatable(a, just_past, {"X": max_lev})
+
+
+def test_isolated_position_has_its_own_margin_and_liquidation() -> None:
+    a = acc.Account("0x" + "1" * 40, 1000.0)
+    a.leverage["X"] = ("isolated", 10)
+    acc.apply_fill(a, "X", False, 100.0, 4.0, 0.0, 10)  # short 4 @ 100: 40 USDC isolated
+    marks, max_lev = {"X": 101.0}, {"X": 20}
+    p = a.positions["X"]
+    assert p.iso_margin == pytest.approx(40.0)
+    assert acc.cross_value(a, marks) == pytest.approx(960.0)  # isolated loss does not touch cross
+    assert acc.position_margin(a, "X", marks, max_lev) == pytest.approx(40.0 - 4.0)
+    liq = acc.liquidation_px(a, "X", marks, max_lev)
+    assert liq is not None and 100 < liq < 110
+    at_liq = {"X": liq}
+    assert p.iso_margin + acc.unrealized(p, liq) == pytest.approx(4 * liq / 40)
+    assert acc.liquidatable_coins(a, {"X": liq + 0.01}, max_lev) == ["X"]
+    assert acc.liquidatable_coins(a, at_liq | {"X": liq - 0.01}, max_lev) == []
+    acc.apply_fill(a, "X", True, 100.0, 2.0, 0.0, 10)
+    assert a.positions["X"].iso_margin == pytest.approx(20.0)  # half closed, half released

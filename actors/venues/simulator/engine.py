@@ -169,8 +169,12 @@ class Venue(OrderEntry):
             return errors.INVALID_LEVERAGE
         a = self.accounts[user]
         old = a.leverage.get(coin)
-        a.leverage[coin] = ("cross" if is_cross else "isolated", leverage)
-        if acc.margin_used(a, self.marks, self.max_lev) > acc.account_value(a, self.marks):
+        kind = "cross" if is_cross else "isolated"
+        if coin in a.positions and a.lev(coin, self.max_lev[coin])[0] != kind:
+            return errors.SWITCH_MARGIN_MODE
+        a.leverage[coin] = (kind, leverage)
+        used = acc.margin_used(a, self.marks, self.max_lev, cross_only=True)
+        if used > acc.cross_value(a, self.marks):
             if old is None:
                 a.leverage.pop(coin)
             else:

@@ -31,6 +31,7 @@ NONCE_OUT_OF_WINDOW = "Invalid nonce: nonce out of window {nonce}"
 EXPIRED = "Action expired: expiresAfter {expires_after} is in the past"
 UNKNOWN_ASSET = "Unknown asset {asset}"
 INVALID_LEVERAGE = "Invalid leverage value"
+SWITCH_MARGIN_MODE = "Cannot switch leverage type with open position."
 SCHEDULE_CANCEL_TOO_EARLY = "Scheduled cancel time too early, must be at least 5 seconds from now."
 UNSUPPORTED_ACTION = "Unsupported action type: {action_type}"
 

@@ -211,7 +211,9 @@ class OrderEntry:
         increase = max(0.0, abs(szi + signed) - abs(szi))
         lev = a.lev(o.coin, self.max_lev[o.coin])[1]
         need = increase * o.limit_px / lev
-        free = acc.account_value(a, self.marks) - acc.margin_used(a, self.marks, self.max_lev)
+        free = acc.cross_value(a, self.marks) - acc.margin_used(
+            a, self.marks, self.max_lev, cross_only=True
+        )
         free -= self.open_order_margin(o.user)
         if need > free + 1e-9:
             raise OrderRejected(errors.INSUFFICIENT_MARGIN)
@@ -314,9 +316,9 @@ class OrderEntry:
         self, o: Order, px: float, sz: float, crossed: bool, liquidation: dict | None = None
     ) -> None:
         a = self.accounts[o.user]
-        res = acc.apply_fill(
-            a, o.coin, o.is_buy, px, sz, acc.TAKER_FEE if crossed else acc.MAKER_FEE
-        )
+        fee_rate = acc.TAKER_FEE if crossed else acc.MAKER_FEE
+        lev = a.lev(o.coin, self.max_lev[o.coin])[1]
+        res = acc.apply_fill(a, o.coin, o.is_buy, px, sz, fee_rate, lev)
         o.sz = max(0.0, o.sz - sz)
         tid = self.next_tid
         self.next_tid += 1

@@ -174,13 +174,17 @@ def settle_funding(v: Venue, hour_ms: int) -> None:
 
 
 def check_liquidations(v: Venue) -> None:
-    """Cross accounts below maintenance margin are closed at the mark (market liquidation)."""
+    """Positions below maintenance margin are closed at the mark (market liquidation): all
+    cross positions of an account together, isolated ones one by one."""
     for user, a in v.accounts.items():
-        if not acc.is_liquidatable(a, v.marks, v.max_lev):
+        coins = acc.liquidatable_coins(a, v.marks, v.max_lev)
+        if not coins:
             continue
         for o in v.open_orders_of(user):
-            v._set_status(o, "marginCanceled")
-        for coin, pos in list(a.positions.items()):
+            if o.coin in coins:
+                v._set_status(o, "marginCanceled")
+        for coin in coins:
+            pos = a.positions[coin]
             mark = v.marks[coin]
             closer = Order(
                 oid=v._new_oid(),

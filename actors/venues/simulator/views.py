@@ -94,30 +94,29 @@ def l2_book(v: Venue, coin: str) -> dict[str, Any]:
     return {"coin": coin, "time": v.now, "levels": [side(bids), side(asks)]}
 
 
-def clearinghouse_state(v: Venue, user: str) -> dict[str, Any]:
-    a = v.accounts.get(user)
-    if a is None:
-        a = acc.Account(user, 0.0)
-    av = acc.account_value(a, v.marks)
-    ntl = sum(abs(p.szi) * v.marks[c] for c, p in a.positions.items())
-    raw = av - sum(p.szi * v.marks[c] for c, p in a.positions.items())
-    used = acc.margin_used(a, v.marks, v.max_lev)
-    summary = {
-        "accountValue": fmt(av, 6),
-        "totalNtlPos": fmt(ntl, 6),
-        "totalRawUsd": fmt(raw, 6),
-        "totalMarginUsed": fmt(used, 6),
+def _summary(a: acc.Account, v: Venue, coins: list[str], value: float) -> dict[str, str]:
+    marks = v.marks
+    return {
+        "accountValue": fmt(value, 6),
+        "totalNtlPos": fmt(sum(abs(a.positions[c].szi) * marks[c] for c in coins), 6),
+        "totalRawUsd": fmt(value - sum(a.positions[c].szi * marks[c] for c in coins), 6),
+        "totalMarginUsed": fmt(sum(acc.position_margin(a, c, marks, v.max_lev) for c in coins), 6),
     }
+
+
+def clearinghouse_state(v: Venue, user: str) -> dict[str, Any]:
+    a = v.accounts.get(user) or acc.Account(user, 0.0)
+    marks = v.marks
+    cross_coins = [c for c in a.positions if not a.isolated(c)]
     positions = []
     for coin, p in a.positions.items():
-        mark = v.marks[coin]
+        mark = marks[coin]
         lev_type, lev = a.lev(coin, v.max_lev[coin])
         leverage: dict[str, Any] = {"type": lev_type, "value": lev}
         if lev_type == "isolated":
-            leverage["rawUsd"] = fmt(-p.szi * p.entry_px + abs(p.szi) * p.entry_px / lev, 6)
+            leverage["rawUsd"] = fmt(p.iso_margin - p.szi * p.entry_px, 6)
         upnl = acc.unrealized(p, mark)
-        margin = abs(p.szi) * mark / lev
-        liq = acc.liquidation_px(a, coin, v.marks, v.max_lev)
+        liq = acc.liquidation_px(a, coin, marks, v.max_lev)
         positions.append(
             {
                 "type": "oneWay",
@@ -130,7 +129,7 @@ def clearinghouse_state(v: Venue, user: str) -> dict[str, Any]:
                     "unrealizedPnl": fmt(upnl, 6),
                     "returnOnEquity": fmt(upnl / (abs(p.szi) * p.entry_px / lev), 8),
                     "liquidationPx": None if liq is None else fmt(liq, 8),
-                    "marginUsed": fmt(margin, 6),
+                    "marginUsed": fmt(acc.position_margin(a, coin, marks, v.max_lev), 6),
                     "maxLeverage": v.max_lev[coin],
                     "cumFunding": {
                         "allTime": fmt(p.cum_all, 6),
@@ -140,12 +139,14 @@ def clearinghouse_state(v: Venue, user: str) -> dict[str, Any]:
                 },
             }
         )
-    withdrawable = max(0.0, av - used - v.open_order_margin(user) if user in v.accounts else 0.0)
+    cross_av = acc.cross_value(a, marks)
+    cross_used = acc.margin_used(a, marks, v.max_lev, cross_only=True)
+    orders = v.open_order_margin(user) if user in v.accounts else 0.0
     return {
-        "marginSummary": summary,
-        "crossMarginSummary": dict(summary),
-        "crossMaintenanceMarginUsed": fmt(acc.maintenance_margin(a, v.marks, v.max_lev), 6),
-        "withdrawable": fmt(withdrawable, 6),
+        "marginSummary": _summary(a, v, list(a.positions), acc.account_value(a, marks)),
+        "crossMarginSummary": _summary(a, v, cross_coins, cross_av),
+        "crossMaintenanceMarginUsed": fmt(acc.maintenance_margin(a, marks, v.max_lev), 6),
+        "withdrawable": fmt(max(0.0, cross_av - cross_used - orders), 6),
         "assetPositions": positions,
         "time": v.now,
     }

@@ -80,3 +80,33 @@ def test_liquidation_closes_the_position(venue: VenueUnderTest) -> None:
     assert fill["liquidation"]["liquidatedUser"] == w.address.lower()
     assert fill["liquidation"]["method"] == "market"
     assert fill["dir"] == "Close Long"
+
+
+def test_isolated_position_reports_like_the_venue(venue: VenueUnderTest) -> None:
+    from tests.sim.conformance.shapes import ccxt, shape_mismatches
+
+    sim = venue.controls()
+    sim.set_book("ETH", bids=[(3000, 50.0)], asks=[(3001, 50.0)])
+    w = venue.new_wallet(1_000.0)
+    ex, info = venue.exchange(w), venue.info()
+    assert ex.update_leverage(10, "ETH", is_cross=False)["status"] == "ok"
+    wait_nonce_tick()
+    ok_statuses(ex.order("ETH", False, 1.0, 3000, IOC))
+    st = info.user_state(w.address)
+    assert shape_mismatches(st, ccxt("clearinghouseState__isolated_short")) == []
+    (pos,) = st["assetPositions"]
+    lev = pos["position"]["leverage"]
+    assert lev["type"] == "isolated" and lev["value"] == 10
+    upnl = float(pos["position"]["unrealizedPnl"])
+    assert float(pos["position"]["marginUsed"]) == pytest.approx(300.0 + upnl, abs=1e-5)
+    assert float(st["crossMarginSummary"]["totalNtlPos"]) == 0.0
+    cross_before = float(st["crossMarginSummary"]["accountValue"])
+    wait_nonce_tick()
+    assert ex.update_leverage(10, "ETH", is_cross=True)["status"] == "err"  # not with a position
+    liq = float(pos["position"]["liquidationPx"])
+    sim.set_book("ETH", bids=[(liq + 10, 50.0)], asks=[(liq + 11, 50.0)])
+    after = info.user_state(w.address)
+    assert after["assetPositions"] == []
+    cross_after = float(after["crossMarginSummary"]["accountValue"])
+    assert cross_before < cross_after < cross_before + 300.0  # only part of the margin came back
+    assert info.user_fills(w.address)[0]["liquidation"]["liquidatedUser"] == w.address.lower()

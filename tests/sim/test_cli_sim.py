@@ -12,14 +12,12 @@ import eth_account
 from hyperliquid.exchange import Exchange
 from hyperliquid.info import Info
 
-from tests.conftest import PROJECT_ROOT
-
 
 def _start(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "FRACTAL_DATA_DIR": str(data_dir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "cluster.cli", "sim", "--port", "0", "--symbols", "BTC", *args],
-        cwd=PROJECT_ROOT,
+        cwd=data_dir.parent,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -22,6 +22,7 @@ KINDS = (
     "partial_fill",
     "reject",
     "batch_error",
+    "stale_book",
 )
 
 
@@ -34,6 +35,7 @@ class Faults:
         self.hang_seconds = 5.0
         self.rate_limit_per_min = rate_limit_per_min
         self.ws_silent = False
+        self.stale_coins: set[str] = set()
         self._weights: deque[tuple[float, int]] = deque()
         self.on_ws_drop: Callable[[], None] | None = None
         self.on_venue: Callable[[str, dict[str, Any]], None] | None = None
@@ -41,7 +43,8 @@ class Faults:
     def inject(self, kind: str, **params: Any) -> None:
         """Arm a fault. kinds: latency(ms), http_5xx(count, path), timeout_after_accept(count,
         hang_seconds), rate_limit(weight_per_min), ws_drop, ws_silent(on), partial_fill(fraction),
-        reject(message, count), batch_error(message, count)."""
+        reject(message, count), batch_error(message, count), stale_book(coin or coins): market-data
+        pushes freeze (allMids, l2Book, bbo, trades, candle) while the socket stays up."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}; expected one of {', '.join(KINDS)}")
         with self._lock:
@@ -58,6 +61,9 @@ class Faults:
                 self._weights.clear()
             elif kind == "ws_silent":
                 self.ws_silent = bool(params.get("on", True))
+            elif kind == "stale_book":
+                coins = params.get("coins", [params.get("coin", "BTC")])
+                self.stale_coins |= {str(c) for c in coins}
         if kind == "ws_drop" and self.on_ws_drop is not None:
             self.on_ws_drop()
         if kind in ("partial_fill", "reject", "batch_error") and self.on_venue is not None:
@@ -69,6 +75,7 @@ class Faults:
             self.http_5xx.clear()
             self.timeout_after_accept = 0
             self.ws_silent = False
+            self.stale_coins.clear()
             self._weights.clear()
         if self.on_venue is not None:
             self.on_venue("clear", {})

@@ -227,6 +227,9 @@ class Simulator:
                         wanted.setdefault(key[1], set()).add(key[2])
             for coin, intervals in wanted.items():
                 frames += candle_frames(self.venue, coin, intervals)
+        stale = self.faults.stale_coins
+        if stale:  # market-data pushes of these coins freeze; user channels keep flowing
+            frames = [(k, f) for k, f in frames if not _is_market_frame(k, stale)]
         await self.hub.publish(frames)
 
     def snapshot_frames(self, key: tuple[str, ...]) -> list[Any]:
@@ -352,6 +355,12 @@ class Simulator:
                 request.transport.close()
             return web.Response(status=504, text="timeout")
         return web.json_response(reply)
+
+
+def _is_market_frame(key: tuple[str, ...], stale: set[str]) -> bool:
+    if key[0] == "allMids":
+        return True
+    return key[0] in ("l2Book", "trades", "bbo", "candle") and key[1] in stale
 
 
 @contextlib.contextmanager

@@ -153,7 +153,11 @@ def event_frames(v: Venue, events: list[tuple[str, str, Any]]) -> list[tuple[tup
     for coin, tr in trades.items():
         out.append((("trades", coin), {"channel": "trades", "data": tr}))
     for coin in books:
-        out.append((("l2Book", coin), {"channel": "l2Book", "data": views.l2_book(v, coin)}))
+        book = views.l2_book(v, coin)
+        out.append((("l2Book", coin), {"channel": "l2Book", "data": book}))
+        top = [side[0] if side else None for side in book["levels"]]
+        bbo = {"coin": coin, "time": book["time"], "bbo": top}
+        out.append((("bbo", coin), {"channel": "bbo", "data": bbo}))
     if moved:
         out.append((("allMids",), {"channel": "allMids", "data": {"mids": views.all_mids(v)}}))
     return out

@@ -130,3 +130,26 @@ def test_restart_keeps_state(venue: VenueUnderTest) -> None:
     wait_nonce_tick()
     (st,) = ok_statuses(ex.order("ETH", True, 0.01, 2000, GTC))
     assert st["resting"]["oid"] > oid  # oids keep increasing across restarts
+
+
+def test_stale_book_freezes_market_data_but_not_user_data(venue: VenueUnderTest) -> None:
+    sim = venue.controls()
+    sim.set_book("BTC", bids=[(100_000, 5.0)], asks=[(100_010, 5.0)])
+    w = venue.new_wallet()
+    info = venue.info(ws=True)
+    books, updates = threading.Event(), threading.Event()
+    info.subscribe({"type": "l2Book", "coin": "BTC"}, lambda m: books.set())
+    info.subscribe({"type": "orderUpdates", "user": w.address}, lambda m: updates.set())
+    assert books.wait(10), "no l2Book snapshot"
+    sim.faults.inject("stale_book", coin="BTC")
+    books.clear()
+    sim.set_book("BTC", bids=[(100_100, 5.0)], asks=[(100_110, 5.0)])
+    assert info.l2_snapshot("BTC")["levels"][0][0]["px"] == "100100.0"  # REST is current
+    ex = venue.exchange(w)
+    oid = ok_statuses(ex.order("BTC", True, 0.01, 99_000, GTC))[0]["resting"]["oid"]
+    assert updates.wait(10), "user data stopped too"
+    updates.clear()
+    wait_nonce_tick()
+    ex.cancel("BTC", oid)  # a later frame on the same socket: earlier book frames would be in
+    assert updates.wait(10)
+    assert not books.is_set(), "stale book still pushed l2Book"

@@ -53,6 +53,7 @@ def test_subscriptions_deliver_venue_shapes(venue: VenueUnderTest) -> None:
         {"type": "orderUpdates", "user": user},
         {"type": "userFills", "user": user},
         {"type": "userEvents", "user": user},
+        {"type": "bbo", "coin": "BTC"},
     ):
         info.subscribe(sub, rec)  # type: ignore[arg-type]
     snap = rec.wait_for("userFills", lambda m: m["data"]["isSnapshot"])
@@ -77,6 +78,8 @@ def test_subscriptions_deliver_venue_shapes(venue: VenueUnderTest) -> None:
     assert fills["data"]["fills"][0]["oid"] == oid
     events = rec.wait_for("user", lambda m: "fills" in m["data"])
     assert events["data"]["fills"][0]["oid"] == oid
+    bbo = rec.wait_for("bbo")
+    assert bbo["data"]["coin"] == "BTC" and set(bbo["data"]["bbo"][0]) == {"px", "sz", "n"}
     trades = rec.wait_for("trades")
     assert trades["data"][0]["px"] == "100010.0" and user.lower() in trades["data"][0]["users"]
 

@@ -98,12 +98,10 @@ def max_drawdown(equity: FloatArray) -> tuple[float, int]:
     peak = np.maximum.accumulate(eq)
     with np.errstate(divide="ignore", invalid="ignore"):
         dd = np.where(peak > 0, 1.0 - eq / peak, 0.0)
-    under = eq < peak
-    longest = run = 0
-    for u in under:
-        run = run + 1 if u else 0
-        longest = max(longest, run)
-    return float(dd.max()), int(longest)
+    pos = np.arange(eq.size)
+    # index of the last bar at a peak, carried forward; bars since then are under water
+    last_peak = np.maximum.accumulate(np.where(eq >= peak, pos, 0))
+    return float(dd.max()), int((pos - last_peak).max())
 
 
 def calmar(cagr_value: float, max_dd: float) -> float:

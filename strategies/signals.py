@@ -98,48 +98,53 @@ class Signals:
             a = getattr(self, f.name)
             if not isinstance(a, np.ndarray) or a.shape != (n,):
                 raise SignalError(f"{f.name}: expected a numpy array of shape ({n},)")
-        bad = ~np.isin(self.entry, (-1, 0, 1))
+        bad = (self.entry < -1) | (self.entry > 1)
         if bad.any():
             raise SignalError(f"entry must be -1, 0 or +1 (bar {_first(bad)})")
-        bad = ~np.isin(self.entry_kind, (MARKET, LIMIT, STOP))
+        # every other rule concerns entry bars only: check that (usually small) subset
+        at = np.flatnonzero(self.entry)
+        side = self.entry[at].astype(np.float64)
+        kind = self.entry_kind[at]
+        bad = ~np.isin(kind, (MARKET, LIMIT, STOP))
         if bad.any():
-            raise SignalError(f"entry_kind must be market/limit/stop (bar {_first(bad)})")
-        on = self.entry != 0
-        resting = on & (self.entry_kind != MARKET)
-        bad = resting & ~(np.isfinite(self.entry_price) & (self.entry_price > 0))
+            raise SignalError(f"entry_kind must be market/limit/stop (bar {at[_first(bad)]})")
+        resting = kind != MARKET
+        price = self.entry_price[at]
+        bad = resting & ~(np.isfinite(price) & (price > 0))
         if bad.any():
             raise SignalError(
-                f"limit/stop entry needs a positive finite entry_price (bar {_first(bad)})"
+                f"limit/stop entry needs a positive finite entry_price (bar {at[_first(bad)]})"
             )
         for name in ("stop", "target", "trail"):
-            a = getattr(self, name)
-            bad = on & ~np.isnan(a) & ~(np.isfinite(a) & (a > 0))
+            a = getattr(self, name)[at]
+            bad = ~np.isnan(a) & ~(np.isfinite(a) & (a > 0))
             if bad.any():
                 raise SignalError(
-                    f"{name} must be NaN or a positive finite number (bar {_first(bad)})"
+                    f"{name} must be NaN or a positive finite number (bar {at[_first(bad)]})"
                 )
-        ref = np.where(resting, self.entry_price, np.nan)
+        ref = np.where(resting, price, np.nan)
         if close is not None:
             close = np.asarray(close, dtype=np.float64)
             if close.shape != (n,):
                 raise SignalError(f"close: expected shape ({n},), got {close.shape}")
-            ref = np.where(resting, self.entry_price, close)
-        side = self.entry.astype(np.float64)
+            ref = np.where(resting, price, close[at])
+        stop = self.stop[at]
+        target = self.target[at]
         with np.errstate(invalid="ignore"):
-            wrong_stop = on & ((self.stop - ref) * side >= 0)
-            wrong_target = on & ((self.target - ref) * side <= 0)
+            wrong_stop = (stop - ref) * side >= 0
+            wrong_target = (target - ref) * side <= 0
         if wrong_stop.any():
-            i = _first(wrong_stop)
+            j = _first(wrong_stop)
             raise SignalError(
-                f"stop on the wrong side at bar {i}: {'long' if self.entry[i] > 0 else 'short'} "
-                f"entry at {ref[i]:.10g} with stop {self.stop[i]:.10g}"
+                f"stop on the wrong side at bar {at[j]}: {'long' if side[j] > 0 else 'short'} "
+                f"entry at {ref[j]:.10g} with stop {stop[j]:.10g}"
             )
         if wrong_target.any():
-            i = _first(wrong_target)
+            j = _first(wrong_target)
             raise SignalError(
-                f"target on the wrong side at bar {i}: "
-                f"{'long' if self.entry[i] > 0 else 'short'} entry at {ref[i]:.10g} "
-                f"with target {self.target[i]:.10g}"
+                f"target on the wrong side at bar {at[j]}: "
+                f"{'long' if side[j] > 0 else 'short'} entry at {ref[j]:.10g} "
+                f"with target {target[j]:.10g}"
             )
 
     def row(self, t: int) -> dict[str, float | int | bool]:

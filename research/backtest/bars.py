@@ -39,7 +39,7 @@ class Bars:
 
     @property
     def index(self) -> pd.DatetimeIndex:
-        return pd.DatetimeIndex(pd.to_datetime(self.ts, unit="ms", utc=True))
+        return pd.DatetimeIndex(self.ts.astype("datetime64[ms]")).tz_localize("UTC")
 
     @classmethod
     def from_arrays(

@@ -89,6 +89,84 @@ def _slipped(px: float, direction: float, frac: float, absolute: float) -> float
     return px * (1.0 + direction * frac) + direction * absolute
 
 
+# accumulator slots shared by the booking helper (local to one variant)
+A_TRADES, A_WINS, A_GWIN, A_GLOSS, A_FEES, A_LIQS = range(6)
+
+
+@njit(cache=True)
+def _book(
+    trades: np.ndarray,
+    acc: np.ndarray,
+    entry_bar: int,
+    exit_bar: int,
+    qty: float,
+    entry_px: float,
+    exit_px: float,
+    entry_fee: float,
+    fee_rate: float,
+    funding: float,
+    reason: int,
+) -> float:
+    """Close the position: write the trade row (if there is room), tally, return the cash delta."""
+    q = abs(qty)
+    side = 1.0 if qty > 0 else -1.0
+    fee = q * exit_px * fee_rate
+    gross = side * q * (exit_px - entry_px)
+    pnl = gross - entry_fee - fee + funding
+    k = int(acc[A_TRADES])
+    if k < trades.shape[0]:
+        trades[k, T_ENTRY_BAR] = entry_bar
+        trades[k, T_EXIT_BAR] = exit_bar
+        trades[k, T_SIDE] = side
+        trades[k, T_SIZE] = q
+        trades[k, T_ENTRY_PX] = entry_px
+        trades[k, T_EXIT_PX] = exit_px
+        trades[k, T_FEES] = entry_fee + fee
+        trades[k, T_FUNDING] = funding
+        trades[k, T_PNL] = pnl
+        trades[k, T_REASON] = reason
+    acc[A_TRADES] += 1
+    if pnl > 0:
+        acc[A_WINS] += 1
+        acc[A_GWIN] += pnl
+    else:
+        acc[A_GLOSS] -= pnl
+    acc[A_FEES] += fee
+    if reason == EXIT_LIQUIDATION:
+        acc[A_LIQS] += 1
+    return gross - fee
+
+
+RET_BLOCK = 256
+
+
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _sum_returns(buf: np.ndarray, m: int, mom: np.ndarray) -> None:
+    """Add the simple returns buf[j+1]/buf[j] - 1 (j < m) to the moment sums."""
+    s1 = 0.0
+    s2 = 0.0
+    sd2 = 0.0
+    for j in range(m):
+        prev = buf[j]
+        r = buf[j + 1] / prev - 1.0 if prev > 0.0 else 0.0
+        s1 += r
+        s2 += r * r
+        dn = min(r, 0.0)
+        sd2 += dn * dn
+    mom[0] += s1
+    mom[1] += s2
+    mom[2] += sd2
+
+
+@njit(cache=True)
+def _liquidation_price(qty: float, entry_px: float, cash: float, mm: float) -> float:
+    """Price at which equity = maintenance margin (cash already net of fees and funding)."""
+    q = abs(qty)
+    if qty > 0:
+        return (q * entry_px - cash) / (q * (1.0 - mm))
+    return (cash + q * entry_px) / (q * (1.0 + mm))
+
+
 @njit(cache=True)
 def simulate(
     o: np.ndarray,
@@ -116,7 +194,6 @@ def simulate(
     """
     n = o.shape[0]
     record = rec.shape[1] == n
-    cap = trades.shape[0]
     cash = cfg[C_CASH]
     taker = cfg[C_TAKER]
     maker = cfg[C_MAKER]
@@ -124,12 +201,14 @@ def simulate(
     mode = int(cfg[C_MODE])
     mm = cfg[C_MM]
     ttl = int(cfg[C_TTL])
+    acc = np.zeros(6)
 
     qty = 0.0  # signed position
     e_px = 0.0
     e_bar = 0
     e_fee = 0.0
     fund_acc = 0.0
+    liq = 0.0
     sl = np.nan
     tp = np.nan
     tr_dist = np.nan
@@ -145,23 +224,19 @@ def simulate(
     p_tr = np.nan
     p_age = 0
 
-    k = 0
-    wins = 0
-    gwin = 0.0
-    gloss = 0.0
-    fees = 0.0
     fund_tot = 0.0
-    liqs = 0
     skipped = 0
     exposure = 0
     prev_eq = cash
     peak = cash
+    dd_floor = cash  # equity below this is a new max drawdown: peak x (1 - max_dd)
     max_dd = 0.0
     dd_bars = 0
     max_dd_bars = 0
-    s1 = 0.0
-    s2 = 0.0
-    sd2 = 0.0
+    mom = np.zeros(3)  # sum r, sum r^2, sum min(r, 0)^2
+    buf = np.empty(RET_BLOCK + 1)
+    buf[0] = cash
+    nb = 0
 
     for i in range(n):
         oi = o[i]
@@ -173,167 +248,116 @@ def simulate(
             cash += pay
             fund_acc += pay
             fund_tot += pay
-        # 2./3. fills at the open; 4. resting exits inside the bar
-        # exit_px / reason are set when the position closes in this bar
-        for phase in range(3):
-            x_px = np.nan
-            x_fee = 0.0
-            reason = -1
-            if phase == 0:
-                if p_exit and qty != 0.0:
-                    side = 1.0 if qty > 0 else -1.0
-                    x_px = _slipped(oi, -side, slip, slip_abs[i])
-                    x_fee = taker
-                    reason = EXIT_SIGNAL
-                p_exit = False
-            elif phase == 1:
-                if p_dir != 0 and qty == 0.0:
-                    d = float(p_dir)
-                    f_px = np.nan
-                    f_fee = taker
-                    at_open = True
-                    if p_kind == 0:
-                        f_px = _slipped(oi, d, slip, slip_abs[i])
-                    elif p_kind == 1:
-                        f_fee = maker
-                        if (oi - p_price) * d <= 0.0:
-                            f_px = oi
-                        elif (p_dir > 0 and lo[i] < p_price) or (p_dir < 0 and h[i] > p_price):
-                            f_px = p_price
-                            at_open = False
-                    else:
-                        if (oi - p_price) * d >= 0.0:
-                            f_px = _slipped(oi, d, slip, slip_abs[i])
-                        elif (p_dir > 0 and h[i] >= p_price) or (p_dir < 0 and lo[i] <= p_price):
-                            f_px = _slipped(p_price, d, slip, slip_abs[i])
-                            at_open = False
-                    if not math.isnan(f_px):
-                        ok = not ((p_sl - f_px) * d >= 0.0 or (p_tp - f_px) * d <= 0.0)
-                        equity_now = cash
-                        q = 0.0
-                        if ok:
-                            q = position_size(
-                                mode, equity_now, f_px, p_sl, cfg[C_RISK], cfg[C_FRAC],
-                                cfg[C_LEV], cfg[C_STEP],
-                            )  # fmt: skip
-                        if q > 0.0:
-                            qty = d * q
-                            e_px = f_px
-                            e_bar = i
-                            e_fee = q * f_px * f_fee
-                            cash -= e_fee
-                            fees += e_fee
-                            fund_acc = 0.0
-                            sl = p_sl
-                            tp = p_tp
-                            tr_dist = p_tr
-                            tr_px = np.nan
-                            if at_open:
-                                extreme = h[i] if d > 0 else lo[i]
-                            else:
-                                extreme = max(f_px, c[i]) if d > 0 else min(f_px, c[i])
-                            held = True
-                        else:
-                            skipped += 1
-                        p_dir = 0
-                        # intrabar entry: only adverse levels can be checked in this bar
-                        intrabar = not at_open
-                    else:
-                        p_age -= 1
-                        if p_age <= 0:
-                            p_dir = 0
+            liq = _liquidation_price(qty, e_px, cash, mm)
+        # 2. market exit at the open
+        if p_exit:
+            p_exit = False
+            if qty != 0.0:
+                side = 1.0 if qty > 0 else -1.0
+                x_px = _slipped(oi, -side, slip, slip_abs[i])
+                cash += _book(trades, acc, e_bar, i, qty, e_px, x_px, e_fee, taker, fund_acc,
+                              EXIT_SIGNAL)  # fmt: skip
+                qty = 0.0
+        # 3. pending entry
+        if p_dir != 0 and qty == 0.0:
+            d = float(p_dir)
+            f_px = np.nan
+            f_fee = taker
+            at_open = True
+            if p_kind == 0:
+                f_px = _slipped(oi, d, slip, slip_abs[i])
+            elif p_kind == 1:
+                f_fee = maker
+                if (oi - p_price) * d <= 0.0:
+                    f_px = oi
+                elif (p_dir > 0 and lo[i] < p_price) or (p_dir < 0 and h[i] > p_price):
+                    f_px = p_price
+                    at_open = False
             else:
-                if qty != 0.0:
-                    q = abs(qty)
-                    side = 1.0 if qty > 0 else -1.0
+                if (oi - p_price) * d >= 0.0:
+                    f_px = _slipped(oi, d, slip, slip_abs[i])
+                elif (p_dir > 0 and h[i] >= p_price) or (p_dir < 0 and lo[i] <= p_price):
+                    f_px = _slipped(p_price, d, slip, slip_abs[i])
+                    at_open = False
+            if not math.isnan(f_px):
+                p_dir = 0
+                q = 0.0
+                if not ((p_sl - f_px) * d >= 0.0 or (p_tp - f_px) * d <= 0.0):
+                    q = position_size(
+                        mode, cash, f_px, p_sl, cfg[C_RISK], cfg[C_FRAC], cfg[C_LEV], cfg[C_STEP]
+                    )
+                if q > 0.0:
+                    qty = d * q
+                    e_px = f_px
+                    e_bar = i
+                    e_fee = q * f_px * f_fee
+                    cash -= e_fee
+                    acc[A_FEES] += e_fee
+                    fund_acc = 0.0
+                    sl = p_sl
+                    tp = p_tp
+                    tr_dist = p_tr
+                    tr_px = np.nan
+                    liq = _liquidation_price(qty, e_px, cash, mm)
+                    if at_open:
+                        extreme = h[i] if d > 0 else lo[i]
+                    else:
+                        extreme = max(f_px, c[i]) if d > 0 else min(f_px, c[i])
+                    held = True
+                    intrabar = not at_open
+                else:
+                    skipped += 1
+            else:
+                p_age -= 1
+                if p_age <= 0:
+                    p_dir = 0
+        # 4. resting exits inside the bar: adverse first (stop / trail / liquidation), target
+        if qty != 0.0:
+            if qty > 0:
+                adverse = liq
+                a_reason = EXIT_LIQUIDATION
+                if sl > adverse:  # NaN compares False
                     adverse = sl
                     a_reason = EXIT_STOP
-                    if not math.isnan(tr_px) and (
-                        math.isnan(adverse) or (tr_px - adverse) * side > 0
-                    ):
-                        adverse = tr_px
-                        a_reason = EXIT_TRAIL
-                    if side > 0:
-                        liq = (q * e_px - cash) / (q * (1.0 - mm))
-                    else:
-                        liq = (cash + q * e_px) / (q * (1.0 + mm))
-                    if math.isnan(adverse) or (liq - adverse) * side >= 0.0:
-                        adverse = liq
-                        a_reason = EXIT_LIQUIDATION
-                    worst = lo[i] if side > 0 else h[i]
-                    if (worst - adverse) * side <= 0.0:
-                        x_px = adverse
-                        if not intrabar and (oi - adverse) * side < 0.0:
-                            x_px = oi  # gapped through: the open, a worse price
-                        x_px = _slipped(x_px, -side, slip, slip_abs[i])
-                        x_fee = taker
-                        reason = a_reason
-                    elif not intrabar and not math.isnan(tp):
-                        best = h[i] if side > 0 else lo[i]
-                        if (best - tp) * side >= 0.0:
-                            x_px = tp
-                            if (oi - tp) * side > 0.0:
-                                x_px = oi
-                            x_fee = maker
-                            reason = EXIT_TARGET
-            if reason >= 0:
-                q = abs(qty)
-                side = 1.0 if qty > 0 else -1.0
-                fee = q * x_px * x_fee
-                gross = side * q * (x_px - e_px)
-                cash += gross - fee
-                fees += fee
-                pnl = gross - e_fee - fee + fund_acc
-                if k < cap:
-                    trades[k, T_ENTRY_BAR] = e_bar
-                    trades[k, T_EXIT_BAR] = i
-                    trades[k, T_SIDE] = side
-                    trades[k, T_SIZE] = q
-                    trades[k, T_ENTRY_PX] = e_px
-                    trades[k, T_EXIT_PX] = x_px
-                    trades[k, T_FEES] = e_fee + fee
-                    trades[k, T_FUNDING] = fund_acc
-                    trades[k, T_PNL] = pnl
-                    trades[k, T_REASON] = reason
-                k += 1
-                if pnl > 0:
-                    wins += 1
-                    gwin += pnl
-                else:
-                    gloss -= pnl
-                if reason == EXIT_LIQUIDATION:
-                    liqs += 1
+                if tr_px > adverse:
+                    adverse = tr_px
+                    a_reason = EXIT_TRAIL
+                hit = lo[i] <= adverse
+                gap = oi < adverse
+                hit_tp = (not intrabar) and h[i] >= tp
+                tp_gap = oi > tp
+                side = 1.0
+            else:
+                adverse = liq
+                a_reason = EXIT_LIQUIDATION
+                if sl < adverse:
+                    adverse = sl
+                    a_reason = EXIT_STOP
+                if tr_px < adverse:
+                    adverse = tr_px
+                    a_reason = EXIT_TRAIL
+                hit = h[i] >= adverse
+                gap = oi > adverse
+                hit_tp = (not intrabar) and lo[i] <= tp
+                tp_gap = oi < tp
+                side = -1.0
+            if hit:
+                x_px = oi if (gap and not intrabar) else adverse
+                x_px = _slipped(x_px, -side, slip, slip_abs[i])
+                cash += _book(trades, acc, e_bar, i, qty, e_px, x_px, e_fee, taker, fund_acc,
+                              a_reason)  # fmt: skip
                 qty = 0.0
-                fund_acc = 0.0
+            elif hit_tp:
+                x_px = oi if tp_gap else tp
+                cash += _book(trades, acc, e_bar, i, qty, e_px, x_px, e_fee, maker, fund_acc,
+                              EXIT_TARGET)  # fmt: skip
+                qty = 0.0
         # end of data: close what is still open at the last close
         if i == n - 1 and qty != 0.0 and cfg[C_END] > 0.0:
-            q = abs(qty)
             side = 1.0 if qty > 0 else -1.0
             x_px = _slipped(c[i], -side, slip, slip_abs[i])
-            fee = q * x_px * taker
-            gross = side * q * (x_px - e_px)
-            cash += gross - fee
-            fees += fee
-            pnl = gross - e_fee - fee + fund_acc
-            if k < cap:
-                trades[k, T_ENTRY_BAR] = e_bar
-                trades[k, T_EXIT_BAR] = i
-                trades[k, T_SIDE] = side
-                trades[k, T_SIZE] = q
-                trades[k, T_ENTRY_PX] = e_px
-                trades[k, T_EXIT_PX] = x_px
-                trades[k, T_FEES] = e_fee + fee
-                trades[k, T_FUNDING] = fund_acc
-                trades[k, T_PNL] = pnl
-                trades[k, T_REASON] = EXIT_END
-            k += 1
-            if pnl > 0:
-                wins += 1
-                gwin += pnl
-            else:
-                gloss -= pnl
+            cash += _book(trades, acc, e_bar, i, qty, e_px, x_px, e_fee, taker, fund_acc, EXIT_END)
             qty = 0.0
-            fund_acc = 0.0
         if held:
             exposure += 1
         # 5. mark to market
@@ -343,37 +367,53 @@ def simulate(
             rec[R_CASH, i] = cash
             rec[R_POSITION, i] = qty
             rec[R_ENTRY_PX, i] = e_px if qty != 0.0 else np.nan
-        r = eq / prev_eq - 1.0 if prev_eq > 0.0 else 0.0
-        s1 += r
-        s2 += r * r
-        if r < 0.0:
-            sd2 += r * r
+        # returns are summed in blocks: a tight loop of divisions pipelines, one per bar
+        # inside this branchy loop does not (it cost ~3x the whole kernel)
+        nb += 1
+        buf[nb] = eq
+        if nb == RET_BLOCK:
+            _sum_returns(buf, nb, mom)
+            buf[0] = eq
+            nb = 0
         prev_eq = eq
         if eq >= peak:
             peak = eq
+            dd_floor = peak * (1.0 - max_dd)
             dd_bars = 0
         else:
             dd_bars += 1
             if dd_bars > max_dd_bars:
                 max_dd_bars = dd_bars
-            if peak > 0.0 and 1.0 - eq / peak > max_dd:
+            if eq < dd_floor and peak > 0.0:
                 max_dd = 1.0 - eq / peak
+                dd_floor = eq
         # 6. ratchet the trailing stop with this bar's extreme
-        if qty != 0.0:
+        if qty != 0.0 and tr_dist > 0.0:
             if qty > 0:
-                extreme = max(extreme, h[i]) if e_bar != i else extreme
+                if e_bar != i:
+                    extreme = max(extreme, h[i])
+                lvl = extreme - tr_dist
+                if not (lvl <= tr_px):
+                    tr_px = lvl
             else:
-                extreme = min(extreme, lo[i]) if e_bar != i else extreme
-            if not math.isnan(tr_dist):
-                lvl = extreme - tr_dist if qty > 0 else extreme + tr_dist
-                if math.isnan(tr_px) or (qty > 0 and lvl > tr_px) or (qty < 0 and lvl < tr_px):
+                if e_bar != i:
+                    extreme = min(extreme, lo[i])
+                lvl = extreme + tr_dist
+                if not (lvl >= tr_px):
                     tr_px = lvl
         # 7. this bar's signals become orders for the next bar
         e = entry[i]
-        if qty > 0 and (exit_long[i] or e < 0) or qty < 0 and (exit_short[i] or e > 0):
-            p_exit = True
-        if e != 0 and not (qty != 0.0 and not p_exit):
+        if qty != 0.0:
+            if qty > 0:
+                if exit_long[i] or e < 0:
+                    p_exit = True
+            elif exit_short[i] or e > 0:
+                p_exit = True
+            if e != 0 and p_exit:
+                p_dir = int(e)
+        elif e != 0:
             p_dir = int(e)
+        if e != 0 and p_dir == e:
             p_kind = int(entry_kind[i])
             p_price = entry_price[i]
             p_sl = stop[i]
@@ -381,22 +421,23 @@ def simulate(
             p_tr = trail[i]
             p_age = ttl
 
+    _sum_returns(buf, nb, mom)
     stats[S_EQUITY] = prev_eq
-    stats[S_TRADES] = k
-    stats[S_WINS] = wins
-    stats[S_GROSS_WIN] = gwin
-    stats[S_GROSS_LOSS] = gloss
+    stats[S_TRADES] = acc[A_TRADES]
+    stats[S_WINS] = acc[A_WINS]
+    stats[S_GROSS_WIN] = acc[A_GWIN]
+    stats[S_GROSS_LOSS] = acc[A_GLOSS]
     stats[S_MAX_DD] = max_dd
     stats[S_DD_BARS] = max_dd_bars
-    stats[S_SUM_R] = s1
-    stats[S_SUM_R2] = s2
-    stats[S_SUM_DOWN2] = sd2
+    stats[S_SUM_R] = mom[0]
+    stats[S_SUM_R2] = mom[1]
+    stats[S_SUM_DOWN2] = mom[2]
     stats[S_EXPOSURE] = exposure
-    stats[S_FEES] = fees
+    stats[S_FEES] = acc[A_FEES]
     stats[S_FUNDING] = fund_tot
-    stats[S_LIQUIDATIONS] = liqs
+    stats[S_LIQUIDATIONS] = acc[A_LIQS]
     stats[S_SKIPPED] = skipped
-    return k
+    return int(acc[A_TRADES])
 
 
 @njit(cache=True)

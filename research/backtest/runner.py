@@ -79,18 +79,7 @@ def run_backtest(
     idx = bars.index
     tdf = trades_frame(trades[:count], idx)
     equity = pd.Series(rec[k.R_EQUITY], index=idx, name="equity")
-    ppy = m.periods_per_year(bars.timeframe)
-    metrics = m.summary(
-        rec[k.R_EQUITY],
-        tdf["pnl"].to_numpy(),
-        initial_equity=config.initial_cash,
-        ppy=ppy,
-        exposure_bars=int(stats[k.S_EXPOSURE]),
-        fees=float(stats[k.S_FEES]),
-        funding=float(stats[k.S_FUNDING]),
-    )
-    metrics["liquidations"] = float(stats[k.S_LIQUIDATIONS])
-    metrics["skipped_entries"] = float(stats[k.S_SKIPPED])
+    metrics = metrics_from_stats(stats, config.initial_cash, n, m.periods_per_year(bars.timeframe))
     info: dict[str, Any] = {
         "bars": n,
         "timeframe": bars.timeframe,
@@ -164,32 +153,39 @@ def run_grid(
     return grid_summary(stats, cfg[:, k.C_CASH], n, m.periods_per_year(bars.timeframe))
 
 
+def metrics_from_stats(stats: np.ndarray, cash: float, n: int, ppy: float) -> dict[str, float]:
+    """Headline metrics of one variant from the engine's online accumulators.
+
+    Why not from the curve: grid runs keep no curve, and single runs must report exactly what
+    the grid reports for the same variant (tests check both against strategies.metrics)."""
+    s = stats
+    trades = int(s[k.S_TRADES])
+    growth = m.cagr(cash, float(s[k.S_EQUITY]), n, ppy)
+    gw, gl = float(s[k.S_GROSS_WIN]), float(s[k.S_GROSS_LOSS])
+    return {
+        "total_return": float(s[k.S_EQUITY]) / cash - 1.0,
+        "cagr": growth,
+        "sharpe": m.sharpe_from_moments(n, s[k.S_SUM_R], s[k.S_SUM_R2], ppy),
+        "sortino": m.sortino_from_moments(n, s[k.S_SUM_R], s[k.S_SUM_DOWN2], ppy),
+        "max_drawdown": float(s[k.S_MAX_DD]),
+        "max_drawdown_bars": float(s[k.S_DD_BARS]),
+        "calmar": m.calmar(growth, float(s[k.S_MAX_DD])),
+        "trade_count": float(trades),
+        "win_rate": float(s[k.S_WINS]) / trades if trades else 0.0,
+        "profit_factor": gw / gl if gl > 0 else (np.inf if gw > 0 else 0.0),
+        "expectancy": (gw - gl) / trades if trades else 0.0,
+        "exposure": float(s[k.S_EXPOSURE]) / n,
+        "fees_paid": float(s[k.S_FEES]),
+        "funding_paid": -float(s[k.S_FUNDING]),
+        "liquidations": float(s[k.S_LIQUIDATIONS]),
+        "skipped_entries": float(s[k.S_SKIPPED]),
+        "final_equity": float(s[k.S_EQUITY]),
+    }
+
+
 def grid_summary(stats: np.ndarray, cash: np.ndarray, n: int, ppy: float) -> pd.DataFrame:
-    """Headline metrics per variant from the engine's online accumulators."""
+    """One row of metrics_from_stats per variant."""
     cash = np.broadcast_to(cash, (stats.shape[0],))
-    rows = []
-    for s, c0 in zip(stats, cash, strict=True):
-        trades = int(s[k.S_TRADES])
-        growth = m.cagr(float(c0), float(s[k.S_EQUITY]), n, ppy)
-        gl = s[k.S_GROSS_LOSS]
-        rows.append(
-            {
-                "total_return": s[k.S_EQUITY] / c0 - 1.0,
-                "cagr": growth,
-                "sharpe": m.sharpe_from_moments(n, s[k.S_SUM_R], s[k.S_SUM_R2], ppy),
-                "sortino": m.sortino_from_moments(n, s[k.S_SUM_R], s[k.S_SUM_DOWN2], ppy),
-                "max_drawdown": s[k.S_MAX_DD],
-                "max_drawdown_bars": s[k.S_DD_BARS],
-                "calmar": m.calmar(growth, s[k.S_MAX_DD]),
-                "trade_count": trades,
-                "win_rate": s[k.S_WINS] / trades if trades else 0.0,
-                "profit_factor": s[k.S_GROSS_WIN] / gl if gl > 0 else np.inf,
-                "expectancy": (s[k.S_GROSS_WIN] - gl) / trades if trades else 0.0,
-                "exposure": s[k.S_EXPOSURE] / n,
-                "fees_paid": s[k.S_FEES],
-                "funding_paid": -s[k.S_FUNDING],
-                "liquidations": int(s[k.S_LIQUIDATIONS]),
-                "final_equity": s[k.S_EQUITY],
-            }
-        )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(
+        [metrics_from_stats(s, float(c0), n, ppy) for s, c0 in zip(stats, cash, strict=True)]
+    )

@@ -154,3 +154,21 @@ def test_grid_summary_matches_single_runs(seed: int, n: int) -> None:
         row = grid.iloc[k]
         for key in ("final_equity", "trade_count", "max_drawdown", "sharpe", "sortino", "exposure"):
             assert row[key] == pytest.approx(one[key], rel=1e-9, abs=1e-9), key
+
+
+@settings(max_examples=40)
+@given(seeds, lengths)
+def test_engine_metrics_equal_the_pure_metric_functions_on_the_curve(seed: int, n: int) -> None:
+    """The kernel's online accumulators (all a grid run keeps) match strategies.metrics."""
+    from strategies import metrics as m
+
+    b = _market(seed, n)
+    cfg = _config(seed)
+    r = run_backtest(b, _signals(seed, b), cfg, _funding(seed, n))
+    ref = m.summary(
+        r.equity.to_numpy(), r.trades["pnl"].to_numpy(), initial_equity=cfg.initial_cash,
+        ppy=m.periods_per_year("1h"), exposure_bars=int(round(r.metrics["exposure"] * n)),
+        fees=r.metrics["fees_paid"], funding=-r.metrics["funding_paid"],
+    )  # fmt: skip
+    for key, want in ref.items():
+        assert r.metrics[key] == pytest.approx(want, rel=1e-7, abs=1e-9), key

@@ -152,21 +152,40 @@ class Market:
         d = self.coins[coin]
         first_bucket = int(bucket_start(np.array([start], np.int64), interval)[0])
         end = min(end, now)
-        rows: list[dict] = []
+        open_start = int(bucket_start(np.array([now], np.int64), interval)[0])
+        closed = np.zeros(0, np.int64)
+        starts = np.zeros(0, np.int64)
         src = _source(d, interval)
         if src is not None:
             bars, ms = src
             closed = np.nonzero((bars.t + ms) <= now)[0]
-            rows = _aggregate(coin, interval, bars, closed)
-        open_start = int(bucket_start(np.array([now], np.int64), interval)[0])
-        if not rows or rows[-1]["t"] < open_start:
-            b, tf = d.base, d.base_tf
+            starts = bucket_start(bars.t[closed], interval)
+        has_open = bool(len(starts)) and int(starts[-1]) >= open_start
+        b, tf = d.base, d.base_tf
+        live = np.zeros(0, np.int64)
+        if not has_open:
             live = np.nonzero((b.t >= open_start) & ((b.t + tf) <= now))[0]
-            rows += _aggregate(coin, interval, b, live)
+        lowest = first_bucket
         if self.candle_history_limit is not None:
-            rows = rows[-self.candle_history_limit :]
-        rows = [r for r in rows if first_bucket <= r["t"] <= end]
-        return rows[:CANDLE_PAGE]
+            buckets = np.unique(starts)
+            n_live = 1 if len(live) else 0
+            keep = self.candle_history_limit - n_live
+            if keep <= 0:
+                lowest = max(lowest, open_start)
+            elif len(buckets) > keep:
+                lowest = max(lowest, int(buckets[-keep]))
+        sel = (starts >= lowest) & (starts <= end)
+        rows: list[dict] = []
+        if src is not None and sel.any():
+            idx = closed[sel]
+            page_starts = starts[sel]
+            uniq = np.unique(page_starts)
+            if len(uniq) > CANDLE_PAGE:
+                idx = idx[page_starts < uniq[CANDLE_PAGE]]
+            rows = _aggregate(coin, interval, src[0], idx)
+        if len(live) and lowest <= open_start <= end and len(rows) < CANDLE_PAGE:
+            rows += _aggregate(coin, interval, b, live)
+        return rows
 
     def funding_rate(self, coin: str, hour_ms: int) -> float:
         """Hourly rate settled at `hour_ms` (0 when the file has no print for it)."""
@@ -197,27 +216,24 @@ def _source(d: CoinData, interval: str) -> tuple[Bars, int] | None:
 
 
 def _aggregate(coin: str, interval: str, b: Bars, idx: np.ndarray) -> list[dict]:
+    """OHLCV of each bucket touched by bars `idx` (sorted), vectorised with reduceat."""
     if len(idx) == 0:
         return []
     starts = bucket_start(b.t[idx], interval)
     uniq, first = np.unique(starts, return_index=True)
-    bounds = np.append(first, len(idx))
-    ends = bucket_end(uniq, interval)
-    out = []
-    for k, s in enumerate(uniq):
-        sl = idx[bounds[k] : bounds[k + 1]]
-        out.append(
-            {
-                "t": int(s),
-                "T": int(ends[k]) - 1,
-                "s": coin,
-                "i": interval,
-                "o": float(b.o[sl[0]]),
-                "c": float(b.c[sl[-1]]),
-                "h": float(b.h[sl].max()),
-                "l": float(b.low[sl].min()),
-                "v": float(b.v[sl].sum()),
-                "n": 0,
-            }
-        )
-    return out
+    last = np.append(first[1:], len(idx)) - 1
+    ends = bucket_end(uniq, interval) - 1
+    cols = zip(
+        uniq.tolist(),
+        ends.tolist(),
+        b.o[idx[first]].tolist(),
+        b.c[idx[last]].tolist(),
+        np.maximum.reduceat(b.h[idx], first).tolist(),
+        np.minimum.reduceat(b.low[idx], first).tolist(),
+        np.add.reduceat(b.v[idx], first).tolist(),
+        strict=True,
+    )
+    return [
+        {"t": t, "T": e, "s": coin, "i": interval, "o": o, "c": c, "h": h, "l": low, "v": v, "n": 0}
+        for t, e, o, c, h, low, v in cols
+    ]

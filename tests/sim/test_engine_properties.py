@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors.venues.simulator.engine import COIN_META, Venue
+from actors.venues.simulator.numbers import fmt, round_px
 from actors.venues.simulator.ticks import set_book
 from tests.sim.helpers import OTHER, USER, order_wire, scripted_venue
 
@@ -51,3 +53,30 @@ def test_positions_and_cash_follow_fills(seq: list, book_moves: list[int]) -> No
         assert len(tids) == len(set(tids))
         for o in v.open_orders_of(user):
             assert 0 < o.sz <= o.orig_sz
+
+
+@settings(max_examples=80)
+@given(
+    st.sampled_from(
+        sorted(__import__("actors.venues.simulator.engine", fromlist=["COIN_META"]).COIN_META)
+    ),
+    st.floats(min_value=0.05, max_value=150_000),
+    st.floats(min_value=0.5, max_value=1.5),
+)
+def test_sdk_rounded_prices_are_accepted_on_every_coin(
+    coin: str, mid: float, factor: float
+) -> None:
+    """F23: prices rounded the SDK way never hit the price rules, whatever the coin."""
+    szd = COIN_META[coin][0]
+    mid = round_px(mid, szd)
+    if mid <= 0:
+        return
+    v = Venue(None, [coin], 0, {USER: 1e9})
+    set_book(v, coin, [(mid, 1e9)], [(round_px(mid * 1.001, szd) or mid, 1e9)])
+    px = round_px(mid * factor, szd)
+    sz = max(10.0**-szd, round(20 / px, szd)) if px > 0 else 1
+    st_ = v.place_orders(USER, [order_wire(px=fmt(px), sz=fmt(sz), tif="Alo")], "na")[0]
+    if isinstance(st_, dict) and "error" in st_:
+        assert not st_["error"].startswith(
+            ("Order has invalid price", "Price must be divisible")
+        ), (px, st_)

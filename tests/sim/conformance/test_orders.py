@@ -259,3 +259,23 @@ def test_schedule_cancel_cancels_all_orders(venue: VenueUnderTest) -> None:
     assert len(info.open_orders(w.address)) == 1
     sim.clock.advance(seconds=61)
     assert info.open_orders(w.address) == []
+
+
+def test_fills_by_time_and_historical_orders(venue: VenueUnderTest) -> None:
+    sim = venue.controls()
+    sim.set_book("BTC", bids=[(100_000, 5.0)], asks=[(100_010, 5.0)])
+    w = venue.new_wallet()
+    ex, info = venue.exchange(w), venue.info()
+    ok_statuses(ex.order("BTC", True, 0.01, 100_010, IOC))
+    t_first = sim.venue.now
+    sim.clock.advance(seconds=60)
+    wait_nonce_tick()
+    ok_statuses(ex.order("BTC", False, 0.01, 100_000, IOC))
+    both = info.user_fills_by_time(w.address, t_first)
+    assert [f["dir"] for f in both] == ["Close Long", "Open Long"]  # newest first
+    only_second = info.user_fills_by_time(w.address, t_first + 1)
+    assert [f["dir"] for f in only_second] == ["Close Long"]
+    assert info.user_fills_by_time(w.address, t_first, t_first) == both[1:]
+    hist = info.historical_orders(w.address)
+    assert [h["status"] for h in hist] == ["filled", "filled"]
+    assert hist[0]["order"]["tif"] == "Ioc" and hist[0]["order"]["sz"] == "0.0"

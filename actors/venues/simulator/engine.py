@@ -182,6 +182,31 @@ class Venue(OrderEntry):
             return errors.INSUFFICIENT_MARGIN
         return None
 
+    def update_isolated_margin(self, user: str, asset: Any, ntli: Any) -> str | None:
+        """Move USDC (ntli = amount * 1e6) between cross and an isolated position."""
+        if not isinstance(asset, int) or not 0 <= asset < len(self.coins):
+            return errors.UNKNOWN_ASSET.format(asset=asset)
+        if not isinstance(ntli, int):
+            return errors.INVALID_LEVERAGE
+        coin, a = self.coins[asset], self.accounts[user]
+        pos = a.positions.get(coin)
+        if pos is None or not a.isolated(coin):
+            return errors.NO_ISOLATED_POSITION
+        amount = ntli / 1e6
+        lev = a.lev(coin, self.max_lev[coin])[1]
+        if amount > 0:
+            free = acc.cross_value(a, self.marks) - acc.margin_used(
+                a, self.marks, self.max_lev, True
+            )
+            if amount > free - self.open_order_margin(user):
+                return errors.INSUFFICIENT_MARGIN
+        else:
+            equity = pos.iso_margin + amount + acc.unrealized(pos, self.marks[coin])
+            if equity < abs(pos.szi) * self.marks[coin] / lev:
+                return errors.INSUFFICIENT_MARGIN
+        pos.iso_margin += amount
+        return None
+
     def schedule_cancel(self, user: str, when: int | None) -> str | None:
         if when is None:
             self.scheduled_cancel.pop(user, None)

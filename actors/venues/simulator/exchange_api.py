@@ -101,6 +101,9 @@ def _dispatch(v: Venue, user: str, action: dict[str, Any]) -> dict[str, Any]:
     if kind == "updateLeverage":
         msg = v.update_leverage(user, action["asset"], bool(action["isCross"]), action["leverage"])
         return _err(msg) if msg else _ok("default")
+    if kind == "updateIsolatedMargin":
+        msg = v.update_isolated_margin(user, action["asset"], action["ntli"])
+        return _err(msg) if msg else _ok("default")
     if kind == "scheduleCancel":
         msg = v.schedule_cancel(user, action.get("time"))
         return _err(msg) if msg else _ok("default")

@@ -95,8 +95,9 @@ class Faults:
                 return True
             return False
 
-    def charge(self, weight: int, now: float | None = None) -> bool:
-        """Account `weight` against the per-minute IP budget; False = over the limit (429)."""
+    def charge(self, weight: int, now: float | None = None, force: bool = False) -> bool:
+        """Account `weight` against the per-minute IP budget; False = over the limit (429).
+        `force` books weight found after the reply (extra candles/fills) without refusing."""
         with self._lock:
             if self.rate_limit_per_min is None:
                 return True
@@ -104,7 +105,7 @@ class Faults:
             while self._weights and self._weights[0][0] <= t - 60:
                 self._weights.popleft()
             used = sum(w for _, w in self._weights)
-            if used + weight > self.rate_limit_per_min:
+            if used + weight > self.rate_limit_per_min and not force:
                 return False
             self._weights.append((t, weight))
             return True

@@ -321,6 +321,9 @@ class Simulator:
             with self.lock:
                 ticks.advance_to(self.venue, self.clock.now_ms())
                 reply = handle_info(self.venue, body)
+            extra = info_weight(body, reply) - info_weight(body, None)
+            if extra:
+                self.faults.charge(extra, force=True)
         except BadRequest as bad:
             return web.Response(status=422, text=str(bad), content_type="text/plain")
         await self._flush()

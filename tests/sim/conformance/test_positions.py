@@ -110,3 +110,25 @@ def test_isolated_position_reports_like_the_venue(venue: VenueUnderTest) -> None
     cross_after = float(after["crossMarginSummary"]["accountValue"])
     assert cross_before < cross_after < cross_before + 300.0  # only part of the margin came back
     assert info.user_fills(w.address)[0]["liquidation"]["liquidatedUser"] == w.address.lower()
+
+
+def test_update_isolated_margin_moves_usdc(venue: VenueUnderTest) -> None:
+    sim = venue.controls()
+    sim.set_book("ETH", bids=[(3000, 50.0)], asks=[(3001, 50.0)])
+    w = venue.new_wallet(1_000.0)
+    ex, info = venue.exchange(w), venue.info()
+    assert ex.update_isolated_margin(10, "ETH")["status"] == "err"  # no isolated position yet
+    wait_nonce_tick()
+    ex.update_leverage(10, "ETH", is_cross=False)
+    wait_nonce_tick()
+    ok_statuses(ex.order("ETH", True, 0.5, 3001, IOC))
+    before = info.user_state(w.address)
+    wait_nonce_tick()
+    assert ex.update_isolated_margin(50, "ETH") == {"status": "ok", "response": {"type": "default"}}
+    after = info.user_state(w.address)
+    used = [float(s["assetPositions"][0]["position"]["marginUsed"]) for s in (before, after)]
+    assert used[1] - used[0] == pytest.approx(50.0)
+    cross = [float(s["crossMarginSummary"]["accountValue"]) for s in (before, after)]
+    assert cross[0] - cross[1] == pytest.approx(50.0)
+    wait_nonce_tick()
+    assert ex.update_isolated_margin(-500, "ETH")["status"] == "err"  # below initial margin

@@ -39,6 +39,7 @@ def test_context_manager_joins_thread_and_frees_port(tmp_path: Path) -> None:
 
 
 def test_accelerated_clock_replays_bars(tmp_path: Path) -> None:
+    before = set(threading.enumerate())
     cfg = SimulatorConfig(
         symbols=["BTC"],
         clock="accelerated",
@@ -53,6 +54,7 @@ def test_accelerated_clock_replays_bars(tmp_path: Path) -> None:
         sim.clock.add_listener(lambda now: moved.set() if now - start >= 60_000 else None)
         assert moved.wait(10), "accelerated clock did not reach +60 s of market time"
         assert sim.venue.now - start >= 60_000
+    assert set(threading.enumerate()) <= before  # server and ticker threads all joined
 
 
 def test_clock_rules() -> None:

@@ -267,6 +267,7 @@ class Simulator:
             self._ready.set()
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())  # ticker's worker threads
             loop.close()
             self._loop = None
 

@@ -12,20 +12,33 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
-def build_min_tree(a: np.ndarray) -> np.ndarray:
-    """Perfect binary min tree over ``a``; leaves padded with +inf (never match a finite x)."""
+def min_tree(a: np.ndarray) -> np.ndarray:
+    """Perfect binary min tree over ``a``; leaves padded with +inf (never match a finite x).
+
+    Allocated by numpy, not numba: numpy asks for huge pages on big arrays, and on the VMs
+    this runs on 4 KiB page faults made numba-allocated O(n) buffers cost more than the work.
+    """
     n = a.size
     p = 1
     while p < n:
         p *= 2
-    tree = np.full(2 * p, np.inf)
+    tree = np.empty(2 * p)
     tree[p : p + n] = a
+    tree[p + n :] = np.inf
+    _fill_tree(tree)
+    return tree
+
+
+@njit(cache=True)
+def _fill_tree(tree: np.ndarray) -> None:
+    p = tree.size // 2
     for v in range(p - 1, 0, -1):
         left = tree[2 * v]
         right = tree[2 * v + 1]
         tree[v] = left if left <= right else right
-    return tree
+
+
+_SCAN = 32  # leaves scanned linearly before descending the tree (cache-friendly)
 
 
 @njit(cache=True)
@@ -39,7 +52,13 @@ def first_below(tree: np.ndarray, n: int, start: int, x: float, strict: bool) ->
     if start >= n or start < 0:
         return -1
     p = tree.size // 2
-    v = start + p
+    stop = min(start + _SCAN, n)
+    for j in range(start, stop):  # most answers are a few bars away: scan the leaves first
+        if _hit(tree[p + j], x, strict):
+            return j
+    if stop == n:
+        return -1
+    v = stop + p
     while True:
         if _hit(tree[v], x, strict):
             while v < p:

@@ -5,6 +5,7 @@ on every bar and scans all later swings per liquidity candidate (O(n^2)); here e
 block waits in a per-bar bucket for the first bar that changes it (found by a first-crossing
 search) and liquidity candidates come from a level-sorted range-min tree, so the work is
 O(n log n) while every state transition happens on the same bar, in the same order.
+O(n) buffers come from numpy (see ``_compat_search.min_tree``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import numpy as np
 from numba import njit
 
 from strategies.smc._compat_search import (
-    build_min_tree,
     build_pos_tree,
     first_below,
+    min_tree,
     pos_tree_delete,
     pos_tree_min,
 )
@@ -32,7 +33,6 @@ def _pct(high_vol: np.float32, low_vol: np.float32) -> np.float32:
     return np.float32(np.float64(q) * 100.0)
 
 
-@njit(cache=True)
 def ob_kernel(
     o: np.ndarray,
     h: np.ndarray,
@@ -49,28 +49,43 @@ def ob_kernel(
     break is the bar right after the swing, and erasure of breakers.
     """
     n = h.size
-    ob = np.zeros(n, dtype=np.int32)
-    top = np.zeros(n, dtype=np.float32)
-    bot = np.zeros(n, dtype=np.float32)
-    obvol = np.zeros(n, dtype=np.float32)
-    pct = np.zeros(n, dtype=np.float32)
+    kind = np.zeros(n, dtype=np.int32)
+    levels = np.zeros((4, n), dtype=np.float32)  # Top, Bottom, OBVolume, Percentage
     mit = np.zeros(n, dtype=np.int64)
-    breaker = np.zeros(n, dtype=np.bool_)
-    crossed = np.zeros(n, dtype=np.bool_)
-    t_low = build_min_tree(lo)
-    t_neg_high = build_min_tree(-h)
+    flags = np.zeros((2, n), dtype=np.bool_)  # breaker, crossed (shared by both passes)
+    work = np.empty((3, n), dtype=np.int64)  # list copies per candle, due bar, bucket head
+    t_low, t_neg_high = min_tree(lo), min_tree(-h)
     if close_mitigation:
-        t_mit_bull = build_min_tree(np.minimum(o, c))
-        t_mit_bear = build_min_tree(-np.maximum(o, c))
+        t_mit_bull, t_mit_bear = min_tree(np.minimum(o, c)), min_tree(-np.maximum(o, c))
     else:
-        t_mit_bull = t_low
-        t_mit_bear = t_neg_high
-    copies = np.zeros(n, dtype=np.int64)  # entries of this candle in the active list
-    due = np.full(n, -1, dtype=np.int64)  # bar of the candle's next state change
-    head = np.full(n, -1, dtype=np.int64)
-    cap = 16
-    nxt = np.empty(cap, dtype=np.int64)
-    who = np.empty(cap, dtype=np.int64)
+        t_mit_bull, t_mit_bear = t_low, t_neg_high
+    trees = (t_low, t_neg_high, t_mit_bull, t_mit_bear)
+    _ob_core(o, h, lo, c, v, hl, close_mitigation, trees, kind, levels, mit, flags, work)
+    return kind, levels[0], levels[1], levels[2], mit, levels[3]
+
+
+@njit(cache=True)
+def _ob_core(
+    o: np.ndarray,
+    h: np.ndarray,
+    lo: np.ndarray,
+    c: np.ndarray,
+    v: np.ndarray,
+    hl: np.ndarray,
+    close_mitigation: bool,
+    trees: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ob: np.ndarray,
+    levels: np.ndarray,
+    mit: np.ndarray,
+    flags: np.ndarray,
+    work: np.ndarray,
+) -> None:
+    n = h.size
+    top, bot, obvol, pct = levels[0], levels[1], levels[2], levels[3]
+    breaker, crossed = flags[0], flags[1]
+    copies, due, head = work[0], work[1], work[2]  # copies: entries in the active list
+    nxt = np.empty(16, dtype=np.int64)  # bucket lists: entry -> next entry, entry -> candle
+    who = np.empty(16, dtype=np.int64)
     for side in (1, -1):
         copies[:] = 0
         due[:] = -1
@@ -88,9 +103,10 @@ def ob_kernel(
                 removed = 0
                 for _ in range(copies[k]):  # every list entry of this candle, in turn
                     if breaker[k]:
-                        gone = (
-                            h[i] > np.float64(top[k]) if side == 1 else lo[i] < np.float64(bot[k])
-                        )
+                        if side == 1:
+                            gone = h[i] > np.float64(top[k])
+                        else:
+                            gone = lo[i] < np.float64(bot[k])
                         if gone:  # price traded through the breaker: erase the OB
                             ob[k] = 0
                             top[k] = 0.0
@@ -108,88 +124,64 @@ def ob_kernel(
                             hit = src > np.float64(top[k])
                         if hit:
                             breaker[k] = True
-                            mit[k] = i - 1 if side == 1 else i
+                            mit[k] = i - 1 if side == 1 else i  # bullish off by one (#112)
                 copies[k] -= removed
                 if copies[k] > 0:
-                    if used == cap:
-                        cap *= 2
-                        nxt = np.concatenate((nxt, np.empty(cap - used, dtype=np.int64)))
-                        who = np.concatenate((who, np.empty(cap - used, dtype=np.int64)))
-                    t = _next_change(
-                        side,
-                        k,
-                        i + 1,
-                        n,
-                        breaker,
-                        top,
-                        bot,
-                        t_low,
-                        t_neg_high,
-                        t_mit_bull,
-                        t_mit_bear,
-                    )
-                    if t >= 0:
-                        due[k] = t
-                        who[used] = k
-                        nxt[used] = head[t]
-                        head[t] = used
-                        used += 1
+                    t = _next_change(side, k, i + 1, breaker, top, bot, trees)
+                    nxt, who, used = _push(k, t, due, head, nxt, who, used)
             s = last_swing
-            if s >= 0 and not crossed[s]:
-                brk = c[i] > h[s] if side == 1 else c[i] < lo[s]
-                if brk:
-                    crossed[s] = True
-                    k = i - 1
-                    if side == 1:
-                        ob_top, ob_bot = lo[k], h[k]  # inverted when i == s + 1 (package bug)
-                    else:
-                        ob_top, ob_bot = h[k], lo[k]
-                    if i - s > 1:
-                        best = s + 1
-                        for j in range(s + 2, i):  # extreme candle in (s, i), last on ties
-                            if (side == 1 and lo[j] <= lo[best]) or (
-                                side == -1 and h[j] >= h[best]
-                            ):
-                                best = j
-                        k = best
-                        ob_top, ob_bot = h[k], lo[k]
-                    ob[k] = side
-                    top[k] = np.float32(ob_top)
-                    bot[k] = np.float32(ob_bot)
-                    p1 = v[i - 1] if i >= 1 else 0.0
-                    p2 = v[i - 2] if i >= 2 else 0.0
-                    obvol[k] = np.float32(v[i] + p1 + p2)
-                    if side == 1:
-                        pct[k] = _pct(np.float32(v[i] + p1), np.float32(p2))
-                    else:
-                        pct[k] = _pct(np.float32(p2), np.float32(v[i] + p1))
-                    copies[k] += 1
-                    if used == cap:
-                        cap *= 2
-                        nxt = np.concatenate((nxt, np.empty(cap - used, dtype=np.int64)))
-                        who = np.concatenate((who, np.empty(cap - used, dtype=np.int64)))
-                    t = _next_change(
-                        side,
-                        k,
-                        i + 1,
-                        n,
-                        breaker,
-                        top,
-                        bot,
-                        t_low,
-                        t_neg_high,
-                        t_mit_bull,
-                        t_mit_bear,
-                    )
-                    due[k] = t
-                    if t >= 0:
-                        who[used] = k
-                        nxt[used] = head[t]
-                        head[t] = used
-                        used += 1
+            if s >= 0 and not crossed[s] and (c[i] > h[s] if side == 1 else c[i] < lo[s]):
+                crossed[s] = True
+                k = i - 1
+                if side == 1:
+                    ob_top, ob_bot = lo[k], h[k]  # inverted when i == s + 1 (package bug)
+                else:
+                    ob_top, ob_bot = h[k], lo[k]
+                if i - s > 1:
+                    k = s + 1
+                    for j in range(s + 2, i):  # extreme candle in (s, i), last on ties
+                        if (lo[j] <= lo[k]) if side == 1 else (h[j] >= h[k]):
+                            k = j
+                    ob_top, ob_bot = h[k], lo[k]
+                ob[k] = side
+                top[k] = np.float32(ob_top)
+                bot[k] = np.float32(ob_bot)
+                p1 = v[i - 1] if i >= 1 else 0.0
+                p2 = v[i - 2] if i >= 2 else 0.0
+                obvol[k] = np.float32(v[i] + p1 + p2)
+                if side == 1:
+                    pct[k] = _pct(np.float32(v[i] + p1), np.float32(p2))
+                else:
+                    pct[k] = _pct(np.float32(p2), np.float32(v[i] + p1))
+                copies[k] += 1  # breaker/mitigation state of the candle is NOT reset
+                due[k] = -1  # any earlier schedule of this candle is stale now
+                t = _next_change(side, k, i + 1, breaker, top, bot, trees)
+                nxt, who, used = _push(k, t, due, head, nxt, who, used)
             if hl[i] == side:
                 last_swing = i
-    return ob, top, bot, obvol, mit, pct
+
+
+@njit(cache=True)
+def _push(
+    k: int,
+    t: int,
+    due: np.ndarray,
+    head: np.ndarray,
+    nxt: np.ndarray,
+    who: np.ndarray,
+    used: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Put candle k in bar t's bucket (nothing if t < 0); grows the entry arrays."""
+    if t < 0:
+        return nxt, who, used
+    if used == nxt.size:
+        nxt = np.concatenate((nxt, np.empty(nxt.size, dtype=np.int64)))
+        who = np.concatenate((who, np.empty(who.size, dtype=np.int64)))
+    due[k] = t
+    who[used] = k
+    nxt[used] = head[t]
+    head[t] = used
+    return nxt, who, used + 1
 
 
 @njit(cache=True)
@@ -197,16 +189,14 @@ def _next_change(
     side: int,
     k: int,
     start: int,
-    n: int,
     breaker: np.ndarray,
     top: np.ndarray,
     bot: np.ndarray,
-    t_low: np.ndarray,
-    t_neg_high: np.ndarray,
-    t_mit_bull: np.ndarray,
-    t_mit_bear: np.ndarray,
+    trees: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> int:
     """First bar >= start at which candle k's OB is mitigated (or, if a breaker, erased)."""
+    n = breaker.size
+    t_low, t_neg_high, t_mit_bull, t_mit_bear = trees
     if side == 1:
         if breaker[k]:
             return first_below(t_neg_high, n, start, -np.float64(top[k]), True)
@@ -216,61 +206,75 @@ def _next_change(
     return first_below(t_mit_bear, n, start, -np.float64(top[k]), True)
 
 
-@njit(cache=True)
 def liquidity_kernel(
     h: np.ndarray, lo: np.ndarray, hl_in: np.ndarray, level: np.ndarray, pip: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Liquidity/Level/End/Swept of ``smc.liquidity`` (float32 outputs, 0 = never swept)."""
-    n = h.size
-    hl = hl_in.copy()
-    liq = np.full(n, np.nan, dtype=np.float32)
-    lvl_out = np.full(n, np.nan, dtype=np.float32)
-    end_out = np.full(n, np.nan, dtype=np.float32)
-    swept_out = np.full(n, np.nan, dtype=np.float32)
-    t_low = build_min_tree(lo)
-    t_neg_high = build_min_tree(-h)
-    rank_of = np.full(n, -1, dtype=np.int64)
+    out = np.full((4, h.size), np.nan, dtype=np.float32)
+    hl = hl_in.copy()  # swings absorbed into a group are marked 0, like the package
+    t_low, t_neg_high = min_tree(lo), min_tree(-h)
     for side in (1.0, -1.0):
-        idxs = np.nonzero(hl == side)[0]
-        m = idxs.size
-        if m == 0:
+        idxs = np.flatnonzero(hl == side)
+        if idxs.size == 0:
             continue
-        lv = level[idxs]
-        order = np.argsort(lv, kind="mergesort")
-        sorted_lv = lv[order]
-        for r in range(m):
-            rank_of[idxs[order[r]]] = r
-        tree = build_pos_tree(m, idxs[order].astype(np.int64))
-        for q in range(m):
-            i = idxs[q]
-            if hl[i] != side:
-                continue  # already absorbed into an earlier group
-            pos_tree_delete(tree, rank_of[i])
-            lev = level[i]
-            range_low = lev - pip
-            range_high = lev + pip
-            if side == 1.0:
-                j = first_below(t_neg_high, n, i + 1, -range_high, False)
-            else:
-                j = first_below(t_low, n, i + 1, range_low, False)
-            swept = j if j >= 0 else 0
-            a = np.searchsorted(sorted_lv, range_low, side="left")
-            b = np.searchsorted(sorted_lv, range_high, side="right")
-            total = 0.0 + lev
-            count = 1
-            end = i
-            while True:  # unused same-type swings in range, in bar order, before the sweep
-                p = pos_tree_min(tree, a, b)
-                if p == np.iinfo(np.int64).max or (swept != 0 and p >= swept):
-                    break
-                total += level[p]
-                count += 1
-                end = p
-                hl[p] = 0.0
-                pos_tree_delete(tree, rank_of[p])
-            if count > 1:
-                liq[i] = side
-                lvl_out[i] = np.float32(total / count)
-                end_out[i] = np.float32(end)
-                swept_out[i] = np.float32(swept)
-    return liq, lvl_out, end_out, swept_out
+        order = np.argsort(level[idxs], kind="stable")
+        sorted_lv = level[idxs][order]
+        rank = np.empty(idxs.size, dtype=np.int64)  # rank[q] = slot of swing idxs[q]
+        rank[order] = np.arange(idxs.size)
+        tree = build_pos_tree(idxs.size, idxs[order].astype(np.int64))
+        _liquidity_side(
+            h, lo, hl, level, pip, side, idxs, rank, sorted_lv, tree, t_low, t_neg_high, out
+        )
+    return out[0], out[1], out[2], out[3]
+
+
+@njit(cache=True)
+def _liquidity_side(
+    h: np.ndarray,
+    lo: np.ndarray,
+    hl: np.ndarray,
+    level: np.ndarray,
+    pip: float,
+    side: float,
+    idxs: np.ndarray,
+    rank: np.ndarray,
+    sorted_lv: np.ndarray,
+    tree: np.ndarray,
+    t_low: np.ndarray,
+    t_neg_high: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    n = h.size
+    big = np.iinfo(np.int64).max
+    for q in range(idxs.size):
+        i = idxs[q]
+        if hl[i] != side:
+            continue  # already absorbed into an earlier group
+        pos_tree_delete(tree, rank[q])
+        lev = level[i]
+        range_low = lev - pip
+        range_high = lev + pip
+        if side == 1.0:
+            j = first_below(t_neg_high, n, i + 1, -range_high, False)
+        else:
+            j = first_below(t_low, n, i + 1, range_low, False)
+        swept = j if j >= 0 else 0
+        a = np.searchsorted(sorted_lv, range_low, side="left")
+        b = np.searchsorted(sorted_lv, range_high, side="right")
+        total = 0.0 + lev
+        count = 1
+        end = i
+        while True:  # unused same-type swings in range, in bar order, before the sweep
+            p = pos_tree_min(tree, a, b)
+            if p == big or (swept != 0 and p >= swept):
+                break
+            total += level[p]
+            count += 1
+            end = p
+            hl[p] = 0.0
+            pos_tree_delete(tree, rank[np.searchsorted(idxs, p)])
+        if count > 1:
+            out[0, i] = side
+            out[1, i] = np.float32(total / count)
+            out[2, i] = np.float32(end)
+            out[3, i] = np.float32(swept)

@@ -256,7 +256,9 @@ def sessions(
     if time_zone != "UTC":
         tz = time_zone.replace("GMT", "Etc/GMT").replace("UTC", "Etc/GMT")
         index = index.tz_localize(tz).tz_convert("UTC")
-    minute = np.asarray(index.hour, dtype=np.int64) * 60 + np.asarray(index.minute)
+    wall = index if index.tz is None else index.tz_localize(None)  # strftime's wall clock
+    per_minute = {"s": 60, "ms": 60_000, "us": 60_000_000, "ns": 60_000_000_000}[wall.unit]
+    minute = (wall.asi8 // per_minute) % 1_440  # HH:MM, seconds dropped like strftime
     if start < end:
         active = (minute >= start) & (minute <= end)
     else:

@@ -70,7 +70,9 @@ def test_liquidation_closes_the_position(venue: VenueUnderTest) -> None:
     sim.set_book("BTC", bids=[(100_000, 5.0)], asks=[(100_010, 5.0)])
     w = venue.new_wallet(600.0)
     ex, info = venue.exchange(w), venue.info()
-    ok_statuses(ex.update_leverage(40, "BTC") and ex.order("BTC", True, 0.2, 100_010, IOC))
+    assert ex.update_leverage(40, "BTC")["status"] == "ok"
+    wait_nonce_tick()
+    ok_statuses(ex.order("BTC", True, 0.2, 100_010, IOC))
     (pos,) = info.user_state(w.address)["assetPositions"]
     liq_px = float(pos["position"]["liquidationPx"])
     assert 97_000 < liq_px < 100_000

@@ -140,7 +140,7 @@ def _push(
     meta[t] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _event(
     out: np.ndarray, i: int, col: int, meta: np.ndarray, e: int, ref: float, born: float
 ) -> bool:
@@ -153,7 +153,7 @@ def _event(
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _advance(
     i: int, bars: np.ndarray, tabs: np.ndarray, meta: np.ndarray, t: int, out: np.ndarray, col: int
 ) -> bool:
@@ -217,7 +217,7 @@ def _advance(
     return changed
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _state(tab: np.ndarray, n: int, bull: bool, snap: np.ndarray) -> None:
     """Nearest unfilled zone (bullish: highest top, bearish: lowest bottom; ties: newest) and the
     unfilled count. Depends on the table only, so it is recomputed only when the table changed."""
@@ -242,7 +242,7 @@ def _state(tab: np.ndarray, n: int, bull: bool, snap: np.ndarray) -> None:
     snap[3] = cnt
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _init_row(i: int, out: np.ndarray, meta: np.ndarray) -> None:
     out[i, :BULL_TOP] = np.nan
     for col in (DIR, M_DIR, TOUCHED, CE, FILLED, INVERTED, INVERTED_DIR):

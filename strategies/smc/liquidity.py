@@ -98,7 +98,7 @@ def init_state(params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return pools, cands, sizes, levels
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _check(
     level: float, status: float, frm: float, hh: float, cc: float, m: int, i: int
 ) -> tuple[int, float, float]:
@@ -120,7 +120,7 @@ def _check(
     return 0, PENDING, frm
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _emit(
     out: np.ndarray, i: int, col: int, g: float, ev: int, level: float, ref: float, frm: float
 ) -> None:
@@ -130,7 +130,7 @@ def _emit(
     out[i, col + 4] = frm
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sweep_pools(
     i: int, s: int, g: float, hh: float, cc: float, m: int, pools: np.ndarray, sizes: np.ndarray,
     out: np.ndarray,
@@ -232,28 +232,38 @@ def _new_swing(
     sizes[1, s] = nc + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _follow(
     i: int, kind: int, s: int, g: float, level: float, ref: float, key: float, hh: float,
     cc: float, m: int, levels: np.ndarray, out: np.ndarray,
 ) -> None:  # fmt: skip
     """The latest swing (kind 0) or previous-day level (kind 1) of side ``s``; ``key`` changes
     when a new level replaces the followed one (which then starts idle)."""
-    lv = levels[kind, s]
-    if key != lv[L_KEY]:
-        lv[L_KEY] = key
-        lv[L_LEVEL] = g * level
-        lv[L_REF] = ref
-        lv[L_STATUS] = IDLE
-        lv[L_FROM] = NONE
-    ev, st, frm = _check(lv[L_LEVEL], lv[L_STATUS], lv[L_FROM], hh, cc, m, i)
-    lv[L_STATUS] = st
-    lv[L_FROM] = frm
+    if key != levels[kind, s, L_KEY]:
+        levels[kind, s, L_KEY] = key
+        levels[kind, s, L_LEVEL] = g * level
+        levels[kind, s, L_REF] = ref
+        levels[kind, s, L_STATUS] = IDLE
+        levels[kind, s, L_FROM] = NONE
+    ev, st, frm = _check(
+        levels[kind, s, L_LEVEL], levels[kind, s, L_STATUS], levels[kind, s, L_FROM], hh, cc, m, i
+    )
+    levels[kind, s, L_STATUS] = st
+    levels[kind, s, L_FROM] = frm
     if ev > 0:
-        _emit(out, i, TGT + 5 * (2 + 2 * kind + s), g, ev, lv[L_LEVEL], lv[L_REF], frm)
+        _emit(
+            out,
+            i,
+            TGT + 5 * (2 + 2 * kind + s),
+            g,
+            ev,
+            levels[kind, s, L_LEVEL],
+            levels[kind, s, L_REF],
+            frm,
+        )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _init_row(i: int, out: np.ndarray) -> None:
     out[i, :] = np.nan
     for s in range(2):
@@ -282,10 +292,9 @@ def step(
         hh = bars[i, HIGH] if s == 0 else -bars[i, LOW]
         cc = g * bars[i, CLOSE]
         # running extremes of the single-swing candidates
-        cs = cands[s]
         for k in range(int(sizes[1, s])):
-            if hh > cs[k, C_MAX]:
-                cs[k, C_MAX] = hh
+            if hh > cands[s, k, C_MAX]:
+                cands[s, k, C_MAX] = hh
         _sweep_pools(i, s, g, hh, cc, m, pools, sizes, out)
         if swings_out[i, swings_mod.SH + 4 * s] != 0.0:
             p2 = swings_out[i, swings_mod.SH_REF + 4 * s]
@@ -300,22 +309,21 @@ def step(
         pd_key = periods_out[i, day + periods_mod.P_START]
         _follow(i, 1, s, g, pd_lvl, pd_ref, pd_key, hh, cc, m, levels, out)
         # state: nearest idle pool (lowest sign-adjusted level)
-        tab = pools[s]
         best = -1
         cnt = 0.0
         for k in range(int(sizes[0, s])):
-            if tab[k, P_STATUS] == IDLE:
+            if pools[s, k, P_STATUS] == IDLE:
                 cnt += 1.0
-                if best < 0 or tab[k, P_LEVEL] < tab[best, P_LEVEL]:
+                if best < 0 or pools[s, k, P_LEVEL] < pools[s, best, P_LEVEL]:
                     best = k
         col = NEAR + 4 * s
         out[i, col + 1] = NONE
         out[i, col + 2] = 0.0
         out[i, col + 3] = cnt
         if best >= 0:
-            out[i, col] = g * tab[best, P_LEVEL]
-            out[i, col + 1] = tab[best, P_FIRST]
-            out[i, col + 2] = tab[best, P_COUNT]
+            out[i, col] = g * pools[s, best, P_LEVEL]
+            out[i, col + 1] = pools[s, best, P_FIRST]
+            out[i, col + 2] = pools[s, best, P_COUNT]
 
 
 @njit(cache=True)

@@ -18,7 +18,7 @@ stream. Row columns per timeframe ``tf`` in ``4h``, ``d``, ``w``:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,10 +39,12 @@ P_HIGH, P_HIGH_REF, P_LOW, P_LOW_REF, P_BROKEN_HIGH, P_BROKEN_LOW, P_START = ran
 BLOCK = len(_FIELDS)
 H4, DAY, WEEK = 0, BLOCK, 2 * BLOCK  # block starts, e.g. out[:, DAY + P_HIGH]
 
-MS_4H = 4 * 3_600_000.0
+HOUR_MS = 3_600_000.0
+MS_4H = 4 * HOUR_MS
 MS_DAY = 86_400_000.0
 MS_WEEK = 7 * MS_DAY
 WEEK_SHIFT = 4 * MS_DAY  # 1970-01-01 was a Thursday: weeks start on Monday 1970-01-05
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # state per timeframe: period id, cur high, ref, cur low, ref, prev high, ref, prev low, ref, start
 S_ID, S_CH, S_CHR, S_CL, S_CLR, S_PH, S_PHR, S_PL, S_PLR, S_START = range(10)
 
@@ -72,24 +74,71 @@ class Params(BaseModel):
         return v
 
 
-def local_ms(bars: np.ndarray, zone: str) -> np.ndarray:
-    """Each bar's open time as local wall-clock epoch ms in ``zone`` (per bar, so causal)."""
-    t = bars[:, TIME]
-    if zone == "UTC":
-        return t.copy()
-    t_int = t.astype(np.int64)
+def _offsets_ms(t: np.ndarray, zone: str) -> np.ndarray:
+    """UTC offset (ms) of ``zone`` at each epoch-ms instant."""
+    t_int = np.floor(t).astype(np.int64)
     idx = pd.to_datetime(t_int, unit="ms", utc=True).tz_convert(zone_info(zone))
-    wall = idx.tz_localize(None).as_unit("ms").asi8
-    return t + (wall - t_int).astype(np.float64)
+    return (idx.tz_localize(None).as_unit("ms").asi8 - t_int).astype(np.float64)
+
+
+def local_ms(bars: np.ndarray, zone: str) -> np.ndarray:
+    """Each bar's open time as local wall-clock epoch ms in ``zone`` (per bar, so causal).
+
+    The offset is looked up once per UTC hour: when it is the same at the hour's first and last
+    millisecond it holds for the whole hour (no zone changes offset twice within an hour);
+    otherwise each bar of that hour is converted on its own.
+    """
+    t = bars[:, TIME]
+    if zone == "UTC" or len(t) == 0:
+        return t.copy()
+    hour = np.floor(t / HOUR_MS)
+    first = np.empty(len(t), dtype=bool)
+    first[0] = True
+    first[1:] = hour[1:] != hour[:-1]
+    group = np.cumsum(first) - 1
+    start = hour[first] * HOUR_MS
+    off_a = _offsets_ms(start, zone)
+    off_b = _offsets_ms(start + (HOUR_MS - 1.0), zone)
+    off = off_a[group]
+    split = (off_a != off_b)[group]
+    if split.any():
+        off[split] = _offsets_ms(t[split], zone)
+    return t + off
+
+
+def _offset_one(t: float, zone: str) -> float:
+    stamp = _EPOCH + timedelta(milliseconds=float(np.floor(t)))
+    offset = stamp.astimezone(zone_info(zone)).utcoffset()
+    assert offset is not None
+    return offset.total_seconds() * 1000.0
 
 
 def local_ms_one(t: float, zone: str) -> float:
-    """``local_ms`` for one timestamp (the streaming form)."""
-    if zone == "UTC":
-        return t
-    offset = datetime.fromtimestamp(int(t) // 1000, tz=UTC).astimezone(zone_info(zone)).utcoffset()
-    assert offset is not None
-    return t + offset.total_seconds() * 1000.0
+    """``local_ms`` for one timestamp."""
+    return t if zone == "UTC" else t + _offset_one(t, zone)
+
+
+class LocalClock:
+    """``local_ms_one`` for a stream, with the same once-per-UTC-hour offset rule as ``local_ms``."""
+
+    def __init__(self, zone: str) -> None:
+        zone_info(zone)
+        self.zone = zone
+        self.hour = np.nan
+        self.offset = np.nan  # NaN: the offset changes within this hour
+
+    def __call__(self, t: float) -> float:
+        if self.zone == "UTC":
+            return t
+        hour = np.floor(t / HOUR_MS)
+        if hour != self.hour:
+            a = _offset_one(hour * HOUR_MS, self.zone)
+            b = _offset_one(hour * HOUR_MS + HOUR_MS - 1.0, self.zone)
+            self.hour = hour
+            self.offset = a if a == b else np.nan
+        if np.isnan(self.offset):
+            return t + _offset_one(t, self.zone)
+        return t + self.offset
 
 
 def check_times(bars: np.ndarray) -> None:
@@ -106,7 +155,7 @@ def init_state(params: Params) -> np.ndarray:
     return st
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _period(
     i: int, bars: np.ndarray, pid: float, st: np.ndarray, out: np.ndarray, col: int
 ) -> None:
@@ -172,6 +221,7 @@ class Stream:
         self.state = init_state(self.params)
         self.rows = GrowableRows(len(COLUMNS))
         self.local = GrowableRows(1)
+        self.clock = LocalClock(self.params.periods_zone)
         self.last_time = -np.inf
 
     @property
@@ -185,6 +235,6 @@ class Stream:
         self.last_time = t
         out = self.rows.ensure(i + 1)
         local = self.local.ensure(i + 1)
-        local[i, 0] = local_ms_one(t, self.params.periods_zone)
+        local[i, 0] = self.clock(t)
         step(i, bars, local[:, 0], self.state, out)
         return out[i]

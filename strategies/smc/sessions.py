@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from strategies.smc import atr as atr_mod
 from strategies.smc._common import HIGH, LOW, NONE, TIME, GrowableRows, empty_out
-from strategies.smc.periods import MS_DAY, check_times, local_ms, local_ms_one, zone_info
+from strategies.smc.periods import MS_DAY, LocalClock, check_times, local_ms, zone_info
 
 # name, zone, start, end (local "HH:MM")
 PRESETS = (
@@ -204,6 +204,7 @@ class Stream:
         self.state = init_state(self.params)
         self.rows = GrowableRows(len(COLUMNS))
         self.local = GrowableRows(len(self.zones))
+        self.clocks = [LocalClock(z) for z in self.zones]
         self.last_time = -np.inf
 
     @property
@@ -217,7 +218,7 @@ class Stream:
         self.last_time = t
         out = self.rows.ensure(i + 1)
         local = self.local.ensure(i + 1)
-        for z, zone in enumerate(self.zones):
-            local[i, z] = local_ms_one(t, zone)
+        for z, clock in enumerate(self.clocks):
+            local[i, z] = clock(t)
         step(i, bars, local, self.spec, self.state, out)
         return out[i]

@@ -145,3 +145,21 @@ def test_bad_input_is_named() -> None:
     s.update(1, bars)
     with pytest.raises(ValueError, match="before"):
         s.update(2, bars)
+
+
+@pytest.mark.parametrize(
+    "zone", ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
+)
+def test_local_time_per_hour_rule_equals_per_bar_conversion(zone: str) -> None:
+    # 7-minute bars over two years cross every DST change (Lord Howe shifts by 30 minutes)
+    t0 = pd.Timestamp("2024-01-01", tz="UTC").value // 1_000_000
+    t = t0 + 420_000.0 * np.arange(150_000) + 13_000.0
+    bars = as_bars(t, t, t, t, t, t)
+    batch = periods.local_ms(bars, zone)
+    clock = periods.LocalClock(zone)
+    picks = np.random.default_rng(7).choice(len(t), 3000, replace=False)
+    near_change = np.flatnonzero(np.diff(batch - t) != 0)
+    for k in np.r_[picks, near_change, near_change + 1]:
+        assert batch[k] == periods.local_ms_one(t[k], zone)
+    assert len(near_change) >= (0 if zone == "Asia/Kolkata" else 4)
+    assert_same(np.array([clock(x) for x in t]), batch)

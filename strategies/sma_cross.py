@@ -36,6 +36,16 @@ class Params(BaseModel):
         return self
 
 
+@njit(cache=True, inline="always")
+def _neumaier(s: float, comp: float, v: float) -> tuple[float, float]:
+    t = s + v
+    if abs(s) >= abs(v):
+        comp += (s - t) + v
+    else:
+        comp += (v - t) + s
+    return t, comp
+
+
 @njit(cache=True)
 def sma(x: np.ndarray, window: int) -> np.ndarray:
     """Simple moving average with a compensated running sum (NaN for the first window-1 bars).
@@ -47,23 +57,17 @@ def sma(x: np.ndarray, window: int) -> np.ndarray:
     s = 0.0
     comp = 0.0
     for i in range(n):
-        for v in (x[i], -x[i - window] if i >= window else 0.0):
-            t = s + v
-            if abs(s) >= abs(v):
-                comp += (s - t) + v
-            else:
-                comp += (v - t) + s
-            s = t
+        s, comp = _neumaier(s, comp, x[i])
+        if i >= window:
+            s, comp = _neumaier(s, comp, -x[i - window])
         if i >= window - 1:
             out[i] = (s + comp) / window
     return out
 
 
 @njit(cache=True)
-def _cross_signals(close: np.ndarray, fast: int, slow: int, entry: np.ndarray, exit_: np.ndarray):
-    f = sma(close, fast)
-    s = sma(close, slow)
-    for t in range(1, close.shape[0]):
+def _cross(f: np.ndarray, s: np.ndarray, entry: np.ndarray, exit_: np.ndarray) -> None:
+    for t in range(1, f.shape[0]):
         a0 = f[t - 1] - s[t - 1]
         a1 = f[t] - s[t]
         # NaN compares False, so nothing fires before both SMAs exist at t-1
@@ -71,10 +75,18 @@ def _cross_signals(close: np.ndarray, fast: int, slow: int, entry: np.ndarray, e
         exit_[t] = a0 >= 0.0 and a1 < 0.0
 
 
+@njit(cache=True)
+def _cross_signals(close: np.ndarray, fast: int, slow: int, entry: np.ndarray, exit_: np.ndarray):
+    _cross(sma(close, fast), sma(close, slow), entry, exit_)
+
+
 @njit(cache=True, parallel=True)
-def _grid(close: np.ndarray, fast: np.ndarray, slow: np.ndarray, entry, exit_) -> None:
-    for v in prange(fast.shape[0]):
-        _cross_signals(close, fast[v], slow[v], entry[v], exit_[v])
+def _grid(close, windows, fast_idx, slow_idx, entry, exit_) -> None:  # type: ignore[no-untyped-def]
+    smas = np.empty((windows.shape[0], close.shape[0]))
+    for u in prange(windows.shape[0]):
+        smas[u] = sma(close, windows[u])
+    for v in prange(fast_idx.shape[0]):
+        _cross(smas[fast_idx[v]], smas[slow_idx[v]], entry[v], exit_[v])
 
 
 def _close(data: Any) -> npt.NDArray[np.float64]:
@@ -112,7 +124,8 @@ def generate_grid(
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
     """Entry and exit arrays (variants x bars) for many (fast, slow) pairs in one parallel call.
 
-    Memory is 2 bytes per bar-variant: callers chunk large grids."""
+    Memory: 2 bytes per bar-variant plus 8 bytes per bar per distinct window; callers chunk
+    large grids."""
     close = _close(data)
     f = np.asarray(fast, dtype=np.int64)
     s = np.asarray(slow, dtype=np.int64)
@@ -120,7 +133,10 @@ def generate_grid(
         raise ValueError("fast and slow must be 1-D arrays of the same length")
     for a, b in zip(f, s, strict=True):
         Params(fast=int(a), slow=int(b))  # same checks as a single run
+    # each distinct window's SMA is computed once (the same function as a single run, so a
+    # grid row is bit-identical to generate()); memory: one float64 row per distinct window
+    windows, inverse = np.unique(np.concatenate((f, s)), return_inverse=True)
     entry = np.zeros((f.size, close.size), dtype=np.int8)
     exit_long = np.zeros((f.size, close.size), dtype=np.bool_)
-    _grid(close, f, s, entry, exit_long)
+    _grid(close, windows, inverse[: f.size], inverse[f.size :], entry, exit_long)
     return entry, exit_long

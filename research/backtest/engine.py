@@ -80,7 +80,8 @@ EXIT_SIGNAL, EXIT_STOP, EXIT_TARGET, EXIT_TRAIL, EXIT_LIQUIDATION, EXIT_END = ra
 EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "liquidation", "end_of_data")
 
 # per-bar record rows (record mode only)
-R_EQUITY, R_CASH, R_POSITION, R_ENTRY_PX = range(4)
+R_EQUITY, R_CASH, R_POSITION = range(3)
+N_REC = 3
 
 
 @njit(cache=True)
@@ -366,7 +367,6 @@ def simulate(
             rec[R_EQUITY, i] = eq
             rec[R_CASH, i] = cash
             rec[R_POSITION, i] = qty
-            rec[R_ENTRY_PX, i] = e_px if qty != 0.0 else np.nan
         # returns are summed in blocks: a tight loop of divisions pipelines, one per bar
         # inside this branchy loop does not (it cost ~3x the whole kernel)
         nb += 1
@@ -472,7 +472,7 @@ def simulate_batch(
     (1, N_CFG); `stats` is (V, N_STATS)."""
     v_count = stats.shape[0]
     no_trades = np.empty((0, N_TRADE_COLS))
-    no_rec = np.empty((4, 0))
+    no_rec = np.empty((N_REC, 0))
     for j in prange(v_count):
         v = np.int64(j)
         simulate(

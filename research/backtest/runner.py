@@ -68,7 +68,7 @@ def run_backtest(
     rates, slip_abs = _inputs(bars, config, funding)
     cap = int(np.count_nonzero(signals.entry)) + 1
     trades = np.zeros((cap, k.N_TRADE_COLS))
-    rec = np.zeros((4, n))
+    rec = np.empty((k.N_REC, n))
     stats = np.zeros(k.N_STATS)
     count = k.simulate(
         bars.open, bars.high, bars.low, bars.close, rates, slip_abs,

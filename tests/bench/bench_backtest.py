@@ -1,0 +1,408 @@
+"""Benchmark: our numba backtest engine vs vectorbt (research.md §1, §11, §12).
+
+Run: `.venv/bin/python tests/bench/bench_backtest.py [--bars N] [--variants V]`; prints one
+JSON object. Every measured task runs in a fresh subprocess (peak RSS = ru_maxrss of that
+process) on the same saved data (sha256 recorded). First calls (JIT compile or numba cache
+load) are reported apart from warm timings (median of N calls, GC off during each call).
+
+Workload: seed-42 geometric random walk of 1-minute bars (σ 5e-4, start 100, open = previous
+close, high/low widened by |N(0, 2e-4)|), long-only SMA crossover, all-in, fee 0.05 %/side, no
+slippage or funding. Our fills are at the next bar's open; vectorbt gets the signals shifted
+by one bar and `price=open`, which is the same fill. Parity gate: identical trade counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+FEE = 0.0005
+SINGLE = (20, 100)
+
+
+def make_data(n: int, path: Path) -> str:
+    rng = np.random.default_rng(42)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 5e-4, n)))
+    open_ = np.concatenate(([100.0], close[:-1]))
+    high = np.maximum(open_, close) * (1 + np.abs(rng.normal(0.0, 2e-4, n)))
+    low = np.minimum(open_, close) * (1 - np.abs(rng.normal(0.0, 2e-4, n)))
+    volume = rng.lognormal(3.0, 1.0, n)
+    np.savez(path, open=open_, high=high, low=low, close=close, volume=volume)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def grid_pairs(variants: int) -> tuple[np.ndarray, np.ndarray]:
+    """research.md §1 grid, slow-major: slow ∈ {60, 65, …, 555} × fast ∈ {5, 10, …, 50}.
+
+    The first `variants` pairs, so any prefix (e.g. vectorbt's subset) is the same pairs."""
+    fast = np.arange(5, 55, 5)
+    slow = 60 + 5 * np.arange(-(-variants // fast.size))
+    s, f = np.meshgrid(slow, fast, indexing="ij")
+    return f.ravel()[:variants], s.ravel()[:variants]
+
+
+def timed(fn: Any, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        gc.collect()
+        gc.disable()
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+        gc.enable()
+    return out
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def stats(ts: list[float]) -> dict[str, float]:
+    q1, q3 = np.percentile(ts, [25, 75])
+    return {"median_s": median(ts), "min_s": min(ts), "iqr_s": float(q3 - q1), "n": len(ts)}
+
+
+def load(path: str) -> dict[str, np.ndarray]:
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+# ---------------------------------------------------------------- tasks (one per subprocess)
+
+
+def task_ours_single(data: str, repeat: int) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    from research.backtest import engine as k
+    from research.backtest.bars import Bars
+    from research.backtest.config import BacktestConfig
+    from research.backtest.costs import CostModel
+    from research.backtest.runner import run_backtest
+    from strategies import sma_cross
+
+    t_import = time.perf_counter() - t0
+    d = load(data)
+    bars = Bars.from_arrays(d["open"], d["high"], d["low"], d["close"], timeframe="1m")
+    cfg = BacktestConfig(
+        sizing="all_in", costs=CostModel(taker_fee=FEE, slippage_bps=0.0, funding=False)
+    )
+    params = sma_cross.Params(fast=SINGLE[0], slow=SINGLE[1])
+    t0 = time.perf_counter()
+    sig = sma_cross.generate(bars, params)
+    res = run_backtest(bars, sig, cfg)
+    first = time.perf_counter() - t0
+    z = np.zeros(len(bars))
+    st = np.zeros(k.N_STATS)
+    vec = cfg.vector()
+    no_tr, no_rec = np.empty((0, k.N_TRADE_COLS)), np.empty((k.N_REC, 0))
+
+    def kernel() -> None:
+        k.simulate(
+            bars.open, bars.high, bars.low, bars.close, z, z, sig.entry, sig.entry_kind,
+            sig.entry_price, sig.stop, sig.target, sig.trail, sig.exit_long, sig.exit_short,
+            vec, st, no_tr, no_rec,
+        )  # fmt: skip
+
+    timed(lambda: run_backtest(bars, sig, cfg), 2)  # discard
+    full = timed(lambda: run_backtest(bars, sig, cfg), repeat)
+    kern = timed(kernel, repeat)
+    with_signals = timed(lambda: run_backtest(bars, sma_cross.generate(bars, params), cfg), repeat)
+    return {
+        "import_s": t_import,
+        "first_call_s": first,
+        "run_backtest": stats(full),
+        "kernel_only": stats(kern),
+        "signals_plus_backtest": stats(with_signals),
+        "trades": int(res.metrics["trade_count"]),
+        "total_return": res.metrics["total_return"],
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def task_vbt_single(data: str, repeat: int) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    import pandas as pd
+    import vectorbt as vbt
+
+    from strategies import sma_cross
+
+    t_import = time.perf_counter() - t0
+    d = load(data)
+    sig = sma_cross.generate(d["close"], sma_cross.Params(fast=SINGLE[0], slow=SINGLE[1]))
+    close = pd.Series(d["close"])
+    price = pd.Series(d["open"])
+    entries = pd.Series(sig.entry == 1).shift(1, fill_value=False)
+    exits = pd.Series(sig.exit_long).shift(1, fill_value=False)
+
+    def run() -> Any:
+        return vbt.Portfolio.from_signals(
+            close, entries, exits, price=price, fees=FEE, init_cash=10_000.0, freq="1min"
+        )
+
+    t0 = time.perf_counter()
+    pf = run()
+    first = time.perf_counter() - t0
+    timed(run, 2)
+    ts = timed(run, repeat)
+    return {
+        "import_s": t_import,
+        "first_call_s": first,
+        "from_signals": stats(ts),
+        "trades": int(pf.trades.count()),
+        "total_return": float(pf.total_return()),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def task_ours_grid(data: str, repeat: int, variants: int, chunk: int) -> dict[str, Any]:
+    from research.backtest.bars import Bars
+    from research.backtest.config import BacktestConfig
+    from research.backtest.costs import CostModel
+    from research.backtest.runner import run_grid
+    from strategies import sma_cross
+
+    d = load(data)
+    bars = Bars.from_arrays(d["open"], d["high"], d["low"], d["close"], timeframe="1m")
+    cfg = BacktestConfig(
+        sizing="all_in", costs=CostModel(taker_fee=FEE, slippage_bps=0.0, funding=False)
+    )
+    fast, slow = grid_pairs(variants)
+    counts = np.zeros(variants, dtype=np.int64)
+    best = [-np.inf, -1]
+
+    def run() -> None:
+        for a in range(0, variants, chunk):
+            e, x = sma_cross.generate_grid(bars, fast[a : a + chunk], slow[a : a + chunk])
+            g = run_grid(bars, {"entry": e, "exit_long": x}, cfg)
+            counts[a : a + chunk] = g["trade_count"].to_numpy()
+            j = int(np.argmax(g["total_return"].to_numpy()))
+            if g["total_return"].iloc[j] > best[0]:
+                best[:] = [float(g["total_return"].iloc[j]), a + j]
+            del e, x
+
+    t0 = time.perf_counter()
+    e, x = sma_cross.generate_grid(bars, fast[:2], slow[:2])
+    run_grid(bars, {"entry": e, "exit_long": x}, cfg)
+    first = time.perf_counter() - t0
+    del e, x
+    ts = timed(run, repeat)
+    return {
+        "first_call_s": first,
+        "variants": variants,
+        "chunk": chunk,
+        "grid": stats(ts),
+        "bar_variants_per_s": len(bars) * variants / median(ts),
+        "trades_per_variant": counts.tolist(),
+        "best_variant": {
+            "index": best[1],
+            "fast": int(fast[best[1]]),
+            "slow": int(slow[best[1]]),
+            "total_return": best[0],
+        },  # fmt: skip
+        "numba_threads": int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1)),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def task_vbt(data: str, repeat: int, variants: int) -> dict[str, Any]:
+    """vectorbt single run and grid subset in one process (its JIT warm-up is paid once)."""
+    single = task_vbt_single(data, repeat)
+    grid = task_vbt_grid(data, max(2, repeat // 3), variants)
+    return {"single": single, "grid": grid}
+
+
+def task_vbt_grid(data: str, repeat: int, variants: int) -> dict[str, Any]:
+    import pandas as pd
+    import vectorbt as vbt
+
+    from strategies import sma_cross
+
+    d = load(data)
+    n = d["close"].size
+    fast, slow = grid_pairs(variants)
+    e, x = sma_cross.generate_grid(d["close"], fast, slow)
+    cols = pd.MultiIndex.from_arrays([fast, slow], names=["fast", "slow"])
+    entries = pd.DataFrame(e.T == 1, columns=cols).shift(1, fill_value=False)
+    exits = pd.DataFrame(x.T, columns=cols).shift(1, fill_value=False)
+    del e, x
+    close = pd.Series(d["close"])
+    price = pd.Series(d["open"])
+
+    def run() -> Any:
+        pf = vbt.Portfolio.from_signals(
+            close, entries, exits, price=price, fees=FEE, init_cash=10_000.0, freq="1min"
+        )
+        out = pf.trades.count().to_numpy(), pf.total_return().to_numpy()
+        del pf
+        gc.collect()  # research.md §2: vectorbt's reference cycles otherwise pile up
+        return out
+
+    t0 = time.perf_counter()
+    counts, _ = run()
+    first = time.perf_counter() - t0
+    ts = timed(run, repeat)
+    return {
+        "first_call_s": first,
+        "variants": variants,
+        "grid": stats(ts),
+        "bar_variants_per_s": n * variants / median(ts),
+        "trades_per_variant": [int(c) for c in counts],
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def task_compile(data: str) -> dict[str, Any]:
+    """First call of everything our single + grid path compiles (in a fresh process)."""
+    t0 = time.perf_counter()
+    from research.backtest.bars import Bars
+    from research.backtest.config import BacktestConfig
+    from research.backtest.runner import run_backtest, run_grid
+    from strategies import sma_cross
+
+    t_import = time.perf_counter() - t0
+    d = load(data)
+    n = 5_000
+    bars = Bars.from_arrays(d["open"][:n], d["high"][:n], d["low"][:n], d["close"][:n])
+    cfg = BacktestConfig(sizing="all_in")
+    t0 = time.perf_counter()
+    run_backtest(bars, sma_cross.generate(bars), cfg)
+    single = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    e, x = sma_cross.generate_grid(bars, [5, 10], [60, 65])
+    run_grid(bars, {"entry": e, "exit_long": x}, cfg)
+    grid = time.perf_counter() - t0
+    return {"import_s": t_import, "single_first_call_s": single, "grid_first_call_s": grid}
+
+
+# ---------------------------------------------------------------- driver
+
+
+def spawn(
+    task: str, data: str, extra: list[str], env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--task", task, "--data", data, *extra]
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+    )
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def versions() -> dict[str, str]:
+    import numba
+    import pandas
+
+    v = {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
+         "pandas": pandas.__version__}  # fmt: skip
+    try:
+        from importlib.metadata import version
+
+        v["vectorbt"] = version("vectorbt")
+    except Exception:  # noqa: BLE001 - vectorbt is a dev extra
+        v["vectorbt"] = "missing"
+    return v
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--task")
+    ap.add_argument("--data")
+    ap.add_argument("--bars", type=int, default=1_000_000)
+    ap.add_argument("--variants", type=int, default=100)
+    ap.add_argument("--vbt-variants", type=int, default=10)
+    ap.add_argument("--chunk", type=int, default=50)
+    ap.add_argument("--repeat", type=int, default=7)
+    a = ap.parse_args()
+    if a.task:
+        fn = {
+            "ours_single": lambda: task_ours_single(a.data, a.repeat),
+            "vbt": lambda: task_vbt(a.data, a.repeat, a.variants),
+            "ours_grid": lambda: task_ours_grid(a.data, a.repeat, a.variants, a.chunk),
+            "compile": lambda: task_compile(a.data),
+        }[a.task]
+        print(json.dumps(fn()))
+        return
+
+    with tempfile.TemporaryDirectory(prefix="fractal-bench-") as tmp:
+        data = str(Path(tmp) / "walk.npz")
+        sha = make_data(a.bars, Path(data))
+        cold_cache = str(Path(tmp) / "numba-cache-cold")
+        rep = ["--repeat", str(a.repeat)]
+        compile_cold = spawn("compile", data, [], {"NUMBA_CACHE_DIR": cold_cache})
+        compile_warm = spawn("compile", data, [], {"NUMBA_CACHE_DIR": cold_cache})
+        ours = spawn("ours_single", data, rep)
+        both = spawn("vbt", data, [*rep, "--variants", str(a.vbt_variants)])
+        vbt = both.get("single", both)
+        vgrid = both.get("grid", both)
+        grid = spawn("ours_grid", data, ["--repeat", "3", "--variants", str(a.variants),
+                                         "--chunk", str(a.chunk)])  # fmt: skip
+        grid_1t = spawn("ours_grid", data, ["--repeat", "3", "--variants", str(a.variants),
+                                            "--chunk", str(a.chunk)], {"NUMBA_NUM_THREADS": "1"})  # fmt: skip
+
+    result: dict[str, Any] = {
+        "workload": {
+            "bars": a.bars,
+            "data_sha256": sha,
+            "fee": FEE,
+            "single": SINGLE,
+            "grid_variants": a.variants,
+            "vectorbt_grid_variants": a.vbt_variants,
+        },  # fmt: skip
+        "machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg(), **versions()},
+        "compile": {"empty_cache": compile_cold, "warm_cache": compile_warm},
+        "ours_single": ours,
+        "vectorbt_single": vbt,  # peak RSS: one process ran single + grid
+        "ours_grid": grid,
+        "ours_grid_1_thread": grid_1t,
+        "vectorbt_grid": vgrid,
+        "smc_strategies": "not measured: liquidity_sweep / bos_orderblock are not built yet",
+    }
+    ratios: dict[str, Any] = {}
+    parity: dict[str, Any] = {}
+    if "error" not in ours and "error" not in vbt:
+        parity["single_same_trade_count"] = ours["trades"] == vbt["trades"]
+        parity["single_return_diff"] = abs(ours["total_return"] - vbt["total_return"])
+        v = vbt["from_signals"]["median_s"]
+        ratios["single_vs_vectorbt_run_backtest"] = v / ours["run_backtest"]["median_s"]
+        ratios["single_vs_vectorbt_kernel_only"] = v / ours["kernel_only"]["median_s"]
+        ratios["single_vs_vectorbt_incl_signals"] = v / ours["signals_plus_backtest"]["median_s"]
+    if "error" not in grid and "error" not in vgrid:
+        m = a.vbt_variants
+        parity["grid_same_trade_counts_on_vectorbt_subset"] = (
+            grid["trades_per_variant"][:m] == vgrid["trades_per_variant"]
+        )
+        ratios["grid_bar_variants_per_s_vs_vectorbt"] = (
+            grid["bar_variants_per_s"] / vgrid["bar_variants_per_s"]
+        )
+        if "error" not in grid_1t:
+            ratios["grid_1_thread_vs_vectorbt"] = (
+                grid_1t["bar_variants_per_s"] / vgrid["bar_variants_per_s"]
+            )
+        grid.pop("trades_per_variant")
+        grid_1t.pop("trades_per_variant", None)
+        vgrid.pop("trades_per_variant")
+    result["parity"] = parity
+    result["ratios"] = ratios
+    result["targets"] = {"single": 10.0, "grid": 50.0, "grid_peak_rss_mb": 1024.0}
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,10 @@ the lead runs swings + structure once per scale and names the columns with
 State machine, bar ``t`` (after the swings of row ``t`` are read):
 
 * ``H`` / ``Lo`` = latest confirmed, not yet broken swing high / low; a newly confirmed swing
-  replaces it (even if less extreme).
+  replaces it (even if less extreme). A swing confirmed on bar ``t`` replaces ``H`` *before* the
+  close of ``t`` is compared (``H`` at ``t`` = latest swing confirmed at ``<= t``), so an older,
+  lower ``H`` that the close of ``t`` exceeds is dropped without an event; the new pivot itself
+  cannot be broken on its confirmation bar (its high bounds every later high up to ``t``).
 * bullish break if ``c[t] > H`` (wick mode ``h[t] > H``): **CHoCH** if ``trend = down``, else
   **BOS** (the first break from ``none`` is a BOS); ``trend := up``; ``H`` is consumed.
   Bearish mirrored. A break is written on row ``t`` (the known bar) with the broken level and
@@ -35,7 +38,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import swings as sw
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, GrowableRows, empty_out
+from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, GrowableRows
 
 COLUMNS = (
     "structure_bull_kind", "structure_bull_level", "structure_bull_ref",
@@ -160,9 +163,11 @@ def step(
     out: np.ndarray,
 ) -> None:
     """Write row ``i`` from bars ``0..i`` and swing rows ``0..i``."""
-    out[i, BULL_KIND] = NO_BREAK
+    out[i, BULL_KIND] = NO_BREAK  # every column of the row is written (batch uses np.empty)
+    out[i, BULL_LVL] = np.nan
     out[i, BULL_REF] = NONE
     out[i, BEAR_KIND] = NO_BREAK
+    out[i, BEAR_LVL] = np.nan
     out[i, BEAR_REF] = NONE
     # extend the weak extremes with this bar before any break resets them
     if state[_TREND] == 1.0 and bars[i, HIGH] > state[_WH]:
@@ -228,7 +233,7 @@ def _check(bars: np.ndarray, swing_out: np.ndarray) -> None:
 def run(bars: np.ndarray, swing_out: np.ndarray, params: StructureParams) -> np.ndarray:
     """Batch form: the same ``step`` as the stream, in one njit loop."""
     _check(bars, swing_out)
-    out = empty_out(bars.shape[0], len(COLUMNS))
+    out = np.empty((bars.shape[0], len(COLUMNS)))  # step writes every column of every row
     _run(bars, swing_out, params.structure_wick_break, init_state(params), out)
     return out
 

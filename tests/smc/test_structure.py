@@ -143,6 +143,20 @@ def test_close_vs_wick_break() -> None:
     assert _events(_run(bars, params=WICK)) == [(5, "bear", int(ms.BOS), 3, 9.5)]
 
 
+def test_swing_confirmed_on_the_bar_replaces_h_before_the_close_is_compared() -> None:
+    rows = [
+        (10.0, 8.0, 9.0),
+        (12.0, 9.0, 11.0),  # swing high p=1 (12), confirmed at 2
+        (11.0, 9.5, 10.0),
+        (14.0, 10.0, 11.5),  # wick above 12, close below: no break; swing high p=3 (14)
+        (13.0, 11.0, 12.5),  # confirms p=3: H = 14 now, so the close 12.5 > 12 is no break
+        (14.5, 12.0, 14.2),  # close above 14: BOS of pivot 3
+    ]
+    out = _run(make_bars(rows))
+    assert out[:, ms.HIGH_REF].tolist() == [-1, -1, 1, 1, 3, -1]
+    assert _events(out) == [(5, "bull", int(ms.BOS), 3, 14.0)]
+
+
 @pytest.mark.parametrize(("open_", "first", "trend"), [(10.0, "bear", 1), (10.5, "bull", -1)])
 def test_outside_bar_breaks_both_in_wick_mode(open_: float, first: str, trend: int) -> None:
     rows: list[tuple[float, ...]] = list(SEQ[:5])

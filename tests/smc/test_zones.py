@@ -115,6 +115,9 @@ def test_prefix_property() -> None:
     full = _run(short, 3)
     for t in range(1500):
         assert_same(_run(short[: t + 1], 3), full[: t + 1])
+    full = _run(bars, 50)
+    for t in np.random.default_rng(5).integers(0, bars.shape[0], 30):
+        assert_same(_run(bars[: t + 1], 50), full[: t + 1])
 
 
 @given(

@@ -318,3 +318,13 @@ def test_prefix_property_hypothesis(
     )
     full = _run(bars, params, length, wick)
     assert_same(_run(bars[: cut + 1], params, length, wick), full[: cut + 1])
+
+
+def test_step_writes_every_column() -> None:
+    """The batch buffer is np.empty: a row must not depend on what the buffer held."""
+    bars = load_bars()[:3000]
+    struct = ms.run(bars, sw.run(bars, 5, 5), ms.StructureParams())
+    out = np.full((3000, len(ob.COLUMNS)), 123.25)
+    scal, table = ob.init_state(DEFAULT)
+    ob._run(bars, struct, False, True, 14, 0.0, scal, table, out)
+    assert_same(out, ob.run(bars, struct, DEFAULT))

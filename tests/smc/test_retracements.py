@@ -130,3 +130,12 @@ def test_bad_input_is_rejected() -> None:
     bars = make_bars(SEQ)
     with pytest.raises(ValueError, match="swing_out"):
         rt.run(bars, np.zeros((len(SEQ), 3)), DEFAULT)
+
+
+def test_step_writes_every_column() -> None:
+    """The batch buffer is np.empty: a row must not depend on what the buffer held."""
+    bars = load_bars()[:3000]
+    swings = sw.run(bars, 5, 5)
+    out = np.full((3000, len(rt.COLUMNS)), 123.25)
+    rt._run(bars, swings, False, rt.init_state(), out)
+    assert_same(out, rt.run(bars, swings, DEFAULT))

@@ -312,3 +312,12 @@ def test_prefix_property_hypothesis(length: int, wick: bool, start: int, cut: in
     assert_same(_run(bars[: cut + 1], length, params), full[: cut + 1])
     for t, _, _, ref, _ in _events(full):
         assert t - ref >= length + 1
+
+
+def test_step_writes_every_column() -> None:
+    """The batch buffer is np.empty: a row must not depend on what the buffer held."""
+    bars = load_bars()[:3000]
+    swings = sw.run(bars, 5, 5)
+    out = np.full((3000, len(ms.COLUMNS)), 123.25)
+    ms._run(bars, swings, False, ms.init_state(), out)
+    assert_same(out, ms.run(bars, swings, DEFAULT))

@@ -131,3 +131,12 @@ def test_prefix_property_hypothesis(length: int, band: float, start: int, cut: i
     params = zn.ZoneParams(zone_equilibrium_band=band)
     full = _run(bars, length, params)
     assert_same(_run(bars[: cut + 1], length, params), full[: cut + 1])
+
+
+def test_step_writes_every_column() -> None:
+    """The batch buffer is np.empty: a row must not depend on what the buffer held."""
+    bars = load_bars()[:3000]
+    swings = sw.run(bars, 5, 5)
+    out = np.full((3000, len(zn.COLUMNS)), 123.25)
+    zn._run(bars, swings, 0.025, 0.618, 0.705, 0.786, out)
+    assert_same(out, zn.run(bars, swings, DEFAULT))

@@ -117,25 +117,24 @@ def _push(
 
     The table's trigger price may stay too wide after an eviction: that only costs a pass.
     """
-    tab = tabs[t]
     n = int(meta[t])
-    if n == tab.shape[0]:
+    if n == tabs.shape[1]:
         for k in range(1, n):
             for f in range(Z_FIELDS):
-                tab[k - 1, f] = tab[k, f]
+                tabs[t, k - 1, f] = tabs[t, k, f]
         n -= 1
-    tab[n, Z_TOP] = top
-    tab[n, Z_BOT] = bot
-    tab[n, Z_REF] = ref
-    tab[n, Z_BORN] = born
-    tab[n, Z_TOUCH] = 0.0
-    tab[n, Z_CE] = 0.0
-    tab[n, Z_FILL] = 0.0
+    tabs[t, n, Z_TOP] = top
+    tabs[t, n, Z_BOT] = bot
+    tabs[t, n, Z_REF] = ref
+    tabs[t, n, Z_BORN] = born
+    tabs[t, n, Z_TOUCH] = 0.0
+    tabs[t, n, Z_CE] = 0.0
+    tabs[t, n, Z_FILL] = 0.0
     if t % 2 == 0:
-        tab[n, Z_THR] = top
+        tabs[t, n, Z_THR] = top
         meta[M_THR + t] = max(meta[M_THR + t], top)
     else:
-        tab[n, Z_THR] = bot
+        tabs[t, n, Z_THR] = bot
         meta[M_THR + t] = min(meta[M_THR + t], bot)
     meta[t] = n + 1
 
@@ -169,32 +168,31 @@ def _advance(
     c = bars[i, CLOSE]
     if (bull and not lo <= meta[M_THR + t]) or (not bull and not h >= meta[M_THR + t]):
         return False
-    tab = tabs[t]
     n = int(meta[t])
     changed = False
     thr = -np.inf if bull else np.inf
     w = 0
     for k in range(n):
-        if (lo <= tab[k, Z_THR]) if bull else (h >= tab[k, Z_THR]):
-            top = tab[k, Z_TOP]
-            bot = tab[k, Z_BOT]
+        if (lo <= tabs[t, k, Z_THR]) if bull else (h >= tabs[t, k, Z_THR]):
+            top = tabs[t, k, Z_TOP]
+            bot = tabs[t, k, Z_BOT]
             mid = 0.5 * (top + bot)
-            ref = tab[k, Z_REF]
-            born = tab[k, Z_BORN]
+            ref = tabs[t, k, Z_REF]
+            born = tabs[t, k, Z_BORN]
             if bull:
                 touch, ce, fill, through = lo <= top, lo <= mid, lo <= bot, c < bot
             else:
                 touch, ce, fill, through = h >= bot, h >= mid, h >= top, c > top
-            if touch and tab[k, Z_TOUCH] == 0.0:
-                tab[k, Z_TOUCH] = 1.0
-                tab[k, Z_THR] = mid
+            if touch and tabs[t, k, Z_TOUCH] == 0.0:
+                tabs[t, k, Z_TOUCH] = 1.0
+                tabs[t, k, Z_THR] = mid
                 _event(out, i, col, meta, 0, ref, born)
-            if ce and tab[k, Z_CE] == 0.0:
-                tab[k, Z_CE] = 1.0
-                tab[k, Z_THR] = bot if bull else top
+            if ce and tabs[t, k, Z_CE] == 0.0:
+                tabs[t, k, Z_CE] = 1.0
+                tabs[t, k, Z_THR] = bot if bull else top
                 _event(out, i, col + 2, meta, 1, ref, born)
-            if fill and tab[k, Z_FILL] == 0.0:
-                tab[k, Z_FILL] = 1.0
+            if fill and tabs[t, k, Z_FILL] == 0.0:
+                tabs[t, k, Z_FILL] = 1.0
                 changed = True  # touches and CE leave the state columns as they are
                 _event(out, i, col + 4, meta, 2, ref, born)
             if through:
@@ -207,10 +205,10 @@ def _advance(
                         out[i, col + 10] = bot
                     _push(tabs, meta, 3 - t, top, bot, ref, float(i))
                 continue
-        thr = max(thr, tab[k, Z_THR]) if bull else min(thr, tab[k, Z_THR])
+        thr = max(thr, tabs[t, k, Z_THR]) if bull else min(thr, tabs[t, k, Z_THR])
         if w != k:
             for f in range(Z_FIELDS):
-                tab[w, f] = tab[k, f]
+                tabs[t, w, f] = tabs[t, k, f]
         w += 1
     meta[t] = w
     meta[M_THR + t] = thr
@@ -218,33 +216,36 @@ def _advance(
 
 
 @njit(cache=True, inline="always")
-def _state(tab: np.ndarray, n: int, bull: bool, snap: np.ndarray) -> None:
+def _state(tabs: np.ndarray, t: int, n: int, bull: bool, snap: np.ndarray) -> None:
     """Nearest unfilled zone (bullish: highest top, bearish: lowest bottom; ties: newest) and the
     unfilled count. Depends on the table only, so it is recomputed only when the table changed."""
     best = -1
     cnt = 0.0
     for k in range(n):
-        if tab[k, Z_FILL] != 0.0:
+        if tabs[t, k, Z_FILL] != 0.0:
             continue
         cnt += 1.0
         if best < 0 or (
-            tab[k, Z_TOP] >= tab[best, Z_TOP] if bull else tab[k, Z_BOT] <= tab[best, Z_BOT]
+            tabs[t, k, Z_TOP] >= tabs[t, best, Z_TOP]
+            if bull
+            else tabs[t, k, Z_BOT] <= tabs[t, best, Z_BOT]
         ):
             best = k
     if best >= 0:
-        snap[0] = tab[best, Z_TOP]
-        snap[1] = tab[best, Z_BOT]
-        snap[2] = tab[best, Z_REF]
+        snap[t, 0] = tabs[t, best, Z_TOP]
+        snap[t, 1] = tabs[t, best, Z_BOT]
+        snap[t, 2] = tabs[t, best, Z_REF]
     else:
-        snap[0] = np.nan
-        snap[1] = np.nan
-        snap[2] = NONE
-    snap[3] = cnt
+        snap[t, 0] = np.nan
+        snap[t, 1] = np.nan
+        snap[t, 2] = NONE
+    snap[t, 3] = cnt
 
 
 @njit(cache=True, inline="always")
 def _init_row(i: int, out: np.ndarray, meta: np.ndarray) -> None:
-    out[i, :BULL_TOP] = np.nan
+    for col in range(BULL_TOP):
+        out[i, col] = np.nan
     for col in (DIR, M_DIR, TOUCHED, CE, FILLED, INVERTED, INVERTED_DIR):
         out[i, col] = 0.0
     for col in (I_TOUCHED, I_CE, I_FILLED, I_INVALID):
@@ -253,7 +254,8 @@ def _init_row(i: int, out: np.ndarray, meta: np.ndarray) -> None:
         out[i, col] = NONE
     for col in (I_CE_REF, I_FILLED_REF, I_INVALID_REF):
         out[i, col] = NONE
-    meta[M_BEST : M_BEST + 4] = -1.0
+    for e in range(4):
+        meta[M_BEST + e] = -1.0
 
 
 @njit(cache=True)
@@ -274,7 +276,8 @@ def step(
     # 1) IFVGs first, so a zone inverted on this bar is only tracked from the next one
     c2 = _advance(i, bars, tabs, meta, T_IBULL, out, I_TOUCHED)
     c3 = _advance(i, bars, tabs, meta, T_IBEAR, out, I_TOUCHED)
-    meta[M_BEST : M_BEST + 4] = -1.0
+    for e in range(4):
+        meta[M_BEST + e] = -1.0
     n2, n3 = meta[T_IBULL], meta[T_IBEAR]
     c0 = _advance(i, bars, tabs, meta, T_BULL, out, TOUCHED)
     c1 = _advance(i, bars, tabs, meta, T_BEAR, out, TOUCHED)
@@ -319,7 +322,7 @@ def step(
     # 3) state
     for t, changed in ((T_BULL, c0), (T_BEAR, c1), (T_IBULL, c2), (T_IBEAR, c3)):
         if changed:
-            _state(tabs[t], int(meta[t]), t % 2 == 0, snap[t])
+            _state(tabs, t, int(meta[t]), t % 2 == 0, snap)
     for t, col, ncol in ((T_BULL, BULL_TOP, N_BULL), (T_BEAR, BEAR_TOP, N_BEAR)):
         for k in range(3):
             out[i, col + k] = snap[t, k]

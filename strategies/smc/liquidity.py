@@ -136,29 +136,32 @@ def _sweep_pools(
     out: np.ndarray,
 ) -> None:  # fmt: skip
     """Sweeps/breaks of side ``s``'s pools on bar ``i``; taken pools leave the table."""
-    tab = pools[s]
     n = int(sizes[0, s])
     col = TGT + 5 * s
     best_ev = 0
     best_first = -1.0
     w = 0
     for k in range(n):
-        ev, st, frm = _check(tab[k, P_LEVEL], tab[k, P_STATUS], tab[k, P_FROM], hh, cc, m, i)
-        tab[k, P_STATUS] = st
-        tab[k, P_FROM] = frm
+        ev, st, frm = _check(
+            pools[s, k, P_LEVEL], pools[s, k, P_STATUS], pools[s, k, P_FROM], hh, cc, m, i
+        )
+        pools[s, k, P_STATUS] = st
+        pools[s, k, P_FROM] = frm
         if ev > 0:
             out[i, col + ev - 1] += 1.0
-            better = (ev == 1 and best_ev != 1) or (ev == best_ev and tab[k, P_FIRST] > best_first)
+            better = (ev == 1 and best_ev != 1) or (
+                ev == best_ev and pools[s, k, P_FIRST] > best_first
+            )
             if best_ev == 0 or better:
                 best_ev = ev
-                best_first = tab[k, P_FIRST]
-                out[i, col + 2] = g * tab[k, P_LEVEL]
-                out[i, col + 3] = tab[k, P_FIRST]
+                best_first = pools[s, k, P_FIRST]
+                out[i, col + 2] = g * pools[s, k, P_LEVEL]
+                out[i, col + 3] = pools[s, k, P_FIRST]
                 out[i, col + 4] = frm
             continue
         if w != k:
             for f in range(6):
-                tab[w, f] = tab[k, f]
+                pools[s, w, f] = pools[s, k, f]
         w += 1
     sizes[0, s] = w
 
@@ -265,7 +268,8 @@ def _follow(
 
 @njit(cache=True, inline="always")
 def _init_row(i: int, out: np.ndarray) -> None:
-    out[i, :] = np.nan
+    for col in range(out.shape[1]):
+        out[i, col] = np.nan
     for s in range(2):
         out[i, EQ + 4 * s] = 0.0
         out[i, EQ + 4 * s + 2] = NONE

@@ -197,3 +197,17 @@ def test_utc_plus_2_is_posix_utc_minus_2(frames: dict[str, pd.DataFrame]) -> Non
     active = compat.sessions(df, "London", time_zone="UTC+2")["Active"].to_numpy() == 1
     minutes = df.index.hour * 60 + df.index.minute
     assert np.array_equal(active, (minutes >= 5 * 60) & (minutes <= 14 * 60))
+
+
+@pytest.mark.slow
+def test_random_walk_100k_default_calls() -> None:
+    """docs/smc.md §6: exact on the seed-42 walk at 100k bars, where the package's O(n^2)
+    loops (fvg, bos_choch, ob, liquidity) meet many overlapping events (~30 s of package)."""
+    df = random_walk(100_000)
+    shl = ref.swing_highs_lows(df, 5)
+    assert_same(compat.swing_highs_lows(df, 5), shl)
+    assert_same(compat.fvg(df), ref.fvg(df))
+    assert_same(compat.fvg(df, join_consecutive=True), ref.fvg(df, join_consecutive=True))
+    assert_same(compat.bos_choch(df, shl), ref.bos_choch(df, shl))
+    assert_same(compat.ob(df, shl), ref.ob(df, shl))
+    assert_same(compat.liquidity(df, shl), ref.liquidity(df, shl))

@@ -137,8 +137,8 @@ def run_grid(
     if not cfgs:
         raise ValueError("configs is empty")
     v_count = max(rows | {len(cfgs)})
-    if len(cfgs) not in (1, v_count):
-        raise ValueError(f"{len(cfgs)} configs for {v_count} variants")
+    if len(cfgs) not in (1, v_count) or (rows and max(rows) != v_count):
+        raise ValueError(f"{len(cfgs)} configs for {max(rows | {1})} signal variants")
     if any(c.sizing == "risk" for c in cfgs):
         bad = (arrs["entry"] != 0) & np.isnan(arrs["stop"])
         if bad.any():

@@ -18,7 +18,18 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from strategies.smc import atr, fvg, periods, sessions, structure, swings
+from strategies.smc import (
+    atr,
+    fvg,
+    liquidity,
+    order_blocks,
+    periods,
+    retracements,
+    sessions,
+    structure,
+    swings,
+    zones,
+)
 from strategies.smc._common import BAR_FIELDS, CLOSE, HIGH, LOW, OPEN, TIME, GrowableRows
 
 REQUIRED = ("open", "high", "low", "close")
@@ -117,18 +128,40 @@ class _ModuleStream(_Adapter):
         super().__init__(module.Stream(params))
 
 
+def _params_class(module: ModuleType) -> type[BaseModel]:
+    """A concept's parameter model: ``Params`` or the one ``…Params`` class it defines."""
+    if hasattr(module, "Params"):
+        return module.Params  # type: ignore[no-any-return]
+    found = [
+        v for k, v in vars(module).items()
+        if k.endswith("Params") and isinstance(v, type) and issubclass(v, BaseModel)
+        and v.__module__ == module.__name__
+    ]  # fmt: skip
+    if len(found) != 1:
+        raise RuntimeError(f"{module.__name__} must define exactly one Params model")
+    return found[0]
+
+
 def _module_params(module: ModuleType, p: Any) -> BaseModel:
-    """The module's own ``Params`` built from the flat SMCParams (runs its validators)."""
-    cls = module.Params
+    """The module's own params built from the flat SMCParams (runs its validators)."""
+    cls = _params_class(module)
     return cls(**{k: getattr(p, k) for k in cls.model_fields})
 
 
-def _module_node(name: str, module: ModuleType, deps: tuple[str, ...] = ()) -> Node:
-    """Node for a module with ``COLUMNS``, ``INT_COLUMNS``, ``Params``, ``run``, ``Stream``."""
+def _module_node(
+    name: str,
+    module: ModuleType,
+    deps: tuple[str, ...] = (),
+    scale: str | None = None,
+) -> Node:
+    """Node for a module with ``COLUMNS``, ``INT_COLUMNS``, params, ``run``, ``Stream``;
+    ``scale`` names per-scale columns through the module's ``column_names(scale)``."""
+    columns = list(module.column_names(scale) if scale else module.COLUMNS)
+    ints = frozenset(module.int_column_names(scale) if scale else module.INT_COLUMNS)
     return Node(
         name=name,
-        columns=list(module.COLUMNS),
-        int_columns=frozenset(module.INT_COLUMNS),
+        columns=columns,
+        int_columns=ints,
         deps=deps,
         batch=lambda bars, dep_outs, p: module.run(bars, *dep_outs, _module_params(module, p)),
         stream=lambda p: _ModuleStream(module, _module_params(module, p)),
@@ -157,9 +190,14 @@ def _nodes() -> list[Node]:
             _internal_structure_batch,
             _InternalStructureStream,
         ),
+        _module_node("ob_swing", order_blocks, ("structure_swing",), scale="swing"),
+        _module_node("ob_internal", order_blocks, ("structure_internal",), scale="internal"),
         _module_node("fvg", fvg, ("atr",)),
         _module_node("periods", periods),
         _module_node("sessions", sessions),
+        _module_node("liquidity", liquidity, ("int_swings", "atr", "periods")),
+        _module_node("retracements", retracements, ("swings",)),
+        _module_node("zones", zones, ("swings",)),
     ]
 
 
@@ -173,13 +211,15 @@ class SMCParamsBase(CoreParams):
 
 
 # concept modules whose ``Params`` fields join the flat SMCParams namespace
-PARAM_MODULES: tuple[ModuleType, ...] = (atr, fvg, periods, sessions)
+PARAM_MODULES: tuple[ModuleType, ...] = (
+    atr, order_blocks, fvg, periods, sessions, liquidity, retracements, zones,
+)  # fmt: skip
 
 
 def _merged_fields() -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for module in PARAM_MODULES:
-        for fname, info in module.Params.model_fields.items():
+        for fname, info in _params_class(module).model_fields.items():
             if fname in fields or fname in SMCParamsBase.model_fields:
                 raise RuntimeError(f"SMC parameter {fname!r} is declared twice")
             fields[fname] = (info.annotation, info)

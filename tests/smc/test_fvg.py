@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 
 from strategies.smc import atr, fvg
 from strategies.smc._common import CLOSE, HIGH, LOW, OPEN
-from tests.smc.test_atr import BTC_5M, ETH_1H, assert_same, make_bars, real_bars
+from tests.smc.test_atr import (
+    BTC_5M,
+    ETH_1H,
+    assert_int_columns_clean,
+    assert_same,
+    make_bars,
+    real_bars,
+)
 
 C = {name: k for k, name in enumerate(fvg.COLUMNS)}
 
@@ -213,3 +220,9 @@ def test_bad_dependency_is_named() -> None:
     bars = make_bars(LIFECYCLE)
     with pytest.raises(ValueError, match="atr_out"):
         fvg.run(bars, np.zeros((3, 1)))
+
+
+def test_int_columns_are_whole_numbers() -> None:
+    bars = real_bars(BTC_5M)
+    out = fvg.run(bars, atr.run(bars))
+    assert_int_columns_clean(out, fvg.COLUMNS, fvg.INT_COLUMNS)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from strategies.smc import atr, liquidity, periods, swings
 from strategies.smc._common import CLOSE, HIGH, LOW, TIME, as_bars
-from tests.smc.test_atr import BTC_5M, ETH_1H, assert_same, real_bars
+from tests.smc.test_atr import BTC_5M, ETH_1H, assert_int_columns_clean, assert_same, real_bars
 from tests.smc.test_fvg import mirror
 
 C = {name: k for k, name in enumerate(liquidity.COLUMNS)}
@@ -203,3 +203,9 @@ def test_bad_dependency_is_named() -> None:
     with pytest.raises(ValueError, match="swings_out"):
         liquidity.run(bars, s_out[:4], a_out, p_out)
     assert TIME == 5 and LOW == 2  # the bar layout the hand cases rely on
+
+
+def test_int_columns_are_whole_numbers() -> None:
+    bars = real_bars(BTC_5M)
+    out = liquidity.run(bars, *deps(bars), liquidity.Params(liq_reclaim_bars=2))
+    assert_int_columns_clean(out, liquidity.COLUMNS, liquidity.INT_COLUMNS)

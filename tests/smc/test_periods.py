@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from strategies.smc import periods
 from strategies.smc._common import HIGH, LOW, TIME, as_bars
-from tests.smc.test_atr import BTC_5M, ETH_1H, assert_same, real_bars
+from tests.smc.test_atr import BTC_5M, ETH_1H, assert_int_columns_clean, assert_same, real_bars
 
 C = {name: k for k, name in enumerate(periods.COLUMNS)}
 HOUR = 3_600_000.0
@@ -163,3 +163,9 @@ def test_local_time_per_hour_rule_equals_per_bar_conversion(zone: str) -> None:
         assert batch[k] == periods.local_ms_one(t[k], zone)
     assert len(near_change) >= (0 if zone == "Asia/Kolkata" else 4)
     assert_same(np.array([clock(x) for x in t]), batch)
+
+
+def test_int_columns_are_whole_numbers() -> None:
+    bars = real_bars(BTC_5M)
+    out = periods.run(bars, periods.Params(periods_zone="Europe/London"))
+    assert_int_columns_clean(out, periods.COLUMNS, periods.INT_COLUMNS)

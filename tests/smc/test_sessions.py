@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from strategies.smc import sessions
 from strategies.smc._common import HIGH, LOW, TIME, as_bars
-from tests.smc.test_atr import BTC_5M, ETH_1H, assert_same, real_bars
+from tests.smc.test_atr import BTC_5M, ETH_1H, assert_int_columns_clean, assert_same, real_bars
 
 C = {name: k for k, name in enumerate(sessions.COLUMNS)}
 MIN = 60_000.0
@@ -134,3 +134,15 @@ def test_bad_params_are_named() -> None:
         sessions.Params(session_custom_zone="Nowhere/Town")
     with pytest.raises(ValueError, match="differ"):
         sessions.Params(session_custom_zone="UTC")
+
+
+def test_int_columns_are_whole_numbers() -> None:
+    bars = real_bars(BTC_5M)
+    out = sessions.run(bars)
+    assert_int_columns_clean(out, sessions.COLUMNS, sessions.INT_COLUMNS)
+    rows = np.arange(len(bars))
+    for name in sessions.SESSIONS:
+        start = col(out, f"session_{name}_start")
+        active = col(out, f"session_{name}_active") == 1
+        assert np.all((start[active] <= rows[active]) & (start[active] >= 0))
+        assert np.all(start[~active] == -1)

@@ -78,10 +78,11 @@ ACTIVE = 36
 _KIND, _DIR, _TOP, _BOT, _REF, _KNOWN, _BRK_KNOWN, _TOUCHED, _RETESTED, _SEQ = range(10)
 TABLE_FIELDS = 10
 OB, BREAKER = 1.0, 2.0
-# scalar state: [active count, next sequence number, atr sum/value, atr count, scratch (16),
-# per category (bull OB, bear OB, bull breaker, bear breaker) 4 cached aggregates (16)]
-_COUNT, _NEXT_SEQ, _ATR, _SCRATCH, _AGG, _CACHE = 0, 1, 2, 4, 20, 36
-STATE_SIZE = 52  # + per category nearest-inside cache: valid, slot, close interval (lo, hi)
+# scalar state: active count, next sequence number, ATR state (2), per-bar scratch (4: latest
+# event sequence per lifecycle column), then per category (bull OB, bear OB, bull breaker,
+# bear breaker) 4 cached aggregates and 4 nearest-inside cache slots (valid, slot, lo, hi)
+_COUNT, _NEXT_SEQ, _ATR, _SCRATCH, _AGG, _CACHE = 0, 1, 2, 4, 8, 24
+STATE_SIZE = 40
 # aggregate fields per category (bull: max, bear: min): first-touch trigger over untouched /
 # unretested objects, invalidation trigger, nearest level, slot of the nearest (most recent on ties)
 _A_TOUCH, _A_INVAL, _A_NEAR, _A_SLOT = 0, 1, 2, 3
@@ -176,7 +177,9 @@ def _candle(bars: np.ndarray, p: int, t: int, bullish: bool, atr: float, atr_mul
 
 
 @njit(cache=True)
-def _note(out: np.ndarray, i: int, col: int, seqs: np.ndarray, s_seq: float, ref: float, d: float):
+def _note(
+    out: np.ndarray, i: int, col: int, seqs: np.ndarray, s_seq: float, ref: float, d: float
+) -> None:
     """Count an event in ``out[i, col]``; ref/dir follow the most recently created object."""
     k = (col - TOUCHED) // 3
     out[i, col] += 1.0

@@ -18,6 +18,7 @@ stream. Row columns per timeframe ``tf`` in ``4h``, ``d``, ``w``:
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -107,7 +108,7 @@ def local_ms(bars: np.ndarray, zone: str) -> np.ndarray:
 
 
 def _offset_one(t: float, zone: str) -> float:
-    stamp = _EPOCH + timedelta(milliseconds=float(np.floor(t)))
+    stamp = _EPOCH + timedelta(milliseconds=math.floor(t))
     offset = stamp.astimezone(zone_info(zone)).utcoffset()
     assert offset is not None
     return offset.total_seconds() * 1000.0
@@ -123,20 +124,21 @@ class LocalClock:
 
     def __init__(self, zone: str) -> None:
         zone_info(zone)
+        self.utc = zone == "UTC"
         self.zone = zone
-        self.hour = np.nan
-        self.offset = np.nan  # NaN: the offset changes within this hour
+        self.hour = -1.0
+        self.offset: float | None = None  # None: the offset changes within this hour
 
     def __call__(self, t: float) -> float:
-        if self.zone == "UTC":
+        if self.utc:
             return t
-        hour = np.floor(t / HOUR_MS)
+        hour = float(math.floor(t / HOUR_MS))
         if hour != self.hour:
             a = _offset_one(hour * HOUR_MS, self.zone)
             b = _offset_one(hour * HOUR_MS + HOUR_MS - 1.0, self.zone)
             self.hour = hour
-            self.offset = a if a == b else np.nan
-        if np.isnan(self.offset):
+            self.offset = a if a == b else None
+        if self.offset is None:
             return t + _offset_one(t, self.zone)
         return t + self.offset
 

@@ -177,6 +177,11 @@ def test_prefix_property_every_t() -> None:
     for t in range(len(bars)):
         b = bars[: t + 1]
         assert_same(liquidity.run(b, *deps(b), p), full[: t + 1])
+    long = real_bars(BTC_5M)
+    full = liquidity.run(long, *deps(long), p)
+    for t in np.random.default_rng(3).integers(0, len(long), 25):
+        b = long[: t + 1]
+        assert_same(liquidity.run(b, *deps(b), p), full[: t + 1])
 
 
 @given(

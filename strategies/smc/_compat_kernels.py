@@ -31,7 +31,7 @@ def _swing_core(
     w = 2 * length
     # package: high == high.shift(-N).rolling(2N).max() -> window high[i-N+1 .. i+N],
     # defined only for 2N-1 <= i <= n-1-N (rolling warm-up + shift NaNs). Monotonic deques
-    # (ring buffers of w+1 slots) give the window max/min when the window ends at j = i+N.
+    # give the window max/min when the window ends at j = i+N.
     cap = 1
     while cap < w + 1:
         cap *= 2

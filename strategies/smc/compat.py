@@ -14,7 +14,10 @@ Same names, signatures, column names/order and dtypes as the package (RangeIndex
 float32 levels where the package has them, ``0`` = "never" sentinels, NaN where the package
 has NaN). Kernels are numba over float64 arrays and O(n log n) where the package is O(n^2).
 Deliberate deviations: inputs with NaN/inf prices are rejected with a ValueError (the package
-silently propagates them), and an unknown ``session`` raises a ValueError instead of KeyError.
+silently propagates them); an unknown ``session`` raises a ValueError instead of KeyError;
+``previous_high_low`` does not require a ``volume`` column. Inputs are read as float64: a
+frame with float32 columns (which the package would compute on in float32) may differ in the
+last float32 bit of liquidity averages, retracement % and OB volumes.
 """
 
 from __future__ import annotations

@@ -120,3 +120,25 @@ def test_look_ahead_is_kept_on_purpose() -> None:
     gaps = smc.fvg(df)
     i = int(np.flatnonzero(gaps["FVG"].to_numpy() == 1)[0])
     assert np.isnan(smc.fvg(df.iloc[: i + 1])["FVG"].iloc[i])  # unknown until bar i+1 exists
+
+
+def test_compat_stands_alone() -> None:
+    """compat imports only numpy/numba/pandas/stdlib and its own _compat* modules."""
+    import ast
+    from pathlib import Path
+
+    package_dir = Path(compat.__file__).parent
+    files = [package_dir / "compat.py", *sorted(package_dir.glob("_compat*.py"))]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                root = name.split(".")[0]
+                assert root in {"__future__", "datetime", "numpy", "numba", "pandas", "strategies"}
+                if root == "strategies":
+                    assert name.startswith("strategies.smc._compat"), (path.name, name)

@@ -1,4 +1,4 @@
-"""Order blocks, their lifecycle and breaker blocks (smc.md §3.4), one instance per structure scale.
+"""Order blocks, their lifecycle and breaker blocks (smc.md §3.4), one instance per scale.
 
 Creation (known at the breaking bar ``t``, written on row ``t``, ``ref`` = OB candle ``k``):
 a bullish structure break of swing high ``p`` makes the candle with the lowest low in ``(p, t)``

@@ -11,7 +11,7 @@ from strategies.smc import order_blocks as ob
 from strategies.smc import structure as ms
 from strategies.smc import swings as sw
 from strategies.smc._common import CLOSE, HIGH, LOW, OPEN
-from tests.smc.test_structure import SEQ, assert_same, load_bars, make_bars
+from tests.smc.test_structure import SEQ, assert_same, load_bars, make_bars, other_files
 
 DEFAULT = ob.OrderBlockParams()
 
@@ -273,6 +273,17 @@ def test_stream_equals_batch() -> None:
         for i in range(bars.shape[0]):
             stream.update(i, bars, struct)
         assert_same(stream.out[: bars.shape[0]], batch)
+
+
+def test_stream_equals_batch_other_files() -> None:
+    params = ob.OrderBlockParams(ob_atr_mult=2.0, ob_max_active=16)
+    for bars in other_files():
+        for length in (5, 50):
+            struct = ms.run(bars, sw.run(bars, length, length), ms.StructureParams())
+            stream = ob.Stream(params)
+            for i in range(bars.shape[0]):
+                stream.update(i, bars, struct)
+            assert_same(stream.out[: bars.shape[0]], ob.run(bars, struct, params))
 
 
 def test_prefix_property_every_t_first_1500() -> None:

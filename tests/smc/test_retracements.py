@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from strategies.smc import retracements as rt
 from strategies.smc import swings as sw
 from strategies.smc._common import CLOSE, HIGH, LOW
-from tests.smc.test_structure import SEQ, assert_same, load_bars, make_bars
+from tests.smc.test_structure import SEQ, assert_same, load_bars, make_bars, other_files
 
 DEFAULT = rt.RetracementParams()
 CLOSE_P = rt.RetracementParams(retracement_use_close=True)
@@ -100,6 +100,15 @@ def test_stream_equals_batch() -> None:
         for i in range(bars.shape[0]):
             stream.update(i, bars, swings)
         assert_same(stream.out[: bars.shape[0]], batch)
+
+
+def test_stream_equals_batch_other_files() -> None:
+    for bars in other_files():
+        swings = sw.run(bars, 10, 10)
+        stream = rt.Stream(DEFAULT)
+        for i in range(bars.shape[0]):
+            stream.update(i, bars, swings)
+        assert_same(stream.out[: bars.shape[0]], rt.run(bars, swings, DEFAULT))
 
 
 def test_prefix_property() -> None:

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from strategies.smc import structure as ms
 from strategies.smc import swings as sw
 from strategies.smc._common import CLOSE, HIGH, LOW, OPEN, as_bars
-from tests.conftest import MARKET
+from tests.conftest import MARKET, SMC_REFERENCE
 
 BTC_5M = MARKET / "hyperliquid_perp_2025" / "hyperliquid_BTCUSDC_5m.csv.gz"
+ETH_15M = MARKET / "hyperliquid_perp_2025" / "hyperliquid_ETHUSDC_15m.csv.gz"
 DEFAULT = ms.StructureParams()
 WICK = ms.StructureParams(structure_wick_break=True)
 
@@ -34,6 +35,24 @@ def load_bars(path: str = str(BTC_5M)) -> np.ndarray:
     )
     bars.flags.writeable = False
     return bars
+
+
+@lru_cache(maxsize=1)
+def load_eurusd() -> np.ndarray:
+    """The golden-file input (EURUSD 15m, broker time taken as UTC) as the bar array."""
+    df = pd.read_csv(SMC_REFERENCE / "EURUSD_15M.csv")
+    t = pd.to_datetime(df["Date"], format="%Y.%m.%d %H:%M:%S").to_numpy("datetime64[ms]")
+    bars = as_bars(
+        *(df[c].to_numpy(float) for c in ("Open", "High", "Low", "Close", "Volume")),
+        t.astype(np.int64).astype(float),
+    )
+    bars.flags.writeable = False
+    return bars
+
+
+def other_files() -> list[np.ndarray]:
+    """Stream == batch must hold on every file: the golden input and another crypto file."""
+    return [load_eurusd(), load_bars(str(ETH_15M))]
 
 
 def make_bars(rows: list[tuple[float, ...]]) -> np.ndarray:
@@ -275,6 +294,16 @@ def test_stream_equals_batch(params: ms.StructureParams) -> None:
             row = stream.update(i, bars, swings)
             assert row.shape == (len(ms.COLUMNS),)
         assert_same(stream.out[: bars.shape[0]], batch)
+
+
+def test_stream_equals_batch_other_files() -> None:
+    for bars in other_files():
+        for length, params in ((5, DEFAULT), (50, WICK)):
+            swings = sw.run(bars, length, length)
+            stream = ms.Stream(params)
+            for i in range(bars.shape[0]):
+                stream.update(i, bars, swings)
+            assert_same(stream.out[: bars.shape[0]], ms.run(bars, swings, params))
 
 
 def _prefix_ok(bars: np.ndarray, length: int, params: ms.StructureParams, cuts) -> None:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from strategies.smc import swings as sw
 from strategies.smc import zones as zn
 from strategies.smc._common import CLOSE
-from tests.smc.test_structure import SEQ, assert_same, load_bars, make_bars
+from tests.smc.test_structure import SEQ, assert_same, load_bars, make_bars, other_files
 
 DEFAULT = zn.ZoneParams()
 
@@ -107,6 +107,15 @@ def test_stream_equals_batch() -> None:
     for i in range(bars.shape[0]):
         stream.update(i, bars, swings)
     assert_same(stream.out[: bars.shape[0]], batch)
+
+
+def test_stream_equals_batch_other_files() -> None:
+    for bars in other_files():
+        swings = sw.run(bars, 10, 10)
+        stream = zn.Stream(DEFAULT)
+        for i in range(bars.shape[0]):
+            stream.update(i, bars, swings)
+        assert_same(stream.out[: bars.shape[0]], zn.run(bars, swings, DEFAULT))
 
 
 def test_prefix_property() -> None:

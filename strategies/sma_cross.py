@@ -120,12 +120,15 @@ def generate(data: Any, params: Params | None = None) -> Signals:
 
 
 def generate_grid(
-    data: Any, fast: npt.ArrayLike, slow: npt.ArrayLike
+    data: Any,
+    fast: npt.ArrayLike,
+    slow: npt.ArrayLike,
+    out: tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_]] | None = None,
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
     """Entry and exit arrays (variants x bars) for many (fast, slow) pairs in one parallel call.
 
     Memory: 2 bytes per bar-variant plus 8 bytes per bar per distinct window; callers chunk
-    large grids."""
+    large grids and may pass `out` buffers (int8, bool) of at least that many rows to reuse."""
     close = _close(data)
     f = np.asarray(fast, dtype=np.int64)
     s = np.asarray(slow, dtype=np.int64)
@@ -136,7 +139,14 @@ def generate_grid(
     # each distinct window's SMA is computed once (the same function as a single run, so a
     # grid row is bit-identical to generate()); memory: one float64 row per distinct window
     windows, inverse = np.unique(np.concatenate((f, s)), return_inverse=True)
-    entry = np.zeros((f.size, close.size), dtype=np.int8)
-    exit_long = np.zeros((f.size, close.size), dtype=np.bool_)
+    if out is None:
+        entry = np.zeros((f.size, close.size), dtype=np.int8)
+        exit_long = np.zeros((f.size, close.size), dtype=np.bool_)
+    else:  # reuse caller buffers across chunks: fresh pages cost ~1.3 s per GiB
+        entry, exit_long = out[0][: f.size], out[1][: f.size]
+        if entry.shape != (f.size, close.size) or exit_long.shape != entry.shape:
+            raise ValueError(f"out buffers must hold ({f.size}, {close.size})")
+        entry[:, 0] = 0
+        exit_long[:, 0] = False
     _grid(close, windows, inverse[: f.size], inverse[f.size :], entry, exit_long)
     return entry, exit_long

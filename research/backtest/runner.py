@@ -78,7 +78,7 @@ def run_backtest(
     )  # fmt: skip
     idx = bars.index
     tdf = trades_frame(trades[:count], idx)
-    equity = pd.Series(rec[k.R_EQUITY], index=idx, name="equity")
+    equity = pd.Series(rec[k.R_EQUITY], index=idx, name="equity", copy=False)
     metrics = metrics_from_stats(stats, config.initial_cash, n, m.periods_per_year(bars.timeframe))
     info: dict[str, Any] = {
         "bars": n,
@@ -93,8 +93,8 @@ def run_backtest(
     return BacktestResult(
         trades=tdf,
         equity=equity,
-        cash=pd.Series(rec[k.R_CASH], index=idx, name="cash"),
-        position=pd.Series(rec[k.R_POSITION], index=idx, name="position"),
+        cash=pd.Series(rec[k.R_CASH], index=idx, name="cash", copy=False),
+        position=pd.Series(rec[k.R_POSITION], index=idx, name="position", copy=False),
         metrics=metrics,
         info=info,
     )

@@ -56,6 +56,11 @@ def test_grid_rows_equal_single_runs() -> None:
     for v, (f, s) in enumerate(zip(fast, slow, strict=True)):
         one = sma_cross.generate(close, sma_cross.Params(fast=f, slow=s))
         assert (e[v] == one.entry).all() and (x[v] == one.exit_long).all()
+    dirty = (np.ones((4, close.size), np.int8), np.ones((4, close.size), np.bool_))
+    e2, x2 = sma_cross.generate_grid(close, fast, slow, out=dirty)
+    assert (e2 == e).all() and (x2 == x).all() and e2.base is dirty[0]
+    with pytest.raises(ValueError, match="out buffers"):
+        sma_cross.generate_grid(close, fast, slow, out=(dirty[0][:, :10], dirty[1][:, :10]))
 
 
 def test_input_forms() -> None:

@@ -186,9 +186,16 @@ def task_ours_grid(data: str, repeat: int, variants: int, chunk: int) -> dict[st
     counts = np.zeros(variants, dtype=np.int64)
     best = [-np.inf, -1]
 
+    buffers = (
+        np.empty((min(chunk, variants), len(bars)), dtype=np.int8),
+        np.empty((min(chunk, variants), len(bars)), dtype=np.bool_),
+    )
+
     def run() -> None:
         for a in range(0, variants, chunk):
-            e, x = sma_cross.generate_grid(bars, fast[a : a + chunk], slow[a : a + chunk])
+            e, x = sma_cross.generate_grid(
+                bars, fast[a : a + chunk], slow[a : a + chunk], out=buffers
+            )
             g = run_grid(bars, {"entry": e, "exit_long": x}, cfg)
             counts[a : a + chunk] = g["trade_count"].to_numpy()
             j = int(np.argmax(g["total_return"].to_numpy()))

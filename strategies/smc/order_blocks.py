@@ -321,7 +321,7 @@ def _nearest(
     recent zone containing the close, cached per close interval.
     """
     for cat in range(4):
-        col = (BULL_OB, BEAR_OB, BULL_BRK, BEAR_BRK)[cat]
+        col = BULL_OB + 4 * cat  # BULL_OB, BEAR_OB, BULL_BRK, BEAR_BRK are consecutive
         s = int(agg[4 * cat + _A_SLOT])
         near = agg[4 * cat + _A_NEAR]
         b = 4 * cat
@@ -388,8 +388,9 @@ def step(
     out: np.ndarray,
 ) -> None:
     """Write row ``i`` from bars ``0..i`` and structure rows ``0..i``."""
-    atr_state = scal[_ATR : _ATR + 2]
-    atr = wilder_atr_step(i, bars, atr_period, atr_state)
+    atr = np.nan
+    if atr_mult > 0.0:  # the ATR only feeds the filter
+        atr = wilder_atr_step(i, bars, atr_period, scal[_ATR : _ATR + 2])
     for col in (BULL_NEW, BEAR_NEW):  # every column is written (the batch buffer is np.empty)
         out[i, col] = 0.0
         out[i, col + 1] = np.nan

@@ -54,8 +54,6 @@ def _read_frames(
     data: Path | None, venue: str, symbol: str, timeframe: str
 ) -> tuple[Any, Any, str]:
     """Candles, funding (or None) and a description of the source."""
-    import pandas as pd
-
     settings = settings_or_exit()
     if data is None:
         try:
@@ -75,15 +73,37 @@ def _read_frames(
             return mf.candles, mf.funding, mf.source
     if not data.is_file():
         raise fail(f"--data file not found: {data}", 2)
+    from research.data.csv_files import load_csv, load_funding_csv
+
     try:
-        candles = pd.read_csv(data)
-    except (OSError, ValueError, EOFError) as err:
-        raise fail(f"cannot read {data}: {err}", 2) from None
+        candles = load_csv(data, timeframe)
+    except (OSError, ValueError) as err:
+        raise fail(f"cannot use {data}: {err}", 2) from None
     funding = None
     fpath = _funding_beside(data)
     if fpath is not None:
-        funding = pd.read_csv(fpath)
+        try:
+            funding = load_funding_csv(fpath)
+        except (OSError, ValueError) as err:
+            raise fail(f"cannot use funding file {fpath}: {err}", 2) from None
     return candles, funding, f"file {data}"
+
+
+def _timeframe(data: Path | None, given: str | None) -> str:
+    """The file name's timeframe when it has one (an explicit, different --timeframe is an
+    error: annualisation depends on it), else --timeframe, else 15m."""
+    if data is not None:
+        from research.data.csv_files import parse_csv_name
+
+        try:
+            from_name = parse_csv_name(data).timeframe
+        except ValueError:
+            from_name = None
+        if from_name is not None and from_name != "funding":
+            if given is not None and given != from_name:
+                raise fail(f"--timeframe {given} contradicts the file name ({from_name})", 2)
+            return from_name
+    return given or "15m"
 
 
 def _align(bars: Any, funding: Any) -> Any:
@@ -104,7 +124,9 @@ def _align(bars: Any, funding: Any) -> Any:
 def backtest(
     strategy: str = typer.Option(..., "--strategy", help="strategy name (e.g. sma_cross)"),
     symbol: str = typer.Option("BTC", "--symbol"),
-    timeframe: str = typer.Option("15m", "--timeframe"),
+    timeframe: str | None = typer.Option(
+        None, "--timeframe", help="default: from the --data file name, else 15m"
+    ),
     data: Path | None = typer.Option(None, "--data", help="CSV(.gz) in the shipped format"),
     param: list[str] = typer.Option([], "--param", help="strategy parameter key=value"),
     fee: float | None = typer.Option(
@@ -152,6 +174,7 @@ def backtest(
     except ValidationError as err:
         msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         raise fail(f"bad option: {msgs}", 2) from None
+    timeframe = _timeframe(data, timeframe)
     candles, funding, source = _read_frames(data, venue, symbol, timeframe)
     try:
         bars = Bars.from_frame(candles, timeframe)

@@ -92,3 +92,13 @@ def test_store_or_shipped_data_without_data_flag() -> None:
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["trade_count"] > 0
+
+
+def test_timeframe_comes_from_the_file_name() -> None:
+    res = runner.invoke(app, ["backtest", "--strategy", "sma_cross", "--data", str(DATA), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["timeframe"] == "1h"
+    res = runner.invoke(
+        app, ["backtest", "--strategy", "sma_cross", "--data", str(DATA), "--timeframe", "15m"]
+    )
+    assert res.exit_code == 2 and "contradicts the file name" in res.output

@@ -9,6 +9,8 @@ from types import ModuleType
 # name -> importable module path; the SMC strategies register here when they land
 STRATEGIES: dict[str, str] = {
     "sma_cross": "strategies.sma_cross",
+    "liquidity_sweep": "strategies.liquidity_sweep",
+    "bos_orderblock": "strategies.bos_orderblock",
 }
 
 

@@ -1,0 +1,246 @@
+"""One code path for backtest and live: a strategy kernel run over all bars or one bar at a time.
+
+Why this shape: an SMC strategy is a pure function of causal detector output and its parameters.
+Each strategy module supplies a numba kernel ``kernel(start, stop, x, p, state, out)`` that writes
+signal rows ``start..stop-1`` of ``out`` from input rows ``0..i`` of ``x`` and a float64 ``state``
+vector it carries from bar to bar. Batch (:func:`run_batch`) calls it once with
+``(0, n)``; live (:class:`StrategyStream`) calls **the same kernel** with ``(i, i + 1)`` after each
+new bar. A kernel never reads a row after ``i``, so both give identical rows (tested).
+
+Input matrix ``x`` (float64, one row per bar): columns 0-3 = open, high, low, close, then the
+detector columns the strategy names in its :class:`Spec`. Output ``out`` (float64, one row per bar):
+``OUT_ENTRY`` (+1/-1/0), ``OUT_KIND`` (signals.MARKET/LIMIT), ``OUT_PRICE``, ``OUT_STOP``,
+``OUT_TARGET`` — turned into :class:`strategies.signals.Signals` by :func:`to_signals`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from strategies.signals import MARKET, Signals
+from strategies.smc.detect import SMCStream, detect
+
+X_OPEN, X_HIGH, X_LOW, X_CLOSE = 0, 1, 2, 3  # input matrix: OHLC first
+N_BAR_COLS = 4
+OUT_ENTRY, OUT_KIND, OUT_PRICE, OUT_STOP, OUT_TARGET = range(5)
+N_OUT = 5
+NEVER = -1e18  # "no previous entry" for cooldown arithmetic
+
+Kernel = Callable[[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What a strategy kernel needs: detector columns, parameter vector, initial state, kernel,
+    and the detector parameters those columns must be computed with."""
+
+    columns: tuple[str, ...]
+    params: npt.NDArray[np.float64]
+    state: npt.NDArray[np.float64]
+    kernel: Kernel
+    detector_params: Mapping[str, Any]
+
+
+def empty_out(n: int) -> npt.NDArray[np.float64]:
+    """Output rows pre-filled with "no order" (the kernel overwrites every row it visits)."""
+    out = np.full((n, N_OUT), np.nan)
+    out[:, OUT_ENTRY] = 0.0
+    out[:, OUT_KIND] = MARKET
+    return out
+
+
+def ohlc_frame(data: Any) -> pd.DataFrame:
+    """An OHLCV frame with a UTC DatetimeIndex, from a frame indexed by time or the shipped CSV
+    layout (an int64 ``timestamp`` column in epoch ms), which the CLI passes as read."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"SMC strategies need an OHLCV DataFrame, got {type(data).__name__}")
+    if len(data) == 0:
+        raise ValueError("no bars: the data frame is empty")
+    if isinstance(data.index, pd.DatetimeIndex):
+        return data
+    cols = {c.lower(): c for c in data.columns}
+    if "timestamp" not in cols:
+        raise ValueError("OHLCV frame needs a DatetimeIndex or a `timestamp` column (epoch ms)")
+    ts = data[cols["timestamp"]].to_numpy()
+    idx = pd.DatetimeIndex(pd.to_datetime(np.asarray(ts, dtype=np.int64), unit="ms", utc=True))
+    return data.drop(columns=[cols["timestamp"]]).set_axis(idx.rename("time"), axis=0)
+
+
+def input_matrix(
+    frame: pd.DataFrame, detections: pd.DataFrame, columns: Sequence[str]
+) -> npt.NDArray[np.float64]:
+    """``x`` for the kernel: OHLC of ``frame`` then ``columns`` of ``detections``."""
+    if len(detections) != len(frame):
+        raise ValueError(
+            f"detections have {len(detections)} rows but the data has {len(frame)} bars"
+        )
+    missing = [c for c in columns if c not in detections.columns]
+    if missing:
+        raise ValueError(f"detections lack column(s): {', '.join(missing)}")
+    lower = {c.lower(): c for c in frame.columns}
+    absent = [c for c in ("open", "high", "low", "close") if c not in lower]
+    if absent:
+        raise ValueError(f"OHLC frame is missing column(s): {', '.join(absent)}")
+    x = np.empty((len(frame), N_BAR_COLS + len(columns)), dtype=np.float64)
+    for j, name in enumerate(("open", "high", "low", "close")):
+        x[:, j] = frame[lower[name]].to_numpy(dtype=np.float64)
+    for j, name in enumerate(columns):
+        x[:, N_BAR_COLS + j] = detections[name].to_numpy(dtype=np.float64)
+    return x
+
+
+def run_batch(
+    spec: Spec, data: Any, detections: pd.DataFrame | None = None
+) -> npt.NDArray[np.float64]:
+    """Every bar's output row; ``detections`` = a precomputed ``detect()`` frame (research caches
+    them per detector parameters), else computed here with ``spec.detector_params``."""
+    frame = ohlc_frame(data)
+    if detections is None:
+        detections = detect(frame, **spec.detector_params)
+    x = input_matrix(frame, detections, spec.columns)
+    return run_kernel(spec, x)
+
+
+def run_kernel(spec: Spec, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The kernel over all rows of ``x`` from a fresh state."""
+    out = empty_out(x.shape[0])
+    spec.kernel(0, x.shape[0], x, spec.params, spec.state.copy(), out)
+    return out
+
+
+def to_signals(out: npt.NDArray[np.float64]) -> Signals:
+    """Kernel output rows -> the Signals contract (validated)."""
+    return Signals.build(
+        out.shape[0],
+        entry=out[:, OUT_ENTRY].astype(np.int8),
+        entry_kind=out[:, OUT_KIND].astype(np.int8),
+        entry_price=out[:, OUT_PRICE],
+        stop=out[:, OUT_STOP],
+        target=out[:, OUT_TARGET],
+    )
+
+
+class StrategyStream:
+    """Bar-by-bar form of a strategy: owns an :class:`SMCStream` and the kernel state.
+
+    ``update(time_ms, o, h, l, c, v)`` appends one closed bar and returns that bar's Signals row
+    (as :meth:`Signals.row` would); :meth:`push` does the same from a detector row you computed.
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.smc = SMCStream(**spec.detector_params)
+        where = {
+            col: (node_i, col_j)
+            for node_i, node in enumerate(self.smc.nodes)
+            for col_j, col in enumerate(node.columns)
+        }
+        self._where: list[tuple[int, int]] = [where[c] for c in spec.columns]
+        self.state = spec.state.copy()
+        self.x = np.empty((1024, N_BAR_COLS + len(spec.columns)))
+        self.out = empty_out(1024)
+        self.n = 0
+
+    def update(
+        self, time_ms: float, o: float, h: float, lo: float, c: float, v: float = 0.0
+    ) -> dict[str, float | int | bool]:
+        """Feed one closed bar (open time in epoch ms) through the detectors and the kernel."""
+        res: Any = self.smc.update_arrays(time_ms, o, h, lo, c, v)
+        # SMCStream.update_arrays returns the new row index (and .row() the rows); older
+        # versions returned the rows themselves
+        rows = self.smc.row() if isinstance(res, int) else res
+        values = [float(rows[a][b]) for a, b in self._where]
+        return self.push(o, h, lo, c, values)
+
+    def push(
+        self, o: float, h: float, lo: float, c: float, values: Sequence[float]
+    ) -> dict[str, float | int | bool]:
+        """Feed one bar's OHLC and its detector ``values`` (in ``spec.columns`` order)."""
+        if len(values) != len(self.spec.columns):
+            raise ValueError(
+                f"expected {len(self.spec.columns)} detector values, got {len(values)}"
+            )
+        i = self.n
+        if i == self.x.shape[0]:
+            self.x = np.concatenate((self.x, np.empty_like(self.x)))
+            self.out = np.concatenate((self.out, empty_out(self.out.shape[0])))
+        self.x[i, :N_BAR_COLS] = (o, h, lo, c)
+        self.x[i, N_BAR_COLS:] = values
+        self.spec.kernel(i, i + 1, self.x, self.spec.params, self.state, self.out)
+        self.n = i + 1
+        r = self.out[i]
+        return {
+            "entry": int(r[OUT_ENTRY]),
+            "entry_kind": int(r[OUT_KIND]),
+            "entry_price": float(r[OUT_PRICE]),
+            "stop": float(r[OUT_STOP]),
+            "target": float(r[OUT_TARGET]),
+            "trail": float("nan"),
+            "exit_long": False,
+            "exit_short": False,
+        }
+
+    def signals(self) -> Signals:
+        """Every row emitted so far as Signals (equal to the batch over the same bars)."""
+        return to_signals(self.out[: self.n])
+
+
+SIDES = {"long": 1.0, "short": -1.0, "both": 0.0}
+
+
+class StrategyParams(BaseModel):
+    """Parameters both SMC strategies share: side, risk geometry, cooldown and the detector
+    scales they read (a sweep may vary those too; research caches detections per value)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    side: Literal["long", "short", "both"] = Field(
+        default="both", json_schema_extra={"choices": ["long", "short", "both"]}
+    )
+    stop_atr_buffer: float = Field(
+        default=0.1, ge=0.0, le=5.0, json_schema_extra={"sweep": [0.0, 1.0, 0.1]},
+        description="stop distance beyond the structure, in ATR(t) units",
+    )  # fmt: skip
+    rr: float = Field(
+        default=2.0, ge=0.5, le=20.0, json_schema_extra={"sweep": [1.0, 4.0, 0.5]},
+        description="target = entry reference + rr x risk",
+    )  # fmt: skip
+    min_rr: float = Field(
+        default=1.0, ge=0.1, le=20.0, json_schema_extra={"sweep": [0.5, 2.0, 0.5]},
+        description="a structural/liquidity target is used only if it pays at least min_rr R",
+    )  # fmt: skip
+    trend_filter: bool = Field(
+        default=False, json_schema_extra={"choices": [False, True]},
+        description="trade only with the swing-scale trend (structure_swing_trend)",
+    )  # fmt: skip
+    cooldown: int = Field(
+        default=10, ge=0, le=100_000, json_schema_extra={"sweep": [0, 50, 10]},
+        description="bars after an entry during which no new entry order is emitted",
+    )  # fmt: skip
+    swing_length: int = Field(default=50, ge=2, le=500, json_schema_extra={"sweep": [20, 100, 10]})
+    internal_length: int = Field(default=5, ge=1, le=100, json_schema_extra={"sweep": [3, 10, 1]})
+    atr_period: int = Field(default=14, ge=1, le=10_000, json_schema_extra={"sweep": [7, 28, 7]})
+
+    DETECTOR_FIELDS: ClassVar[tuple[str, ...]] = ("swing_length", "internal_length", "atr_period")
+
+    def detector_params(self) -> dict[str, Any]:
+        """The detector parameters this strategy's columns must be computed with."""
+        return {k: getattr(self, k) for k in self.DETECTOR_FIELDS}
+
+
+def checked_params(cls: type[StrategyParams], params: Any) -> StrategyParams:
+    """``params`` as ``cls``: None -> defaults, a mapping is validated, a wrong type is an error."""
+    if params is None:
+        return cls()
+    if isinstance(params, cls):
+        return params
+    if isinstance(params, Mapping):
+        return cls.model_validate(dict(params))
+    raise TypeError(f"params must be {cls.__module__}.Params or a mapping, got {type(params)}")

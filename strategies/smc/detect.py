@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from strategies.smc import (
     atr,
+    fused,
     fvg,
     liquidity,
     order_blocks,
@@ -30,7 +31,8 @@ from strategies.smc import (
     swings,
     zones,
 )
-from strategies.smc._common import BAR_FIELDS, CLOSE, HIGH, LOW, OPEN, TIME, GrowableRows
+from strategies.smc._common import BAR_FIELDS, CLOSE, HIGH, LOW, OPEN, TIME
+from strategies.smc.fused import fused_step as _fused_step
 
 REQUIRED = ("open", "high", "low", "close")
 
@@ -312,40 +314,59 @@ def detect_arrays(bars: np.ndarray, p: SMCParamsBase) -> dict[str, np.ndarray]:
 
 
 class SMCStream:
-    """Bar-by-bar form of :func:`detect`; ``update`` returns the row the batch would hold."""
+    """Bar-by-bar form of :func:`detect`; ``update`` returns the row the batch would hold.
+
+    Each bar is one call of ``fused.fused_step`` (every concept's own ``step``, in graph order,
+    on two preallocated arenas); rows live in buffers that double their capacity when full.
+    """
 
     def __init__(self, **params: Any) -> None:
         self.params = make_params(**params)
         self.nodes = _nodes()
-        self.streams = {node.name: node.stream(self.params) for node in self.nodes}
-        self.bars = GrowableRows(BAR_FIELDS)
+        if tuple(node.name for node in self.nodes) != fused.NODE_NAMES:
+            raise RuntimeError("fused.NODE_NAMES is out of date with detect._nodes()")
+        self._layout = fused.Layout(self.params)
+        self._outs, self._st = self._layout.outs, self._layout.st
         self.n = 0
         self.columns = [c for node in self.nodes for c in node.columns]
 
     def update_arrays(
         self, time_ms: float, o: float, h: float, lo: float, c: float, v: float = 0.0
-    ) -> list[np.ndarray]:
-        """Append one closed bar; returns each node's new row (no pandas overhead)."""
+    ) -> int:
+        """Append one closed bar (floats; time = open time in epoch ms); returns its row index.
+
+        The cheap form: nothing is boxed. Read the row with :meth:`row` or :meth:`frame`.
+        """
         i = self.n
-        if i and time_ms <= self.bars.data[i - 1, TIME]:
-            raise ValueError("bar time must be later than the previous bar's")
-        if not (np.isfinite(o) and np.isfinite(h) and np.isfinite(lo) and np.isfinite(c)):
-            raise ValueError("bar has NaN or infinite prices")
-        bars = self.bars.ensure(i + 1)
-        bars[i, 0], bars[i, 1], bars[i, 2], bars[i, 3], bars[i, 4], bars[i, 5] = (
-            o,
-            h,
-            lo,
-            c,
-            v,
-            time_ms,
-        )
-        rows = []
-        for node in self.nodes:
-            deps = [self.streams[d].out for d in node.deps]
-            rows.append(self.streams[node.name].update(i, bars, deps))
+        if i == self._layout.cap:
+            self._layout.grow(i)
+            self._outs = self._layout.outs
+        code = _fused_step(i, time_ms, o, h, lo, c, v, self._outs, self._st)
+        if code:
+            self._retry(code, i, time_ms, o, h, lo, c, v)
         self.n = i + 1
-        return rows
+        return i
+
+    def _retry(self, code: int, i: int, *bar: float) -> None:
+        """Slow path: refresh the local-time tables, or raise for a bad bar."""
+        while code == fused.NEED_CLOCK:
+            self._layout.refresh_clock(bar[0])
+            code = _fused_step(i, *bar, self._outs, self._st)
+        if code == fused.ERR_ORDER:
+            raise ValueError("bar time must be later than the previous bar's")
+        if code == fused.ERR_PRICE:
+            raise ValueError("bar has NaN or infinite prices")
+        if code == fused.ERR_TIME:
+            raise ValueError(f"bar {i}: open time {bar[0]} is not a finite epoch-ms value")
+        if code != fused.OK:
+            raise RuntimeError(f"fused SMC step failed with status {code} at bar {i}")
+
+    def row(self, i: int = -1) -> list[np.ndarray]:
+        """Row ``i`` (default: the latest) of every node, as views into the buffers."""
+        k = i + self.n if i < 0 else i
+        if not 0 <= k < self.n:
+            raise IndexError(f"row {i} out of range for {self.n} bars")
+        return [self._layout.views[node.name][k] for node in self.nodes]
 
     def update(
         self, time: pd.Timestamp, o: float, h: float, lo: float, c: float, v: float = 0.0
@@ -353,9 +374,10 @@ class SMCStream:
         """Append one closed bar and return its row as a Series (columns as in detect())."""
         ts = pd.Timestamp(time)
         ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
-        rows = self.update_arrays(float(ts.as_unit("ns").value // 1_000_000), o, h, lo, c, v)
+        time_ms = float(ts.as_unit("ns").value // 1_000_000)
+        self.update_arrays(time_ms, float(o), float(h), float(lo), float(c), float(v))
         values: list[Any] = []
-        for node, row in zip(self.nodes, rows, strict=True):
+        for node, row in zip(self.nodes, self.row(), strict=True):
             values.extend(
                 int(x) if col in node.int_columns else float(x)
                 for col, x in zip(node.columns, row, strict=True)
@@ -364,6 +386,9 @@ class SMCStream:
 
     def frame(self) -> pd.DataFrame:
         """Everything emitted so far, in detect()'s layout."""
-        outs = {name: s.out for name, s in self.streams.items()}
-        times = pd.to_datetime(self.bars.data[: self.n, TIME].astype(np.int64), unit="ms", utc=True)
-        return _to_frame(outs, self.nodes, self.n, pd.DatetimeIndex(times, name="time"))
+        times = pd.to_datetime(
+            self._layout.bars[: self.n, TIME].astype(np.int64), unit="ms", utc=True
+        )
+        return _to_frame(
+            self._layout.views, self.nodes, self.n, pd.DatetimeIndex(times, name="time")
+        )

@@ -14,6 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 os.environ.setdefault("SMC_CREDIT", "0")  # the package prints a banner on import otherwise
 smartmoneyconcepts = pytest.importorskip("smartmoneyconcepts")
@@ -197,6 +199,31 @@ def test_utc_plus_2_is_posix_utc_minus_2(frames: dict[str, pd.DataFrame]) -> Non
     active = compat.sessions(df, "London", time_zone="UTC+2")["Active"].to_numpy() == 1
     minutes = df.index.hour * 60 + df.index.minute
     assert np.array_equal(active, (minutes >= 5 * 60) & (minutes <= 14 * 60))
+
+
+@settings(max_examples=30)
+@given(
+    n=st.integers(5, 400),
+    seed=st.integers(0, 2**32 - 1),
+    tick=st.sampled_from([0.0, 0.01, 0.05, 0.2]),
+    length=st.integers(1, 6),
+    flag=st.booleans(),
+)
+def test_small_tied_frames(n: int, seed: int, tick: float, length: int, flag: bool) -> None:
+    """Short walks rounded to a coarse tick: ties, flat bars, back-to-back breaks, edges."""
+    df = random_walk(n, seed)
+    if tick:
+        price = ["open", "high", "low", "close"]
+        df[price] = (df[price] / tick).round() * tick
+        df["volume"] = df["volume"].round()  # zero and equal volumes
+    shl = ref.swing_highs_lows(df, length)
+    assert_same(compat.swing_highs_lows(df, length), shl)
+    assert_same(compat.fvg(df, flag), ref.fvg(df, flag))
+    assert_same(compat.bos_choch(df, shl, flag), ref.bos_choch(df, shl, flag))
+    assert_same(compat.ob(df, shl, flag), ref.ob(df, shl, flag))
+    assert_same(compat.liquidity(df, shl, 0.05), ref.liquidity(df, shl, 0.05))
+    assert_same(compat.retracements(df, shl), ref.retracements(df, shl))
+    assert_same(compat.previous_high_low(df, "1h"), ref.previous_high_low(df, "1h"))
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from strategies.smc import (
@@ -281,16 +282,49 @@ def bars_from_frame(df: pd.DataFrame) -> np.ndarray:
     return bars
 
 
+@njit(cache=True)
+def _split_columns(
+    out: np.ndarray, pos: np.ndarray, is_int: np.ndarray, floats: np.ndarray, ints: np.ndarray
+) -> None:
+    """One pass over a node's (n, k) output into column-major float / int64 blocks."""
+    n, k = out.shape
+    for i in range(n):
+        for j in range(k):
+            if is_int[j]:
+                ints[pos[j], i] = np.int64(out[i, j])
+            else:
+                floats[pos[j], i] = out[i, j]
+
+
 def _to_frame(
     outs: dict[str, np.ndarray], nodes: list[Node], n: int, index: pd.Index
 ) -> pd.DataFrame:
-    data: dict[str, np.ndarray] = {}
+    """Assemble the node outputs as one float64 and one int64 block in a single pass (a
+    300-column frame of 1M rows is 2.4 GB: every extra pass over it costs seconds)."""
+    float_names: list[str] = []
+    int_names: list[str] = []
+    layout = []
     for node in nodes:
-        out = outs[node.name][:n]
+        is_int = np.array([c in node.int_columns for c in node.columns], dtype=np.bool_)
+        pos = np.empty(len(node.columns), dtype=np.int64)
         for j, col in enumerate(node.columns):
-            vals = out[:, j]
-            data[col] = vals.astype(np.int64) if col in node.int_columns else vals.copy()
-    return pd.DataFrame(data, index=index)
+            names = int_names if is_int[j] else float_names
+            pos[j] = len(names)
+            names.append(col)
+        layout.append((node.name, pos, is_int))
+    floats = np.empty((len(float_names), n), dtype=np.float64)
+    ints = np.empty((len(int_names), n), dtype=np.int64)
+    for name, pos, is_int in layout:
+        _split_columns(outs[name][:n], pos, is_int, floats, ints)
+    order = [c for node in nodes for c in node.columns]
+    frame = pd.concat(
+        [
+            pd.DataFrame(floats.T, index=index, columns=float_names, copy=False),
+            pd.DataFrame(ints.T, index=index, columns=int_names, copy=False),
+        ],
+        axis=1,
+    )
+    return frame[order]
 
 
 def detect(df: pd.DataFrame, **params: Any) -> pd.DataFrame:

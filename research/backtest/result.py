@@ -28,14 +28,18 @@ def trades_frame(raw: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
             "exit_time": index[exit_bar],
             "entry_bar": entry_bar,
             "exit_bar": exit_bar,
-            "side": np.where(raw[:, k.T_SIDE] > 0, "long", "short"),
+            "side": pd.Categorical.from_codes(
+                (raw[:, k.T_SIDE] > 0).astype(np.int8), categories=pd.Index(["short", "long"])
+            ),
             "size": raw[:, k.T_SIZE],
             "entry_price": raw[:, k.T_ENTRY_PX],
             "exit_price": raw[:, k.T_EXIT_PX],
             "fees": raw[:, k.T_FEES],
             "funding": raw[:, k.T_FUNDING],
             "pnl": raw[:, k.T_PNL],
-            "exit_reason": [k.EXIT_REASONS[int(r)] for r in raw[:, k.T_REASON]],
+            "exit_reason": pd.Categorical.from_codes(
+                raw[:, k.T_REASON].astype(np.int8), categories=pd.Index(list(k.EXIT_REASONS))
+            ),
         },
         columns=list(TRADE_COLUMNS),
     )

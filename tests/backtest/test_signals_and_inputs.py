@@ -191,7 +191,7 @@ def test_grid_input_errors() -> None:
 def test_registry_lookup() -> None:
     assert "sma_cross" in registry.names()
     assert registry.get("sma_cross") is sma_cross
-    with pytest.raises(KeyError, match="unknown strategy 'x'; known: sma_cross"):
+    with pytest.raises(KeyError, match="unknown strategy .x.; known: .*sma_cross"):
         registry.get("x")
 
 

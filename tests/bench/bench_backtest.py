@@ -274,6 +274,118 @@ def task_vbt_grid(data: str, repeat: int, variants: int) -> dict[str, Any]:
     }
 
 
+def task_smc(data: str, repeat: int) -> dict[str, Any]:
+    """The SMC strategies per 1M bars: detectors + signals (generate) and the backtest."""
+    import pandas as pd
+
+    from research.backtest.bars import Bars
+    from research.backtest.config import BacktestConfig
+    from research.backtest.runner import run_backtest
+    from strategies import registry
+
+    d = load(data)
+    n = d["close"].size
+    frame = pd.DataFrame(
+        {k_: d[k_] for k_ in ("open", "high", "low", "close", "volume")},
+        index=pd.date_range("2020-01-01", periods=n, freq="1min", tz="UTC"),
+    )
+    bars = Bars.from_frame(frame, "1m")
+    out: dict[str, Any] = {}
+    for name in ("liquidity_sweep", "bos_orderblock"):
+        if name not in registry.names():
+            out[name] = {"error": "not registered"}
+            continue
+        mod = registry.get(name)
+        cfg = BacktestConfig(sizing=getattr(mod, "DEFAULT_SIZING", "risk"))
+        t0 = time.perf_counter()
+        sig = mod.generate(frame, mod.Params())
+        res = run_backtest(bars, sig, cfg)
+        first = time.perf_counter() - t0
+        gen = timed(lambda m=mod: m.generate(frame, m.Params()), max(1, repeat // 3))
+        run = timed(lambda s_=sig, c_=cfg: run_backtest(bars, s_, c_), repeat)
+        out[name] = {
+            "first_call_s": first,
+            "generate": stats(gen),
+            "run_backtest": stats(run),
+            "bars_per_s_end_to_end": n / (median(gen) + median(run)),
+            "trades": int(res.metrics["trade_count"]),
+        }
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def task_interleaved(data: str, rounds: int, variants: int) -> dict[str, Any]:
+    """§12.5: alternate ours and vectorbt round by round; the median of per-round ratios
+    is robust to slow spells on a shared machine."""
+    import pandas as pd
+    import vectorbt as vbt
+
+    from research.backtest import engine as k
+    from research.backtest.bars import Bars
+    from research.backtest.config import BacktestConfig
+    from research.backtest.costs import CostModel
+    from research.backtest.runner import run_backtest, run_grid
+    from strategies import sma_cross
+
+    d = load(data)
+    bars = Bars.from_arrays(d["open"], d["high"], d["low"], d["close"], timeframe="1m")
+    cfg = BacktestConfig(
+        sizing="all_in", costs=CostModel(taker_fee=FEE, slippage_bps=0.0, funding=False)
+    )
+    sig = sma_cross.generate(bars, sma_cross.Params(fast=SINGLE[0], slow=SINGLE[1]))
+    close, price = pd.Series(d["close"]), pd.Series(d["open"])
+    entries = pd.Series(sig.entry == 1).shift(1, fill_value=False)
+    exits = pd.Series(sig.exit_long).shift(1, fill_value=False)
+    z = np.zeros(len(bars))
+    st = np.zeros(k.N_STATS)
+    vec = cfg.vector()
+    no_tr, no_rec = np.empty((0, k.N_TRADE_COLS)), np.empty((k.N_REC, 0))
+
+    def kernel() -> None:
+        k.simulate(
+            bars.open, bars.high, bars.low, bars.close, z, z, sig.entry, sig.entry_kind,
+            sig.entry_price, sig.stop, sig.target, sig.trail, sig.exit_long, sig.exit_short,
+            vec, st, no_tr, no_rec,
+        )  # fmt: skip
+
+    def vbt_single() -> None:
+        vbt.Portfolio.from_signals(close, entries, exits, price=price, fees=FEE, init_cash=1e4)
+
+    fast, slow = grid_pairs(variants)
+    e, x = sma_cross.generate_grid(d["close"], fast, slow)
+    cols = pd.MultiIndex.from_arrays([fast, slow])
+    g_entries = pd.DataFrame(e.T == 1, columns=cols).shift(1, fill_value=False)
+    g_exits = pd.DataFrame(x.T, columns=cols).shift(1, fill_value=False)
+
+    def vbt_grid() -> None:
+        pf = vbt.Portfolio.from_signals(close, g_entries, g_exits, price=price, fees=FEE,
+                                        init_cash=1e4)  # fmt: skip
+        pf.total_return()
+        del pf
+        gc.collect()
+
+    def ours_grid() -> None:
+        e2, x2 = sma_cross.generate_grid(bars, fast, slow, out=(e, x))
+        run_grid(bars, {"entry": e2, "exit_long": x2}, cfg)
+
+    for f in (kernel, vbt_single, ours_grid, vbt_grid):
+        f()  # warm-up
+    r_full, r_kernel, r_grid = [], [], []
+    for _ in range(rounds):
+        v = median(timed(vbt_single, 3))
+        r_full.append(v / median(timed(lambda: run_backtest(bars, sig, cfg), 3)))
+        r_kernel.append(v / median(timed(kernel, 3)))
+        r_grid.append(timed(vbt_grid, 1)[0] / timed(ours_grid, 1)[0])
+    return {
+        "rounds": rounds,
+        "grid_variants": variants,
+        "single_run_backtest_ratio": median(r_full),
+        "single_kernel_ratio": median(r_kernel),
+        "grid_ratio_same_variants": median(r_grid),
+        "per_round": {"run_backtest": r_full, "kernel": r_kernel, "grid": r_grid},
+    }
+
+
 def task_compile(data: str) -> dict[str, Any]:
     """First call of everything our single + grid path compiles (in a fresh process)."""
     t0 = time.perf_counter()
@@ -343,6 +455,8 @@ def main() -> None:
             "vbt": lambda: task_vbt(a.data, a.repeat, a.variants),
             "ours_grid": lambda: task_ours_grid(a.data, a.repeat, a.variants, a.chunk),
             "compile": lambda: task_compile(a.data),
+            "smc": lambda: task_smc(a.data, a.repeat),
+            "interleaved": lambda: task_interleaved(a.data, a.repeat, a.variants),
         }[a.task]
         print(json.dumps(fn()))
         return
@@ -363,6 +477,9 @@ def main() -> None:
         grid_1t = spawn("ours_grid", data, ["--repeat", "3", "--variants", str(a.variants),
                                             "--chunk", str(a.chunk)], {"NUMBA_NUM_THREADS": "1"})  # fmt: skip
 
+        smc = spawn("smc", data, ["--repeat", "3"])
+        inter = spawn("interleaved", data, ["--repeat", "5", "--variants", str(a.vbt_variants)])
+
     result: dict[str, Any] = {
         "workload": {
             "bars": a.bars,
@@ -379,7 +496,8 @@ def main() -> None:
         "ours_grid": grid,
         "ours_grid_1_thread": grid_1t,
         "vectorbt_grid": vgrid,
-        "smc_strategies": "not measured: liquidity_sweep / bos_orderblock are not built yet",
+        "smc_strategies": smc,
+        "interleaved": inter,
     }
     ratios: dict[str, Any] = {}
     parity: dict[str, Any] = {}

@@ -381,17 +381,19 @@ class SMCStream:
         self.n = i + 1
         return i
 
-    def _retry(self, code: int, i: int, *bar: float) -> None:
+    def _retry(
+        self, code: int, i: int, t: float, o: float, h: float, lo: float, c: float, v: float
+    ) -> None:
         """Slow path: refresh the local-time tables, or raise for a bad bar."""
-        while code == fused.NEED_CLOCK:
-            self._layout.refresh_clock(bar[0])
-            code = _fused_step(i, *bar, self._outs, self._st)
+        if code == fused.NEED_CLOCK:  # once: afterwards the tables cover t
+            self._layout.refresh_clock(t)
+            code = _fused_step(i, t, o, h, lo, c, v, self._outs, self._st)
         if code == fused.ERR_ORDER:
             raise ValueError("bar time must be later than the previous bar's")
         if code == fused.ERR_PRICE:
             raise ValueError("bar has NaN or infinite prices")
         if code == fused.ERR_TIME:
-            raise ValueError(f"bar {i}: open time {bar[0]} is not a finite epoch-ms value")
+            raise ValueError(f"bar {i}: open time {t} is not a finite epoch-ms value")
         if code != fused.OK:
             raise RuntimeError(f"fused SMC step failed with status {code} at bar {i}")
 

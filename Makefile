@@ -8,7 +8,10 @@ export FRACTAL_DATA_DIR ?= $(CURDIR)/data
 TEST_TMP ?= $(or $(TMPDIR),/tmp)/fractal-test
 export NUMBA_CACHE_DIR ?= $(TEST_TMP)/numba-cache
 
-.PHONY: run test lint format bench clean-venv
+# `make test` skips tests marked slow (extra-large differential runs); `make test-all` runs them too
+PYTEST_MARK ?= not slow
+
+.PHONY: run test test-all lint format bench clean-venv
 
 $(STAMP): uv.lock pyproject.toml
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -31,7 +34,10 @@ test: lint
 	@mkdir -p $(TEST_TMP)
 	COVERAGE_FILE=$(TEST_TMP)/.coverage PYTHONDONTWRITEBYTECODE=1 \
 	  $(VENV)/bin/pytest -p no:cacheprovider --cov --cov-report=term:skip-covered \
-	  --cov-report=xml:$(TEST_TMP)/coverage.xml $(PYTEST_ARGS)
+	  --cov-report=xml:$(TEST_TMP)/coverage.xml -m "$(PYTEST_MARK)" $(PYTEST_ARGS)
+
+test-all:
+	$(MAKE) test PYTEST_MARK="slow or not slow"
 
 bench: $(STAMP)
 	@for f in tests/bench/bench_*.py; do echo "== $$f"; $(VENV)/bin/python $$f || exit 1; done

@@ -21,14 +21,17 @@ reuse the batch compilations.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 from numba import njit
 from pydantic import BaseModel
 
-from strategies.smc import _fused_clock as clock
 from strategies.smc import (
+    _common,
     atr,
     fvg,
     liquidity,
@@ -40,6 +43,7 @@ from strategies.smc import (
     swings,
     zones,
 )
+from strategies.smc import _fused_clock as clock
 from strategies.smc._common import BAR_FIELDS, CLOSE, HIGH, LOW, OPEN, TIME, VOLUME
 
 # graph order of ``detect._nodes()``; SMCStream checks it so a new node cannot be forgotten here
@@ -228,99 +232,128 @@ def _node(outs: np.ndarray, st: np.ndarray, cap: int, k: int) -> np.ndarray:
     return _block(outs, st, cap, B_NODE0 + k)
 
 
-@njit(cache=True)
-def fused_step(
-    i: int,
-    t: float,
-    o: float,
-    h: float,
-    lo: float,
-    c: float,
-    v: float,
-    outs: np.ndarray,
-    st: np.ndarray,
-) -> int:
-    """Append bar ``i`` and write row ``i`` of every node; returns a status code (0 = OK).
+def _sources_digest() -> int:
+    """Hash of the source files whose njit code ``fused_step`` links in.
 
-    Nothing is written unless the bar is valid and its local times are known (NEED_CLOCK:
-    call ``Layout.refresh_clock(t)`` and retry), so a rejected bar leaves the state intact.
+    Why: numba's on-disk cache of a function is invalidated only by changes to *its own* file,
+    yet the cached machine code of ``fused_step`` contains every concept ``step`` it calls. The
+    digest is a closure constant of ``fused_step``, and numba keys cache entries on closure
+    values, so editing any concept module recompiles the stream instead of loading stale code.
     """
-    cap = int(st[CAP])
-    if i < 0 or i >= cap or outs.shape[0] != cap * int(st[WIDTH]):
-        return ERR_CAPACITY
-    bars = _block(outs, st, cap, B_BARS)
-    if i > 0 and t <= bars[i - 1, TIME]:
-        return ERR_ORDER
-    if not (np.isfinite(o) and np.isfinite(h) and np.isfinite(lo) and np.isfinite(c)):
-        return ERR_PRICE
-    if not np.isfinite(t):
-        return ERR_TIME
-    # local wall-clock times (sessions' zones, then the periods zone)
-    loc_s = _block(outs, st, cap, B_LOCAL_S)
-    c0 = int(st[BLOCKS + 2 * B_LOCAL_P])
-    loc_p = outs[cap * c0 : cap * (c0 + 1)]  # 1-D, as periods.step reads it
-    nzs = int(st[NZ_SESSIONS])
-    hour0, table = _s1(st, S_CLK_HOUR0), _s2(st, S_CLK_TAB)
-    ovr, ovr_t = _s1(st, S_CLK_OVR), _s1(st, S_CLK_OVR_T)
-    for z in range(int(st[NZ_CLOCK])):
-        lt = clock.local_time(t, z, hour0, table, ovr, ovr_t)
-        if np.isnan(lt):
-            return NEED_CLOCK
-        if z < nzs:
-            loc_s[i, z] = lt
-        else:
-            loc_p[i] = lt
-    bars[i, OPEN] = o
-    bars[i, HIGH] = h
-    bars[i, LOW] = lo
-    bars[i, CLOSE] = c
-    bars[i, VOLUME] = v
-    bars[i, TIME] = t
-    # the graph, in NODE_NAMES order
-    sw_out = _node(outs, st, cap, 0)
-    n = int(st[P_SWING_LEN])
-    swings.step(i, bars, n, n, _s1(st, S_SW), sw_out)
-    isw_out = _node(outs, st, cap, 1)
-    n = int(st[P_INTERNAL_LEN])
-    swings.step(i, bars, n, n, _s1(st, S_ISW), isw_out)
-    atr_out = _node(outs, st, cap, 2)
-    atr.step(i, bars, int(st[P_ATR_PERIOD]), _s1(st, S_ATR), atr_out)
-    wick = st[P_WICK_BREAK] != 0.0
-    sts_out = _node(outs, st, cap, 3)
-    structure.step(i, bars, sw_out, wick, _s1(st, S_STS), sts_out)
-    sti_out = _node(outs, st, cap, 4)
-    structure.step(i, bars, isw_out, wick, _s1(st, S_STI), sti_out)
-    if st[P_FILTER_INTERNAL] != 0.0:
-        structure.filter_internal_step(i, sti_out, sts_out)
-    use_body = st[P_OB_USE_BODY] != 0.0
-    close_inval = st[P_OB_CLOSE_INVAL] != 0.0
-    ob_period = int(st[P_OB_ATR_PERIOD])
-    ob_mult = st[P_OB_ATR_MULT]
-    order_blocks.step(
-        i, bars, sts_out, use_body, close_inval, ob_period, ob_mult,
-        _s1(st, S_OBS_SCAL), _s2(st, S_OBS_TAB), _node(outs, st, cap, 5),
-    )  # fmt: skip
-    order_blocks.step(
-        i, bars, sti_out, use_body, close_inval, ob_period, ob_mult,
-        _s1(st, S_OBI_SCAL), _s2(st, S_OBI_TAB), _node(outs, st, cap, 6),
-    )  # fmt: skip
-    fvg.step(
-        i, bars, atr_out, st[P_FVG_MIDDLE_DIR] != 0.0, st[P_FVG_MIN_ATR], st[P_FVG_MERGE] != 0.0,
-        _s3(st, S_FVG_TABS), _s1(st, S_FVG_META), _s2(st, S_FVG_SNAP), _node(outs, st, cap, 7),
-    )  # fmt: skip
-    per_out = _node(outs, st, cap, 8)
-    periods.step(i, bars, loc_p, _s2(st, S_PER), per_out)
-    sessions.step(i, bars, loc_s, _s2(st, S_SES_SPEC), _s2(st, S_SES), _node(outs, st, cap, 9))
-    liquidity.step(
-        i, bars, isw_out, atr_out, per_out, st[P_LIQ_TOL_ATR], int(st[P_LIQ_RECLAIM]),
-        _s3(st, S_LIQ_POOLS), _s3(st, S_LIQ_CANDS), _s2(st, S_LIQ_SIZES), _s3(st, S_LIQ_LEVELS),
-        _node(outs, st, cap, 10),
-    )  # fmt: skip
-    retracements.step(
-        i, bars, sw_out, st[P_RET_USE_CLOSE] != 0.0, _s1(st, S_RET), _node(outs, st, cap, 11)
-    )
-    zones.step(
-        i, bars, sw_out, st[P_ZONE_EPS], st[P_ZONE_SHALLOW], st[P_ZONE_MID], st[P_ZONE_DEEP],
-        _node(outs, st, cap, 12),
-    )  # fmt: skip
-    return OK
+    h = hashlib.sha256()
+    for mod in DEPENDENCIES:
+        h.update(Path(str(mod.__file__)).read_bytes())
+    return int(h.hexdigest()[:15], 16)
+
+
+DEPENDENCIES: tuple[ModuleType, ...] = (
+    _common, clock, atr, fvg, liquidity, order_blocks, periods, retracements, sessions,
+    structure, swings, zones,
+)  # fmt: skip
+SOURCES_DIGEST = _sources_digest()
+
+
+def _build_step(digest: int) -> Any:
+    """``fused_step`` with ``digest`` baked in as a closure constant (see ``_sources_digest``)."""
+
+    @njit(cache=True)
+    def fused_step(
+        i: int,
+        t: float,
+        o: float,
+        h: float,
+        lo: float,
+        c: float,
+        v: float,
+        outs: np.ndarray,
+        st: np.ndarray,
+    ) -> int:
+        """Append bar ``i`` and write row ``i`` of every node; returns a status code (0 = OK).
+
+        Nothing is written unless the bar is valid and its local times are known (NEED_CLOCK:
+        call ``Layout.refresh_clock(t)`` and retry), so a rejected bar leaves the state intact.
+        """
+        cap = int(st[CAP])
+        if i < 0 or i >= cap or outs.shape[0] != cap * int(st[WIDTH]) or digest < 0:
+            return ERR_CAPACITY
+        bars = _block(outs, st, cap, B_BARS)
+        if i > 0 and t <= bars[i - 1, TIME]:
+            return ERR_ORDER
+        if not (np.isfinite(o) and np.isfinite(h) and np.isfinite(lo) and np.isfinite(c)):
+            return ERR_PRICE
+        if not np.isfinite(t):
+            return ERR_TIME
+        # local wall-clock times (sessions' zones, then the periods zone)
+        loc_s = _block(outs, st, cap, B_LOCAL_S)
+        c0 = int(st[BLOCKS + 2 * B_LOCAL_P])
+        loc_p = outs[cap * c0 : cap * (c0 + 1)]  # 1-D, as periods.step reads it
+        nzs = int(st[NZ_SESSIONS])
+        hour0, table = _s1(st, S_CLK_HOUR0), _s2(st, S_CLK_TAB)
+        ovr, ovr_t = _s1(st, S_CLK_OVR), _s1(st, S_CLK_OVR_T)
+        for z in range(int(st[NZ_CLOCK])):
+            lt = clock.local_time(t, z, hour0, table, ovr, ovr_t)
+            if np.isnan(lt):
+                return NEED_CLOCK
+            if z < nzs:
+                loc_s[i, z] = lt
+            else:
+                loc_p[i] = lt
+        bars[i, OPEN] = o
+        bars[i, HIGH] = h
+        bars[i, LOW] = lo
+        bars[i, CLOSE] = c
+        bars[i, VOLUME] = v
+        bars[i, TIME] = t
+        # the graph, in NODE_NAMES order
+        sw_out = _node(outs, st, cap, 0)
+        n = int(st[P_SWING_LEN])
+        swings.step(i, bars, n, n, _s1(st, S_SW), sw_out)
+        isw_out = _node(outs, st, cap, 1)
+        n = int(st[P_INTERNAL_LEN])
+        swings.step(i, bars, n, n, _s1(st, S_ISW), isw_out)
+        atr_out = _node(outs, st, cap, 2)
+        atr.step(i, bars, int(st[P_ATR_PERIOD]), _s1(st, S_ATR), atr_out)
+        wick = st[P_WICK_BREAK] != 0.0
+        sts_out = _node(outs, st, cap, 3)
+        structure.step(i, bars, sw_out, wick, _s1(st, S_STS), sts_out)
+        sti_out = _node(outs, st, cap, 4)
+        structure.step(i, bars, isw_out, wick, _s1(st, S_STI), sti_out)
+        if st[P_FILTER_INTERNAL] != 0.0:
+            structure.filter_internal_step(i, sti_out, sts_out)
+        use_body = st[P_OB_USE_BODY] != 0.0
+        close_inval = st[P_OB_CLOSE_INVAL] != 0.0
+        ob_period = int(st[P_OB_ATR_PERIOD])
+        ob_mult = st[P_OB_ATR_MULT]
+        order_blocks.step(
+            i, bars, sts_out, use_body, close_inval, ob_period, ob_mult,
+            _s1(st, S_OBS_SCAL), _s2(st, S_OBS_TAB), _node(outs, st, cap, 5),
+        )  # fmt: skip
+        order_blocks.step(
+            i, bars, sti_out, use_body, close_inval, ob_period, ob_mult,
+            _s1(st, S_OBI_SCAL), _s2(st, S_OBI_TAB), _node(outs, st, cap, 6),
+        )  # fmt: skip
+        fvg.step(
+            i, bars, atr_out, st[P_FVG_MIDDLE_DIR] != 0.0, st[P_FVG_MIN_ATR], st[P_FVG_MERGE] != 0.0,
+            _s3(st, S_FVG_TABS), _s1(st, S_FVG_META), _s2(st, S_FVG_SNAP), _node(outs, st, cap, 7),
+        )  # fmt: skip
+        per_out = _node(outs, st, cap, 8)
+        periods.step(i, bars, loc_p, _s2(st, S_PER), per_out)
+        sessions.step(i, bars, loc_s, _s2(st, S_SES_SPEC), _s2(st, S_SES), _node(outs, st, cap, 9))
+        liquidity.step(
+            i, bars, isw_out, atr_out, per_out, st[P_LIQ_TOL_ATR], int(st[P_LIQ_RECLAIM]),
+            _s3(st, S_LIQ_POOLS), _s3(st, S_LIQ_CANDS), _s2(st, S_LIQ_SIZES), _s3(st, S_LIQ_LEVELS),
+            _node(outs, st, cap, 10),
+        )  # fmt: skip
+        retracements.step(
+            i, bars, sw_out, st[P_RET_USE_CLOSE] != 0.0, _s1(st, S_RET), _node(outs, st, cap, 11)
+        )
+        zones.step(
+            i, bars, sw_out, st[P_ZONE_EPS], st[P_ZONE_SHALLOW], st[P_ZONE_MID], st[P_ZONE_DEEP],
+            _node(outs, st, cap, 12),
+        )  # fmt: skip
+        return OK
+
+    return fused_step
+
+
+fused_step = _build_step(SOURCES_DIGEST)

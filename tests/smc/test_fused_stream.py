@@ -7,6 +7,8 @@ bad bars are rejected with a clear message and leave the stream's state intact.
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -238,3 +240,18 @@ def test_layout_grow_keeps_rows_and_bad_capacity_is_named() -> None:
     )
     with pytest.raises(ValueError, match="capacity"):
         fused.Layout(p, capacity=0)
+
+
+def test_cache_key_covers_every_linked_concept_module() -> None:
+    """numba invalidates a cached function only when its own file changes; the fused step
+    carries a digest of every module it links in (a closure value, part of numba's key)."""
+    py_func = fused.fused_step.py_func
+    assert [c.cell_contents for c in py_func.__closure__] == [fused.SOURCES_DIGEST]
+    referenced = {
+        obj
+        for name in py_func.__code__.co_names
+        if isinstance(obj := py_func.__globals__.get(name), types.ModuleType)
+        and obj.__name__.startswith("strategies.")
+    }
+    assert len(referenced) >= 11  # the ten concept modules and the clock
+    assert referenced <= set(fused.DEPENDENCIES)

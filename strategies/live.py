@@ -137,12 +137,9 @@ class StrategyStream:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.smc = SMCStream(**spec.detector_params)
-        where = {
-            col: (node_i, col_j)
-            for node_i, node in enumerate(self.smc.nodes)
-            for col_j, col in enumerate(node.columns)
-        }
-        self._where: list[tuple[int, int]] = [where[c] for c in spec.columns]
+        # positions of the strategy's columns in the concatenated detector row
+        flat = {col: j for j, col in enumerate(c for n in self.smc.nodes for c in n.columns)}
+        self._take = np.array([flat[c] for c in spec.columns], dtype=np.intp)
         self.state = spec.state.copy()
         self.x = np.empty((1024, N_BAR_COLS + len(spec.columns)))
         self.out = empty_out(1024)
@@ -156,11 +153,11 @@ class StrategyStream:
         # SMCStream.update_arrays returns the new row index (and .row() the rows); older
         # versions returned the rows themselves
         rows = self.smc.row() if isinstance(res, int) else res
-        values = [float(rows[a][b]) for a, b in self._where]
+        values = np.concatenate(rows)[self._take]
         return self.push(o, h, lo, c, values)
 
     def push(
-        self, o: float, h: float, lo: float, c: float, values: Sequence[float]
+        self, o: float, h: float, lo: float, c: float, values: Sequence[float] | np.ndarray
     ) -> dict[str, float | int | bool]:
         """Feed one bar's OHLC and its detector ``values`` (in ``spec.columns`` order)."""
         if len(values) != len(self.spec.columns):

@@ -202,3 +202,15 @@ def test_both_sides_live_on_one_bar_cancel_out(python: bool) -> None:
     _bear_ob(x, 1, top=102.0, bottom=101.0)
     assert entries(_run(x, python)) == []
     assert entries(_run(x, python, side="short")) == [1, 2, 3, 4]
+
+
+def test_hand_made_bars_mirrored_give_the_mirrored_short() -> None:
+    # price p -> 200 - p: the bullish BOS becomes a bearish one, the OB's top its bottom
+    mirrored = [(200 - o, 200 - lo, 200 - h, 200 - c) for o, h, lo, c in BOS_BARS]
+    sig = bo.generate(ohlc_frame(mirrored), bo.Params(**BOS_PARAMS))
+    assert np.flatnonzero(sig.entry).tolist() == [6, 7]
+    for t in (6, 7):
+        assert (sig.entry[t], sig.entry_kind[t]) == (-1, LIMIT)
+        assert sig.entry_price[t] == pytest.approx(200 - 100.9)
+        assert sig.stop[t] == pytest.approx(200 - 97.95)
+        assert sig.target[t] == pytest.approx(200 - 106.8)

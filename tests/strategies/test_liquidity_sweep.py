@@ -252,3 +252,13 @@ def test_sweep_from_outside_the_rows_uses_the_sweep_bar(python: bool) -> None:
     set_at(x, COLS, 3, liq_swing_low_sweep=1.0, liq_swing_low_from=-1.0)
     out = _run(x, python)
     assert entries(out) == [3] and out[3, OUT_STOP] == pytest.approx(98.5)
+
+
+def test_hand_made_bars_mirrored_give_the_mirrored_short() -> None:
+    # price p -> 200 - p swaps highs and lows: the sell-side sweep becomes a buy-side sweep
+    mirrored = [(200 - o, 200 - lo, 200 - h, 200 - c) for o, h, lo, c in SWEEP_BARS]
+    sig = ls.generate(ohlc_frame(mirrored), ls.Params(**SWEEP_PARAMS))
+    assert np.flatnonzero(sig.entry).tolist() == [6]
+    assert sig.entry[6] == -1
+    assert sig.stop[6] == pytest.approx(200 - 97.65)
+    assert sig.target[6] == pytest.approx(200 - 103.5)

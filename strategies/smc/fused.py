@@ -11,7 +11,8 @@ running the same code. Only two arrays cross the Python→numba boundary:
   local-time tables of ``_fused_clock``. Its size never changes.
 * ``outs`` — the *row arena*: the bar array, every node's output and the per-bar local times,
   each a C-contiguous ``(cap, ncols)`` block stored one after another, so a block is a plain
-  reshape of a slice. :func:`grow` doubles ``cap`` (amortised O(1) appends; all blocks grow
+  reshape of a slice. The step NaN-fills row ``i`` of every node block first (what batch's
+  ``empty_out`` buffers hold), so the arena itself is allocated with ``np.empty``. :func:`grow` doubles ``cap`` (amortised O(1) appends; all blocks grow
   together) — the step then sees the same arrays, just longer.
 
 Inside the step the pieces are views rebuilt on every call (a few ns each); the concept
@@ -80,6 +81,7 @@ N_STATE = 24
 PIECES = 32
 # row blocks: (first column, ncols) each, from BLOCKS; block = outs[cap*c0 : cap*(c0+nc)]
 B_BARS = 0
+N_NODES = len(NODE_NAMES)
 B_NODE0 = 1  # node k (NODE_NAMES order) is block B_NODE0 + k
 B_LOCAL_S, B_LOCAL_P = B_NODE0 + len(NODE_NAMES), B_NODE0 + len(NODE_NAMES) + 1
 N_BLOCKS = B_LOCAL_P + 1
@@ -158,7 +160,7 @@ class Layout:
         self.width = c0
         st[WIDTH] = c0
         self.st = st
-        self.outs = np.full(capacity * self.width, np.nan)
+        self.outs = np.empty(capacity * self.width)  # fused_step NaN-fills each new row
         self.cap = capacity
         st[CAP] = capacity
         self._make_views()
@@ -173,10 +175,15 @@ class Layout:
         self.views = {name: self.blocks[B_NODE0 + k] for k, name in enumerate(NODE_NAMES)}
 
     def grow(self, n: int) -> None:
-        """Double the row capacity (keeping the first ``n`` rows of every block)."""
+        """Double the row capacity (keeping the first ``n`` rows of every block).
+
+        ``np.empty``: rows past ``n`` are written (NaN-filled first) by ``fused_step``, so every
+        byte of the arena is written once — no fill pass, and the pages of the new half are
+        faulted in as rows arrive rather than all at once.
+        """
         old = self.blocks
         self.cap *= 2
-        self.outs = np.full(self.cap * self.width, np.nan)
+        self.outs = np.empty(self.cap * self.width)
         self._make_views()
         for new, prev in zip(self.blocks, old, strict=True):
             new[:n] = prev[:n]
@@ -298,6 +305,10 @@ def _build_step(digest: int) -> Any:
                 loc_s[i, z] = lt
             else:
                 loc_p[i] = lt
+        for b in range(B_NODE0, B_NODE0 + N_NODES):  # as batch's NaN-filled buffers
+            c0, nc = int(st[BLOCKS + 2 * b]), int(st[BLOCKS + 2 * b + 1])
+            for j in range(cap * c0 + i * nc, cap * c0 + (i + 1) * nc):
+                outs[j] = np.nan
         bars[i, OPEN] = o
         bars[i, HIGH] = h
         bars[i, LOW] = lo

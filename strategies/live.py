@@ -49,8 +49,11 @@ class Spec:
 
 
 def empty_out(n: int) -> npt.NDArray[np.float64]:
-    """Output rows pre-filled with "no order" (the kernel overwrites every row it visits)."""
-    out = np.full((n, N_OUT), np.nan)
+    """Output rows pre-filled with "no order" (the kernel overwrites every row it visits).
+
+    Column-major, like the input matrix: batch fills and reads whole columns (contiguous then),
+    and one memory layout means one compiled kernel for batch and stream."""
+    out = np.full((n, N_OUT), np.nan, order="F")
     out[:, OUT_ENTRY] = 0.0
     out[:, OUT_KIND] = MARKET
     return out
@@ -88,7 +91,7 @@ def input_matrix(
     absent = [c for c in ("open", "high", "low", "close") if c not in lower]
     if absent:
         raise ValueError(f"OHLC frame is missing column(s): {', '.join(absent)}")
-    x = np.empty((len(frame), N_BAR_COLS + len(columns)), dtype=np.float64)
+    x = np.empty((len(frame), N_BAR_COLS + len(columns)), dtype=np.float64, order="F")
     for j, name in enumerate(("open", "high", "low", "close")):
         x[:, j] = frame[lower[name]].to_numpy(dtype=np.float64)
     for j, name in enumerate(columns):
@@ -141,7 +144,7 @@ class StrategyStream:
         flat = {col: j for j, col in enumerate(c for n in self.smc.nodes for c in n.columns)}
         self._take = np.array([flat[c] for c in spec.columns], dtype=np.intp)
         self.state = spec.state.copy()
-        self.x = np.empty((1024, N_BAR_COLS + len(spec.columns)))
+        self.x = np.empty((1024, N_BAR_COLS + len(spec.columns)), order="F")
         self.out = empty_out(1024)
         self.n = 0
 
@@ -166,8 +169,11 @@ class StrategyStream:
             )
         i = self.n
         if i == self.x.shape[0]:
-            self.x = np.concatenate((self.x, np.empty_like(self.x)))
-            self.out = np.concatenate((self.out, empty_out(self.out.shape[0])))
+            x = np.empty((2 * i, self.x.shape[1]), order="F")
+            x[:i] = self.x
+            out = empty_out(2 * i)
+            out[:i] = self.out
+            self.x, self.out = x, out
         self.x[i, :N_BAR_COLS] = (o, h, lo, c)
         self.x[i, N_BAR_COLS:] = values
         self.spec.kernel(i, i + 1, self.x, self.spec.params, self.state, self.out)

@@ -50,7 +50,7 @@ def ohlc_frame(rows: Sequence[tuple[float, float, float, float]]) -> pd.DataFram
 def detector_rows(columns: Sequence[str], n: int, **cols: Sequence[float] | float) -> np.ndarray:
     """Kernel input ``x`` for hand-made detector output: flat bars at 100 (override with
     ``open``/``high``/``low``/``close``), ATR 1, no events (counts/kinds 0, levels NaN, refs -1)."""
-    x = np.empty((n, live.N_BAR_COLS + len(columns)))
+    x = np.empty((n, live.N_BAR_COLS + len(columns)), order="F")
     x[:, : live.N_BAR_COLS] = 100.0
     for j, name in enumerate(columns):
         if name == "atr":

@@ -12,8 +12,9 @@ mirrored: bearish break, bearish OB, entry at its bottom, stop above its top):
    × ``atr[t]``, both fixed at creation (no setup while ATR is unknown or ``E`` ≤ stop). A newer
    bullish setup replaces the current one.
 2. **Order**: while the setup lives, every bar ``u`` (from ``t`` on) emits a LIMIT long at ``E``
-   with that stop — the engine rests it for bar ``u + 1`` only (``entry_ttl = 1``), so the order
-   is re-emitted bar by bar rather than resting ``entry_ttl`` bars. No order on a bar where
+   with that stop — the engine rests it for bar ``u + 1`` only (``entry_ttl = 1``, the default;
+   a longer ttl would let an order outlive the end of its setup), so the order is re-emitted bar
+   by bar rather than resting ``entry_ttl`` bars. No order on a bar where
    ``close[u] ≤ E`` (it would not be a pullback limit), where ``trend_filter`` is on and
    ``structure_swing_trend ≠ +1``, or within ``cooldown`` bars after an assumed fill (the fill bar
    included). Target: ``target_mode = "rr"`` → ``E + rr × (E − stop)``; ``"structure"`` → the

@@ -84,3 +84,18 @@ def as_bars(
     bars[:, VOLUME] = v
     bars[:, TIME] = t
     return bars
+
+
+def check_bars(bars: np.ndarray, *deps: tuple[str, np.ndarray, int]) -> None:
+    """Reject bars (and dependency outputs ``(name, array, ncols)``) a step cannot read safely."""
+    if not isinstance(bars, np.ndarray) or bars.ndim != 2 or bars.shape[1] != BAR_FIELDS:
+        raise ValueError(f"bars must be a 2-D array with {BAR_FIELDS} columns (OHLCV + time)")
+    if bars.dtype != np.float64:
+        raise ValueError(f"bars must be float64 (got {bars.dtype})")
+    for name, arr, ncols in deps:
+        if not isinstance(arr, np.ndarray) or arr.ndim != 2 or arr.shape[1] != ncols:
+            raise ValueError(f"{name} must be a 2-D array with {ncols} columns")
+        if arr.dtype != np.float64:
+            raise ValueError(f"{name} must be float64 (got {arr.dtype})")
+        if arr.shape[0] < bars.shape[0]:
+            raise ValueError(f"{name} has {arr.shape[0]} rows, fewer than the {bars.shape[0]} bars")

@@ -3,7 +3,6 @@
 Row ``i`` holds ``ATR_n(i)`` from bars ``<= i`` (NaN for the first ``n - 1`` bars); see
 ``_common.wilder_atr_step``. Dependants read column ``ATR`` of this ``out``.
 
-Also home of ``check_bars``, the input check shared by the concepts that build on ATR.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
-from strategies.smc._common import BAR_FIELDS, GrowableRows, empty_out, wilder_atr_step
+from strategies.smc._common import GrowableRows, check_bars, empty_out, wilder_atr_step
 
 COLUMNS = ("atr",)
 INT_COLUMNS: frozenset[str] = frozenset()
@@ -25,21 +24,6 @@ class Params(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     atr_period: int = Field(default=14, ge=1, le=10_000, description="Wilder ATR length in bars")
-
-
-def check_bars(bars: np.ndarray, *deps: tuple[str, np.ndarray, int]) -> None:
-    """Reject bars (and dependency outputs ``(name, array, ncols)``) a step cannot read safely."""
-    if not isinstance(bars, np.ndarray) or bars.ndim != 2 or bars.shape[1] != BAR_FIELDS:
-        raise ValueError(f"bars must be a 2-D array with {BAR_FIELDS} columns (OHLCV + time)")
-    if bars.dtype != np.float64:
-        raise ValueError(f"bars must be float64 (got {bars.dtype})")
-    for name, arr, ncols in deps:
-        if not isinstance(arr, np.ndarray) or arr.ndim != 2 or arr.shape[1] != ncols:
-            raise ValueError(f"{name} must be a 2-D array with {ncols} columns")
-        if arr.dtype != np.float64:
-            raise ValueError(f"{name} must be float64 (got {arr.dtype})")
-        if arr.shape[0] < bars.shape[0]:
-            raise ValueError(f"{name} has {arr.shape[0]} rows, fewer than the {bars.shape[0]} bars")
 
 
 def init_state(params: Params) -> np.ndarray:

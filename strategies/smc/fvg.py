@@ -34,7 +34,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import atr as atr_mod
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, GrowableRows, empty_out
+from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, GrowableRows, check_bars, empty_out
 
 COLUMNS = (
     # events: new gap, merged zone
@@ -350,7 +350,7 @@ def _run(
 def run(bars: np.ndarray, atr_out: np.ndarray, params: Params | None = None) -> np.ndarray:
     """Batch form over all bars (``atr_out`` = ``atr.run(bars)``)."""
     p = params or Params()
-    atr_mod.check_bars(bars, ("atr_out", atr_out, len(atr_mod.COLUMNS)))
+    check_bars(bars, ("atr_out", atr_out, len(atr_mod.COLUMNS)))
     out = empty_out(bars.shape[0], len(COLUMNS))
     tabs, meta, snap = init_state(p)
     _run(bars, atr_out, p.fvg_middle_dir, p.fvg_min_atr, p.fvg_merge, tabs, meta, snap, out)

@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from strategies.smc import atr as atr_mod
 from strategies.smc import periods as periods_mod
 from strategies.smc import swings as swings_mod
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, GrowableRows, empty_out
+from strategies.smc._common import CLOSE, HIGH, LOW, NONE, GrowableRows, check_bars, empty_out
 
 _SIDES = (("eqh", "bsl", "swing_high", "pdh"), ("eql", "ssl", "swing_low", "pdl"))
 _TARGETS = ("bsl", "ssl", "swing_high", "swing_low", "pdh", "pdl")
@@ -345,7 +345,7 @@ def _run(
 def _check_inputs(
     bars: np.ndarray, swings_out: np.ndarray, atr_out: np.ndarray, periods_out: np.ndarray
 ) -> None:
-    atr_mod.check_bars(
+    check_bars(
         bars,
         ("swings_out", swings_out, len(swings_mod.COLUMNS)),
         ("atr_out", atr_out, len(atr_mod.COLUMNS)),

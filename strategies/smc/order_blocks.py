@@ -40,6 +40,7 @@ from strategies.smc._common import (
     NONE,
     OPEN,
     GrowableRows,
+    check_bars,
     wilder_atr_step,
 )
 
@@ -439,19 +440,9 @@ def _run(
         step(i, bars, structure_out, use_body, close_inval, atr_period, atr_mult, scal, table, out)
 
 
-def _check(bars: np.ndarray, structure_out: np.ndarray) -> None:
-    if bars.ndim != 2 or bars.shape[1] < 6:
-        raise ValueError(f"bars must have shape (n, 6), got {bars.shape}")
-    if structure_out.shape[0] < bars.shape[0] or structure_out.shape[1] != len(ms.COLUMNS):
-        raise ValueError(
-            f"structure_out must be a structure.run output with >= {bars.shape[0]} rows, "
-            f"got shape {structure_out.shape}"
-        )
-
-
 def run(bars: np.ndarray, structure_out: np.ndarray, params: OrderBlockParams) -> np.ndarray:
     """Batch form: the same ``step`` as the stream, in one njit loop."""
-    _check(bars, structure_out)
+    check_bars(bars, ("structure_out", structure_out, len(ms.COLUMNS)))
     out = np.empty((bars.shape[0], len(COLUMNS)))  # step writes every column of every row
     scal, table = init_state(params)
     p = params

@@ -28,8 +28,7 @@ import pandas as pd
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from strategies.smc import atr as atr_mod
-from strategies.smc._common import HIGH, LOW, NONE, TIME, GrowableRows, empty_out
+from strategies.smc._common import HIGH, LOW, NONE, TIME, GrowableRows, check_bars, empty_out
 
 TIMEFRAMES = ("4h", "d", "w")
 _FIELDS = ("high", "high_ref", "low", "low_ref", "broken_high", "broken_low", "start")
@@ -208,7 +207,7 @@ def _run(bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray
 def run(bars: np.ndarray, params: Params | None = None) -> np.ndarray:
     """Batch form over all bars; ``local_ms`` is derived from each bar's own timestamp."""
     p = params or Params()
-    atr_mod.check_bars(bars)
+    check_bars(bars)
     check_times(bars)
     out = empty_out(bars.shape[0], len(COLUMNS))
     _run(bars, local_ms(bars, p.periods_zone), init_state(p), out)

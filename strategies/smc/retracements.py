@@ -23,7 +23,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import swings as sw
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, GrowableRows
+from strategies.smc._common import CLOSE, HIGH, LOW, NONE, GrowableRows, check_bars
 
 COLUMNS = (
     "retracement_dir", "retracement_current", "retracement_deepest", "retracement_ref",
@@ -112,19 +112,9 @@ def _run(
         step(i, bars, swing_out, use_close, state, out)
 
 
-def _check(bars: np.ndarray, swing_out: np.ndarray) -> None:
-    if bars.ndim != 2 or bars.shape[1] < 6:
-        raise ValueError(f"bars must have shape (n, 6), got {bars.shape}")
-    if swing_out.shape[0] < bars.shape[0] or swing_out.shape[1] != len(sw.COLUMNS):
-        raise ValueError(
-            f"swing_out must be a swings.run output with >= {bars.shape[0]} rows, "
-            f"got shape {swing_out.shape}"
-        )
-
-
 def run(bars: np.ndarray, swing_out: np.ndarray, params: RetracementParams) -> np.ndarray:
     """Batch form: the same ``step`` as the stream, in one njit loop."""
-    _check(bars, swing_out)
+    check_bars(bars, ("swing_out", swing_out, len(sw.COLUMNS)))
     out = np.empty((bars.shape[0], len(COLUMNS)))  # step writes every column of every row
     _run(bars, swing_out, params.retracement_use_close, init_state(params), out)
     return out

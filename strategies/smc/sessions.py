@@ -34,8 +34,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from strategies.smc import atr as atr_mod
-from strategies.smc._common import HIGH, LOW, NONE, TIME, GrowableRows, empty_out
+from strategies.smc._common import HIGH, LOW, NONE, TIME, GrowableRows, check_bars, empty_out
 from strategies.smc.periods import MS_DAY, LocalClock, check_times, local_ms, zone_info
 
 # name, zone, start, end (local "HH:MM")
@@ -187,7 +186,7 @@ def _run(
 def run(bars: np.ndarray, params: Params | None = None) -> np.ndarray:
     """Batch form over all bars; local times are derived from each bar's own timestamp."""
     p = params or Params()
-    atr_mod.check_bars(bars)
+    check_bars(bars)
     check_times(bars)
     zones, spec = _spec(p)
     out = empty_out(bars.shape[0], len(COLUMNS))

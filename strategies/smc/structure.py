@@ -38,7 +38,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import swings as sw
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, GrowableRows
+from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, GrowableRows, check_bars
 
 COLUMNS = (
     "structure_bull_kind", "structure_bull_level", "structure_bull_ref",
@@ -220,19 +220,9 @@ def _run(
         step(i, bars, swing_out, wick_break, state, out)
 
 
-def _check(bars: np.ndarray, swing_out: np.ndarray) -> None:
-    if bars.ndim != 2 or bars.shape[1] < 6:
-        raise ValueError(f"bars must have shape (n, 6), got {bars.shape}")
-    if swing_out.shape[0] < bars.shape[0] or swing_out.shape[1] != len(sw.COLUMNS):
-        raise ValueError(
-            f"swing_out must be a swings.run output with >= {bars.shape[0]} rows, "
-            f"got shape {swing_out.shape}"
-        )
-
-
 def run(bars: np.ndarray, swing_out: np.ndarray, params: StructureParams) -> np.ndarray:
     """Batch form: the same ``step`` as the stream, in one njit loop."""
-    _check(bars, swing_out)
+    check_bars(bars, ("swing_out", swing_out, len(sw.COLUMNS)))
     out = np.empty((bars.shape[0], len(COLUMNS)))  # step writes every column of every row
     _run(bars, swing_out, params.structure_wick_break, init_state(params), out)
     return out

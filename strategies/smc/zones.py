@@ -22,7 +22,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from strategies.smc import swings as sw
-from strategies.smc._common import CLOSE, GrowableRows
+from strategies.smc._common import CLOSE, GrowableRows, check_bars
 
 COLUMNS = (
     "zone_hi", "zone_hi_ref", "zone_lo", "zone_lo_ref", "zone_eq", "zone_pct", "zone_position",
@@ -112,23 +112,13 @@ def _run(
         step(i, bars, swing_out, eps, f_shallow, f_mid, f_deep, out)
 
 
-def _check(bars: np.ndarray, swing_out: np.ndarray) -> None:
-    if bars.ndim != 2 or bars.shape[1] < 6:
-        raise ValueError(f"bars must have shape (n, 6), got {bars.shape}")
-    if swing_out.shape[0] < bars.shape[0] or swing_out.shape[1] != len(sw.COLUMNS):
-        raise ValueError(
-            f"swing_out must be a swings.run output with >= {bars.shape[0]} rows, "
-            f"got shape {swing_out.shape}"
-        )
-
-
 def _args(p: ZoneParams) -> tuple[float, float, float, float]:
     return p.zone_equilibrium_band, p.zone_ote_shallow, p.zone_ote_mid, p.zone_ote_deep
 
 
 def run(bars: np.ndarray, swing_out: np.ndarray, params: ZoneParams) -> np.ndarray:
     """Batch form: the same ``step`` as the stream, in one njit loop."""
-    _check(bars, swing_out)
+    check_bars(bars, ("swing_out", swing_out, len(sw.COLUMNS)))
     out = np.empty((bars.shape[0], len(COLUMNS)))  # step writes every column of every row
     _run(bars, swing_out, *_args(params), out)
     return out

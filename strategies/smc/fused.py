@@ -15,7 +15,8 @@ running the same code. Only two arrays cross the Python→numba boundary:
   ``empty_out`` buffers hold), so the arena itself is allocated with ``np.empty``. :func:`grow` doubles ``cap`` (amortised O(1) appends; all blocks grow
   together) — the step then sees the same arrays, just longer.
 
-Inside the step the pieces are views rebuilt on every call (a few ns each); the concept
+Inside the step the pieces are borrowed views (``_fused_views.view``: no reference counting)
+rebuilt on every call; the concept
 ``step`` functions receive C-contiguous float64 arrays of the same types as in batch, so they
 reuse the batch compilations.
 """
@@ -33,6 +34,7 @@ from pydantic import BaseModel
 
 from strategies.smc import (
     _common,
+    _fused_views,
     atr,
     fvg,
     liquidity,
@@ -46,6 +48,7 @@ from strategies.smc import (
 )
 from strategies.smc import _fused_clock as clock
 from strategies.smc._common import BAR_FIELDS, CLOSE, HIGH, LOW, OPEN, TIME, VOLUME
+from strategies.smc._fused_views import view
 
 # graph order of ``detect._nodes()``; SMCStream checks it so a new node cannot be forgotten here
 NODE_NAMES = (
@@ -211,27 +214,27 @@ class Layout:
 def _s1(st: np.ndarray, k: int) -> np.ndarray:
     b = PIECES + 4 * k
     off = int(st[b])
-    return st[off : off + int(st[b + 1])]
+    return view(st, off, (int(st[b + 1]),))
 
 
 @njit(cache=True, inline="always")
 def _s2(st: np.ndarray, k: int) -> np.ndarray:
     b = PIECES + 4 * k
     off, d0, d1 = int(st[b]), int(st[b + 1]), int(st[b + 2])
-    return st[off : off + d0 * d1].reshape((d0, d1))
+    return view(st, off, (d0, d1))
 
 
 @njit(cache=True, inline="always")
 def _s3(st: np.ndarray, k: int) -> np.ndarray:
     b = PIECES + 4 * k
     off, d0, d1, d2 = int(st[b]), int(st[b + 1]), int(st[b + 2]), int(st[b + 3])
-    return st[off : off + d0 * d1 * d2].reshape((d0, d1, d2))
+    return view(st, off, (d0, d1, d2))
 
 
 @njit(cache=True, inline="always")
 def _block(outs: np.ndarray, st: np.ndarray, cap: int, k: int) -> np.ndarray:
     c0, nc = int(st[BLOCKS + 2 * k]), int(st[BLOCKS + 2 * k + 1])
-    return outs[cap * c0 : cap * (c0 + nc)].reshape((cap, nc))
+    return view(outs, cap * c0, (cap, nc))
 
 
 @njit(cache=True, inline="always")
@@ -254,7 +257,8 @@ def _sources_digest() -> int:
 
 
 DEPENDENCIES: tuple[ModuleType, ...] = (
-    _common, clock, atr, fvg, liquidity, order_blocks, periods, retracements, sessions,
+    _common, clock, _fused_views, atr, fvg, liquidity, order_blocks, periods, retracements,
+    sessions,
     structure, swings, zones,
 )  # fmt: skip
 SOURCES_DIGEST = _sources_digest()
@@ -293,7 +297,7 @@ def _build_step(digest: int) -> Any:
         # local wall-clock times (sessions' zones, then the periods zone)
         loc_s = _block(outs, st, cap, B_LOCAL_S)
         c0 = int(st[BLOCKS + 2 * B_LOCAL_P])
-        loc_p = outs[cap * c0 : cap * (c0 + 1)]  # 1-D, as periods.step reads it
+        loc_p = view(outs, cap * c0, (cap,))  # 1-D, as periods.step reads it
         nzs = int(st[NZ_SESSIONS])
         hour0, table = _s1(st, S_CLK_HOUR0), _s2(st, S_CLK_TAB)
         ovr, ovr_t = _s1(st, S_CLK_OVR), _s1(st, S_CLK_OVR_T)

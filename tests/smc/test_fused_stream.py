@@ -12,9 +12,11 @@ import types
 import numpy as np
 import pandas as pd
 import pytest
+from numba import njit
 
 from strategies.smc import SMCStream, bars_from_frame, detect, fused, make_params
 from strategies.smc import _fused_clock as clock
+from strategies.smc._fused_views import view
 from strategies.smc.detect import _nodes
 from strategies.smc.periods import local_ms
 from tests.smc.helpers import BTC_5M, load_frame
@@ -255,3 +257,21 @@ def test_cache_key_covers_every_linked_concept_module() -> None:
     }
     assert len(referenced) >= 11  # the ten concept modules and the clock
     assert referenced <= set(fused.DEPENDENCIES)
+
+
+@njit
+def _views_of(arena: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    v1 = view(arena, 2, (3,))
+    v2 = view(arena, 5, (2, 3))
+    v3 = view(arena, 11, (2, 2, 2))
+    v3[1, 1, 1] = -1.0  # writes through to the arena
+    return v1.copy(), v2.copy(), v3.copy()
+
+
+def test_borrowed_views_match_numpy_reshape() -> None:
+    arena = np.arange(20, dtype=np.float64)
+    v1, v2, v3 = _views_of(arena)
+    np.testing.assert_array_equal(v1, np.arange(2.0, 5.0))
+    np.testing.assert_array_equal(v2, np.arange(5.0, 11.0).reshape(2, 3))
+    assert arena[18] == -1.0
+    np.testing.assert_array_equal(v3, arena[11:19].reshape(2, 2, 2))

@@ -154,17 +154,9 @@ def add_levels(
             )
 
 
-def build_figure(
-    df: pd.DataFrame,
-    det: pd.DataFrame,
-    title: str,
-    last_bars: int = 1500,
-    extra: list | None = None,
-) -> go.Figure:
-    """Candles of the last ``last_bars`` bars with every SMC layer on top."""
-    start = max(0, len(df) - last_bars)
-    view = df.iloc[start:]
-    fig = go.Figure(
+def candle_figure(view: pd.DataFrame) -> go.Figure:
+    """A figure holding just the candles of ``view``."""
+    return go.Figure(
         go.Candlestick(
             x=view.index,
             open=view["open"],
@@ -176,6 +168,18 @@ def build_figure(
             decreasing_line_color=BEAR,
         )
     )
+
+
+def build_figure(
+    df: pd.DataFrame,
+    det: pd.DataFrame,
+    title: str,
+    last_bars: int = 1500,
+    extra: list | None = None,
+) -> go.Figure:
+    """Candles of the last ``last_bars`` bars with every SMC layer on top."""
+    start = max(0, len(df) - last_bars)
+    fig = candle_figure(df.iloc[start:])
     add_swings(fig, df, det, start, "", 11, "swing")
     add_swings(fig, df, det, start, "int_", 6, "internal")
     add_structure(fig, df, det, start, "swing", 1.8, "solid")

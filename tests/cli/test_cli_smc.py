@@ -71,3 +71,19 @@ def test_run_rejects_bad_config(monkeypatch) -> None:
     monkeypatch.setenv("NETWORK", "moon")
     res = runner.invoke(app, ["run"])
     assert res.exit_code == 2 and "NETWORK" in res.output
+
+
+def test_smc_compat_mode_warns_and_charts(_isolated_data_dir: Path) -> None:
+    out = _isolated_data_dir / "compat.html"
+    res = runner.invoke(
+        app, ["smc", "ETH", "-t", "1h", "--data", str(ETH_1H), "--compat", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "look-ahead" in res.output and "never for trading" in res.output
+    assert "order blocks" in res.output
+    html = out.read_text()
+    assert "LOOK-AHEAD" in html and "swing highs" in html  # title and a layer
+    res = runner.invoke(
+        app, ["smc", "ETH", "-t", "1h", "--data", str(ETH_1H), "--compat", "-p", "fvg_merge=false"]
+    )
+    assert res.exit_code == 1 and "compat mode takes only swing_length" in res.output

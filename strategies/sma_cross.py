@@ -47,32 +47,56 @@ def _neumaier(s: float, comp: float, v: float) -> tuple[float, float]:
 
 
 @njit(cache=True)
+def sma_into(
+    x: np.ndarray, window: int, start: int, stop: int, state: np.ndarray, out: np.ndarray
+) -> None:
+    """SMA of bars [start, stop) into out[: stop - start], carrying the compensated running sum
+    (state = [sum, compensation]) from the previous block.
+
+    Why blocks: a fused grid computes each window's SMA a few thousand bars at a time so the
+    rows stay in cache; calling this over consecutive blocks performs exactly the operations
+    of one whole-series call, so the values are bit-identical to sma()."""
+    s = state[0]
+    comp = state[1]
+    for i in range(start, stop):
+        s, comp = _neumaier(s, comp, x[i])
+        if i >= window:
+            s, comp = _neumaier(s, comp, -x[i - window])
+        out[i - start] = (s + comp) / window if i >= window - 1 else np.nan
+    state[0] = s
+    state[1] = comp
+
+
+@njit(cache=True)
 def sma(x: np.ndarray, window: int) -> np.ndarray:
     """Simple moving average with a compensated running sum (NaN for the first window-1 bars).
 
     Why compensated: a plain running sum over a million bars drifts enough to flip
     near-equal crossings; Neumaier summation keeps it at pandas' rolling-mean accuracy."""
-    n = x.shape[0]
-    out = np.full(n, np.nan)
-    s = 0.0
-    comp = 0.0
-    for i in range(n):
-        s, comp = _neumaier(s, comp, x[i])
-        if i >= window:
-            s, comp = _neumaier(s, comp, -x[i - window])
-        if i >= window - 1:
-            out[i] = (s + comp) / window
+    out = np.empty(x.shape[0])
+    sma_into(x, window, 0, x.shape[0], np.zeros(2), out)
     return out
+
+
+@njit(cache=True, inline="always")
+def cross(a0: float, a1: float) -> int:
+    """The rule on fast - slow at bars t-1 (a0) and t (a1): +1 enter, -1 exit, 0 nothing.
+
+    NaN compares False, so nothing fires before both SMAs exist at t-1. Shared by the signal
+    arrays and the fused grid kernel (research/backtest/sma_grid.py), so both apply one rule."""
+    if a0 <= 0.0 and a1 > 0.0:
+        return 1
+    if a0 >= 0.0 and a1 < 0.0:
+        return -1
+    return 0
 
 
 @njit(cache=True)
 def _cross(f: np.ndarray, s: np.ndarray, entry: np.ndarray, exit_: np.ndarray) -> None:
     for t in range(1, f.shape[0]):
-        a0 = f[t - 1] - s[t - 1]
-        a1 = f[t] - s[t]
-        # NaN compares False, so nothing fires before both SMAs exist at t-1
-        entry[t] = 1 if (a0 <= 0.0 and a1 > 0.0) else 0
-        exit_[t] = a0 >= 0.0 and a1 < 0.0
+        x = cross(f[t - 1] - s[t - 1], f[t] - s[t])
+        entry[t] = 1 if x > 0 else 0
+        exit_[t] = x < 0
 
 
 @njit(cache=True)

@@ -359,6 +359,7 @@ class SMCStream:
         self.nodes = _nodes()
         if tuple(node.name for node in self.nodes) != fused.NODE_NAMES:
             raise RuntimeError("fused.NODE_NAMES is out of date with detect._nodes()")
+        fused.prepare()
         self._layout = fused.Layout(self.params)
         self._outs, self._st = self._layout.outs, self._layout.st
         self.n = 0
@@ -367,15 +368,22 @@ class SMCStream:
     def update_arrays(
         self, time_ms: float, o: float, h: float, lo: float, c: float, v: float = 0.0
     ) -> int:
-        """Append one closed bar (floats; time = open time in epoch ms); returns its row index.
+        """Append one closed bar (time = open time in epoch ms); returns its row index.
 
-        The cheap form: nothing is boxed. Read the row with :meth:`row` or :meth:`frame`.
+        The cheap form (one njit call, nothing boxed): read the row with :meth:`row` or
+        :meth:`frame`. Ints are converted to float64; anything else raises TypeError.
         """
         i = self.n
         if i == self._layout.cap:
             self._layout.grow(i)
             self._outs = self._layout.outs
-        code = _fused_step(i, time_ms, o, h, lo, c, v, self._outs, self._st)
+        try:
+            code = _fused_step(i, time_ms, o, h, lo, c, v, self._outs, self._st)
+        except TypeError:
+            raise TypeError(
+                "bar time (epoch ms) and o, h, lo, c, v must be real numbers, got "
+                + ", ".join(type(x).__name__ for x in (time_ms, o, h, lo, c, v))
+            ) from None
         if code:
             self._retry(code, i, time_ms, o, h, lo, c, v)
         self.n = i + 1

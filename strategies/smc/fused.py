@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 from pydantic import BaseModel
 
 from strategies.smc import (
@@ -372,3 +372,17 @@ def _build_step(digest: int) -> Any:
 
 
 fused_step = _build_step(SOURCES_DIGEST)
+# the one signature SMCStream uses: bar index, time, OHLCV, the two arenas
+SIGNATURE = types.int64(types.int64, *([types.float64] * 6), types.float64[::1], types.float64[::1])
+
+
+def prepare() -> None:
+    """Compile (or load from cache) ``fused_step`` for SIGNATURE, then freeze it.
+
+    Why: a caller passing an int epoch-ms time (or int prices) would otherwise trigger a new
+    multi-second compilation of the whole graph; with compilation disabled numba converts the
+    arguments to the existing float64 signature instead. Idempotent and cheap after the first.
+    """
+    if fused_step._can_compile:
+        fused_step.compile(SIGNATURE.args)
+        fused_step.disable_compile()

@@ -275,3 +275,23 @@ def test_borrowed_views_match_numpy_reshape() -> None:
     np.testing.assert_array_equal(v2, np.arange(5.0, 11.0).reshape(2, 3))
     assert arena[18] == -1.0
     np.testing.assert_array_equal(v3, arena[11:19].reshape(2, 2, 2))
+
+
+def test_int_bar_values_are_converted_and_other_types_named() -> None:
+    df = load_frame(BTC_5M).iloc[:50]
+    ms = df.index.as_unit("ms").asi8
+    s = SMCStream()
+    for k, row in enumerate(df.itertuples(index=False)):
+        if k % 2:  # ints, as an exchange feed may deliver them
+            s.update_arrays(int(ms[k]), *(int(round(x)) for x in row))
+        else:
+            s.update_arrays(float(ms[k]), *row)
+    fed = df.copy()
+    fed.iloc[1::2] = df.iloc[1::2].round()
+    want = detect(fed)
+    got = s.frame()
+    want.index = got.index
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    with pytest.raises(TypeError, match="real numbers, got str"):
+        s.update_arrays("2025-01-01", 1.0, 2.0, 0.5, 1.5)
+    assert s.n == 50

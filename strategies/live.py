@@ -25,7 +25,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.signals import MARKET, Signals
-from strategies.smc.detect import SMCStream, detect
+from strategies.smc.detect import SMCStream, bars_from_frame, detect_arrays, make_params
+from strategies.smc.detect import _nodes as smc_nodes  # column -> node map (no public form)
 
 X_OPEN, X_HIGH, X_LOW, X_CLOSE = 0, 1, 2, 3  # input matrix: OHLC first
 N_BAR_COLS = 4
@@ -77,26 +78,43 @@ def ohlc_frame(data: Any) -> pd.DataFrame:
 
 
 def input_matrix(
-    frame: pd.DataFrame, detections: pd.DataFrame, columns: Sequence[str]
+    frame: pd.DataFrame,
+    detections: pd.DataFrame | Mapping[str, np.ndarray],
+    columns: Sequence[str],
 ) -> npt.NDArray[np.float64]:
-    """``x`` for the kernel: OHLC of ``frame`` then ``columns`` of ``detections``."""
-    if len(detections) != len(frame):
-        raise ValueError(
-            f"detections have {len(detections)} rows but the data has {len(frame)} bars"
-        )
-    missing = [c for c in columns if c not in detections.columns]
+    """``x`` for the kernel: OHLC of ``frame`` then ``columns`` of ``detections`` (a ``detect()``
+    frame or a mapping column -> array)."""
+    n = len(frame)
+    keys = detections.columns if isinstance(detections, pd.DataFrame) else detections.keys()
+    missing = [c for c in columns if c not in keys]
     if missing:
         raise ValueError(f"detections lack column(s): {', '.join(missing)}")
+    rows = {len(detections[c]) for c in columns}
+    if rows != {n}:
+        raise ValueError(f"detections have {min(rows ^ {n})} rows but the data has {n} bars")
     lower = {c.lower(): c for c in frame.columns}
     absent = [c for c in ("open", "high", "low", "close") if c not in lower]
     if absent:
         raise ValueError(f"OHLC frame is missing column(s): {', '.join(absent)}")
-    x = np.empty((len(frame), N_BAR_COLS + len(columns)), dtype=np.float64, order="F")
+    x = np.empty((n, N_BAR_COLS + len(columns)), dtype=np.float64, order="F")
     for j, name in enumerate(("open", "high", "low", "close")):
         x[:, j] = frame[lower[name]].to_numpy(dtype=np.float64)
     for j, name in enumerate(columns):
-        x[:, N_BAR_COLS + j] = detections[name].to_numpy(dtype=np.float64)
+        x[:, N_BAR_COLS + j] = np.asarray(detections[name], dtype=np.float64)
     return x
+
+
+def detect_columns(
+    frame: pd.DataFrame, columns: Sequence[str], detector_params: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
+    """The named ``detect()`` columns, straight from the numpy core.
+
+    Why not ``detect()``: its full ~300-column frame doubles time and memory at 1M bars
+    (≈ 5.8 s / 5 GB vs 2.7 s / 2.6 GB); the values are the same (``detect`` builds its frame
+    from these arrays)."""
+    outs = detect_arrays(bars_from_frame(frame), make_params(**detector_params))
+    where = {col: (node.name, j) for node in smc_nodes() for j, col in enumerate(node.columns)}
+    return {c: outs[where[c][0]][: len(frame), where[c][1]] for c in columns}
 
 
 def run_batch(
@@ -105,10 +123,12 @@ def run_batch(
     """Every bar's output row; ``detections`` = a precomputed ``detect()`` frame (research caches
     them per detector parameters), else computed here with ``spec.detector_params``."""
     frame = ohlc_frame(data)
-    if detections is None:
-        detections = detect(frame, **spec.detector_params)
-    x = input_matrix(frame, detections, spec.columns)
-    return run_kernel(spec, x)
+    det = (
+        detect_columns(frame, spec.columns, spec.detector_params)
+        if detections is None
+        else detections
+    )
+    return run_kernel(spec, input_matrix(frame, det, spec.columns))
 
 
 def run_kernel(spec: Spec, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -37,7 +37,6 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-import pandas as pd
 from numba import njit
 from pydantic import Field
 
@@ -205,10 +204,11 @@ def kernel(
 
 
 def generate(
-    data: Any, params: Params | None = None, detections: pd.DataFrame | None = None
+    data: Any, params: Params | None = None, detections: live.Detections | None = None
 ) -> Signals:
     """Signals for every bar of the OHLCV frame ``data`` (DatetimeIndex or a ``timestamp`` ms
-    column); ``detections`` = a precomputed ``detect(data, **params.detector_params())``."""
+    column); ``detections`` = a precomputed ``detect(data, **params.detector_params())`` frame
+    (or a mapping column -> array holding at least this strategy's columns)."""
     p = live.checked_params(Params, params)
     assert isinstance(p, Params)
     return live.to_signals(live.run_batch(spec(p), data, detections))

@@ -34,6 +34,7 @@ OUT_ENTRY, OUT_KIND, OUT_PRICE, OUT_STOP, OUT_TARGET = range(5)
 N_OUT = 5
 NEVER = -1e18  # "no previous entry" for cooldown arithmetic
 
+Detections = pd.DataFrame | Mapping[str, np.ndarray]  # a detect() frame or column -> array
 Kernel = Callable[[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 
 
@@ -79,7 +80,7 @@ def ohlc_frame(data: Any) -> pd.DataFrame:
 
 def input_matrix(
     frame: pd.DataFrame,
-    detections: pd.DataFrame | Mapping[str, np.ndarray],
+    detections: Detections,
     columns: Sequence[str],
 ) -> npt.NDArray[np.float64]:
     """``x`` for the kernel: OHLC of ``frame`` then ``columns`` of ``detections`` (a ``detect()``
@@ -118,7 +119,7 @@ def detect_columns(
 
 
 def run_batch(
-    spec: Spec, data: Any, detections: pd.DataFrame | None = None
+    spec: Spec, data: Any, detections: Detections | None = None
 ) -> npt.NDArray[np.float64]:
     """Every bar's output row; ``detections`` = a precomputed ``detect()`` frame (research caches
     them per detector parameters), else computed here with ``spec.detector_params``."""

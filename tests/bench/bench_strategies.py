@@ -5,10 +5,12 @@ Protocol (docs/research.md §12): one data file (seed-42 random walk, sha256 rec
 in a fresh subprocess (peak RSS from ru_maxrss), first calls (numba cache load, or compile with
 an empty cache) timed apart from the median of N warm calls. Per strategy at 1M bars:
 
-* ``detect_s``: ``detect(df, **params.detector_params())`` — the causal SMC core, cached per
-  detector parameters in research, so reported apart;
-* ``signal_s``: ``generate(df, params, detections=det)`` — input matrix + numba kernel + Signals
-  validation; ``kernel_s`` the kernel alone;
+* ``detect``: the strategy's detector columns from the causal SMC core
+  (``live.detect_columns``, what ``generate`` runs without cached detections; research caches
+  detections per detector parameters, so reported apart); ``detect_frame_s``: one full
+  ``detect()`` frame, for comparison;
+* ``signal``: ``generate(df, params, detections=det)`` — input matrix + numba kernel + Signals
+  validation; ``kernel`` the kernel alone;
 * ``backtest_s``: ``run_backtest`` with default costs and risk sizing;
 * ``stream_us_per_bar``: the live form (SMCStream + kernel) per bar, and the kernel's share.
 """
@@ -87,8 +89,8 @@ def task_batch(name: str, data: Path, n: int, repeat: int) -> dict[str, Any]:
         ts=df.index.as_unit("ms").asi8,
     )  # fmt: skip
     dp = params.detector_params()
-    det, det_first = _first(lambda: detect(df, **dp))
     spec = module.spec(params)
+    det, det_first = _first(lambda: live.detect_columns(df, spec.columns, dp))
     x = live.input_matrix(df, det, spec.columns)
     _, kernel_first = _first(lambda: live.run_kernel(spec, x))
     sig, signal_first = _first(lambda: module.generate(df, params, detections=det))
@@ -101,7 +103,8 @@ def task_batch(name: str, data: Path, n: int, repeat: int) -> dict[str, Any]:
             "detect": det_first, "kernel": kernel_first, "signal": signal_first,
             "backtest": bt_first,
         },
-        "detect": _timed(lambda: detect(df, **dp), max(3, repeat // 2)),
+        "detect": _timed(lambda: live.detect_columns(df, spec.columns, dp), max(3, repeat // 2)),
+        "detect_frame_s": _first(lambda: detect(df, **dp))[1],
         "signal": _timed(lambda: module.generate(df, params, detections=det), repeat),
         "kernel": _timed(lambda: live.run_kernel(spec, x), repeat),
         "backtest": _timed(lambda: run_backtest(bars, sig, cfg), repeat),

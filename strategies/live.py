@@ -173,11 +173,8 @@ class StrategyStream:
         self, time_ms: float, o: float, h: float, lo: float, c: float, v: float = 0.0
     ) -> dict[str, float | int | bool]:
         """Feed one closed bar (open time in epoch ms) through the detectors and the kernel."""
-        res: Any = self.smc.update_arrays(time_ms, o, h, lo, c, v)
-        # SMCStream.update_arrays returns the new row index (and .row() the rows); older
-        # versions returned the rows themselves
-        rows = self.smc.row() if isinstance(res, int) else res
-        values = np.concatenate(rows)[self._take]
+        self.smc.update_arrays(time_ms, o, h, lo, c, v)
+        values = np.concatenate(self.smc.row())[self._take]
         return self.push(o, h, lo, c, values)
 
     def push(

@@ -6,6 +6,7 @@ non-positive prices, high < low, unsorted times) happens here with a message nam
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +38,9 @@ class Bars:
     def timeframe_ms(self) -> int:
         return timeframe_minutes(self.timeframe) * 60_000
 
-    @property
+    @functools.cached_property
     def index(self) -> pd.DatetimeIndex:
+        """Built once per Bars (a 1M-bar index costs ~5 ms; every run_backtest needs it)."""
         return pd.DatetimeIndex(self.ts.astype("datetime64[ms]")).tz_localize("UTC")
 
     @classmethod

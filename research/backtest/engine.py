@@ -169,6 +169,76 @@ def _liquidation_price(qty: float, entry_px: float, cash: float, mm: float) -> f
 
 
 @njit(cache=True)
+def _hold_run(
+    i: int,
+    h: np.ndarray,
+    lo: np.ndarray,
+    c: np.ndarray,
+    funding: np.ndarray,
+    entry: np.ndarray,
+    exit_long: np.ndarray,
+    exit_short: np.ndarray,
+    long: bool,
+    adverse: float,
+    tp: float,
+    cash: float,
+    qty: float,
+    e_px: float,
+    rec: np.ndarray,
+    record: bool,
+    buf: np.ndarray,
+    mom: np.ndarray,
+    nb: int,
+    prev_eq: float,
+    peak: float,
+    dd_floor: float,
+    max_dd: float,
+    dd_bars: int,
+    max_dd_bars: int,
+) -> tuple[int, int, float, float, float, float, int, int]:
+    """Mark a held position through the bars from i on where nothing can happen (no funding
+    print, no resting level touched, no signal, not the last bar); return the first bar
+    where something might, and the updated accumulators.
+
+    Why a separate function: the tight loop compiles to far fewer instructions than the
+    same loop inside simulate's large body (measured 2x on held bars)."""
+    n = c.shape[0]
+    j = i
+    for j in range(i, n):
+        if j == n - 1 or funding[j] != 0.0 or entry[j] != 0 or exit_long[j] or exit_short[j]:
+            break
+        if long:
+            if lo[j] <= adverse or h[j] >= tp:
+                break
+        elif h[j] >= adverse or lo[j] <= tp:
+            break
+        eq = cash + qty * (c[j] - e_px)
+        if record:
+            rec[R_EQUITY, j] = eq
+            rec[R_CASH, j] = cash
+            rec[R_POSITION, j] = qty
+        nb += 1
+        buf[nb] = eq
+        if nb == RET_BLOCK:
+            _sum_returns(buf, nb, mom)
+            buf[0] = eq
+            nb = 0
+        prev_eq = eq
+        if eq >= peak:
+            peak = eq
+            dd_floor = peak * (1.0 - max_dd)
+            dd_bars = 0
+        else:
+            dd_bars += 1
+            if dd_bars > max_dd_bars:
+                max_dd_bars = dd_bars
+            if eq < dd_floor and peak > 0.0:
+                max_dd = 1.0 - eq / peak
+                dd_floor = eq
+    return j, nb, prev_eq, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+
+
+@njit(cache=True)
 def simulate(
     o: np.ndarray,
     h: np.ndarray,
@@ -239,7 +309,60 @@ def simulate(
     buf[0] = cash
     nb = 0
 
-    for i in range(n):
+    i = 0
+    while i < n:
+        if qty == 0.0 and p_dir == 0:
+            # flat with nothing pending: skip to the next entry signal and book the flat bars
+            # in bulk (equity = cash on each; same values, same order as the per-bar path)
+            j = i
+            while j < n and entry[j] == 0:
+                j += 1
+            if j > i:
+                if record:
+                    rec[R_EQUITY, i:j] = cash
+                    rec[R_CASH, i:j] = cash
+                    rec[R_POSITION, i:j] = 0.0
+                for _ in range(j - i):
+                    nb += 1
+                    buf[nb] = cash
+                    if nb == RET_BLOCK:
+                        _sum_returns(buf, nb, mom)
+                        buf[0] = cash
+                        nb = 0
+                prev_eq = cash
+                if cash >= peak:
+                    peak = cash
+                    dd_floor = peak * (1.0 - max_dd)
+                    dd_bars = 0
+                else:
+                    if cash < dd_floor and peak > 0.0:
+                        max_dd = 1.0 - cash / peak
+                        dd_floor = cash
+                    dd_bars += j - i
+                    if dd_bars > max_dd_bars:
+                        max_dd_bars = dd_bars
+                i = j
+                continue
+        elif qty != 0.0 and not p_exit and p_dir == 0 and not tr_dist > 0.0:
+            # holding with fixed resting levels: run through the bars on which nothing can
+            # happen (no funding print, no level touched, no signal, not the last bar); the
+            # first bar where something might is left to the full per-bar path below
+            long = qty > 0
+            adverse = liq
+            if long:
+                if sl > adverse:
+                    adverse = sl
+            elif sl < adverse:
+                adverse = sl
+            j, nb, prev_eq, peak, dd_floor, max_dd, dd_bars, max_dd_bars = _hold_run(
+                i, h, lo, c, funding, entry, exit_long, exit_short, long, adverse, tp, cash,
+                qty, e_px, rec, record, buf, mom, nb, prev_eq, peak, dd_floor, max_dd, dd_bars,
+                max_dd_bars,
+            )  # fmt: skip
+            if j > i:
+                exposure += j - i
+                i = j
+                continue
         oi = o[i]
         held = qty != 0.0
         intrabar = False  # True when this bar's entry filled after the open
@@ -420,6 +543,7 @@ def simulate(
             p_tp = target[i]
             p_tr = trail[i]
             p_age = ttl
+        i += 1
 
     _sum_returns(buf, nb, mom)
     stats[S_EQUITY] = prev_eq

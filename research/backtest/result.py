@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,12 +48,40 @@ def trades_frame(raw: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
 
 @dataclass
 class BacktestResult:
+    """Trades and metrics; the per-bar curves (equity marked at each bar's close, cash, signed
+    position) are built on first access by `curves`, which returns (equity, cash, position).
+
+    Why lazy: writing three float64 rows per bar costs more than the simulation itself on a
+    1M-bar run (fresh pages), and sweeps and most callers only read trades and metrics."""
+
     trades: pd.DataFrame
-    equity: pd.Series  # marked at each bar's close
-    cash: pd.Series
-    position: pd.Series  # signed quantity at each bar's close
     metrics: dict[str, float]
     info: dict[str, Any] = field(default_factory=dict)  # funding applied, config, ...
+    curves: Callable[[], tuple[pd.Series, pd.Series, pd.Series]] | None = field(
+        default=None, repr=False
+    )
+    _curves: tuple[pd.Series, pd.Series, pd.Series] | None = field(
+        default=None, init=False, repr=False
+    )
+
+    def _curve(self, k_: int) -> pd.Series:
+        if self._curves is None:
+            if self.curves is None:
+                raise ValueError("this result was built without per-bar curves")
+            self._curves = self.curves()
+        return self._curves[k_]
+
+    @property
+    def equity(self) -> pd.Series:
+        return self._curve(0)
+
+    @property
+    def cash(self) -> pd.Series:
+        return self._curve(1)
+
+    @property
+    def position(self) -> pd.Series:
+        return self._curve(2)
 
     @property
     def drawdown(self) -> pd.Series:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,21 +27,52 @@ _DTYPES = {
 }  # fmt: skip
 
 
+_NO_REC = np.empty((k.N_REC, 0))
+
+
+@functools.lru_cache(maxsize=4)
+def _zeros(n: int) -> np.ndarray:
+    """A shared zero row (no funding / no ATR slippage): fresh pages for two 8 MB rows per
+    1M-bar call cost more than the simulation. Never written: the kernels only read these
+    inputs (left writeable so numba compiles one signature, not a read-only twin)."""
+    return np.zeros(n)
+
+
 def _inputs(
     bars: Bars, config: BacktestConfig, funding: FundingAlignment | None
 ) -> tuple[np.ndarray, np.ndarray]:
     n = len(bars)
-    rates = np.zeros(n)
+    rates = _zeros(n)
     if funding is not None and config.costs.funding:
         if funding.rates.shape != (n,):
             raise ValueError(f"funding rates: expected {n} bars, got {funding.rates.shape}")
         rates = np.ascontiguousarray(funding.rates, dtype=np.float64)
-    slip_abs = np.zeros(n)
+    slip_abs = _zeros(n)
     if config.costs.slippage_atr > 0:
+        slip_abs = np.zeros(n)
         a = atr(bars)
         # the fill at bar i may only use the ATR known at bar i-1's close
         slip_abs[1:] = np.nan_to_num(a[:-1], nan=0.0) * config.costs.slippage_atr
     return rates, slip_abs
+
+
+_VALID: dict[int, weakref.ref[np.ndarray]] = {}  # id(signals) -> the close checked against
+
+
+def _validated(signals: Signals, close: np.ndarray) -> None:
+    """signals.validate(close), once per (Signals, close array) pair while both live.
+
+    Why: validation scans every 1M-element array (~4 ms, a third of the simulation) and
+    sweeps re-run the same signals under many configs. Signals is frozen; mutating its
+    arrays in place after a run is outside the contract and is not re-checked."""
+    key = id(signals)
+    ref = _VALID.get(key)
+    if ref is not None and ref() is close:
+        return
+    signals.validate(close)
+    if ref is None:
+        weakref.finalize(signals, _VALID.pop, key, None)
+    _VALID[key] = weakref.ref(close)
 
 
 def _check_sizing(config: BacktestConfig, stop: np.ndarray, entry: np.ndarray) -> None:
@@ -63,22 +96,32 @@ def run_backtest(
     n = len(bars)
     if len(signals) != n:
         raise SignalError(f"signals have {len(signals)} bars, prices have {n}")
-    signals.validate(bars.close)
+    _validated(signals, bars.close)
     _check_sizing(config, signals.stop, signals.entry)
     rates, slip_abs = _inputs(bars, config, funding)
     cap = int(np.count_nonzero(signals.entry)) + 1
     trades = np.zeros((cap, k.N_TRADE_COLS))
-    rec = np.empty((k.N_REC, n))
     stats = np.zeros(k.N_STATS)
-    count = k.simulate(
+    vec = config.vector()
+    args = (
         bars.open, bars.high, bars.low, bars.close, rates, slip_abs,
         signals.entry, signals.entry_kind, signals.entry_price, signals.stop, signals.target,
-        signals.trail, signals.exit_long, signals.exit_short,
-        config.vector(), stats, trades, rec,
+        signals.trail, signals.exit_long, signals.exit_short, vec,
     )  # fmt: skip
+    count = k.simulate(*args, stats, trades, _NO_REC)
     idx = bars.index
+
+    def curves() -> tuple[pd.Series, pd.Series, pd.Series]:
+        """Re-run the (deterministic) kernel with per-bar records, on first access."""
+        rec = np.empty((k.N_REC, n))
+        k.simulate(*args, np.zeros(k.N_STATS), np.zeros((0, k.N_TRADE_COLS)), rec)
+        return (
+            pd.Series(rec[k.R_EQUITY], index=idx, name="equity", copy=False),
+            pd.Series(rec[k.R_CASH], index=idx, name="cash", copy=False),
+            pd.Series(rec[k.R_POSITION], index=idx, name="position", copy=False),
+        )
+
     tdf = trades_frame(trades[:count], idx)
-    equity = pd.Series(rec[k.R_EQUITY], index=idx, name="equity", copy=False)
     metrics = metrics_from_stats(stats, config.initial_cash, n, m.periods_per_year(bars.timeframe))
     info: dict[str, Any] = {
         "bars": n,
@@ -90,14 +133,7 @@ def run_backtest(
     if funding is not None:
         info["funding_prints_used"] = funding.prints_used
         info["funding_missing_prints"] = funding.missing_prints
-    return BacktestResult(
-        trades=tdf,
-        equity=equity,
-        cash=pd.Series(rec[k.R_CASH], index=idx, name="cash", copy=False),
-        position=pd.Series(rec[k.R_POSITION], index=idx, name="position", copy=False),
-        metrics=metrics,
-        info=info,
-    )
+    return BacktestResult(trades=tdf, metrics=metrics, info=info, curves=curves)
 
 
 def _as_2d(name: str, a: npt.ArrayLike | None, n: int) -> np.ndarray:

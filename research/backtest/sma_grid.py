@@ -141,6 +141,43 @@ def _advance(
                     max_dd_bars = dd_bars
             i = j
             continue
+        if qty != 0.0 and not p_exit:
+            # held: run through the bars on which only marking happens (no funding print,
+            # liquidation level untouched, not the last bar), up to and including an exit cross
+            j = i
+            while j < i1 and j < n - 1:
+                if funding[j] != 0.0 or lo[j] <= liq:
+                    break
+                eq = cash + qty * (c[j] - e_px)
+                nb += 1
+                lbuf[nb] = eq
+                if nb == k.RET_BLOCK:
+                    k._sum_returns(lbuf, nb, mom)
+                    lbuf[0] = eq
+                    nb = 0
+                prev_eq = eq
+                if eq >= peak:
+                    peak = eq
+                    dd_floor = peak * (1.0 - max_dd)
+                    dd_bars = 0
+                else:
+                    dd_bars += 1
+                    if dd_bars > max_dd_bars:
+                        max_dd_bars = dd_bars
+                    if eq < dd_floor and peak > 0.0:
+                        max_dd = 1.0 - eq / peak
+                        dd_floor = eq
+                a1 = fast[j - i0] - slow[j - i0]
+                sig = cross(a_prev, a1)
+                a_prev = a1
+                j += 1
+                if sig < 0:
+                    p_exit = True
+                    break
+            if j > i:
+                exposure += j - i
+                i = j
+                continue
         oi = o[i]
         held = qty != 0.0
         # 1. funding on the position carried into the bar

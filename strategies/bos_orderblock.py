@@ -9,7 +9,7 @@ mirrored: bearish break, bearish OB, entry at its bottom, stop above its top):
    happens exactly on a bullish structure break; ``break_kind`` ``bos``/``choch`` requires
    ``structure_{scale}_bull_kind`` = 1/2 (``any``: either). Entry level ``E`` = OB top
    (``entry_level = "edge"``) or its midpoint (``"mid"``); stop = OB bottom − ``stop_atr_buffer``
-   × ``atr[t]``, both fixed at creation (no setup while ATR is unknown or ``E`` ≤ stop). A newer
+   × ``atr[t]``, both fixed at creation (no setup while ATR is unknown, ``E`` ≤ stop or stop ≤ 0). A newer
    bullish setup replaces the current one.
 2. **Order**: while the setup lives, every bar ``u`` (from ``t`` on) emits a LIMIT long at ``E``
    with that stop — the engine rests it for bar ``u + 1`` only (``entry_ttl = 1``, the default;
@@ -19,7 +19,8 @@ mirrored: bearish break, bearish OB, entry at its bottom, stop above its top):
    ``structure_swing_trend ≠ +1``, or within ``cooldown`` bars after an assumed fill (the fill bar
    included). Target: ``target_mode = "rr"`` → ``E + rr × (E − stop)``; ``"structure"`` → the
    running high since the break (``structure_{scale}_weak_high[u]``, the impulse's extreme) if it
-   pays at least ``min_rr`` R, else the ``rr`` target.
+   pays at least ``min_rr`` R, else the ``rr`` target; no order if that target is ≤ 0 (a far
+   short target).
 3. **End of the setup**, checked at each bar ``u > t`` before new setups: the bar trades through
    ``E`` (``open[u] ≤ E`` or ``low[u] < E``, the engine's limit-fill rule) — the OB is reached; if
    an order was emitted on ``u − 1`` this is an *assumed fill* and starts the cooldown —; else a
@@ -172,7 +173,7 @@ def kernel(
             far = bottom if s == 0 else top
             e = 0.5 * (top + bottom) if p[P_MID] > 0.0 else edge
             stop_px = far - g * p[P_BUF] * x[i, X_ATR]
-            if not g * (e - stop_px) > 0.0:  # also NaN: ATR not known yet
+            if not (g * (e - stop_px) > 0.0 and stop_px > 0.0):  # also NaN: ATR unknown
                 continue
             st[b] = 1.0
             st[b + 1] = e
@@ -201,6 +202,8 @@ def kernel(
                 d = g * (x[i, X_WEAK + s] - e)
                 if d >= p[P_MINRR] * risk:  # NaN compares False
                     target = e + g * d
+            if not target > 0.0:  # a far short target can go below zero
+                continue
             n_cand += 1
             c_b = b
             c_dir = g

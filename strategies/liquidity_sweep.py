@@ -24,7 +24,8 @@ Rules for a **long** (short mirrored: buy-side sweeps, highs for lows, bearish f
    is unknown or risk ≤ 0). Target: ``target_mode = "rr"`` → ``close[t] + rr × risk``;
    ``"liquidity"`` → the nearest opposing liquidity above ``close[t]`` that pays at least
    ``min_rr`` R — the nearest untaken buy-side pool (``liq_bsl_near_level``) or the last swing-scale
-   swing high (``last_high_level``) — else the ``rr`` target. The setup is consumed.
+   swing high (``last_high_level``) — else the ``rr`` target. No entry if the stop or the
+   target is not a positive price (a far short target). The setup is consumed.
 5. A long and a short triggering on the same bar cancel out (no entry; both stay armed).
 
 The engine ignores an entry in the direction of an open position and treats an opposite one as
@@ -190,6 +191,8 @@ def kernel(
                         best = d
                 if best < np.inf:
                     target = close + g * best
+            if not (stop_px > 0.0 and target > 0.0):  # a far short target can go below zero
+                continue
             n_cand += 1
             c_dir = g
             c_stop = stop_px

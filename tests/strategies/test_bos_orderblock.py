@@ -214,3 +214,13 @@ def test_hand_made_bars_mirrored_give_the_mirrored_short() -> None:
         assert sig.entry_price[t] == pytest.approx(200 - 100.9)
         assert sig.stop[t] == pytest.approx(200 - 97.95)
         assert sig.target[t] == pytest.approx(200 - 106.8)
+
+
+def test_no_order_when_a_price_would_not_be_positive(python: bool) -> None:
+    x = detector_rows(COLS, 4, close=40.0, high=45.0, open=40.0)
+    _bear_ob(x, 1, top=100.0, bottom=50.0)  # risk 50.5: 2R below 50 is under zero
+    assert entries(_run(x, python)) == []
+    assert entries(_run(x, python, rr=0.9)) == [1, 2, 3]
+    y = detector_rows(COLS, 4, close=103.0, low=102.0, open=103.0, atr=400.0)
+    _bull_ob(y, 1, top=101.0, bottom=100.0)  # stop 100 - 200 < 0: no setup
+    assert entries(_run(y, python)) == []

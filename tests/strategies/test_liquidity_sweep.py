@@ -262,3 +262,15 @@ def test_hand_made_bars_mirrored_give_the_mirrored_short() -> None:
     assert sig.entry[6] == -1
     assert sig.stop[6] == pytest.approx(200 - 97.65)
     assert sig.target[6] == pytest.approx(200 - 103.5)
+
+
+def test_no_entry_when_a_price_would_not_be_positive(python: bool) -> None:
+    # short from 100 with the stop 50 above: 2R = 100 below, a target at 0 is no price
+    x = detector_rows(COLS, 4, atr=10.0)
+    set_at(x, COLS, 2, high=145.0)
+    _bsl_sweep(x, 2, 2)
+    assert entries(_run(x, python, rr=2.0)) == []
+    assert entries(_run(x, python, rr=1.9)) == [2]
+    y = detector_rows(COLS, 4, open=1.0, high=1.0, close=1.0, low=0.5, atr=10.0)
+    _ssl_sweep(y, 2, 2)  # long stop 0.5 - 5 is below zero
+    assert entries(_run(y, python)) == []

@@ -203,14 +203,18 @@ def _hold_run(
     Why a separate function: the tight loop compiles to far fewer instructions than the
     same loop inside simulate's large body (measured 2x on held bars)."""
     n = c.shape[0]
+    fund = funding.shape[0] > 0
+    has_tp = not math.isnan(tp)  # skip reading the far side of the range when no target
     j = i
     for j in range(i, n):
-        if j == n - 1 or funding[j] != 0.0 or entry[j] != 0 or exit_long[j] or exit_short[j]:
+        if j == n - 1 or entry[j] != 0 or exit_long[j] or exit_short[j]:
+            break
+        if fund and funding[j] != 0.0:
             break
         if long:
-            if lo[j] <= adverse or h[j] >= tp:
+            if lo[j] <= adverse or (has_tp and h[j] >= tp):
                 break
-        elif h[j] >= adverse or lo[j] <= tp:
+        elif h[j] >= adverse or (has_tp and lo[j] <= tp):
             break
         eq = cash + qty * (c[j] - e_px)
         if record:
@@ -261,10 +265,12 @@ def simulate(
 ) -> int:
     """Run one variant; fill `stats` (N_STATS), and `trades`/`rec` when they have room.
 
-    Returns the number of trades (which may exceed `trades.shape[0]`; extra rows are dropped).
+    `funding` is per bar, or empty when none applies. Returns the number of trades (which
+    may exceed `trades.shape[0]`; extra rows are dropped).
     """
     n = o.shape[0]
     record = rec.shape[1] == n
+    fund = funding.shape[0] > 0  # empty when no funding applies (saves a stream per bar)
     cash = cfg[C_CASH]
     taker = cfg[C_TAKER]
     maker = cfg[C_MAKER]
@@ -367,7 +373,7 @@ def simulate(
         held = qty != 0.0
         intrabar = False  # True when this bar's entry filled after the open
         # 1. funding on the position carried into the bar
-        if held and funding[i] != 0.0:
+        if held and fund and funding[i] != 0.0:
             pay = -qty * oi * funding[i]
             cash += pay
             fund_acc += pay

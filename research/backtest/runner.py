@@ -28,13 +28,14 @@ _DTYPES = {
 
 
 _NO_REC = np.empty((k.N_REC, 0))
+_NO_FUNDING = np.empty(0)  # the kernels skip funding entirely on an empty array
 
 
 @functools.lru_cache(maxsize=4)
 def _zeros(n: int) -> np.ndarray:
-    """A shared zero row (no funding / no ATR slippage): fresh pages for two 8 MB rows per
-    1M-bar call cost more than the simulation. Never written: the kernels only read these
-    inputs (left writeable so numba compiles one signature, not a read-only twin)."""
+    """A shared zero row (no ATR slippage): fresh pages for an 8 MB row per 1M-bar call cost
+    more than half the simulation. Never written: the kernels only read it (left writeable so
+    numba compiles one signature, not a read-only twin)."""
     return np.zeros(n)
 
 
@@ -42,7 +43,7 @@ def _inputs(
     bars: Bars, config: BacktestConfig, funding: FundingAlignment | None
 ) -> tuple[np.ndarray, np.ndarray]:
     n = len(bars)
-    rates = _zeros(n)
+    rates = _NO_FUNDING
     if funding is not None and config.costs.funding:
         if funding.rates.shape != (n,):
             raise ValueError(f"funding rates: expected {n} bars, got {funding.rates.shape}")

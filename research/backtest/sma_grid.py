@@ -81,6 +81,7 @@ def _advance(
     mode = int(cfg[k.C_MODE])
     mm = cfg[k.C_MM]
     close_end = cfg[k.C_END] > 0.0
+    fund = funding.shape[0] > 0
     acc = x[X_ACC : X_ACC + 6]
     mom = x[X_MOM : X_MOM + 3]
     cash = x[X_CASH]
@@ -146,7 +147,7 @@ def _advance(
             # liquidation level untouched, not the last bar), up to and including an exit cross
             j = i
             while j < i1 and j < n - 1:
-                if funding[j] != 0.0 or lo[j] <= liq:
+                if (fund and funding[j] != 0.0) or lo[j] <= liq:
                     break
                 eq = cash + qty * (c[j] - e_px)
                 nb += 1
@@ -181,7 +182,7 @@ def _advance(
         oi = o[i]
         held = qty != 0.0
         # 1. funding on the position carried into the bar
-        if held and funding[i] != 0.0:
+        if held and fund and funding[i] != 0.0:
             pay = -qty * oi * funding[i]
             cash += pay
             fund_acc += pay

@@ -2,11 +2,12 @@
 
 Why a separate kernel: the general grid (engine.simulate_batch) reads eight variants x bars
 signal arrays that first have to be written (generate_grid: 2 bytes per bar-variant, then
-read back from memory). Here the crossing is evaluated per bar from the two SMA rows, and the
-bars are walked in blocks: for each block, every distinct window's SMA is computed once
-(strategies.sma_cross.sma_into, bit-identical to sma()), then every variant advances its O(1)
-state over the block while the block's prices and SMA rows are still in cache. Memory is
-O(windows x block + variants), independent of the number of bars.
+read back from memory). Here the crossing is evaluated per bar from the two SMA rows. The
+variants are split into one chunk per thread; each chunk walks the bars in blocks: per block,
+each distinct window its variants use gets its SMA computed once (strategies.sma_cross.sma_into,
+bit-identical to sma()), then every variant advances its O(1) state over the block while the
+block's prices and SMA rows are still in cache. Memory is O(windows x block + variants),
+independent of the number of bars; there are no variants x bars arrays.
 
 The per-bar logic is engine.simulate specialised to what sma_cross emits (long-only market
 entries, exit_long, no stop/target/trail): same helpers, same operations in the same order,

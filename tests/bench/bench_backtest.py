@@ -9,6 +9,17 @@ Workload: seed-42 geometric random walk of 1-minute bars (σ 5e-4, start 100, op
 close, high/low widened by |N(0, 2e-4)|), long-only SMA crossover, all-in, fee 0.05 %/side, no
 slippage or funding. Our fills are at the next bar's open; vectorbt gets the signals shifted
 by one bar and `price=open`, which is the same fill. Parity gate: identical trade counts.
+
+Timed regions (same work on both sides; signals are precomputed on both sides unless named):
+- single, simulation: our kernel writing trade records vs vectorbt `from_signals` (which
+  simulates and writes order records; everything else in a Portfolio is lazy);
+- single, full: our `run_backtest` (trade table with UTC times, 17 headline metrics; the
+  per-bar curves are lazy, built on first access) vs vectorbt `from_signals` + trade records
+  + total return, Sharpe, Sortino and max drawdown (`vbt_full`); `from_signals` alone is
+  reported next to it;
+- grid: our fused sma_cross grid (`run_sma_grid`: SMAs and crossings computed inside, from the
+  closes) vs vectorbt `from_signals` on precomputed signal frames + trade counts + total
+  returns; the general path (generate_grid arrays + run_grid) is reported apart.
 """
 
 from __future__ import annotations
@@ -107,32 +118,48 @@ def task_ours_single(data: str, repeat: int) -> dict[str, Any]:
     sig = sma_cross.generate(bars, params)
     res = run_backtest(bars, sig, cfg)
     first = time.perf_counter() - t0
-    z = np.zeros(len(bars))
-    st = np.zeros(k.N_STATS)
-    vec = cfg.vector()
-    no_tr, no_rec = np.empty((0, k.N_TRADE_COLS)), np.empty((k.N_REC, 0))
-
-    def kernel() -> None:
-        k.simulate(
-            bars.open, bars.high, bars.low, bars.close, z, z, sig.entry, sig.entry_kind,
-            sig.entry_price, sig.stop, sig.target, sig.trail, sig.exit_long, sig.exit_short,
-            vec, st, no_tr, no_rec,
-        )  # fmt: skip
-
+    kernel = kernel_fn(k, bars, sig, cfg)
     timed(lambda: run_backtest(bars, sig, cfg), 2)  # discard
     full = timed(lambda: run_backtest(bars, sig, cfg), repeat)
     kern = timed(kernel, repeat)
     with_signals = timed(lambda: run_backtest(bars, sma_cross.generate(bars, params), cfg), repeat)
+    curves = timed(lambda: run_backtest(bars, sig, cfg).equity, max(3, repeat // 2))
     return {
         "import_s": t_import,
         "first_call_s": first,
         "run_backtest": stats(full),
+        "run_backtest_plus_equity_curve": stats(curves),
         "kernel_only": stats(kern),
         "signals_plus_backtest": stats(with_signals),
         "trades": int(res.metrics["trade_count"]),
         "total_return": res.metrics["total_return"],
         "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def kernel_fn(k: Any, bars: Any, sig: Any, cfg: Any) -> Any:
+    """Our simulation alone, writing trade records (what from_signals does with orders)."""
+    z = np.zeros(len(bars))
+    st = np.zeros(k.N_STATS)
+    vec = cfg.vector()
+    tr = np.zeros((int(np.count_nonzero(sig.entry)) + 1, k.N_TRADE_COLS))
+    no_rec = np.empty((k.N_REC, 0))
+    no_funding = np.empty(0)  # as run_backtest passes it when no funding applies
+
+    def kernel() -> None:
+        k.simulate(
+            bars.open, bars.high, bars.low, bars.close, no_funding, z, sig.entry,
+            sig.entry_kind, sig.entry_price, sig.stop, sig.target, sig.trail, sig.exit_long,
+            sig.exit_short, vec, st, tr, no_rec,
+        )  # fmt: skip
+
+    return kernel
+
+
+def vbt_full(pf: Any) -> Any:
+    """What run_backtest hands back, in vectorbt terms: trades and headline metrics."""
+    return (pf.trades.records, pf.total_return(), pf.sharpe_ratio(), pf.sortino_ratio(),
+            pf.max_drawdown())  # fmt: skip
 
 
 def task_vbt_single(data: str, repeat: int) -> dict[str, Any]:
@@ -158,23 +185,29 @@ def task_vbt_single(data: str, repeat: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     pf = run()
     first = time.perf_counter() - t0
+    vbt_full(pf)
     timed(run, 2)
     ts = timed(run, repeat)
+    full = timed(lambda: vbt_full(run()), repeat)
     return {
         "import_s": t_import,
         "first_call_s": first,
         "from_signals": stats(ts),
+        "from_signals_plus_trades_and_metrics": stats(full),
         "trades": int(pf.trades.count()),
         "total_return": float(pf.total_return()),
         "peak_rss_mb": peak_rss_mb(),
     }
 
 
-def task_ours_grid(data: str, repeat: int, variants: int, chunk: int) -> dict[str, Any]:
+def task_ours_grid(
+    data: str, repeat: int, variants: int, chunk: int, path: str = "fused"
+) -> dict[str, Any]:
     from research.backtest.bars import Bars
     from research.backtest.config import BacktestConfig
     from research.backtest.costs import CostModel
     from research.backtest.runner import run_grid
+    from research.backtest.sma_grid import run_sma_grid
     from strategies import sma_cross
 
     d = load(data)
@@ -191,25 +224,37 @@ def task_ours_grid(data: str, repeat: int, variants: int, chunk: int) -> dict[st
         np.empty((min(chunk, variants), len(bars)), dtype=np.bool_),
     )
 
+    def general(a: int) -> Any:
+        e, x = sma_cross.generate_grid(bars, fast[a : a + chunk], slow[a : a + chunk], out=buffers)
+        return run_grid(bars, {"entry": e, "exit_long": x}, cfg)
+
+    def fused(a: int) -> Any:
+        return run_sma_grid(bars, fast[a : a + chunk], slow[a : a + chunk], cfg)
+
+    one_chunk = fused if path == "fused" else general
+    if path == "fused":
+        chunk = variants  # O(variants) memory: one call, no chunking needed
+        buffers = (np.empty((0, 0), np.int8), np.empty((0, 0), np.bool_))
+
     def run() -> None:
         for a in range(0, variants, chunk):
-            e, x = sma_cross.generate_grid(
-                bars, fast[a : a + chunk], slow[a : a + chunk], out=buffers
-            )
-            g = run_grid(bars, {"entry": e, "exit_long": x}, cfg)
+            g = one_chunk(a)
             counts[a : a + chunk] = g["trade_count"].to_numpy()
             j = int(np.argmax(g["total_return"].to_numpy()))
             if g["total_return"].iloc[j] > best[0]:
                 best[:] = [float(g["total_return"].iloc[j]), a + j]
-            del e, x
 
     t0 = time.perf_counter()
-    e, x = sma_cross.generate_grid(bars, fast[:2], slow[:2])
-    run_grid(bars, {"entry": e, "exit_long": x}, cfg)
+    if path == "fused":
+        run_sma_grid(bars, fast[:2], slow[:2], cfg)
+    else:
+        e, x = sma_cross.generate_grid(bars, fast[:2], slow[:2])
+        run_grid(bars, {"entry": e, "exit_long": x}, cfg)
+        del e, x
     first = time.perf_counter() - t0
-    del e, x
     ts = timed(run, repeat)
     return {
+        "path": path,
         "first_call_s": first,
         "variants": variants,
         "chunk": chunk,
@@ -325,6 +370,7 @@ def task_interleaved(data: str, rounds: int, variants: int) -> dict[str, Any]:
     from research.backtest.config import BacktestConfig
     from research.backtest.costs import CostModel
     from research.backtest.runner import run_backtest, run_grid
+    from research.backtest.sma_grid import run_sma_grid
     from strategies import sma_cross
 
     d = load(data)
@@ -336,20 +382,12 @@ def task_interleaved(data: str, rounds: int, variants: int) -> dict[str, Any]:
     close, price = pd.Series(d["close"]), pd.Series(d["open"])
     entries = pd.Series(sig.entry == 1).shift(1, fill_value=False)
     exits = pd.Series(sig.exit_long).shift(1, fill_value=False)
-    z = np.zeros(len(bars))
-    st = np.zeros(k.N_STATS)
-    vec = cfg.vector()
-    no_tr, no_rec = np.empty((0, k.N_TRADE_COLS)), np.empty((k.N_REC, 0))
+    kernel = kernel_fn(k, bars, sig, cfg)
 
-    def kernel() -> None:
-        k.simulate(
-            bars.open, bars.high, bars.low, bars.close, z, z, sig.entry, sig.entry_kind,
-            sig.entry_price, sig.stop, sig.target, sig.trail, sig.exit_long, sig.exit_short,
-            vec, st, no_tr, no_rec,
-        )  # fmt: skip
-
-    def vbt_single() -> None:
-        vbt.Portfolio.from_signals(close, entries, exits, price=price, fees=FEE, init_cash=1e4)
+    def vbt_single() -> Any:
+        return vbt.Portfolio.from_signals(
+            close, entries, exits, price=price, fees=FEE, init_cash=1e4, freq="1min"
+        )
 
     fast, slow = grid_pairs(variants)
     e, x = sma_cross.generate_grid(d["close"], fast, slow)
@@ -364,26 +402,37 @@ def task_interleaved(data: str, rounds: int, variants: int) -> dict[str, Any]:
         del pf
         gc.collect()
 
-    def ours_grid() -> None:
+    def ours_grid_general() -> None:
         e2, x2 = sma_cross.generate_grid(bars, fast, slow, out=(e, x))
         run_grid(bars, {"entry": e2, "exit_long": x2}, cfg)
 
-    for f in (kernel, vbt_single, ours_grid, vbt_grid):
+    def ours_grid() -> None:
+        run_sma_grid(bars, fast, slow, cfg)
+
+    def vbt_single_full() -> None:
+        vbt_full(vbt_single())
+
+    for f in (kernel, vbt_single_full, ours_grid, ours_grid_general, vbt_grid):
         f()  # warm-up
-    r_full, r_kernel, r_grid = [], [], []
+    r_full, r_kernel, r_grid, r_general = [], [], [], []
     for _ in range(rounds):
         v = median(timed(vbt_single, 3))
-        r_full.append(v / median(timed(lambda: run_backtest(bars, sig, cfg), 3)))
         r_kernel.append(v / median(timed(kernel, 3)))
-        r_grid.append(timed(vbt_grid, 1)[0] / timed(ours_grid, 1)[0])
+        v_full = median(timed(vbt_single_full, 3))
+        r_full.append(v_full / median(timed(lambda: run_backtest(bars, sig, cfg), 3)))
+        g = timed(vbt_grid, 1)[0]
+        r_grid.append(g / timed(ours_grid, 1)[0])
+        r_general.append(g / timed(ours_grid_general, 1)[0])
     return {
         "rounds": rounds,
         "grid_variants": variants,
-        "single_run_backtest_ratio": median(r_full),
-        "single_kernel_ratio": median(r_kernel),
-        "grid_ratio_same_variants": median(r_grid),
-        "per_round": {"run_backtest": r_full, "kernel": r_kernel, "grid": r_grid},
-    }
+        "single_run_backtest_vs_vbt_full_ratio": median(r_full),
+        "single_kernel_vs_from_signals_ratio": median(r_kernel),
+        "grid_fused_ratio_same_variants": median(r_grid),
+        "grid_general_ratio_same_variants": median(r_general),
+        "per_round": {"run_backtest": r_full, "kernel": r_kernel, "grid_fused": r_grid,
+                      "grid_general": r_general},
+    }  # fmt: skip
 
 
 def task_compile(data: str) -> dict[str, Any]:
@@ -406,7 +455,13 @@ def task_compile(data: str) -> dict[str, Any]:
     e, x = sma_cross.generate_grid(bars, [5, 10], [60, 65])
     run_grid(bars, {"entry": e, "exit_long": x}, cfg)
     grid = time.perf_counter() - t0
-    return {"import_s": t_import, "single_first_call_s": single, "grid_first_call_s": grid}
+    from research.backtest.sma_grid import run_sma_grid
+
+    t0 = time.perf_counter()
+    run_sma_grid(bars, [5, 10], [60, 65], cfg)
+    fused = time.perf_counter() - t0
+    return {"import_s": t_import, "single_first_call_s": single, "grid_first_call_s": grid,
+            "fused_grid_first_call_s": fused}  # fmt: skip
 
 
 # ---------------------------------------------------------------- driver
@@ -448,12 +503,13 @@ def main() -> None:
     ap.add_argument("--vbt-variants", type=int, default=10)
     ap.add_argument("--chunk", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--path", default="fused", choices=("fused", "general"))
     a = ap.parse_args()
     if a.task:
         fn = {
             "ours_single": lambda: task_ours_single(a.data, a.repeat),
             "vbt": lambda: task_vbt(a.data, a.repeat, a.variants),
-            "ours_grid": lambda: task_ours_grid(a.data, a.repeat, a.variants, a.chunk),
+            "ours_grid": lambda: task_ours_grid(a.data, a.repeat, a.variants, a.chunk, a.path),
             "compile": lambda: task_compile(a.data),
             "smc": lambda: task_smc(a.data, a.repeat),
             "interleaved": lambda: task_interleaved(a.data, a.repeat, a.variants),
@@ -476,6 +532,8 @@ def main() -> None:
                                          "--chunk", str(a.chunk)])  # fmt: skip
         grid_1t = spawn("ours_grid", data, ["--repeat", "3", "--variants", str(a.variants),
                                             "--chunk", str(a.chunk)], {"NUMBA_NUM_THREADS": "1"})  # fmt: skip
+        grid_general = spawn("ours_grid", data, ["--repeat", "3", "--variants", str(a.variants),
+                                                 "--chunk", str(a.chunk), "--path", "general"])  # fmt: skip
 
         smc = spawn("smc", data, ["--repeat", "3"])
         inter = spawn("interleaved", data, ["--repeat", "5", "--variants", str(a.vbt_variants)])
@@ -495,6 +553,7 @@ def main() -> None:
         "vectorbt_single": vbt,  # peak RSS: one process ran single + grid
         "ours_grid": grid,
         "ours_grid_1_thread": grid_1t,
+        "ours_grid_general_path": grid_general,
         "vectorbt_grid": vgrid,
         "smc_strategies": smc,
         "interleaved": inter,
@@ -508,6 +567,8 @@ def main() -> None:
         ratios["single_vs_vectorbt_run_backtest"] = v / ours["run_backtest"]["median_s"]
         ratios["single_vs_vectorbt_kernel_only"] = v / ours["kernel_only"]["median_s"]
         ratios["single_vs_vectorbt_incl_signals"] = v / ours["signals_plus_backtest"]["median_s"]
+        v_full = vbt["from_signals_plus_trades_and_metrics"]["median_s"]
+        ratios["single_run_backtest_vs_vectorbt_full"] = v_full / ours["run_backtest"]["median_s"]
     if "error" not in grid and "error" not in vgrid:
         m = a.vbt_variants
         parity["grid_same_trade_counts_on_vectorbt_subset"] = (
@@ -520,6 +581,14 @@ def main() -> None:
             ratios["grid_1_thread_vs_vectorbt"] = (
                 grid_1t["bar_variants_per_s"] / vgrid["bar_variants_per_s"]
             )
+        if "error" not in grid_general:
+            parity["grid_fused_same_trade_counts_as_general_path"] = (
+                grid["trades_per_variant"] == grid_general["trades_per_variant"]
+            )
+            ratios["grid_general_path_vs_vectorbt"] = (
+                grid_general["bar_variants_per_s"] / vgrid["bar_variants_per_s"]
+            )
+            grid_general.pop("trades_per_variant")
         grid.pop("trades_per_variant")
         grid_1t.pop("trades_per_variant", None)
         vgrid.pop("trades_per_variant")

@@ -74,7 +74,11 @@ def smc(
     t0 = time.perf_counter()
     try:
         runner = run_compat if compat else run_native
-        summary = runner(df, params, label, bars, chart)
+        with console.status(
+            f"detecting SMC structure on {len(df):,} bars "
+            "(the first run compiles the numba kernels, then they are cached)…"
+        ):
+            summary = runner(df, params, label, bars, chart)
     except ValueError as err:
         raise fail(str(err)) from None
     elapsed = time.perf_counter() - t0

@@ -26,13 +26,19 @@ NATIVE_EVENTS: list[tuple[str, str, int | None]] = [
     ("bearish FVGs", "fvg_dir", -1),
     ("bars filling an FVG", "fvg_filled", None),
     ("bars inverting an FVG (→ IFVG)", "fvg_inverted", None),
-    ("bullish order blocks", "ob_new_bull", None),
-    ("bearish order blocks", "ob_new_bear", None),
-    ("bars mitigating an OB", "ob_mitigated", None),
-    ("equal-high pools", "liq_eqh_new", None),
-    ("equal-low pools", "liq_eql_new", None),
-    ("buy-side sweeps", "liq_sweep_high", None),
-    ("sell-side sweeps", "liq_sweep_low", None),
+    ("bullish order blocks (swing)", "ob_swing_bull_new", None),
+    ("bearish order blocks (swing)", "ob_swing_bear_new", None),
+    ("bullish order blocks (internal)", "ob_internal_bull_new", None),
+    ("bearish order blocks (internal)", "ob_internal_bear_new", None),
+    ("bars invalidating an OB (→ breaker)", "ob_internal_invalidated", None),
+    ("equal-high pools formed", "liq_eqh", 2),
+    ("equal-low pools formed", "liq_eql", 2),
+    ("buy-side pool sweeps", "liq_bsl_sweep", None),
+    ("sell-side pool sweeps", "liq_ssl_sweep", None),
+    ("swing-high sweeps", "liq_swing_high_sweep", None),
+    ("swing-low sweeps", "liq_swing_low_sweep", None),
+    ("previous-day high sweeps", "liq_pdh_sweep", None),
+    ("previous-day low sweeps", "liq_pdl_sweep", None),
 ]
 NATIVE_STATE: list[tuple[str, str]] = [
     ("swing trend (+1 up / -1 down)", "structure_swing_trend"),
@@ -43,6 +49,9 @@ NATIVE_STATE: list[tuple[str, str]] = [
     ("nearest bearish FVG bottom", "fvg_bear_bottom"),
     ("previous day high", "prev_d_high"),
     ("previous day low", "prev_d_low"),
+    ("nearest buy-side pool above", "liq_bsl_near_level"),
+    ("nearest sell-side pool below", "liq_ssl_near_level"),
+    ("premium (+1) / discount (-1)", "zone_position"),
 ]
 
 

@@ -142,7 +142,7 @@ def add_levels(
 ) -> None:
     """Step lines for per-bar levels (previous day high/low, liquidity pools …)."""
     for col, color in columns.items():
-        if col in det:
+        if col in det:  # every detect() frame has them; a frame from elsewhere may not
             fig.add_trace(
                 go.Scatter(
                     x=df.index[start:],
@@ -217,7 +217,7 @@ def add_band(
 ) -> None:
     """A zone as a per-bar band: what a strategy saw at each bar (NaN = no zone then)."""
     if top not in det or bottom not in det:
-        return
+        raise KeyError(f"chart band needs columns {top!r} and {bottom!r} in the detect() frame")
     x = df.index[start:]
     fig.add_trace(
         go.Scatter(
@@ -277,22 +277,22 @@ def order_block_layer(fig: go.Figure, df: pd.DataFrame, det: pd.DataFrame, start
         df,
         det,
         start,
-        "ob_bull_top",
-        "ob_bull_bottom",
+        "ob_swing_bull_top",
+        "ob_swing_bull_bottom",
         "#1565c0",
         "rgba(21,101,192,0.22)",
-        "nearest bullish OB",
+        "nearest bullish OB (swing scale)",
     )
     add_band(
         fig,
         df,
         det,
         start,
-        "ob_bear_top",
-        "ob_bear_bottom",
+        "ob_swing_bear_top",
+        "ob_swing_bear_bottom",
         "#e65100",
         "rgba(230,81,0,0.22)",
-        "nearest bearish OB",
+        "nearest bearish OB (swing scale)",
     )
 
 
@@ -306,30 +306,32 @@ def levels_layer(fig: go.Figure, df: pd.DataFrame, det: pd.DataFrame, start: int
         {
             "prev_d_high": "#8d6e63",
             "prev_d_low": "#8d6e63",
-            "liq_buy_level": "#7e57c2",
-            "liq_sell_level": "#7e57c2",
+            "liq_bsl_near_level": "#7e57c2",
+            "liq_ssl_near_level": "#7e57c2",
         },
     )
 
 
 def sweep_layer(fig: go.Figure, df: pd.DataFrame, det: pd.DataFrame, start: int) -> None:
-    """Markers on bars that swept liquidity (known on that bar)."""
-    for col, side, symbol in (
-        ("liq_sweep_high", "buy-side", "x"),
-        ("liq_sweep_low", "sell-side", "x"),
+    """Markers on bars that swept liquidity (pools, swings, previous day), known on that bar."""
+    for side, targets, price in (
+        ("buy-side", ("bsl", "swing_high", "pdh"), "high"),
+        ("sell-side", ("ssl", "swing_low", "pdl"), "low"),
     ):
-        if col not in det:
-            continue
-        rows = _visible(np.flatnonzero(det[col].to_numpy() != 0), start)
+        hit = np.zeros(len(det), dtype=bool)
+        for target in targets:
+            col = f"liq_{target}_sweep"
+            if col in det:
+                hit |= det[col].to_numpy() != 0
+        rows = _visible(np.flatnonzero(hit), start)
         if rows:
-            y = df["high"].to_numpy()[rows] if side == "buy-side" else df["low"].to_numpy()[rows]
             fig.add_trace(
                 go.Scatter(
                     x=df.index[rows],
-                    y=y,
+                    y=df[price].to_numpy()[rows],
                     mode="markers",
                     name=f"{side} sweep",
-                    marker={"symbol": symbol, "size": 8, "color": "#6a1b9a"},
+                    marker={"symbol": "x", "size": 8, "color": "#6a1b9a"},
                 )
             )
 

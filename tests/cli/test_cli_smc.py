@@ -87,3 +87,24 @@ def test_smc_compat_mode_warns_and_charts(_isolated_data_dir: Path) -> None:
         app, ["smc", "ETH", "-t", "1h", "--data", str(ETH_1H), "--compat", "-p", "fvg_merge=false"]
     )
     assert res.exit_code == 1 and "compat mode takes only swing_length" in res.output
+
+
+def test_native_chart_draws_every_layer() -> None:
+    """Layer names follow detect()'s columns (a rename would raise or drop a layer)."""
+    from research.charts.smc_chart import NATIVE_LAYERS, build_figure
+    from strategies.smc import detect
+    from tests.smc.helpers import load_frame
+
+    df = load_frame().iloc[:3000]
+    fig = build_figure(df, detect(df, swing_length=10), "t", 2000, NATIVE_LAYERS)
+    names = {tr.name for tr in fig.data}
+    for expected in (
+        "nearest bullish FVG",
+        "nearest bullish OB (swing scale)",
+        "prev_d_high",
+        "liq_bsl_near_level",
+        "swing highs",
+        "internal lows",
+    ):
+        assert expected in names, expected
+    assert any(n and n.endswith("sweep") for n in names)

@@ -25,7 +25,7 @@ def load_frame(path: Path = BTC_5M) -> pd.DataFrame:
 
 def frame_bars(df: pd.DataFrame) -> np.ndarray:
     """The (n, 6) bar array of a frame."""
-    ts = df.index.asi8 // 1_000_000 if df.index.unit == "ns" else df.index.asi8
+    ts = df.index.as_unit("ms").asi8
     return as_bars(
         *(df[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")),
         ts.astype(np.float64),

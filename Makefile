@@ -35,6 +35,9 @@ test: lint
 	COVERAGE_FILE=$(TEST_TMP)/.coverage PYTHONDONTWRITEBYTECODE=1 \
 	  $(VENV)/bin/pytest -p no:cacheprovider --cov --cov-report=term:skip-covered \
 	  --cov-report=xml:$(TEST_TMP)/coverage.xml -m "$(PYTEST_MARK)" $(PYTEST_ARGS)
+	@echo "branch coverage of the strategy modules (strategies/*.py; numba kernels in strategies/smc/ are invisible to coverage.py):"
+	COVERAGE_FILE=$(TEST_TMP)/.coverage $(VENV)/bin/coverage report --include="strategies/*.py" \
+	  --omit="strategies/smc/*" --fail-under=90
 
 test-all:
 	$(MAKE) test PYTEST_MARK="slow or not slow"

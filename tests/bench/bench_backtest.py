@@ -359,7 +359,7 @@ def task_smc(data: str, repeat: int) -> dict[str, Any]:
     return out
 
 
-def task_interleaved(data: str, rounds: int, variants: int) -> dict[str, Any]:
+def task_interleaved(data: str, rounds: int, variants: int, grid_variants: int) -> dict[str, Any]:
     """§12.5: alternate ours and vectorbt round by round; the median of per-round ratios
     is robust to slow spells on a shared machine."""
     import pandas as pd
@@ -409,12 +409,17 @@ def task_interleaved(data: str, rounds: int, variants: int) -> dict[str, Any]:
     def ours_grid() -> None:
         run_sma_grid(bars, fast, slow, cfg)
 
+    big_fast, big_slow = grid_pairs(grid_variants)
+
+    def ours_grid_big() -> None:
+        run_sma_grid(bars, big_fast, big_slow, cfg)
+
     def vbt_single_full() -> None:
         vbt_full(vbt_single())
 
     for f in (kernel, vbt_single_full, ours_grid, ours_grid_general, vbt_grid):
         f()  # warm-up
-    r_full, r_kernel, r_grid, r_general = [], [], [], []
+    r_full, r_kernel, r_grid, r_general, r_tput = [], [], [], [], []
     for _ in range(rounds):
         v = median(timed(vbt_single, 3))
         r_kernel.append(v / median(timed(kernel, 3)))
@@ -423,6 +428,8 @@ def task_interleaved(data: str, rounds: int, variants: int) -> dict[str, Any]:
         g = timed(vbt_grid, 1)[0]
         r_grid.append(g / timed(ours_grid, 1)[0])
         r_general.append(g / timed(ours_grid_general, 1)[0])
+        # the issue's metric: bar-variants/s of a >= 100-variant grid vs vectorbt's subset
+        r_tput.append((grid_variants / timed(ours_grid_big, 1)[0]) / (variants / g))
     return {
         "rounds": rounds,
         "grid_variants": variants,
@@ -430,8 +437,10 @@ def task_interleaved(data: str, rounds: int, variants: int) -> dict[str, Any]:
         "single_kernel_vs_from_signals_ratio": median(r_kernel),
         "grid_fused_ratio_same_variants": median(r_grid),
         "grid_general_ratio_same_variants": median(r_general),
+        "grid_fused_bar_variants_per_s_ratio": median(r_tput),
+        "grid_fused_variants_for_throughput": grid_variants,
         "per_round": {"run_backtest": r_full, "kernel": r_kernel, "grid_fused": r_grid,
-                      "grid_general": r_general},
+                      "grid_general": r_general, "grid_fused_throughput": r_tput},
     }  # fmt: skip
 
 
@@ -504,6 +513,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--path", default="fused", choices=("fused", "general"))
+    ap.add_argument("--grid-variants", type=int, default=100)
     a = ap.parse_args()
     if a.task:
         fn = {
@@ -512,7 +522,7 @@ def main() -> None:
             "ours_grid": lambda: task_ours_grid(a.data, a.repeat, a.variants, a.chunk, a.path),
             "compile": lambda: task_compile(a.data),
             "smc": lambda: task_smc(a.data, a.repeat),
-            "interleaved": lambda: task_interleaved(a.data, a.repeat, a.variants),
+            "interleaved": lambda: task_interleaved(a.data, a.repeat, a.variants, a.grid_variants),
         }[a.task]
         print(json.dumps(fn()))
         return
@@ -536,7 +546,8 @@ def main() -> None:
                                                  "--chunk", str(a.chunk), "--path", "general"])  # fmt: skip
 
         smc = spawn("smc", data, ["--repeat", "3"])
-        inter = spawn("interleaved", data, ["--repeat", "5", "--variants", str(a.vbt_variants)])
+        inter = spawn("interleaved", data, ["--repeat", "5", "--variants", str(a.vbt_variants),
+                                            "--grid-variants", str(a.variants)])  # fmt: skip
 
     result: dict[str, Any] = {
         "workload": {

@@ -145,6 +145,7 @@ def task_compile(data: Path, n: int, repeat: int) -> dict:
 
 TASKS = {
     "ours": task_ours,
+    "core": task_core,
     "reference": task_reference,
     "stream": task_stream,
     "compile": task_compile,

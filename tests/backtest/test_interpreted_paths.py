@@ -55,3 +55,16 @@ def test_sma_cross_interpreted_equals_compiled() -> None:
     eg, xg = np.zeros((2, 400), np.int8), np.zeros((2, 400), np.bool_)
     sc._grid.py_func(close, windows, inv[:2], inv[2:], eg, xg)
     assert (eg[0] == e2).all() and (xg[0] == x2).all()
+
+
+def test_sma_blocks_and_cross_rule_interpreted() -> None:
+    """sma_into (block by block) and the crossing rule, run as Python, match the compiled sma."""
+    x = 100 * np.exp(np.cumsum(np.random.default_rng(5).normal(0, 0.01, 300)))
+    out = np.empty(300)
+    state = np.zeros(2)
+    for a in range(0, 300, 64):
+        sc.sma_into.py_func(x, 9, a, min(a + 64, 300), state, out[a:])
+    np.testing.assert_array_equal(out, sc.sma(x, 9))
+    assert sc.cross.py_func(-1.0, 1.0) == 1 and sc.cross.py_func(0.0, 1.0) == 1
+    assert sc.cross.py_func(1.0, -1.0) == -1 and sc.cross.py_func(0.0, -1.0) == -1
+    assert sc.cross.py_func(1.0, 2.0) == 0 and sc.cross.py_func(np.nan, 1.0) == 0

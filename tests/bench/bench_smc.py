@@ -15,7 +15,6 @@ import json
 import math
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -26,32 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.bench.harness import rss_mb, timed  # noqa: E402
 from tests.bench.synthetic import load_frame, save  # noqa: E402
 
 SIZES = (100_000, 300_000, 1_000_000)
 REF_N = 100_000
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _timed(fn, repeat: int) -> dict:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        gc.disable()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        gc.enable()
-    q = statistics.quantiles(times, n=4) if len(times) >= 2 else [times[0]] * 3
-    return {
-        "median_s": statistics.median(times),
-        "min_s": min(times),
-        "iqr_s": q[2] - q[0],
-        "runs": repeat,
-    }
 
 
 def task_ours(data: Path, n: int, repeat: int) -> dict:
@@ -63,9 +41,9 @@ def task_ours(data: Path, n: int, repeat: int) -> dict:
     t0 = time.perf_counter()
     det = detect(df)
     first_s = time.perf_counter() - t0
-    res = _timed(lambda: detect(df), repeat)
+    res = timed(lambda: detect(df), repeat)
     res.update(
-        import_s=import_s, first_call_s=first_s, columns=det.shape[1], n=n, peak_rss_mb=_rss_mb()
+        import_s=import_s, first_call_s=first_s, columns=det.shape[1], n=n, peak_rss_mb=rss_mb()
     )
     return res
 
@@ -81,8 +59,8 @@ def task_core(data: Path, n: int, repeat: int) -> dict:
     first_s = time.perf_counter() - t0
     out_mb = sum(o.nbytes for o in outs.values()) / 1e6
     del outs
-    res = _timed(lambda: detect_arrays(bars, p), repeat)
-    res.update(first_call_s=first_s, output_mb=out_mb, n=n, peak_rss_mb=_rss_mb())
+    res = timed(lambda: detect_arrays(bars, p), repeat)
+    res.update(first_call_s=first_s, output_mb=out_mb, n=n, peak_rss_mb=rss_mb())
     return res
 
 
@@ -102,8 +80,8 @@ def task_reference(data: Path, n: int, repeat: int) -> dict:
         smc.previous_high_low(df, time_frame="1D")
         smc.sessions(df, session="London")
 
-    res = _timed(full_set, repeat)
-    res.update(n=n, peak_rss_mb=_rss_mb())
+    res = timed(full_set, repeat)
+    res.update(n=n, peak_rss_mb=rss_mb())
     return res
 
 
@@ -129,7 +107,7 @@ def task_stream(data: Path, n: int, repeat: int) -> dict:
         "us_per_bar_median": statistics.median(per_bar),
         "us_per_bar_min": min(per_bar),
         "runs": repeat,
-        "peak_rss_mb": _rss_mb(),
+        "peak_rss_mb": rss_mb(),
     }
 
 

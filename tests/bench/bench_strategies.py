@@ -22,7 +22,6 @@ import gc
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -35,33 +34,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.bench.harness import rss_mb, timed  # noqa: E402
 from tests.bench.synthetic import load_frame, save  # noqa: E402
 
 N = 1_000_000
 STREAM_N = 50_000
 STRATEGIES = ("liquidity_sweep", "bos_orderblock")
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        gc.disable()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        gc.enable()
-    q = statistics.quantiles(times, n=4) if len(times) >= 2 else [times[0]] * 3
-    return {
-        "median_s": statistics.median(times),
-        "min_s": min(times),
-        "iqr_s": q[2] - q[0],
-        "runs": repeat,
-    }
 
 
 def _first(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -103,15 +81,15 @@ def task_batch(name: str, data: Path, n: int, repeat: int) -> dict[str, Any]:
             "detect": det_first, "kernel": kernel_first, "signal": signal_first,
             "backtest": bt_first,
         },
-        "detect": _timed(lambda: live.detect_columns(df, spec.columns, dp), max(3, repeat // 2)),
+        "detect": timed(lambda: live.detect_columns(df, spec.columns, dp), max(3, repeat // 2)),
         "detect_frame_s": _first(lambda: detect(df, **dp))[1],
-        "signal": _timed(lambda: module.generate(df, params, detections=det), repeat),
-        "kernel": _timed(lambda: live.run_kernel(spec, x), repeat),
-        "backtest": _timed(lambda: run_backtest(bars, sig, cfg), repeat),
+        "signal": timed(lambda: module.generate(df, params, detections=det), repeat),
+        "kernel": timed(lambda: live.run_kernel(spec, x), repeat),
+        "backtest": timed(lambda: run_backtest(bars, sig, cfg), repeat),
         "entry_rows": int(np.count_nonzero(sig.entry)),
         "trades": int(res.metrics["trade_count"]),
         "profit_factor": res.metrics["profit_factor"],
-        "peak_rss_mb": _rss_mb(),
+        "peak_rss_mb": rss_mb(),
     }  # fmt: skip
     return out
 
@@ -146,7 +124,7 @@ def task_stream(name: str, data: Path, n: int, repeat: int) -> dict[str, Any]:
         "us_per_bar_median": statistics.median(per_bar),
         "smc_stream_us_per_bar_median": statistics.median(smc_only),
         "runs": repeat,
-        "peak_rss_mb": _rss_mb(),
+        "peak_rss_mb": rss_mb(),
     }
 
 

@@ -155,8 +155,9 @@ def add_levels(
 
 
 def candle_figure(view: pd.DataFrame) -> go.Figure:
-    """A figure holding just the candles of ``view``."""
-    return go.Figure(
+    """A figure holding just the candles of ``view``; the price axis is fitted to the candles
+    (a far liquidity level must not squash them — it is drawn, just off-screen until zoomed)."""
+    fig = go.Figure(
         go.Candlestick(
             x=view.index,
             open=view["open"],
@@ -168,6 +169,10 @@ def candle_figure(view: pd.DataFrame) -> go.Figure:
             decreasing_line_color=BEAR,
         )
     )
+    lo, hi = float(view["low"].min()), float(view["high"].max())
+    pad = 0.08 * (hi - lo) if hi > lo else 0.01 * abs(hi) or 1.0
+    fig.update_yaxes(range=[lo - pad, hi + pad])
+    return fig
 
 
 def build_figure(

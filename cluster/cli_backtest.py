@@ -121,6 +121,17 @@ def _align(bars: Any, funding: Any) -> Any:
     return align_funding(bars.ts, bars.timeframe_ms, ts, funding["funding_rate"].to_numpy())
 
 
+def _smc_zones(candles: Any, params: Any) -> list[Any]:
+    """Order-block zones for the report, detected with the strategy's own detector
+    parameters when it has them (so the boxes are the zones it traded on)."""
+    from research.charts.smc_overlays import order_block_overlays
+    from strategies.smc import detect
+
+    kw = params.detector_params() if hasattr(params, "detector_params") else {}
+    det = detect(candles, **kw)
+    return order_block_overlays(candles.index, det, scale="swing")
+
+
 def backtest(
     strategy: str = typer.Option(..., "--strategy", help="strategy name (e.g. sma_cross)"),
     symbol: str = typer.Option("BTC", "--symbol"),
@@ -190,7 +201,10 @@ def backtest(
     if report is not None:
         from research.backtest.report import write_report
 
-        write_report(report, bars, result, title=f"{strategy} {symbol} {timeframe}")
+        write_report(
+            report, bars, result, overlays=_smc_zones(candles, params),
+            title=f"{strategy} {symbol} {timeframe}",
+        )  # fmt: skip
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return

@@ -57,6 +57,7 @@ def test_report_writes_html(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     html = out.read_text()
     assert "plotly" in html.lower() and "monthly returns" in html and "drawdown" in html
+    assert '"type":"rect"' in html  # SMC order-block zones drawn on the candles
 
 
 @pytest.mark.parametrize(

@@ -8,19 +8,17 @@ from typing import Any
 
 import typer
 
-from cluster.cli_common import console, fail, settings_or_exit
+from cluster.cli_common import console, fail, settings_or_exit, split_params
 
 
 def _parse_params(pairs: list[str], params_model: Any) -> Any:
     """`k=v` strings -> the strategy's pydantic Params (unknown keys and bad values fail)."""
     from pydantic import ValidationError
 
-    raw: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise fail(f"--param expects key=value, got {pair!r}", 2)
-        raw[key.strip()] = value.strip()
+    try:
+        raw = split_params(pairs)
+    except ValueError as err:
+        raise fail(str(err), 2) from None
     known = set(params_model.model_fields)
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -36,12 +34,6 @@ def _parse_params(pairs: list[str], params_model: Any) -> Any:
         raise fail(f"bad parameter: {msgs}", 2) from None
 
 
-def _load_shipped(market_dir: Path, venue: str, symbol: str, timeframe: str) -> Path | None:
-    """Fallback when the market-data helper is unavailable: the largest matching shipped file."""
-    hits = sorted(market_dir.glob(f"*/{venue}_{symbol.upper()}*_{timeframe}.csv.gz"))
-    return max(hits, key=lambda p: p.stat().st_size) if hits else None
-
-
 def _funding_beside(path: Path) -> Path | None:
     """`<venue>_<SYMBOL>_<tf>.csv.gz` -> the `<venue>_<SYMBOL>_funding.csv.gz` next to it."""
     stem = path.name.split(".csv")[0]
@@ -54,23 +46,14 @@ def _read_frames(
     data: Path | None, venue: str, symbol: str, timeframe: str
 ) -> tuple[Any, Any, str]:
     """Candles, funding (or None) and a description of the source."""
-    settings = settings_or_exit()
     if data is None:
+        from cluster.market_data import load_market_frame
+
         try:
-            from cluster.market_data import load_market_frame
-        except ImportError:
-            found = _load_shipped(settings.market_data_dir, venue, symbol, timeframe)
-            if found is None:
-                raise fail(
-                    f"no data for {venue}/{symbol}/{timeframe} under {settings.market_data_dir}"
-                ) from None
-            data = found
-        else:
-            try:
-                mf = load_market_frame(settings, venue, symbol, timeframe, with_funding=True)
-            except (FileNotFoundError, ValueError) as err:
-                raise fail(str(err)) from None
-            return mf.candles, mf.funding, mf.source
+            mf = load_market_frame(settings_or_exit(), venue, symbol, timeframe, with_funding=True)
+        except (FileNotFoundError, ValueError) as err:
+            raise fail(str(err)) from None
+        return mf.candles, mf.funding, mf.source
     if not data.is_file():
         raise fail(f"--data file not found: {data}", 2)
     from research.data.csv_files import load_csv, load_funding_csv

@@ -24,3 +24,14 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a clear error naming the problem; return the Exit to raise."""
     err_console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code)
+
+
+def split_params(items: list[str]) -> dict[str, str]:
+    """``--param key=value`` strings -> dict of strings (the pydantic models coerce types)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--param expects key=value, got {item!r}")
+        out[key.strip()] = raw.strip()
+    return out

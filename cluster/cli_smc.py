@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from cluster.cli_common import console, fail, settings_or_exit
-
-
-def parse_params(items: list[str]) -> dict[str, Any]:
-    """``k=v`` pairs → dict with int/float/bool values where they parse."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--param expects key=value, got {item!r}")
-        value: Any = raw.strip()
-        low = value.lower()
-        if low in ("true", "false"):
-            value = low == "true"
-        else:
-            for cast in (int, float):
-                try:
-                    value = cast(value)
-                    break
-                except ValueError:
-                    continue
-        out[key.strip()] = value
-    return out
+from cluster.cli_common import console, fail, settings_or_exit, split_params
 
 
 def smc(
@@ -58,7 +36,7 @@ def smc(
 
     settings = settings_or_exit()
     try:
-        params = parse_params(param or [])
+        params = split_params(param or [])
         frame = load_market_frame(settings, venue, symbol, timeframe, data)
     except (ValueError, FileNotFoundError) as err:
         raise fail(str(err)) from None

@@ -55,8 +55,8 @@ class CoreParams(BaseModel):
 class Node:
     """One concept instance in the graph.
 
-    ``batch(bars, deps, params) -> out``; ``stream(params)`` returns an object with
-    ``update(i, bars, deps) -> row`` and ``out``. ``columns`` are the output names in
+    ``batch(bars, deps, params) -> out``; the streaming form (``SMCStream``) calls the same
+    concept ``step`` functions through ``fused.py``. ``columns`` are the output names in
     detect()'s frame (two instances of one concept carry different names).
     """
 
@@ -65,21 +65,6 @@ class Node:
     int_columns: frozenset[str]
     deps: tuple[str, ...]
     batch: Callable[[np.ndarray, list[np.ndarray], Any], np.ndarray]
-    stream: Callable[[Any], Any]
-
-
-class _Adapter:
-    """Uniform ``update(i, bars, deps)`` over a concept stream whose update takes deps inline."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    @property
-    def out(self) -> np.ndarray:
-        return self.inner.out
-
-    def update(self, i: int, bars: np.ndarray, deps: list[np.ndarray]) -> np.ndarray:
-        return self.inner.update(i, bars, *deps)
 
 
 def _swing_node(name: str, prefix: str, length_field: str) -> Node:
@@ -90,9 +75,6 @@ def _swing_node(name: str, prefix: str, length_field: str) -> Node:
         deps=(),
         batch=lambda bars, deps, p: swings.run(
             bars, getattr(p, length_field), getattr(p, length_field)
-        ),
-        stream=lambda p: _Adapter(
-            swings.SwingStream(getattr(p, length_field), getattr(p, length_field))
         ),
     )
 
@@ -108,27 +90,6 @@ def _structure_params(p: Any) -> structure.StructureParams:
 def _internal_structure_batch(bars: np.ndarray, deps: list[np.ndarray], p: Any) -> np.ndarray:
     out = structure.run(bars, deps[0], _structure_params(p))
     return structure.filter_internal(out, deps[1]) if p.structure_filter_internal else out
-
-
-class _InternalStructureStream(_Adapter):
-    """Internal-scale structure; deps = (internal swings, swing-scale structure)."""
-
-    def __init__(self, p: Any) -> None:
-        super().__init__(structure.Stream(_structure_params(p)))
-        self.filter = p.structure_filter_internal
-
-    def update(self, i: int, bars: np.ndarray, deps: list[np.ndarray]) -> np.ndarray:
-        row = self.inner.update(i, bars, deps[0])
-        if self.filter:
-            structure.filter_internal_step(i, self.inner.out, deps[1])
-        return row
-
-
-class _ModuleStream(_Adapter):
-    """Stream of a concept module following the convention ``Stream(params)``."""
-
-    def __init__(self, module: ModuleType, params: BaseModel) -> None:
-        super().__init__(module.Stream(params))
 
 
 def _params_class(module: ModuleType) -> type[BaseModel]:
@@ -167,7 +128,6 @@ def _module_node(
         int_columns=ints,
         deps=deps,
         batch=lambda bars, dep_outs, p: module.run(bars, *dep_outs, _module_params(module, p)),
-        stream=lambda p: _ModuleStream(module, _module_params(module, p)),
     )
 
 
@@ -183,7 +143,6 @@ def _nodes() -> list[Node]:
             structure.int_column_names("swing"),
             ("swings",),
             lambda bars, deps, p: structure.run(bars, deps[0], _structure_params(p)),
-            lambda p: _Adapter(structure.Stream(_structure_params(p))),
         ),
         Node(
             "structure_internal",
@@ -191,7 +150,6 @@ def _nodes() -> list[Node]:
             structure.int_column_names("internal"),
             ("int_swings", "structure_swing"),
             _internal_structure_batch,
-            _InternalStructureStream,
         ),
         _module_node("ob_swing", order_blocks, ("structure_swing",), scale="swing"),
         _module_node("ob_internal", order_blocks, ("structure_internal",), scale="internal"),

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.signals import MARKET, Signals
 from strategies.smc.detect import SMCStream, bars_from_frame, detect_arrays, make_params
-from strategies.smc.detect import _nodes as smc_nodes  # column -> node map (no public form)
+from strategies.smc.detect import concept_nodes as smc_nodes  # column -> node map
 
 X_OPEN, X_HIGH, X_LOW, X_CLOSE = 0, 1, 2, 3  # input matrix: OHLC first
 N_BAR_COLS = 4

@@ -28,7 +28,7 @@ from strategies.smc import (
 )
 from strategies.smc._common import BAR_FIELDS
 
-# graph order of ``detect._nodes()``; SMCStream checks it so a new node cannot be forgotten here
+# graph order of ``detect.concept_nodes()``; SMCStream checks it so a new node cannot be forgotten here
 NODE_NAMES = (
     "swings", "int_swings", "atr", "structure_swing", "structure_internal", "ob_swing",
     "ob_internal", "fvg", "periods", "sessions", "liquidity", "retracements", "zones",

@@ -131,7 +131,7 @@ def _module_node(
     )
 
 
-def _nodes() -> list[Node]:
+def concept_nodes() -> list[Node]:
     """The concept graph in dependency order (later nodes may read earlier outputs)."""
     return [
         _swing_node("swings", "", "swing_length"),
@@ -294,13 +294,13 @@ def detect(df: pd.DataFrame, **params: Any) -> pd.DataFrame:
     """
     p = make_params(**params)
     bars = bars_from_frame(df)
-    return _to_frame(detect_arrays(bars, p), _nodes(), bars.shape[0], df.index)
+    return _to_frame(detect_arrays(bars, p), concept_nodes(), bars.shape[0], df.index)
 
 
 def detect_arrays(bars: np.ndarray, p: SMCParamsBase) -> dict[str, np.ndarray]:
     """Numpy core of :func:`detect`: each node's float64 output array, keyed by node name."""
     outs: dict[str, np.ndarray] = {}
-    for node in _nodes():
+    for node in concept_nodes():
         outs[node.name] = node.batch(bars, [outs[d] for d in node.deps], p)
     return outs
 
@@ -314,9 +314,9 @@ class SMCStream:
 
     def __init__(self, **params: Any) -> None:
         self.params = make_params(**params)
-        self.nodes = _nodes()
+        self.nodes = concept_nodes()
         if tuple(node.name for node in self.nodes) != fused.NODE_NAMES:
-            raise RuntimeError("fused.NODE_NAMES is out of date with detect._nodes()")
+            raise RuntimeError("fused.NODE_NAMES is out of date with detect.concept_nodes()")
         fused.prepare()
         self._layout = fused.Layout(self.params)
         self._outs, self._st = self._layout.outs, self._layout.st

@@ -24,8 +24,14 @@ NONE = -1.0
 
 
 def empty_out(n: int, ncols: int) -> np.ndarray:
-    """Output buffer: NaN everywhere (index columns are set to -1 by each step)."""
-    return np.full((n, ncols), np.nan, dtype=np.float64)
+    """Uninitialised batch output buffer.
+
+    A batch ``_run`` sets row ``i`` to NaN right before its ``step`` (unless the step writes
+    every column itself): one cache-hot pass instead of a separate NaN fill of the whole
+    buffer, which at 1M bars × 300 columns would be an extra 2.4 GB of memory traffic.
+    Streams use NaN-filled buffers (``GrowableRows``, the fused arena) instead.
+    """
+    return np.empty((n, ncols), dtype=np.float64)
 
 
 @njit(cache=True)

@@ -37,7 +37,7 @@ def step(i: int, bars: np.ndarray, period: int, state: np.ndarray, out: np.ndarr
     out[i, ATR] = wilder_atr_step(i, bars, period, state)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(bars: np.ndarray, period: int, state: np.ndarray, out: np.ndarray) -> None:
     for i in range(bars.shape[0]):
         step(i, bars, period, state, out)

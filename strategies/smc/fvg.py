@@ -331,7 +331,7 @@ def step(
         out[i, ncol + 2] = snap[t + 2, 3]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(
     bars: np.ndarray,
     atr_out: np.ndarray,
@@ -344,6 +344,7 @@ def _run(
     out: np.ndarray,
 ) -> None:
     for i in range(bars.shape[0]):
+        out[i, :] = np.nan  # the row's defaults, cache-hot just before the step
         step(i, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
 
 

@@ -330,13 +330,14 @@ def step(
             out[i, col + 2] = pools[s, best, P_COUNT]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(
     bars: np.ndarray, swings_out: np.ndarray, atr_out: np.ndarray, periods_out: np.ndarray,
     tol_atr: float, m: int, pools: np.ndarray, cands: np.ndarray, sizes: np.ndarray,
     levels: np.ndarray, out: np.ndarray,
 ) -> None:  # fmt: skip
     for i in range(bars.shape[0]):
+        out[i, :] = np.nan  # the row's defaults, cache-hot just before the step
         step(
             i, bars, swings_out, atr_out, periods_out, tol_atr, m, pools, cands, sizes, levels, out
         )

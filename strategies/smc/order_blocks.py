@@ -41,6 +41,7 @@ from strategies.smc._common import (
     OPEN,
     GrowableRows,
     check_bars,
+    empty_out,
     wilder_atr_step,
 )
 
@@ -424,7 +425,7 @@ def step(
     out[i, ACTIVE] = count
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(
     bars: np.ndarray,
     structure_out: np.ndarray,
@@ -443,7 +444,7 @@ def _run(
 def run(bars: np.ndarray, structure_out: np.ndarray, params: OrderBlockParams) -> np.ndarray:
     """Batch form: the same ``step`` as the stream, in one njit loop."""
     check_bars(bars, ("structure_out", structure_out, len(ms.COLUMNS)))
-    out = np.empty((bars.shape[0], len(COLUMNS)))  # step writes every column of every row
+    out = empty_out(bars.shape[0], len(COLUMNS))  # step writes every column of every row
     scal, table = init_state(params)
     p = params
     _run(

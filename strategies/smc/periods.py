@@ -198,9 +198,10 @@ def step(i: int, bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np
     _period(i, bars, np.floor((local[i] - WEEK_SHIFT) / MS_WEEK), state[2], out, WEEK)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray) -> None:
     for i in range(bars.shape[0]):
+        out[i, :] = np.nan  # the row's defaults, cache-hot just before the step
         step(i, bars, local, state, out)
 
 

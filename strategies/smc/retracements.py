@@ -23,7 +23,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import swings as sw
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, GrowableRows, check_bars
+from strategies.smc._common import CLOSE, HIGH, LOW, NONE, GrowableRows, check_bars, empty_out
 
 COLUMNS = (
     "retracement_dir", "retracement_current", "retracement_deepest", "retracement_ref",
@@ -104,7 +104,7 @@ def step(
     out[i, BOTTOM_REF] = swing_out[i, sw.LAST_L_REF]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(
     bars: np.ndarray, swing_out: np.ndarray, use_close: bool, state: np.ndarray, out: np.ndarray
 ) -> None:
@@ -115,7 +115,7 @@ def _run(
 def run(bars: np.ndarray, swing_out: np.ndarray, params: RetracementParams) -> np.ndarray:
     """Batch form: the same ``step`` as the stream, in one njit loop."""
     check_bars(bars, ("swing_out", swing_out, len(sw.COLUMNS)))
-    out = np.empty((bars.shape[0], len(COLUMNS)))  # step writes every column of every row
+    out = empty_out(bars.shape[0], len(COLUMNS))  # step writes every column of every row
     _run(bars, swing_out, params.retracement_use_close, init_state(params), out)
     return out
 

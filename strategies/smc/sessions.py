@@ -175,11 +175,12 @@ def step(
         out[i, col + S_START] = st[3]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(
     bars: np.ndarray, local: np.ndarray, spec: np.ndarray, state: np.ndarray, out: np.ndarray
 ) -> None:
     for i in range(bars.shape[0]):
+        out[i, :] = np.nan  # the row's defaults, cache-hot just before the step
         step(i, bars, local, spec, state, out)
 
 

@@ -38,7 +38,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import swings as sw
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, GrowableRows, check_bars
+from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, GrowableRows, check_bars, empty_out
 
 COLUMNS = (
     "structure_bull_kind", "structure_bull_level", "structure_bull_ref",
@@ -212,7 +212,7 @@ def step(
     out[i, WEAK_LOW_REF] = state[_WL_REF]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(
     bars: np.ndarray, swing_out: np.ndarray, wick_break: bool, state: np.ndarray, out: np.ndarray
 ) -> None:
@@ -223,7 +223,7 @@ def _run(
 def run(bars: np.ndarray, swing_out: np.ndarray, params: StructureParams) -> np.ndarray:
     """Batch form: the same ``step`` as the stream, in one njit loop."""
     check_bars(bars, ("swing_out", swing_out, len(sw.COLUMNS)))
-    out = np.empty((bars.shape[0], len(COLUMNS)))  # step writes every column of every row
+    out = empty_out(bars.shape[0], len(COLUMNS))  # step writes every column of every row
     _run(bars, swing_out, params.structure_wick_break, init_state(params), out)
     return out
 
@@ -244,7 +244,7 @@ def filter_internal_step(i: int, int_out: np.ndarray, swing_out: np.ndarray) -> 
             int_out[i, ref] = NONE
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _filter_all(int_out: np.ndarray, swing_out: np.ndarray) -> None:
     for i in range(int_out.shape[0]):
         filter_internal_step(i, int_out, swing_out)
@@ -257,9 +257,13 @@ def filter_internal(int_out: np.ndarray, swing_out: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"two structure outputs of equal shape expected, got {int_out.shape}, {swing_out.shape}"
         )
-    res = int_out.copy()
-    _filter_all(res, swing_out)
-    return res
+    return filter_internal_inplace(int_out.copy(), swing_out)
+
+
+def filter_internal_inplace(int_out: np.ndarray, swing_out: np.ndarray) -> np.ndarray:
+    """:func:`filter_internal` on ``int_out`` itself (for the owner of a fresh buffer)."""
+    _filter_all(int_out, swing_out)
+    return int_out
 
 
 class Stream:

@@ -104,9 +104,10 @@ def step(
     out[i, LAST_L_REF] = state[3]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(bars: np.ndarray, left: int, right: int, state: np.ndarray, out: np.ndarray) -> None:
     for i in range(bars.shape[0]):
+        out[i, :] = np.nan  # the row's defaults, cache-hot just before the step
         step(i, bars, left, right, state, out)
 
 

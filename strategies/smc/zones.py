@@ -22,7 +22,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from strategies.smc import swings as sw
-from strategies.smc._common import CLOSE, GrowableRows, check_bars
+from strategies.smc._common import CLOSE, GrowableRows, check_bars, empty_out
 
 COLUMNS = (
     "zone_hi", "zone_hi_ref", "zone_lo", "zone_lo_ref", "zone_eq", "zone_pct", "zone_position",
@@ -98,7 +98,7 @@ def step(
     out[i, IN_OTE] = 1.0 if inside else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(
     bars: np.ndarray,
     swing_out: np.ndarray,
@@ -119,7 +119,7 @@ def _args(p: ZoneParams) -> tuple[float, float, float, float]:
 def run(bars: np.ndarray, swing_out: np.ndarray, params: ZoneParams) -> np.ndarray:
     """Batch form: the same ``step`` as the stream, in one njit loop."""
     check_bars(bars, ("swing_out", swing_out, len(sw.COLUMNS)))
-    out = np.empty((bars.shape[0], len(COLUMNS)))  # step writes every column of every row
+    out = empty_out(bars.shape[0], len(COLUMNS))  # step writes every column of every row
     _run(bars, swing_out, *_args(params), out)
     return out
 

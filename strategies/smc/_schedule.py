@@ -1,0 +1,127 @@
+"""Run the concept graph's nodes on a small thread pool.
+
+Every node's batch kernel is an ``@njit(nogil=True)`` loop, so nodes whose inputs are ready run
+on separate cores at once (swings, ATR, periods and sessions have no inputs at all). Outputs do
+not depend on the schedule: each node is a pure function of the bars and its dependencies'
+finished arrays, so ``threads=1`` (graph order, no pool) and ``threads=k`` give identical bytes.
+
+The ready node with the longest remaining chain of work below it goes first (list scheduling
+by "bottom level"), so the long swing → structure → order-block chain is never left waiting
+behind a short independent node.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+MAX_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Task:
+    """One node to run: ``fn(*outputs of deps)``; ``cost`` is its relative run time."""
+
+    name: str
+    deps: tuple[str, ...]
+    fn: Callable[..., Any]
+    cost: float = 1.0
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def default_threads() -> int:
+    """Threads for one detection: ``FRACTAL_SMC_THREADS`` if set, else the usable cores (≤ 8).
+
+    Set ``FRACTAL_SMC_THREADS=1`` where many detections already run side by side (one per Ray
+    worker), so they do not oversubscribe the cores.
+    """
+    env = os.environ.get("FRACTAL_SMC_THREADS", "").strip()
+    if env:
+        try:
+            k = int(env)
+        except ValueError:
+            raise ValueError(
+                f"FRACTAL_SMC_THREADS must be a positive integer, got {env!r}"
+            ) from None
+        if k < 1:
+            raise ValueError(f"FRACTAL_SMC_THREADS must be a positive integer, got {env!r}")
+        return min(k, MAX_THREADS)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_THREADS))
+
+
+def _get_pool(threads: int) -> ThreadPoolExecutor:
+    """A process-wide pool, grown when a caller asks for more threads (never shrunk)."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < threads:
+            old = _pool
+            _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="smc")
+            _pool_size = threads
+            if old is not None:
+                old.shutdown(wait=False)
+        return _pool
+
+
+def bottom_levels(tasks: Sequence[Task]) -> dict[str, float]:
+    """Each task's cost plus the costliest chain of tasks that (transitively) need it."""
+    level: dict[str, float] = {}
+    for task in reversed(tasks):  # tasks are in dependency order
+        below = [level[t.name] for t in tasks if task.name in t.deps]
+        level[task.name] = task.cost + max(below, default=0.0)
+    return level
+
+
+def run_graph(tasks: Sequence[Task], threads: int) -> dict[str, Any]:
+    """Run ``tasks`` (in dependency order) on ``threads`` threads; returns outputs by name.
+
+    An exception in any task is raised here once the tasks already running have finished.
+    """
+    names = [t.name for t in tasks]
+    for k, task in enumerate(tasks):
+        missing = [d for d in task.deps if d not in names[:k]]
+        if missing:
+            raise ValueError(f"task {task.name!r} depends on {missing}, which do not run before it")
+    outs: dict[str, Any] = {}
+    if threads <= 1:
+        for task in tasks:
+            outs[task.name] = task.fn(*[outs[d] for d in task.deps])
+        return outs
+
+    pool = _get_pool(threads)
+    level = bottom_levels(tasks)
+    pending = sorted(tasks, key=lambda t: -level[t.name])
+    running: dict[Future[Any], str] = {}
+    error: BaseException | None = None
+    while pending or running:
+        while error is None and len(running) < threads:
+            ready = next((t for t in pending if all(d in outs for d in t.deps)), None)
+            if ready is None:
+                break
+            pending.remove(ready)
+            future = pool.submit(ready.fn, *[outs[d] for d in ready.deps])
+            running[future] = ready.name
+        if not running:
+            break
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            name = running.pop(future)
+            exc = future.exception()
+            if exc is not None:
+                error = error or exc
+            else:
+                outs[name] = future.result()
+    if error is not None:
+        raise error
+    return outs

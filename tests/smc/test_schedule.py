@@ -1,0 +1,120 @@
+"""The concept graph on a thread pool: same bytes for any thread count, errors surface."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+import numpy as np
+import pytest
+
+from strategies.smc import bars_from_frame, make_params
+from strategies.smc._schedule import Task, bottom_levels, default_threads, run_graph
+from strategies.smc.detect import concept_nodes, detect_arrays
+from tests.smc.helpers import ETH_15M, load_frame
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_give_the_bytes_of_a_serial_run(threads: int) -> None:
+    bars = bars_from_frame(load_frame(ETH_15M).iloc[:6000])
+    p = make_params(swing_length=20, internal_length=3)
+    serial = detect_arrays(bars, p, threads=1)
+    parallel = detect_arrays(bars, p, threads=threads)
+    assert list(serial) == [n.name for n in concept_nodes()]
+    assert set(parallel) == set(serial)
+    for name, arr in serial.items():
+        assert arr.tobytes() == parallel[name].tobytes(), name
+
+
+def test_independent_tasks_really_run_at_once() -> None:
+    # two tasks that each wait for the other to start: only a 2-thread schedule finishes them
+    started = [threading.Event(), threading.Event()]
+
+    def meet(k: int) -> int:
+        started[k].set()
+        assert started[1 - k].wait(timeout=30), "the other task never started"
+        return k
+
+    outs = run_graph([Task("a", (), lambda: meet(0)), Task("b", (), lambda: meet(1))], threads=2)
+    assert outs == {"a": 0, "b": 1}
+
+
+def test_dependencies_see_finished_outputs_in_any_schedule() -> None:
+    tasks = [
+        Task("x", (), lambda: 2, cost=1),
+        Task("y", (), lambda: 3, cost=50),
+        Task("xy", ("x", "y"), lambda x, y: x * y, cost=1),
+        Task("z", ("xy",), lambda xy: xy + 1, cost=1),
+    ]
+    for threads in (1, 2, 4):
+        assert run_graph(tasks, threads) == {"x": 2, "y": 3, "xy": 6, "z": 7}
+
+
+def test_bottom_level_prefers_the_long_chain() -> None:
+    tasks = [
+        Task("a", (), lambda: 0, cost=1),
+        Task("b", ("a",), lambda a: 0, cost=10),
+        Task("c", (), lambda: 0, cost=5),
+    ]
+    assert bottom_levels(tasks) == {"a": 11, "b": 10, "c": 5}
+
+
+def test_an_error_in_a_task_is_raised_and_nothing_after_it_runs() -> None:
+    ran: list[str] = []
+
+    def boom() -> None:
+        raise ValueError("bad node")
+
+    tasks = [
+        Task("bad", (), boom),
+        Task("after", ("bad",), lambda _: ran.append("after")),
+    ]
+    for threads in (1, 2):
+        with pytest.raises(ValueError, match="bad node"):
+            run_graph(tasks, threads)
+    assert ran == []
+
+
+def test_a_dependency_that_runs_later_is_rejected() -> None:
+    with pytest.raises(ValueError, match="depends on"):
+        run_graph([Task("a", ("b",), lambda b: b), Task("b", (), lambda: 1)], threads=2)
+
+
+def test_thread_count_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRACTAL_SMC_THREADS", "1")
+    assert default_threads() == 1
+    monkeypatch.setenv("FRACTAL_SMC_THREADS", "64")
+    assert default_threads() == 8
+    for bad in ("0", "two", "-3"):
+        monkeypatch.setenv("FRACTAL_SMC_THREADS", bad)
+        with pytest.raises(ValueError, match="FRACTAL_SMC_THREADS"):
+            default_threads()
+    monkeypatch.delenv("FRACTAL_SMC_THREADS")
+    assert 1 <= default_threads() <= 8
+
+
+def test_every_cell_is_written_although_batch_buffers_start_uninitialised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # batch buffers come from np.empty: hand out buffers full of a sentinel instead, and the
+    # result must still equal a run on NaN-filled buffers (the old behaviour) bit for bit
+    bars = bars_from_frame(load_frame(ETH_15M).iloc[:3000])
+    p = make_params()
+
+    def filled(value: float):  # type: ignore[no-untyped-def]
+        return lambda n, k: np.full((n, k), value)
+
+    modules = [
+        importlib.import_module(f"strategies.smc.{m}")
+        for m in ("atr", "fvg", "liquidity", "order_blocks", "periods", "retracements",
+                  "sessions", "structure", "swings", "zones")
+    ]  # fmt: skip
+    runs = []
+    for value in (np.nan, 7.25e300):
+        for module in modules:
+            monkeypatch.setattr(module, "empty_out", filled(value))
+        runs.append(detect_arrays(bars, p, threads=1))
+    nan_run, sentinel_run = runs
+    for name, arr in nan_run.items():
+        assert not (sentinel_run[name] == 7.25e300).any(), name
+        assert arr.tobytes() == sentinel_run[name].tobytes(), name

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from strategies.smc import (
@@ -33,6 +32,7 @@ from strategies.smc import (
     zones,
 )
 from strategies.smc._common import BAR_FIELDS, CLOSE, HIGH, LOW, OPEN, TIME
+from strategies.smc._frame import FrameLayout
 from strategies.smc._schedule import Task, default_threads, run_graph
 from strategies.smc.fused import fused_step as _fused_step
 
@@ -249,51 +249,6 @@ def bars_from_frame(df: pd.DataFrame) -> np.ndarray:
     return bars
 
 
-@njit(cache=True)
-def _split_columns(
-    out: np.ndarray, pos: np.ndarray, is_int: np.ndarray, floats: np.ndarray, ints: np.ndarray
-) -> None:
-    """One pass over a node's (n, k) output into column-major float / int64 blocks."""
-    n, k = out.shape
-    for i in range(n):
-        for j in range(k):
-            if is_int[j]:
-                ints[pos[j], i] = np.int64(out[i, j])
-            else:
-                floats[pos[j], i] = out[i, j]
-
-
-def _to_frame(
-    outs: dict[str, np.ndarray], nodes: list[Node], n: int, index: pd.Index
-) -> pd.DataFrame:
-    """Assemble the node outputs as one float64 and one int64 block in a single pass (a
-    300-column frame of 1M rows is 2.4 GB: every extra pass over it costs seconds)."""
-    float_names: list[str] = []
-    int_names: list[str] = []
-    layout = []
-    for node in nodes:
-        is_int = np.array([c in node.int_columns for c in node.columns], dtype=np.bool_)
-        pos = np.empty(len(node.columns), dtype=np.int64)
-        for j, col in enumerate(node.columns):
-            names = int_names if is_int[j] else float_names
-            pos[j] = len(names)
-            names.append(col)
-        layout.append((node.name, pos, is_int))
-    floats = np.empty((len(float_names), n), dtype=np.float64)
-    ints = np.empty((len(int_names), n), dtype=np.int64)
-    for name, pos, is_int in layout:
-        _split_columns(outs[name][:n], pos, is_int, floats, ints)
-    order = [c for node in nodes for c in node.columns]
-    frame = pd.concat(
-        [
-            pd.DataFrame(floats.T, index=index, columns=float_names, copy=False),
-            pd.DataFrame(ints.T, index=index, columns=int_names, copy=False),
-        ],
-        axis=1,
-    )
-    return frame[order]
-
-
 def detect(df: pd.DataFrame, **params: Any) -> pd.DataFrame:
     """Every causal SMC concept for every bar of ``df``.
 
@@ -303,7 +258,15 @@ def detect(df: pd.DataFrame, **params: Any) -> pd.DataFrame:
     """
     p = make_params(**params)
     bars = bars_from_frame(df)
-    return _to_frame(detect_arrays(bars, p), concept_nodes(), bars.shape[0], df.index)
+    nodes = concept_nodes()
+    layout = FrameLayout(nodes)
+    floats, ints = layout.alloc(bars.shape[0])
+
+    def into_frame(name: str, out: np.ndarray) -> None:  # on the node's worker thread
+        layout.split(name, out, floats, ints)
+
+    _run_nodes(nodes, bars, p, default_threads(), after=into_frame)
+    return layout.frame(floats, ints, df.index)
 
 
 def detect_arrays(
@@ -314,16 +277,29 @@ def detect_arrays(
     Independent nodes run on ``threads`` cores at once (default: ``FRACTAL_SMC_THREADS`` or
     every usable core); the arrays are identical for any thread count.
     """
-    tasks = [
-        Task(
-            node.name,
-            node.deps,
-            lambda *deps, node=node: node.batch(bars, list(deps), p),
-            NODE_COST.get(node.name, 100.0),
-        )
-        for node in concept_nodes()
-    ]
-    return run_graph(tasks, default_threads() if threads is None else threads)
+    return _run_nodes(concept_nodes(), bars, p, default_threads() if threads is None else threads)
+
+
+def _run_nodes(
+    nodes: list[Node],
+    bars: np.ndarray,
+    p: SMCParamsBase,
+    threads: int,
+    after: Callable[[str, np.ndarray], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Every node's batch output; ``after(name, out)`` runs on the node's thread when it ends."""
+
+    def task(node: Node) -> Callable[..., np.ndarray]:
+        def run(*deps: np.ndarray) -> np.ndarray:
+            out = node.batch(bars, list(deps), p)
+            if after is not None:
+                after(node.name, out)
+            return out
+
+        return run
+
+    tasks = [Task(n.name, n.deps, task(n), NODE_COST.get(n.name, 100.0)) for n in nodes]
+    return run_graph(tasks, threads)
 
 
 class SMCStream:
@@ -412,6 +388,8 @@ class SMCStream:
         times = pd.to_datetime(
             self._layout.bars[: self.n, TIME].astype(np.int64), unit="ms", utc=True
         )
-        return _to_frame(
-            self._layout.views, self.nodes, self.n, pd.DatetimeIndex(times, name="time")
-        )
+        layout = FrameLayout(self.nodes)
+        floats, ints = layout.alloc(self.n)
+        for node in self.nodes:
+            layout.split(node.name, self._layout.views[node.name], floats, ints)
+        return layout.frame(floats, ints, pd.DatetimeIndex(times, name="time"))

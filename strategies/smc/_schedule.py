@@ -83,10 +83,13 @@ def bottom_levels(tasks: Sequence[Task]) -> dict[str, float]:
     return level
 
 
-def run_graph(tasks: Sequence[Task], threads: int) -> dict[str, Any]:
+def run_graph(tasks: Sequence[Task], threads: int, keep: bool = True) -> dict[str, Any]:
     """Run ``tasks`` (in dependency order) on ``threads`` threads; returns outputs by name.
 
-    An exception in any task is raised here once the tasks already running have finished.
+    With ``keep=False`` an output is dropped as soon as every task that reads it has finished
+    (for callers that consume outputs inside the tasks: lower peak memory), and the result
+    holds only the outputs nobody reads. An exception in any task is raised here once the tasks
+    already running have finished.
     """
     names = [t.name for t in tasks]
     for k, task in enumerate(tasks):
@@ -94,15 +97,26 @@ def run_graph(tasks: Sequence[Task], threads: int) -> dict[str, Any]:
         if missing:
             raise ValueError(f"task {task.name!r} depends on {missing}, which do not run before it")
     outs: dict[str, Any] = {}
+    readers = {t.name: sum(t.name in u.deps for u in tasks) for t in tasks}
+
+    def finished(task: Task, out: Any) -> None:
+        outs[task.name] = out
+        if keep:
+            return
+        for d in task.deps:
+            readers[d] -= 1
+            if readers[d] == 0:
+                del outs[d]
+
     if threads <= 1:
         for task in tasks:
-            outs[task.name] = task.fn(*[outs[d] for d in task.deps])
+            finished(task, task.fn(*[outs[d] for d in task.deps]))
         return outs
 
     pool = _get_pool(threads)
     level = bottom_levels(tasks)
     pending = sorted(tasks, key=lambda t: -level[t.name])
-    running: dict[Future[Any], str] = {}
+    running: dict[Future[Any], Task] = {}
     error: BaseException | None = None
     while pending or running:
         while error is None and len(running) < threads:
@@ -111,17 +125,17 @@ def run_graph(tasks: Sequence[Task], threads: int) -> dict[str, Any]:
                 break
             pending.remove(ready)
             future = pool.submit(ready.fn, *[outs[d] for d in ready.deps])
-            running[future] = ready.name
+            running[future] = ready
         if not running:
             break
         done, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in done:
-            name = running.pop(future)
+            task = running.pop(future)
             exc = future.exception()
             if exc is not None:
                 error = error or exc
             else:
-                outs[name] = future.result()
+                finished(task, future.result())
     if error is not None:
         raise error
     return outs

@@ -265,7 +265,7 @@ def detect(df: pd.DataFrame, **params: Any) -> pd.DataFrame:
     def into_frame(name: str, out: np.ndarray) -> None:  # on the node's worker thread
         layout.split(name, out, floats, ints)
 
-    _run_nodes(nodes, bars, p, default_threads(), after=into_frame)
+    _run_nodes(nodes, bars, p, default_threads(), after=into_frame, keep=False)
     return layout.frame(floats, ints, df.index)
 
 
@@ -286,8 +286,10 @@ def _run_nodes(
     p: SMCParamsBase,
     threads: int,
     after: Callable[[str, np.ndarray], None] | None = None,
+    keep: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Every node's batch output; ``after(name, out)`` runs on the node's thread when it ends."""
+    """Every node's batch output; ``after(name, out)`` runs on the node's thread when it ends
+    (with ``keep=False`` outputs are freed once read, see ``run_graph``)."""
 
     def task(node: Node) -> Callable[..., np.ndarray]:
         def run(*deps: np.ndarray) -> np.ndarray:
@@ -299,7 +301,7 @@ def _run_nodes(
         return run
 
     tasks = [Task(n.name, n.deps, task(n), NODE_COST.get(n.name, 100.0)) for n in nodes]
-    return run_graph(tasks, threads)
+    return run_graph(tasks, threads, keep=keep)
 
 
 class SMCStream:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -118,3 +120,31 @@ def test_every_cell_is_written_although_batch_buffers_start_uninitialised(
     for name, arr in nan_run.items():
         assert not (sentinel_run[name] == 7.25e300).any(), name
         assert arr.tobytes() == sentinel_run[name].tobytes(), name
+
+
+class _Box:
+    """A weak-referenceable task output."""
+
+
+def test_keep_false_frees_an_output_once_its_readers_are_done() -> None:
+    refs: dict[str, weakref.ref[_Box]] = {}
+
+    def make(name: str) -> _Box:
+        box = _Box()
+        refs[name] = weakref.ref(box)
+        return box
+
+    def late(_b: _Box) -> str:
+        gc.collect()
+        return "freed" if refs["a"]() is None else "alive"
+
+    tasks = [
+        Task("a", (), lambda: make("a")),
+        Task("b", ("a",), lambda a: make("b")),
+        Task("c", ("b",), late),
+    ]
+    outs = run_graph(tasks, threads=1, keep=False)
+    assert outs == {"c": "freed"}
+    kept = run_graph(tasks, threads=2, keep=True)
+    assert set(kept) == {"a", "b", "c"} and kept["c"] == "alive"
+    assert set(run_graph(tasks, threads=2, keep=False)) == {"c"}

@@ -50,48 +50,54 @@ def _kind(new: float, prev: float) -> float:
 
 
 @njit(cache=True)
+def _is_pivot(bars: np.ndarray, col: int, sign: float, p: int, left: int, i: int) -> bool:
+    """``sign * x[p]`` strictly above the ``left`` bars before ``p`` and at least every bar in
+    ``(p, i]`` (``sign`` +1 highs, -1 lows).
+
+    Scanned outward from ``p``, alternating sides: the neighbours are the likeliest to
+    disqualify a pivot, so most bars are rejected after one or two reads (the result is an AND
+    of independent comparisons, hence the same in any order).
+    """
+    v = sign * bars[p, col]
+    right = i - p
+    near = min(left, right)
+    for d in range(1, near + 1):
+        if sign * bars[p + d, col] > v or sign * bars[p - d, col] >= v:
+            return False
+    for d in range(near + 1, left + 1):
+        if sign * bars[p - d, col] >= v:
+            return False
+    for d in range(near + 1, right + 1):
+        if sign * bars[p + d, col] > v:
+            return False
+    return True
+
+
+@njit(cache=True)
 def step(
     i: int, bars: np.ndarray, left: int, right: int, state: np.ndarray, out: np.ndarray
 ) -> None:
-    """Write row ``i`` from bars ``0..i``."""
+    """Write row ``i`` from bars ``0..i`` (every column, so the batch buffer needs no fill)."""
     out[i, SH] = 0.0
     out[i, SH_REF] = NONE
+    out[i, SH_LVL] = np.nan
+    out[i, SH_KIND] = 0.0
     out[i, SL] = 0.0
     out[i, SL_REF] = NONE
-    out[i, SH_KIND] = 0.0
+    out[i, SL_LVL] = np.nan
     out[i, SL_KIND] = 0.0
     p = i - right
     if p >= left:
-        hp = bars[p, HIGH]
-        is_high = True
-        for k in range(p - left, p):
-            if bars[k, HIGH] >= hp:
-                is_high = False
-                break
-        if is_high:
-            for k in range(p + 1, i + 1):
-                if bars[k, HIGH] > hp:
-                    is_high = False
-                    break
-        if is_high:
+        if _is_pivot(bars, HIGH, 1.0, p, left, i):
+            hp = bars[p, HIGH]
             out[i, SH] = 1.0
             out[i, SH_REF] = p
             out[i, SH_LVL] = hp
             out[i, SH_KIND] = _kind(hp, state[0])
             state[0] = hp
             state[1] = p
-        lp = bars[p, LOW]
-        is_low = True
-        for k in range(p - left, p):
-            if bars[k, LOW] <= lp:
-                is_low = False
-                break
-        if is_low:
-            for k in range(p + 1, i + 1):
-                if bars[k, LOW] < lp:
-                    is_low = False
-                    break
-        if is_low:
+        if _is_pivot(bars, LOW, -1.0, p, left, i):
+            lp = bars[p, LOW]
             out[i, SL] = 1.0
             out[i, SL_REF] = p
             out[i, SL_LVL] = lp
@@ -107,7 +113,6 @@ def step(
 @njit(cache=True, nogil=True)
 def _run(bars: np.ndarray, left: int, right: int, state: np.ndarray, out: np.ndarray) -> None:
     for i in range(bars.shape[0]):
-        out[i, :] = np.nan  # the row's defaults, cache-hot just before the step
         step(i, bars, left, right, state, out)
 
 

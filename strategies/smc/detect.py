@@ -9,7 +9,7 @@ array and the outputs of the nodes it depends on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -249,16 +249,36 @@ def bars_from_frame(df: pd.DataFrame) -> np.ndarray:
     return bars
 
 
-def detect(df: pd.DataFrame, **params: Any) -> pd.DataFrame:
+def select_nodes(columns: Iterable[str] | None = None) -> list[Node]:
+    """The nodes that produce ``columns`` plus everything they depend on, in graph order
+    (all nodes for ``None``). Unknown column names raise ValueError."""
+    nodes = concept_nodes()
+    if columns is None:
+        return nodes
+    wanted = list(columns)
+    owner = {c: node.name for node in nodes for c in node.columns}
+    unknown = [c for c in wanted if c not in owner]
+    if unknown:
+        raise ValueError(f"unknown detect() column(s): {', '.join(unknown)}")
+    need = {owner[c] for c in wanted}
+    for node in reversed(nodes):  # graph order: a node's deps come before it
+        if node.name in need:
+            need.update(node.deps)
+    return [node for node in nodes if node.name in need]
+
+
+def detect(df: pd.DataFrame, columns: Iterable[str] | None = None, **params: Any) -> pd.DataFrame:
     """Every causal SMC concept for every bar of ``df``.
 
     Returns one row per input bar (same index). Row ``t`` uses bars ``0..t`` only: events sit
     on the bar at which they became known and carry ``*_ref`` pointing at the bar they are
     about. Index columns are int64 with -1 for none; levels are float64 with NaN for none.
+    ``columns`` limits the work to the concepts those columns need (the frame then holds every
+    column of those concepts; values are the same as in the full frame).
     """
     p = make_params(**params)
     bars = bars_from_frame(df)
-    nodes = concept_nodes()
+    nodes = select_nodes(columns)
     layout = FrameLayout(nodes)
     floats, ints = layout.alloc(bars.shape[0])
 
@@ -270,14 +290,19 @@ def detect(df: pd.DataFrame, **params: Any) -> pd.DataFrame:
 
 
 def detect_arrays(
-    bars: np.ndarray, p: SMCParamsBase, threads: int | None = None
+    bars: np.ndarray,
+    p: SMCParamsBase,
+    threads: int | None = None,
+    columns: Iterable[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Numpy core of :func:`detect`: each node's float64 output array, keyed by node name.
 
     Independent nodes run on ``threads`` cores at once (default: ``FRACTAL_SMC_THREADS`` or
-    every usable core); the arrays are identical for any thread count.
+    every usable core); the arrays are identical for any thread count. ``columns`` limits the
+    work to the nodes those columns need (see :func:`select_nodes`).
     """
-    return _run_nodes(concept_nodes(), bars, p, default_threads() if threads is None else threads)
+    nodes = select_nodes(columns)
+    return _run_nodes(nodes, bars, p, default_threads() if threads is None else threads)
 
 
 def _run_nodes(

@@ -65,3 +65,29 @@ def test_layout_rejects_duplicate_columns_and_wrong_shapes() -> None:
     assert list(frame.columns) == ["x", "k"]
     assert frame["k"].tolist() == [2, -1, 7, 0]
     assert frame["x"].iloc[:2].tolist() == [1.5, 2.5]
+
+
+def test_column_selection_runs_only_the_needed_concepts_with_the_same_values() -> None:
+    from strategies.smc.detect import select_nodes
+
+    names = [n.name for n in select_nodes(["fvg_top"])]
+    assert names == ["atr", "fvg"]
+    ob = [n.name for n in select_nodes(["ob_internal_bull_new_top"])]
+    # internal order blocks need internal structure, which filters against the swing scale
+    assert ob == ["swings", "int_swings", "structure_swing", "structure_internal", "ob_internal"]
+    assert [n.name for n in select_nodes()] == [n.name for n in concept_nodes()]
+
+    df = load_frame(BTC_5M).iloc[:1500]
+    full = detect(df)
+    part = detect(df, columns=["fvg_top", "ob_internal_bull_new_top"], swing_length=50)
+    assert set(part.columns) < set(full.columns)
+    assert {"fvg_top", "ob_internal_bull_new_top", "atr"} <= set(part.columns)
+    pd.testing.assert_frame_equal(part, full[part.columns], check_exact=True)
+    arrays = detect_arrays(bars_from_frame(df), make_params(), columns=["atr"])
+    assert list(arrays) == ["atr"]
+
+
+def test_unknown_columns_are_named() -> None:
+    df = load_frame(BTC_5M).iloc[:100]
+    with pytest.raises(ValueError, match="unknown detect\\(\\) column\\(s\\): nope"):
+        detect(df, columns=["atr", "nope"])

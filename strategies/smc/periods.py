@@ -142,10 +142,22 @@ class LocalClock:
         return t + self.offset
 
 
+@njit(cache=True, nogil=True)
+def _times_ok(bars: np.ndarray) -> bool:
+    """One pass instead of ``isfinite`` + ``diff`` temporaries (for finite times, ``b - a < 0``
+    iff ``b < a``)."""
+    prev = -np.inf
+    for i in range(bars.shape[0]):
+        t = bars[i, TIME]
+        if not np.isfinite(t) or t < prev:
+            return False
+        prev = t
+    return True
+
+
 def check_times(bars: np.ndarray) -> None:
     """Period arithmetic needs finite, non-decreasing open times."""
-    t = bars[:, TIME]
-    if not np.all(np.isfinite(t)) or np.any(np.diff(t) < 0):
+    if not _times_ok(bars):
         raise ValueError("bar open times (TIME column) must be finite and non-decreasing")
 
 
@@ -200,8 +212,9 @@ def step(i: int, bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np
 
 @njit(cache=True, nogil=True)
 def _run(bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray) -> None:
+    # no NaN prefill: step writes every column of row i (7 per timeframe), so the buffer is
+    # touched once
     for i in range(bars.shape[0]):
-        out[i, :] = np.nan  # the row's defaults, cache-hot just before the step
         step(i, bars, local, state, out)
 
 
@@ -211,7 +224,9 @@ def run(bars: np.ndarray, params: Params | None = None) -> np.ndarray:
     check_bars(bars)
     check_times(bars)
     out = empty_out(bars.shape[0], len(COLUMNS))
-    _run(bars, local_ms(bars, p.periods_zone), init_state(p), out)
+    # UTC: the step reads the TIME column in place (``local_ms`` would only copy it)
+    local = bars[:, TIME] if p.periods_zone == "UTC" else local_ms(bars, p.periods_zone)
+    _run(bars, local, init_state(p), out)
     return out
 
 

@@ -134,17 +134,32 @@ def _emit(
 def _sweep_pools(
     i: int, s: int, g: float, hh: float, cc: float, m: int, pools: np.ndarray, sizes: np.ndarray,
     out: np.ndarray,
-) -> None:  # fmt: skip
-    """Sweeps/breaks of side ``s``'s pools on bar ``i``; taken pools leave the table."""
+) -> tuple[int, float]:  # fmt: skip
+    """Sweeps/breaks of side ``s``'s pools on bar ``i``; taken pools leave the table.
+
+    Returns what ``_nearest`` would on the table left behind (index of the nearest idle pool,
+    idle count), found in the same pass: the survivors keep their order, so ties resolve alike.
+    """
     n = int(sizes[0, s])
     col = TGT + 5 * s
     best_ev = 0
     best_first = -1.0
     w = 0
+    near = -1
+    cnt = 0.0
     for k in range(n):
-        ev, st, frm = _check(
-            pools[s, k, P_LEVEL], pools[s, k, P_STATUS], pools[s, k, P_FROM], hh, cc, m, i
-        )
+        status = pools[s, k, P_STATUS]
+        level = pools[s, k, P_LEVEL]
+        if status == IDLE and not hh > level:  # untouched (the common case): no state change
+            if w != k:
+                for f in range(6):
+                    pools[s, w, f] = pools[s, k, f]
+            cnt += 1.0
+            if near < 0 or level < pools[s, near, P_LEVEL]:
+                near = w
+            w += 1
+            continue
+        ev, st, frm = _check(level, status, pools[s, k, P_FROM], hh, cc, m, i)
         pools[s, k, P_STATUS] = st
         pools[s, k, P_FROM] = frm
         if ev > 0:
@@ -155,15 +170,33 @@ def _sweep_pools(
             if best_ev == 0 or better:
                 best_ev = ev
                 best_first = pools[s, k, P_FIRST]
-                out[i, col + 2] = g * pools[s, k, P_LEVEL]
+                out[i, col + 2] = g * level
                 out[i, col + 3] = pools[s, k, P_FIRST]
                 out[i, col + 4] = frm
             continue
         if w != k:
             for f in range(6):
                 pools[s, w, f] = pools[s, k, f]
+        if st == IDLE:
+            cnt += 1.0
+            if near < 0 or level < pools[s, near, P_LEVEL]:
+                near = w
         w += 1
     sizes[0, s] = w
+    return near, cnt
+
+
+@njit(cache=True, inline="always")
+def _nearest(s: int, pools: np.ndarray, sizes: np.ndarray) -> tuple[int, float]:
+    """Nearest idle pool of side ``s`` (lowest sign-adjusted level, first on ties), idle count."""
+    best = -1
+    cnt = 0.0
+    for k in range(int(sizes[0, s])):
+        if pools[s, k, P_STATUS] == IDLE:
+            cnt += 1.0
+            if best < 0 or pools[s, k, P_LEVEL] < pools[s, best, P_LEVEL]:
+                best = k
+    return best, cnt
 
 
 @njit(cache=True)
@@ -268,42 +301,49 @@ def _follow(
 
 @njit(cache=True, inline="always")
 def _init_row(i: int, out: np.ndarray) -> None:
-    for col in range(out.shape[1]):
-        out[i, col] = np.nan
+    """Defaults of every column but the ``NEAR`` block, each written once, in column order."""
     for s in range(2):
-        out[i, EQ + 4 * s] = 0.0
-        out[i, EQ + 4 * s + 2] = NONE
-        out[i, EQ + 4 * s + 3] = NONE
+        col = EQ + 4 * s
+        out[i, col] = 0.0
+        out[i, col + 1] = np.nan
+        out[i, col + 2] = NONE
+        out[i, col + 3] = NONE
     for x in range(N_TARGETS):
         col = TGT + 5 * x
         out[i, col] = 0.0
         out[i, col + 1] = 0.0
+        out[i, col + 2] = np.nan
         out[i, col + 3] = NONE
         out[i, col + 4] = NONE
 
 
-@njit(cache=True)
-def step(
+@njit(cache=True, inline="always")
+def _step(
     i: int, bars: np.ndarray, swings_out: np.ndarray, atr_out: np.ndarray,
     periods_out: np.ndarray, tol_atr: float, m: int, pools: np.ndarray, cands: np.ndarray,
     sizes: np.ndarray, levels: np.ndarray, out: np.ndarray,
 ) -> None:  # fmt: skip
-    """Write row ``i`` from bars ``0..i`` and row ``i`` of swings, ATR and periods."""
+    """``step``'s body, inlined into the batch loop: a call per bar would pass ~100 words of
+    array descriptors on the stack."""
     _init_row(i, out)
-    tol = tol_atr * atr_out[i, atr_mod.ATR]
     for s in range(2):
         g = 1.0 if s == 0 else -1.0
         hh = bars[i, HIGH] if s == 0 else -bars[i, LOW]
         cc = g * bars[i, CLOSE]
-        # running extremes of the single-swing candidates
-        for k in range(int(sizes[1, s])):
-            if hh > cands[s, k, C_MAX]:
-                cands[s, k, C_MAX] = hh
-        _sweep_pools(i, s, g, hh, cc, m, pools, sizes, out)
+        # running extremes of the single-swing candidates: candidates are in pivot order, so
+        # their running maxima (over (pivot, i]) never increase from oldest to newest and a new
+        # high raises a suffix of them -- stop at the first one it does not exceed
+        for k in range(int(sizes[1, s]) - 1, -1, -1):
+            if not hh > cands[s, k, C_MAX]:
+                break
+            cands[s, k, C_MAX] = hh
+        best, cnt = _sweep_pools(i, s, g, hh, cc, m, pools, sizes, out)
         if swings_out[i, swings_mod.SH + 4 * s] != 0.0:
             p2 = swings_out[i, swings_mod.SH_REF + 4 * s]
             lvl2 = g * swings_out[i, swings_mod.SH_LVL + 4 * s]
+            tol = tol_atr * atr_out[i, atr_mod.ATR]
             _new_swing(i, s, g, p2, lvl2, tol, pools, cands, sizes, bars, out)
+            best, cnt = _nearest(s, pools, sizes)
         sw_ref = swings_out[i, swings_mod.LAST_H_REF + 2 * s]
         sw_lvl = swings_out[i, swings_mod.LAST_H + 2 * s]
         _follow(i, 0, s, g, sw_lvl, sw_ref, sw_ref, hh, cc, m, levels, out)
@@ -313,21 +353,27 @@ def step(
         pd_key = periods_out[i, day + periods_mod.P_START]
         _follow(i, 1, s, g, pd_lvl, pd_ref, pd_key, hh, cc, m, levels, out)
         # state: nearest idle pool (lowest sign-adjusted level)
-        best = -1
-        cnt = 0.0
-        for k in range(int(sizes[0, s])):
-            if pools[s, k, P_STATUS] == IDLE:
-                cnt += 1.0
-                if best < 0 or pools[s, k, P_LEVEL] < pools[s, best, P_LEVEL]:
-                    best = k
         col = NEAR + 4 * s
-        out[i, col + 1] = NONE
-        out[i, col + 2] = 0.0
-        out[i, col + 3] = cnt
         if best >= 0:
             out[i, col] = g * pools[s, best, P_LEVEL]
             out[i, col + 1] = pools[s, best, P_FIRST]
             out[i, col + 2] = pools[s, best, P_COUNT]
+        else:
+            out[i, col] = np.nan
+            out[i, col + 1] = NONE
+            out[i, col + 2] = 0.0
+        out[i, col + 3] = cnt
+
+
+@njit(cache=True)
+def step(
+    i: int, bars: np.ndarray, swings_out: np.ndarray, atr_out: np.ndarray,
+    periods_out: np.ndarray, tol_atr: float, m: int, pools: np.ndarray, cands: np.ndarray,
+    sizes: np.ndarray, levels: np.ndarray, out: np.ndarray,
+) -> None:  # fmt: skip
+    """Write row ``i`` (every column) from bars ``0..i`` and row ``i`` of swings, ATR and
+    periods."""
+    _step(i, bars, swings_out, atr_out, periods_out, tol_atr, m, pools, cands, sizes, levels, out)
 
 
 @njit(cache=True, nogil=True)
@@ -336,9 +382,8 @@ def _run(
     tol_atr: float, m: int, pools: np.ndarray, cands: np.ndarray, sizes: np.ndarray,
     levels: np.ndarray, out: np.ndarray,
 ) -> None:  # fmt: skip
-    for i in range(bars.shape[0]):
-        out[i, :] = np.nan  # the row's defaults, cache-hot just before the step
-        step(
+    for i in range(bars.shape[0]):  # no NaN prefill: step writes every column of row i
+        _step(
             i, bars, swings_out, atr_out, periods_out, tol_atr, m, pools, cands, sizes, levels, out
         )
 

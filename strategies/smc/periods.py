@@ -204,7 +204,14 @@ def _period(
 
 @njit(cache=True)
 def step(i: int, bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray) -> None:
-    """Write row ``i`` from bars ``0..i`` and ``local[i]`` (local wall-clock epoch ms)."""
+    """Write row ``i`` (every column) from bars ``0..i`` and ``local[i]`` (local wall-clock
+    epoch ms)."""
+    _step(i, bars, local, state, out)
+
+
+@njit(cache=True, inline="always")
+def _step(i: int, bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray) -> None:
+    """``step``'s body, inlined into the batch loop (no per-bar call passing array descriptors)."""
     _period(i, bars, np.floor(bars[i, TIME] / MS_4H), state[0], out, H4)
     _period(i, bars, np.floor(local[i] / MS_DAY), state[1], out, DAY)
     _period(i, bars, np.floor((local[i] - WEEK_SHIFT) / MS_WEEK), state[2], out, WEEK)
@@ -215,7 +222,7 @@ def _run(bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray
     # no NaN prefill: step writes every column of row i (7 per timeframe), so the buffer is
     # touched once
     for i in range(bars.shape[0]):
-        step(i, bars, local, state, out)
+        _step(i, bars, local, state, out)
 
 
 def run(bars: np.ndarray, params: Params | None = None) -> np.ndarray:

@@ -17,6 +17,8 @@ Row columns (one row per bar, frozen once written):
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
@@ -35,6 +37,8 @@ INT_COLUMNS = frozenset(
 SH, SH_REF, SH_LVL, SH_KIND, SL, SL_REF, SL_LVL, SL_KIND = range(8)
 LAST_H, LAST_H_REF, LAST_L, LAST_L_REF = 8, 9, 10, 11
 STATE_SIZE = 4  # last high level, last high ref, last low level, last low ref
+# numba's (private) option for code that allocates nothing: no reference counting of arrays
+NO_NRT: dict[str, Any] = {"_nrt": False}
 
 
 def init_state() -> np.ndarray:
@@ -42,14 +46,14 @@ def init_state() -> np.ndarray:
     return np.array([np.nan, NONE, np.nan, NONE], dtype=np.float64)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _kind(new: float, prev: float) -> float:
     if np.isnan(prev) or new == prev:
         return 0.0
     return 1.0 if new > prev else -1.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _is_pivot(bars: np.ndarray, col: int, sign: float, p: int, left: int, i: int) -> bool:
     """``sign * x[p]`` strictly above the ``left`` bars before ``p`` and at least every bar in
     ``(p, i]`` (``sign`` +1 highs, -1 lows).
@@ -73,11 +77,10 @@ def _is_pivot(bars: np.ndarray, col: int, sign: float, p: int, left: int, i: int
     return True
 
 
-@njit(cache=True)
-def step(
+@njit(cache=True, inline="always")
+def _step(
     i: int, bars: np.ndarray, left: int, right: int, state: np.ndarray, out: np.ndarray
 ) -> None:
-    """Write row ``i`` from bars ``0..i`` (every column, so the batch buffer needs no fill)."""
     out[i, SH] = 0.0
     out[i, SH_REF] = NONE
     out[i, SH_LVL] = np.nan
@@ -110,10 +113,21 @@ def step(
     out[i, LAST_L_REF] = state[3]
 
 
-@njit(cache=True, nogil=True)
+# ``NO_NRT``: without it every call increfs and decrefs each array argument (atomic ops the
+# refcount pruner leaves in place), which cost more than the step itself. The batch loop
+# inlines the same body (numba IR level).
+@njit(cache=True, **NO_NRT)
+def step(
+    i: int, bars: np.ndarray, left: int, right: int, state: np.ndarray, out: np.ndarray
+) -> None:
+    """Write row ``i`` from bars ``0..i`` (every column, so the batch buffer needs no fill)."""
+    _step(i, bars, left, right, state, out)
+
+
+@njit(cache=True, nogil=True, **NO_NRT)
 def _run(bars: np.ndarray, left: int, right: int, state: np.ndarray, out: np.ndarray) -> None:
     for i in range(bars.shape[0]):
-        step(i, bars, left, right, state, out)
+        _step(i, bars, left, right, state, out)
 
 
 def check_params(left: int, right: int) -> None:

@@ -111,14 +111,24 @@ def init_state(params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 @njit(cache=True)
 def _push(
-    tabs: np.ndarray, meta: np.ndarray, t: int, top: float, bot: float, ref: float, born: float
-) -> None:
-    """Append a zone to table ``t``, evicting the oldest when full.
+    tabs: np.ndarray,
+    meta: np.ndarray,
+    snap: np.ndarray,
+    t: int,
+    top: float,
+    bot: float,
+    ref: float,
+    born: float,
+) -> bool:
+    """Append a zone to table ``t``, evicting the oldest when full; True if one was evicted.
 
     The table's trigger price may stay too wide after an eviction: that only costs a pass.
+    ``snap[t]`` is updated in O(1) as :func:`_state` would extend its scan by the new (last,
+    unfilled) zone; after an eviction that is not enough, so the caller recomputes it.
     """
     n = int(meta[t])
-    if n == tabs.shape[1]:
+    evicted = n == tabs.shape[1]
+    if evicted:
         for k in range(1, n):
             for f in range(Z_FIELDS):
                 tabs[t, k - 1, f] = tabs[t, k, f]
@@ -130,13 +140,20 @@ def _push(
     tabs[t, n, Z_TOUCH] = 0.0
     tabs[t, n, Z_CE] = 0.0
     tabs[t, n, Z_FILL] = 0.0
-    if t % 2 == 0:
+    bull = t % 2 == 0
+    if bull:
         tabs[t, n, Z_THR] = top
         meta[M_THR + t] = max(meta[M_THR + t], top)
     else:
         tabs[t, n, Z_THR] = bot
         meta[M_THR + t] = min(meta[M_THR + t], bot)
     meta[t] = n + 1
+    if snap[t, 3] == 0.0 or (top >= snap[t, 0] if bull else bot <= snap[t, 1]):
+        snap[t, 0] = top
+        snap[t, 1] = bot
+        snap[t, 2] = ref
+    snap[t, 3] += 1.0
+    return evicted
 
 
 @njit(cache=True, inline="always")
@@ -154,9 +171,19 @@ def _event(
 
 @njit(cache=True, inline="always")
 def _advance(
-    i: int, bars: np.ndarray, tabs: np.ndarray, meta: np.ndarray, t: int, out: np.ndarray, col: int
-) -> bool:
-    """Lifecycle of table ``t`` on bar ``i``, events from column ``col``; True if state changed.
+    i: int,
+    bars: np.ndarray,
+    tabs: np.ndarray,
+    meta: np.ndarray,
+    snap: np.ndarray,
+    t: int,
+    out: np.ndarray,
+    col: int,
+) -> tuple[bool, bool]:
+    """Lifecycle of table ``t`` on bar ``i``, events from column ``col``.
+
+    Returns (state of ``t`` changed, an inversion evicted a zone of the opposite IFVG table).
+    Touches and CE leave the state as it is, and so does dropping a zone already filled.
 
     A close through the far side drops the zone; an FVG then re-enters the opposite IFVG table
     (born ``i``, so tracked from the next bar). ``Z_THR`` is the price whose reach can trigger the
@@ -167,9 +194,10 @@ def _advance(
     lo = bars[i, LOW]
     c = bars[i, CLOSE]
     if (bull and not lo <= meta[M_THR + t]) or (not bull and not h >= meta[M_THR + t]):
-        return False
+        return False, False
     n = int(meta[t])
     changed = False
+    evicted = False
     thr = -np.inf if bull else np.inf
     w = 0
     for k in range(n):
@@ -193,17 +221,19 @@ def _advance(
                 _event(out, i, col + 2, meta, 1, ref, born)
             if fill and tabs[t, k, Z_FILL] == 0.0:
                 tabs[t, k, Z_FILL] = 1.0
-                changed = True  # touches and CE leave the state columns as they are
+                changed = True
                 _event(out, i, col + 4, meta, 2, ref, born)
             if through:
-                changed = True
+                if tabs[t, k, Z_FILL] == 0.0:
+                    changed = True  # an unfilled zone leaves (only if low > close)
                 newest = _event(out, i, col + 6, meta, 3, ref, born)
                 if t < 2:
                     if newest:
                         out[i, col + 8] = -1.0 if bull else 1.0
                         out[i, col + 9] = top
                         out[i, col + 10] = bot
-                    _push(tabs, meta, 3 - t, top, bot, ref, float(i))
+                    if _push(tabs, meta, snap, 3 - t, top, bot, ref, float(i)):
+                        evicted = True
                 continue
         thr = max(thr, tabs[t, k, Z_THR]) if bull else min(thr, tabs[t, k, Z_THR])
         if w != k:
@@ -212,48 +242,52 @@ def _advance(
         w += 1
     meta[t] = w
     meta[M_THR + t] = thr
-    return changed
+    return changed, evicted
 
 
 @njit(cache=True, inline="always")
 def _state(tabs: np.ndarray, t: int, n: int, bull: bool, snap: np.ndarray) -> None:
     """Nearest unfilled zone (bullish: highest top, bearish: lowest bottom; ties: newest) and the
-    unfilled count. Depends on the table only, so it is recomputed only when the table changed."""
+    unfilled count. Depends on the table only, so it is recomputed only after a change that
+    :func:`_push` cannot follow in O(1) (fill, unfilled zone dropped, eviction, merge)."""
+    # branch-free (the fill flags and comparisons are unpredictable): same picks as
+    # "first unfilled zone, then any unfilled zone at least as near"
     best = -1
+    b_top = np.nan
+    b_bot = np.nan
+    b_ref = NONE
     cnt = 0.0
     for k in range(n):
-        if tabs[t, k, Z_FILL] != 0.0:
-            continue
-        cnt += 1.0
-        if best < 0 or (
-            tabs[t, k, Z_TOP] >= tabs[t, best, Z_TOP]
-            if bull
-            else tabs[t, k, Z_BOT] <= tabs[t, best, Z_BOT]
-        ):
-            best = k
-    if best >= 0:
-        snap[t, 0] = tabs[t, best, Z_TOP]
-        snap[t, 1] = tabs[t, best, Z_BOT]
-        snap[t, 2] = tabs[t, best, Z_REF]
-    else:
-        snap[t, 0] = np.nan
-        snap[t, 1] = np.nan
-        snap[t, 2] = NONE
+        top = tabs[t, k, Z_TOP]
+        bot = tabs[t, k, Z_BOT]
+        unfilled = tabs[t, k, Z_FILL] == 0.0
+        nearer = (top >= b_top) if bull else (bot <= b_bot)
+        take = unfilled & ((best < 0) | nearer)
+        cnt += 1.0 if unfilled else 0.0
+        best = k if take else best
+        b_top = top if take else b_top
+        b_bot = bot if take else b_bot
+        b_ref = tabs[t, k, Z_REF] if take else b_ref
+    snap[t, 0] = b_top
+    snap[t, 1] = b_bot
+    snap[t, 2] = b_ref
     snap[t, 3] = cnt
 
 
 @njit(cache=True, inline="always")
 def _init_row(i: int, out: np.ndarray, meta: np.ndarray) -> None:
-    for col in range(BULL_TOP):
-        out[i, col] = np.nan
+    """Every event column's default, each written once (counts 0, refs -1, levels NaN)."""
+    row = out[i]
     for col in (DIR, M_DIR, TOUCHED, CE, FILLED, INVERTED, INVERTED_DIR):
-        out[i, col] = 0.0
+        row[col] = 0.0
     for col in (I_TOUCHED, I_CE, I_FILLED, I_INVALID):
-        out[i, col] = 0.0
+        row[col] = 0.0
     for col in (REF, M_REF, TOUCHED_REF, CE_REF, FILLED_REF, INVERTED_REF, I_TOUCHED_REF):
-        out[i, col] = NONE
+        row[col] = NONE
     for col in (I_CE_REF, I_FILLED_REF, I_INVALID_REF):
-        out[i, col] = NONE
+        row[col] = NONE
+    for col in (TOP, BOT, M_TOP, M_BOT, INVERTED_TOP, INVERTED_BOT):
+        row[col] = np.nan
     for e in range(4):
         meta[M_BEST + e] = -1.0
 
@@ -274,15 +308,15 @@ def step(
     """Write row ``i`` from bars ``0..i`` and ``atr_out[i]``."""
     _init_row(i, out, meta)
     # 1) IFVGs first, so a zone inverted on this bar is only tracked from the next one
-    c2 = _advance(i, bars, tabs, meta, T_IBULL, out, I_TOUCHED)
-    c3 = _advance(i, bars, tabs, meta, T_IBEAR, out, I_TOUCHED)
+    # c<t>: snap[t] needs a full recompute (pushes keep it current otherwise)
+    c2 = _advance(i, bars, tabs, meta, snap, T_IBULL, out, I_TOUCHED)[0]
+    c3 = _advance(i, bars, tabs, meta, snap, T_IBEAR, out, I_TOUCHED)[0]
     for e in range(4):
         meta[M_BEST + e] = -1.0
-    n2, n3 = meta[T_IBULL], meta[T_IBEAR]
-    c0 = _advance(i, bars, tabs, meta, T_BULL, out, TOUCHED)
-    c1 = _advance(i, bars, tabs, meta, T_BEAR, out, TOUCHED)
-    c2 = c2 or meta[T_IBULL] != n2 or out[i, INVERTED] > 0
-    c3 = c3 or meta[T_IBEAR] != n3 or out[i, INVERTED] > 0
+    c0, ev3 = _advance(i, bars, tabs, meta, snap, T_BULL, out, TOUCHED)
+    c1, ev2 = _advance(i, bars, tabs, meta, snap, T_BEAR, out, TOUCHED)
+    c2 = c2 or ev2
+    c3 = c3 or ev3
     # 2) a new gap confirmed by this bar
     if i >= 2:
         t = -1
@@ -308,17 +342,18 @@ def step(
                 m_bot = min(bot, tabs[t, last, Z_BOT])
                 m_ref = tabs[t, last, Z_REF]
                 meta[t] = last  # the merged zone replaces the one created on the previous row
-                _push(tabs, meta, t, m_top, m_bot, m_ref, float(i))
+                _push(tabs, meta, snap, t, m_top, m_bot, m_ref, float(i))
+                changed = True
                 out[i, M_DIR] = d
                 out[i, M_REF] = m_ref
                 out[i, M_TOP] = m_top
                 out[i, M_BOT] = m_bot
             else:
-                _push(tabs, meta, t, top, bot, float(i - 1), float(i))
+                changed = _push(tabs, meta, snap, t, top, bot, float(i - 1), float(i))
             if t == T_BULL:
-                c0 = True
+                c0 = c0 or changed
             else:
-                c1 = True
+                c1 = c1 or changed
     # 3) state
     for t, changed in ((T_BULL, c0), (T_BEAR, c1), (T_IBULL, c2), (T_IBEAR, c3)):
         if changed:
@@ -343,8 +378,7 @@ def _run(
     snap: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    for i in range(bars.shape[0]):
-        out[i, :] = np.nan  # the row's defaults, cache-hot just before the step
+    for i in range(bars.shape[0]):  # step writes every column: no NaN prefill needed
         step(i, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
 
 

@@ -120,73 +120,7 @@ def _check(
     return 0, PENDING, frm
 
 
-@njit(cache=True, inline="always")
-def _emit(
-    out: np.ndarray, i: int, col: int, g: float, ev: int, level: float, ref: float, frm: float
-) -> None:
-    out[i, col + ev - 1] += 1.0
-    out[i, col + 2] = g * level
-    out[i, col + 3] = ref
-    out[i, col + 4] = frm
-
-
-@njit(cache=True, inline="always")
-def _sweep_pools(
-    i: int, s: int, g: float, hh: float, cc: float, m: int, pools: np.ndarray, sizes: np.ndarray,
-    out: np.ndarray,
-) -> tuple[int, float]:  # fmt: skip
-    """Sweeps/breaks of side ``s``'s pools on bar ``i``; taken pools leave the table.
-
-    Returns what ``_nearest`` would on the table left behind (index of the nearest idle pool,
-    idle count), found in the same pass: the survivors keep their order, so ties resolve alike.
-    """
-    n = int(sizes[0, s])
-    col = TGT + 5 * s
-    best_ev = 0
-    best_first = -1.0
-    w = 0
-    near = -1
-    cnt = 0.0
-    for k in range(n):
-        status = pools[s, k, P_STATUS]
-        level = pools[s, k, P_LEVEL]
-        if status == IDLE and not hh > level:  # untouched (the common case): no state change
-            if w != k:
-                for f in range(6):
-                    pools[s, w, f] = pools[s, k, f]
-            cnt += 1.0
-            if near < 0 or level < pools[s, near, P_LEVEL]:
-                near = w
-            w += 1
-            continue
-        ev, st, frm = _check(level, status, pools[s, k, P_FROM], hh, cc, m, i)
-        pools[s, k, P_STATUS] = st
-        pools[s, k, P_FROM] = frm
-        if ev > 0:
-            out[i, col + ev - 1] += 1.0
-            better = (ev == 1 and best_ev != 1) or (
-                ev == best_ev and pools[s, k, P_FIRST] > best_first
-            )
-            if best_ev == 0 or better:
-                best_ev = ev
-                best_first = pools[s, k, P_FIRST]
-                out[i, col + 2] = g * level
-                out[i, col + 3] = pools[s, k, P_FIRST]
-                out[i, col + 4] = frm
-            continue
-        if w != k:
-            for f in range(6):
-                pools[s, w, f] = pools[s, k, f]
-        if st == IDLE:
-            cnt += 1.0
-            if near < 0 or level < pools[s, near, P_LEVEL]:
-                near = w
-        w += 1
-    sizes[0, s] = w
-    return near, cnt
-
-
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _nearest(s: int, pools: np.ndarray, sizes: np.ndarray) -> tuple[int, float]:
     """Nearest idle pool of side ``s`` (lowest sign-adjusted level, first on ties), idle count."""
     best = -1
@@ -268,101 +202,134 @@ def _new_swing(
     sizes[1, s] = nc + 1
 
 
-@njit(cache=True, inline="always")
-def _follow(
-    i: int, kind: int, s: int, g: float, level: float, ref: float, key: float, hh: float,
-    cc: float, m: int, levels: np.ndarray, out: np.ndarray,
-) -> None:  # fmt: skip
-    """The latest swing (kind 0) or previous-day level (kind 1) of side ``s``; ``key`` changes
-    when a new level replaces the followed one (which then starts idle)."""
-    if key != levels[kind, s, L_KEY]:
-        levels[kind, s, L_KEY] = key
-        levels[kind, s, L_LEVEL] = g * level
-        levels[kind, s, L_REF] = ref
-        levels[kind, s, L_STATUS] = IDLE
-        levels[kind, s, L_FROM] = NONE
-    ev, st, frm = _check(
-        levels[kind, s, L_LEVEL], levels[kind, s, L_STATUS], levels[kind, s, L_FROM], hh, cc, m, i
-    )
-    levels[kind, s, L_STATUS] = st
-    levels[kind, s, L_FROM] = frm
-    if ev > 0:
-        _emit(
-            out,
-            i,
-            TGT + 5 * (2 + 2 * kind + s),
-            g,
-            ev,
-            levels[kind, s, L_LEVEL],
-            levels[kind, s, L_REF],
-            frm,
-        )
-
-
-@njit(cache=True, inline="always")
-def _init_row(i: int, out: np.ndarray) -> None:
-    """Defaults of every column but the ``NEAR`` block, each written once, in column order."""
-    for s in range(2):
-        col = EQ + 4 * s
-        out[i, col] = 0.0
-        out[i, col + 1] = np.nan
-        out[i, col + 2] = NONE
-        out[i, col + 3] = NONE
-    for x in range(N_TARGETS):
-        col = TGT + 5 * x
-        out[i, col] = 0.0
-        out[i, col + 1] = 0.0
-        out[i, col + 2] = np.nan
-        out[i, col + 3] = NONE
-        out[i, col + 4] = NONE
-
-
-@njit(cache=True, inline="always")
-def _step(
-    i: int, bars: np.ndarray, swings_out: np.ndarray, atr_out: np.ndarray,
+@njit(cache=True, nogil=True)
+def _rows(
+    i0: int, i1: int, bars: np.ndarray, swings_out: np.ndarray, atr_out: np.ndarray,
     periods_out: np.ndarray, tol_atr: float, m: int, pools: np.ndarray, cands: np.ndarray,
     sizes: np.ndarray, levels: np.ndarray, out: np.ndarray,
 ) -> None:  # fmt: skip
-    """``step``'s body, inlined into the batch loop: a call per bar would pass ~100 words of
-    array descriptors on the stack."""
-    _init_row(i, out)
-    for s in range(2):
-        g = 1.0 if s == 0 else -1.0
-        hh = bars[i, HIGH] if s == 0 else -bars[i, LOW]
-        cc = g * bars[i, CLOSE]
-        # running extremes of the single-swing candidates: candidates are in pivot order, so
-        # their running maxima (over (pivot, i]) never increase from oldest to newest and a new
-        # high raises a suffix of them -- stop at the first one it does not exceed
-        for k in range(int(sizes[1, s]) - 1, -1, -1):
-            if not hh > cands[s, k, C_MAX]:
-                break
-            cands[s, k, C_MAX] = hh
-        best, cnt = _sweep_pools(i, s, g, hh, cc, m, pools, sizes, out)
-        if swings_out[i, swings_mod.SH + 4 * s] != 0.0:
-            p2 = swings_out[i, swings_mod.SH_REF + 4 * s]
-            lvl2 = g * swings_out[i, swings_mod.SH_LVL + 4 * s]
-            tol = tol_atr * atr_out[i, atr_mod.ATR]
-            _new_swing(i, s, g, p2, lvl2, tol, pools, cands, sizes, bars, out)
-            best, cnt = _nearest(s, pools, sizes)
-        sw_ref = swings_out[i, swings_mod.LAST_H_REF + 2 * s]
-        sw_lvl = swings_out[i, swings_mod.LAST_H + 2 * s]
-        _follow(i, 0, s, g, sw_lvl, sw_ref, sw_ref, hh, cc, m, levels, out)
-        day = periods_mod.DAY
-        pd_lvl = periods_out[i, day + periods_mod.P_HIGH + 2 * s]
-        pd_ref = periods_out[i, day + periods_mod.P_HIGH_REF + 2 * s]
-        pd_key = periods_out[i, day + periods_mod.P_START]
-        _follow(i, 1, s, g, pd_lvl, pd_ref, pd_key, hh, cc, m, levels, out)
-        # state: nearest idle pool (lowest sign-adjusted level)
-        col = NEAR + 4 * s
-        if best >= 0:
-            out[i, col] = g * pools[s, best, P_LEVEL]
-            out[i, col + 1] = pools[s, best, P_FIRST]
-            out[i, col + 2] = pools[s, best, P_COUNT]
-        else:
-            out[i, col] = np.nan
-            out[i, col + 1] = NONE
-            out[i, col + 2] = 0.0
-        out[i, col + 3] = cnt
+    """Rows ``i0..i1-1``: ``step`` is one row, the batch all of them -- the same code, and a
+    loop here rather than a call (or an inlined helper taking arrays) per row, since each of
+    those costs an atomic incref/decref per array argument per row, which was most of the run
+    time. Helpers take and return scalars (``_check``) or run on swing bars only. Every column
+    of a row is written (no NaN prefill needed)."""
+    for i in range(i0, i1):
+        # defaults of every column but the NEAR block, each written once, in column order
+        for s in range(2):
+            col = EQ + 4 * s
+            out[i, col] = 0.0
+            out[i, col + 1] = np.nan
+            out[i, col + 2] = NONE
+            out[i, col + 3] = NONE
+        for x in range(N_TARGETS):
+            col = TGT + 5 * x
+            out[i, col] = 0.0
+            out[i, col + 1] = 0.0
+            out[i, col + 2] = np.nan
+            out[i, col + 3] = NONE
+            out[i, col + 4] = NONE
+        for s in range(2):
+            g = 1.0 if s == 0 else -1.0
+            hh = bars[i, HIGH] if s == 0 else -bars[i, LOW]
+            cc = g * bars[i, CLOSE]
+            # running extremes of the single-swing candidates: candidates are in pivot order, so
+            # their running maxima (over (pivot, i]) never increase from oldest to newest and a new
+            # high raises a suffix of them -- stop at the first one it does not exceed
+            for k in range(int(sizes[1, s]) - 1, -1, -1):
+                if not hh > cands[s, k, C_MAX]:
+                    break
+                cands[s, k, C_MAX] = hh
+            # sweeps/breaks of the side's pools; taken pools leave the table. The same pass finds
+            # the nearest idle pool (lowest sign-adjusted level, first on ties) among the
+            # survivors, which keep their order: what _nearest would return afterwards.
+            col = TGT + 5 * s
+            best_ev = 0
+            best_first = -1.0
+            w = 0
+            best = -1
+            cnt = 0.0
+            for k in range(int(sizes[0, s])):
+                status = pools[s, k, P_STATUS]
+                level = pools[s, k, P_LEVEL]
+                if status == IDLE and not hh > level:  # untouched (the common case): no change
+                    if w != k:
+                        for f in range(6):
+                            pools[s, w, f] = pools[s, k, f]
+                    cnt += 1.0
+                    if best < 0 or level < pools[s, best, P_LEVEL]:
+                        best = w
+                    w += 1
+                    continue
+                ev, st, frm = _check(level, status, pools[s, k, P_FROM], hh, cc, m, i)
+                pools[s, k, P_STATUS] = st
+                pools[s, k, P_FROM] = frm
+                if ev > 0:
+                    out[i, col + ev - 1] += 1.0
+                    better = (ev == 1 and best_ev != 1) or (
+                        ev == best_ev and pools[s, k, P_FIRST] > best_first
+                    )
+                    if best_ev == 0 or better:
+                        best_ev = ev
+                        best_first = pools[s, k, P_FIRST]
+                        out[i, col + 2] = g * level
+                        out[i, col + 3] = pools[s, k, P_FIRST]
+                        out[i, col + 4] = frm
+                    continue
+                if w != k:
+                    for f in range(6):
+                        pools[s, w, f] = pools[s, k, f]
+                if st == IDLE:
+                    cnt += 1.0
+                    if best < 0 or level < pools[s, best, P_LEVEL]:
+                        best = w
+                w += 1
+            sizes[0, s] = w
+            if swings_out[i, swings_mod.SH + 4 * s] != 0.0:
+                p2 = swings_out[i, swings_mod.SH_REF + 4 * s]
+                lvl2 = g * swings_out[i, swings_mod.SH_LVL + 4 * s]
+                tol = tol_atr * atr_out[i, atr_mod.ATR]
+                _new_swing(i, s, g, p2, lvl2, tol, pools, cands, sizes, bars, out)
+                best, cnt = _nearest(s, pools, sizes)
+            # the followed single levels: kind 0 the latest swing, kind 1 the previous day; a new
+            # key means a new level replaces the followed one (which then starts idle)
+            for kind in range(2):
+                if kind == 0:
+                    key = swings_out[i, swings_mod.LAST_H_REF + 2 * s]
+                    lvl = swings_out[i, swings_mod.LAST_H + 2 * s]
+                    ref = key
+                else:
+                    key = periods_out[i, periods_mod.DAY + periods_mod.P_START]
+                    lvl = periods_out[i, periods_mod.DAY + periods_mod.P_HIGH + 2 * s]
+                    ref = periods_out[i, periods_mod.DAY + periods_mod.P_HIGH_REF + 2 * s]
+                if key != levels[kind, s, L_KEY]:
+                    levels[kind, s, L_KEY] = key
+                    levels[kind, s, L_LEVEL] = g * lvl
+                    levels[kind, s, L_REF] = ref
+                    levels[kind, s, L_STATUS] = IDLE
+                    levels[kind, s, L_FROM] = NONE
+                ev, st, frm = _check(
+                    levels[kind, s, L_LEVEL], levels[kind, s, L_STATUS], levels[kind, s, L_FROM],
+                    hh, cc, m, i,
+                )  # fmt: skip
+                levels[kind, s, L_STATUS] = st
+                levels[kind, s, L_FROM] = frm
+                if ev > 0:
+                    tcol = TGT + 5 * (2 + 2 * kind + s)
+                    out[i, tcol + ev - 1] += 1.0
+                    out[i, tcol + 2] = g * levels[kind, s, L_LEVEL]
+                    out[i, tcol + 3] = levels[kind, s, L_REF]
+                    out[i, tcol + 4] = frm
+            # state: nearest idle pool
+            col = NEAR + 4 * s
+            if best >= 0:
+                out[i, col] = g * pools[s, best, P_LEVEL]
+                out[i, col + 1] = pools[s, best, P_FIRST]
+                out[i, col + 2] = pools[s, best, P_COUNT]
+            else:
+                out[i, col] = np.nan
+                out[i, col + 1] = NONE
+                out[i, col + 2] = 0.0
+            out[i, col + 3] = cnt
 
 
 @njit(cache=True)
@@ -373,7 +340,10 @@ def step(
 ) -> None:  # fmt: skip
     """Write row ``i`` (every column) from bars ``0..i`` and row ``i`` of swings, ATR and
     periods."""
-    _step(i, bars, swings_out, atr_out, periods_out, tol_atr, m, pools, cands, sizes, levels, out)
+    _rows(
+        i, i + 1, bars, swings_out, atr_out, periods_out, tol_atr, m, pools, cands, sizes, levels,
+        out,
+    )  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
@@ -382,10 +352,10 @@ def _run(
     tol_atr: float, m: int, pools: np.ndarray, cands: np.ndarray, sizes: np.ndarray,
     levels: np.ndarray, out: np.ndarray,
 ) -> None:  # fmt: skip
-    for i in range(bars.shape[0]):  # no NaN prefill: step writes every column of row i
-        _step(
-            i, bars, swings_out, atr_out, periods_out, tol_atr, m, pools, cands, sizes, levels, out
-        )
+    _rows(
+        0, bars.shape[0], bars, swings_out, atr_out, periods_out, tol_atr, m, pools, cands, sizes,
+        levels, out,
+    )  # fmt: skip
 
 
 def _check_inputs(

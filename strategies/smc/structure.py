@@ -103,7 +103,7 @@ def init_state(params: StructureParams | None = None) -> np.ndarray:
     return st
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _break_up(i: int, bars: np.ndarray, state: np.ndarray, out: np.ndarray) -> None:
     p = int(state[_H_REF])
     out[i, BULL_KIND] = CHOCH if state[_TREND] == -1.0 else BOS
@@ -128,7 +128,7 @@ def _break_up(i: int, bars: np.ndarray, state: np.ndarray, out: np.ndarray) -> N
     state[_WL_REF] = NONE
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _break_down(i: int, bars: np.ndarray, state: np.ndarray, out: np.ndarray) -> None:
     p = int(state[_L_REF])
     out[i, BEAR_KIND] = CHOCH if state[_TREND] == 1.0 else BOS
@@ -153,8 +153,8 @@ def _break_down(i: int, bars: np.ndarray, state: np.ndarray, out: np.ndarray) ->
     state[_WH_REF] = NONE
 
 
-@njit(cache=True)
-def step(
+@njit(cache=True, inline="always")
+def _step(
     i: int,
     bars: np.ndarray,
     swing_out: np.ndarray,
@@ -162,7 +162,6 @@ def step(
     state: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Write row ``i`` from bars ``0..i`` and swing rows ``0..i``."""
     out[i, BULL_KIND] = NO_BREAK  # every column of the row is written (batch uses np.empty)
     out[i, BULL_LVL] = np.nan
     out[i, BULL_REF] = NONE
@@ -212,12 +211,26 @@ def step(
     out[i, WEAK_LOW_REF] = state[_WL_REF]
 
 
-@njit(cache=True, nogil=True)
+# no array refcounting per call, and the batch loop inlines the step body (see swings.step)
+@njit(cache=True, **sw.NO_NRT)
+def step(
+    i: int,
+    bars: np.ndarray,
+    swing_out: np.ndarray,
+    wick_break: bool,
+    state: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Write row ``i`` from bars ``0..i`` and swing rows ``0..i``."""
+    _step(i, bars, swing_out, wick_break, state, out)
+
+
+@njit(cache=True, nogil=True, **sw.NO_NRT)
 def _run(
     bars: np.ndarray, swing_out: np.ndarray, wick_break: bool, state: np.ndarray, out: np.ndarray
 ) -> None:
     for i in range(bars.shape[0]):
-        step(i, bars, swing_out, wick_break, state, out)
+        _step(i, bars, swing_out, wick_break, state, out)
 
 
 def run(bars: np.ndarray, swing_out: np.ndarray, params: StructureParams) -> np.ndarray:
@@ -228,14 +241,8 @@ def run(bars: np.ndarray, swing_out: np.ndarray, params: StructureParams) -> np.
     return out
 
 
-@njit(cache=True)
-def filter_internal_step(i: int, int_out: np.ndarray, swing_out: np.ndarray) -> None:
-    """Drop (in place) an internal event of row ``i`` that breaks the same level, in the same
-    direction, as the swing-scale event on the same row (both scales see the same pivot).
-
-    Only the event columns change; the internal trend and states are untouched, so the
-    internal state machine is unaffected. Row-local, hence causal.
-    """
+@njit(cache=True, inline="always")
+def _filter_step(i: int, int_out: np.ndarray, swing_out: np.ndarray) -> None:
     for kind, lvl, ref in ((BULL_KIND, BULL_LVL, BULL_REF), (BEAR_KIND, BEAR_LVL, BEAR_REF)):
         both = int_out[i, kind] != NO_BREAK and swing_out[i, kind] != NO_BREAK
         if both and int_out[i, lvl] == swing_out[i, lvl]:
@@ -244,10 +251,21 @@ def filter_internal_step(i: int, int_out: np.ndarray, swing_out: np.ndarray) -> 
             int_out[i, ref] = NONE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, **sw.NO_NRT)
+def filter_internal_step(i: int, int_out: np.ndarray, swing_out: np.ndarray) -> None:
+    """Drop (in place) an internal event of row ``i`` that breaks the same level, in the same
+    direction, as the swing-scale event on the same row (both scales see the same pivot).
+
+    Only the event columns change; the internal trend and states are untouched, so the
+    internal state machine is unaffected. Row-local, hence causal.
+    """
+    _filter_step(i, int_out, swing_out)
+
+
+@njit(cache=True, nogil=True, **sw.NO_NRT)
 def _filter_all(int_out: np.ndarray, swing_out: np.ndarray) -> None:
     for i in range(int_out.shape[0]):
-        filter_internal_step(i, int_out, swing_out)
+        _filter_step(i, int_out, swing_out)
 
 
 def filter_internal(int_out: np.ndarray, swing_out: np.ndarray) -> np.ndarray:

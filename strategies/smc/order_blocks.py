@@ -33,6 +33,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import structure as ms
+from strategies.smc import swings as sw
 from strategies.smc._common import (
     CLOSE,
     HIGH,
@@ -121,21 +122,24 @@ def int_column_names(scale: str) -> frozenset[str]:
 def init_state(params: OrderBlockParams) -> tuple[np.ndarray, np.ndarray]:
     """Fresh ``(scalars, table)``: empty table of ``ob_max_active`` slots, ATR not started."""
     scal = np.zeros(STATE_SIZE)
-    _aggregate(np.zeros((0, TABLE_FIELDS)), 0, scal[_AGG : _AGG + 16])
+    empty = np.zeros(STATE_SIZE)
+    _aggregate(np.zeros((0, TABLE_FIELDS)), 0, 0.0, empty)
+    scal[_AGG : _AGG + 16] = empty[_AGG : _AGG + 16]  # the nearest-inside cache stays invalid
     return scal, np.zeros((params.ob_max_active, TABLE_FIELDS))
 
 
-@njit(cache=True)
+@njit(cache=True, **sw.NO_NRT)
 def _remove(table: np.ndarray, s: int, count: int) -> int:
     """Drop slot ``s`` by moving the last active slot into it; returns the new count."""
     last = count - 1
-    if s != last:
-        table[s, :] = table[last, :]
-    table[last, :] = 0.0
+    for f in range(TABLE_FIELDS):  # field by field: a row copy would allocate a temporary
+        if s != last:
+            table[s, f] = table[last, f]
+        table[last, f] = 0.0
     return last
 
 
-@njit(cache=True)
+@njit(cache=True, **sw.NO_NRT)
 def _insert(
     table: np.ndarray, scal: np.ndarray, d: float, top: float, bot: float, ref: int, i: int
 ) -> None:
@@ -160,7 +164,7 @@ def _insert(
     scal[_COUNT] = count + 1
 
 
-@njit(cache=True)
+@njit(cache=True, **sw.NO_NRT)
 def _candle(bars: np.ndarray, p: int, t: int, bullish: bool, atr: float, atr_mult: float) -> int:
     """OB candle in ``(p, t)``: lowest low (bullish) / highest high, last on ties; -1 if none."""
     best = -1
@@ -178,28 +182,28 @@ def _candle(bars: np.ndarray, p: int, t: int, bullish: bool, atr: float, atr_mul
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _note(
-    out: np.ndarray, i: int, col: int, seqs: np.ndarray, s_seq: float, ref: float, d: float
+    out: np.ndarray, i: int, col: int, scal: np.ndarray, s_seq: float, ref: float, d: float
 ) -> None:
     """Count an event in ``out[i, col]``; ref/dir follow the most recently created object."""
-    k = (col - TOUCHED) // 3
+    k = _SCRATCH + (col - TOUCHED) // 3
     out[i, col] += 1.0
-    if s_seq > seqs[k]:
-        seqs[k] = s_seq
+    if s_seq > scal[k]:
+        scal[k] = s_seq
         out[i, col + 1] = ref
         out[i, col + 2] = d
 
 
-@njit(cache=True)
+@njit(cache=True, **sw.NO_NRT)
 def _lifecycle(
     i: int, bars: np.ndarray, close_inval: bool, table: np.ndarray, scal: np.ndarray, out
 ) -> None:
     h, lo, c = bars[i, HIGH], bars[i, LOW], bars[i, CLOSE]
     up_px = c if close_inval else h
     dn_px = c if close_inval else lo
-    seqs = scal[_SCRATCH : _SCRATCH + 4]  # preallocated: no allocation per bar
-    seqs[:] = -1.0
+    for k in range(_SCRATCH, _SCRATCH + 4):  # latest event sequence per column
+        scal[k] = -1.0
     count = int(scal[_COUNT])
     s = count - 1
     while s >= 0:
@@ -210,10 +214,10 @@ def _lifecycle(
             hit = lo <= top if d > 0 else h >= bot
             if hit and table[s, _TOUCHED] == 0.0:
                 table[s, _TOUCHED] = 1.0
-                _note(out, i, TOUCHED, seqs, seq, ref, d)
+                _note(out, i, TOUCHED, scal, seq, ref, d)
             broken = dn_px < bot if d > 0 else up_px > top
             if broken:
-                _note(out, i, INVALIDATED, seqs, seq, ref, d)
+                _note(out, i, INVALIDATED, scal, seq, ref, d)
                 table[s, _KIND] = BREAKER
                 table[s, _DIR] = -d
                 table[s, _BRK_KNOWN] = i
@@ -221,99 +225,91 @@ def _lifecycle(
             hit = lo <= top if d > 0 else h >= bot
             if hit and table[s, _RETESTED] == 0.0:
                 table[s, _RETESTED] = 1.0
-                _note(out, i, RETEST, seqs, seq, ref, d)
+                _note(out, i, RETEST, scal, seq, ref, d)
             broken = dn_px < bot if d > 0 else up_px > top
             if broken:
-                _note(out, i, BRK_INVALIDATED, seqs, seq, ref, d)
+                _note(out, i, BRK_INVALIDATED, scal, seq, ref, d)
                 count = _remove(table, s, count)
         s -= 1
     scal[_COUNT] = count
 
 
-@njit(cache=True)
-def _category(table: np.ndarray, s: int) -> int:
-    return (0 if table[s, _DIR] > 0 else 1) + (2 if table[s, _KIND] == BREAKER else 0)
+@njit(cache=True, **sw.NO_NRT)
+def _aggregate(table: np.ndarray, count: int, c: float, scal: np.ndarray) -> None:
+    """Recompute the cached per-category triggers after the table changed, and the
+    nearest-inside cache of every category at the close ``c``, in one pass over the table.
 
-
-@njit(cache=True)
-def _aggregate(table: np.ndarray, count: int, agg: np.ndarray) -> None:
-    """Recompute the cached per-category triggers after the table changed.
-
-    They let a bar skip the table when no object can change (``_triggered``) and give the
-    nearest object in O(1) while price is outside every zone of a category.
+    The triggers let a bar skip the table when no object can change (``_triggered``) and give
+    the nearest object in O(1) while price is outside every zone of a category.
     """
     for cat in range(4):
         b = 4 * cat
         v = -np.inf if cat % 2 == 0 else np.inf
-        agg[b + _A_TOUCH] = v
-        agg[b + _A_INVAL] = v
-        agg[b + _A_NEAR] = v
-        agg[b + _A_SLOT] = -1.0
+        scal[_AGG + b + _A_TOUCH] = v
+        scal[_AGG + b + _A_INVAL] = v
+        scal[_AGG + b + _A_NEAR] = v
+        scal[_AGG + b + _A_SLOT] = -1.0
+        scal[_CACHE + b] = 1.0
+        scal[_CACHE + b + 1] = -1.0
+        scal[_CACHE + b + 2] = -np.inf
+        scal[_CACHE + b + 3] = np.inf
     for s in range(count):
-        cat = _category(table, s)
-        b = 4 * cat
-        fresh = table[s, _RETESTED if cat >= 2 else _TOUCHED] == 0.0
-        top, bot = table[s, _TOP], table[s, _BOT]
-        if cat % 2 == 0:  # bullish: price above, events when it comes down
-            if fresh and top > agg[b + _A_TOUCH]:
-                agg[b + _A_TOUCH] = top
-            agg[b + _A_INVAL] = max(agg[b + _A_INVAL], bot)
-            better = top > agg[b + _A_NEAR]
-            tie = top == agg[b + _A_NEAR]
+        brk = table[s, _KIND] == BREAKER
+        top, bot, seq = table[s, _TOP], table[s, _BOT], table[s, _SEQ]
+        fresh = table[s, _RETESTED if brk else _TOUCHED] == 0.0
+        if table[s, _DIR] > 0:  # bullish: price above, events when it comes down
+            cat = 2 if brk else 0
+            b = 4 * cat
+            if fresh and top > scal[_AGG + b + _A_TOUCH]:
+                scal[_AGG + b + _A_TOUCH] = top
+            scal[_AGG + b + _A_INVAL] = max(scal[_AGG + b + _A_INVAL], bot)
+            near = scal[_AGG + b + _A_NEAR]
+            if top > near or (top == near and seq > table[int(scal[_AGG + b + _A_SLOT]), _SEQ]):
+                scal[_AGG + b + _A_NEAR] = top
+                scal[_AGG + b + _A_SLOT] = s
+            if top >= c:  # zone reaches the close
+                if scal[_CACHE + b + 1] < 0.0 or seq > table[int(scal[_CACHE + b + 1]), _SEQ]:
+                    scal[_CACHE + b + 1] = s
+                scal[_CACHE + b + 3] = min(scal[_CACHE + b + 3], top)
+            else:
+                scal[_CACHE + b + 2] = max(scal[_CACHE + b + 2], top)
         else:
-            if fresh and bot < agg[b + _A_TOUCH]:
-                agg[b + _A_TOUCH] = bot
-            agg[b + _A_INVAL] = min(agg[b + _A_INVAL], top)
-            better = bot < agg[b + _A_NEAR]
-            tie = bot == agg[b + _A_NEAR]
-        if better or (tie and table[s, _SEQ] > table[int(agg[b + _A_SLOT]), _SEQ]):
-            agg[b + _A_NEAR] = top if cat % 2 == 0 else bot
-            agg[b + _A_SLOT] = s
+            cat = 3 if brk else 1
+            b = 4 * cat
+            if fresh and bot < scal[_AGG + b + _A_TOUCH]:
+                scal[_AGG + b + _A_TOUCH] = bot
+            scal[_AGG + b + _A_INVAL] = min(scal[_AGG + b + _A_INVAL], top)
+            near = scal[_AGG + b + _A_NEAR]
+            if bot < near or (bot == near and seq > table[int(scal[_AGG + b + _A_SLOT]), _SEQ]):
+                scal[_AGG + b + _A_NEAR] = bot
+                scal[_AGG + b + _A_SLOT] = s
+            if bot <= c:
+                if scal[_CACHE + b + 1] < 0.0 or seq > table[int(scal[_CACHE + b + 1]), _SEQ]:
+                    scal[_CACHE + b + 1] = s
+                scal[_CACHE + b + 2] = max(scal[_CACHE + b + 2], bot)
+            else:
+                scal[_CACHE + b + 3] = min(scal[_CACHE + b + 3], bot)
 
 
-@njit(cache=True)
-def _triggered(h: float, lo: float, up_px: float, dn_px: float, agg: np.ndarray) -> bool:
+@njit(cache=True, inline="always")
+def _triggered(h: float, lo: float, up_px: float, dn_px: float, scal: np.ndarray) -> bool:
     """Can any object touch/retest or be invalidated on this bar? (False ⇒ skip the table)."""
     for cat in (0, 2):
-        if lo <= agg[4 * cat + _A_TOUCH] or dn_px < agg[4 * cat + _A_INVAL]:
+        if lo <= scal[_AGG + 4 * cat + _A_TOUCH] or dn_px < scal[_AGG + 4 * cat + _A_INVAL]:
             return True
     for cat in (1, 3):
-        if h >= agg[4 * cat + _A_TOUCH] or up_px > agg[4 * cat + _A_INVAL]:
+        if h >= scal[_AGG + 4 * cat + _A_TOUCH] or up_px > scal[_AGG + 4 * cat + _A_INVAL]:
             return True
     return False
 
 
-@njit(cache=True)
-def _scan_inside(c: float, table: np.ndarray, count: int, cat: int, cache: np.ndarray) -> int:
-    """Most recent object of ``cat`` whose zone reaches the close (bullish ``top >= c``, bearish
-    ``bottom <= c``: distance 0). Caches the answer with the close interval where the member
-    set, hence the answer, stays the same (until the table changes)."""
-    bull = cat % 2 == 0
-    best, best_seq, lo, hi = -1, -1.0, -np.inf, np.inf
-    for s in range(count):
-        if _category(table, s) != cat:
-            continue
-        v = table[s, _TOP] if bull else table[s, _BOT]
-        member = v >= c if bull else v <= c
-        if member and table[s, _SEQ] > best_seq:
-            best, best_seq = s, table[s, _SEQ]
-        if bull and member or not bull and not member:
-            hi = min(hi, v)
-        else:
-            lo = max(lo, v)
-    b = 4 * cat
-    cache[b], cache[b + 1], cache[b + 2], cache[b + 3] = 1.0, best, lo, hi
-    return best
-
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _nearest(
     i: int,
     c: float,
     table: np.ndarray,
     count: int,
-    agg: np.ndarray,
-    cache: np.ndarray,
+    scal: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """Nearest OB / breaker per direction from the close: smallest distance (bullish
@@ -324,17 +320,15 @@ def _nearest(
     """
     for cat in range(4):
         col = BULL_OB + 4 * cat  # BULL_OB, BEAR_OB, BULL_BRK, BEAR_BRK are consecutive
-        s = int(agg[4 * cat + _A_SLOT])
-        near = agg[4 * cat + _A_NEAR]
+        s = int(scal[_AGG + 4 * cat + _A_SLOT])
+        near = scal[_AGG + 4 * cat + _A_NEAR]
         b = 4 * cat
         if s >= 0 and (c <= near if cat % 2 == 0 else c >= near):
-            lo, hi = cache[b + 2], cache[b + 3]
+            lo, hi = scal[_CACHE + b + 2], scal[_CACHE + b + 3]
             hit = (lo < c <= hi) if cat % 2 == 0 else (lo <= c < hi)
-            s = (
-                int(cache[b + 1])
-                if cache[b] == 1.0 and hit
-                else _scan_inside(c, table, count, cat, cache)
-            )
+            if not (scal[_CACHE + b] == 1.0 and hit):  # the close left the cached interval
+                _aggregate(table, count, c, scal)
+            s = int(scal[_CACHE + b + 1])
         if s < 0:
             out[i, col] = np.nan
             out[i, col + 1] = np.nan
@@ -347,7 +341,7 @@ def _nearest(
             out[i, col + 3] = table[s, _BRK_KNOWN] if cat >= 2 else table[s, _KNOWN]
 
 
-@njit(cache=True)
+@njit(cache=True, **sw.NO_NRT)
 def _create(
     i: int,
     bars: np.ndarray,
@@ -376,7 +370,53 @@ def _create(
     _insert(table, scal, 1.0 if bullish else -1.0, top, bot, k, i)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _step(
+    i: int,
+    bars: np.ndarray,
+    structure_out: np.ndarray,
+    use_body: bool,
+    close_inval: bool,
+    atr_period: int,
+    atr_mult: float,
+    scal: np.ndarray,
+    table: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    atr = np.nan
+    if atr_mult > 0.0:  # the ATR only feeds the filter
+        atr = wilder_atr_step(i, bars, atr_period, scal[_ATR : _ATR + 2])
+    for col in (BULL_NEW, BEAR_NEW):  # every column is written (the batch buffer is np.empty)
+        out[i, col] = 0.0
+        out[i, col + 1] = np.nan
+        out[i, col + 2] = np.nan
+        out[i, col + 3] = NONE
+    for col in (TOUCHED, INVALIDATED, RETEST, BRK_INVALIDATED):
+        out[i, col] = 0.0
+        out[i, col + 1] = NONE
+        out[i, col + 2] = 0.0
+    h, lo, c = bars[i, HIGH], bars[i, LOW], bars[i, CLOSE]
+    changed = False
+    if _triggered(h, lo, c if close_inval else h, c if close_inval else lo, scal):
+        _lifecycle(i, bars, close_inval, table, scal, out)  # objects known before this bar
+        changed = True
+    if structure_out[i, ms.BULL_KIND] != ms.NO_BREAK:
+        p = int(structure_out[i, ms.BULL_REF])
+        _create(i, bars, p, True, use_body, atr, atr_mult, table, scal, out)
+        changed = True
+    if structure_out[i, ms.BEAR_KIND] != ms.NO_BREAK:
+        p = int(structure_out[i, ms.BEAR_REF])
+        _create(i, bars, p, False, use_body, atr, atr_mult, table, scal, out)
+        changed = True
+    count = int(scal[_COUNT])
+    if changed:  # slots may have moved
+        _aggregate(table, count, c, scal)
+    _nearest(i, c, table, count, scal, out)
+    out[i, ACTIVE] = count
+
+
+# no array refcounting per call, and the batch loop inlines the step body (see swings.step)
+@njit(cache=True, **sw.NO_NRT)
 def step(
     i: int,
     bars: np.ndarray,
@@ -390,42 +430,10 @@ def step(
     out: np.ndarray,
 ) -> None:
     """Write row ``i`` from bars ``0..i`` and structure rows ``0..i``."""
-    atr = np.nan
-    if atr_mult > 0.0:  # the ATR only feeds the filter
-        atr = wilder_atr_step(i, bars, atr_period, scal[_ATR : _ATR + 2])
-    for col in (BULL_NEW, BEAR_NEW):  # every column is written (the batch buffer is np.empty)
-        out[i, col] = 0.0
-        out[i, col + 1] = np.nan
-        out[i, col + 2] = np.nan
-        out[i, col + 3] = NONE
-    for col in (TOUCHED, INVALIDATED, RETEST, BRK_INVALIDATED):
-        out[i, col] = 0.0
-        out[i, col + 1] = NONE
-        out[i, col + 2] = 0.0
-    agg = scal[_AGG : _AGG + 16]
-    h, lo, c = bars[i, HIGH], bars[i, LOW], bars[i, CLOSE]
-    changed = False
-    if _triggered(h, lo, c if close_inval else h, c if close_inval else lo, agg):
-        _lifecycle(i, bars, close_inval, table, scal, out)  # objects known before this bar
-        changed = True
-    if structure_out[i, ms.BULL_KIND] != ms.NO_BREAK:
-        p = int(structure_out[i, ms.BULL_REF])
-        _create(i, bars, p, True, use_body, atr, atr_mult, table, scal, out)
-        changed = True
-    if structure_out[i, ms.BEAR_KIND] != ms.NO_BREAK:
-        p = int(structure_out[i, ms.BEAR_REF])
-        _create(i, bars, p, False, use_body, atr, atr_mult, table, scal, out)
-        changed = True
-    count = int(scal[_COUNT])
-    cache = scal[_CACHE : _CACHE + 16]
-    if changed:
-        _aggregate(table, count, agg)
-        cache[:] = 0.0  # slots may have moved
-    _nearest(i, c, table, count, agg, cache, out)
-    out[i, ACTIVE] = count
+    _step(i, bars, structure_out, use_body, close_inval, atr_period, atr_mult, scal, table, out)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **sw.NO_NRT)
 def _run(
     bars: np.ndarray,
     structure_out: np.ndarray,
@@ -438,7 +446,7 @@ def _run(
     out: np.ndarray,
 ) -> None:
     for i in range(bars.shape[0]):
-        step(i, bars, structure_out, use_body, close_inval, atr_period, atr_mult, scal, table, out)
+        _step(i, bars, structure_out, use_body, close_inval, atr_period, atr_mult, scal, table, out)
 
 
 def run(bars: np.ndarray, structure_out: np.ndarray, params: OrderBlockParams) -> np.ndarray:

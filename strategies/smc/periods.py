@@ -168,61 +168,62 @@ def init_state(params: Params) -> np.ndarray:
     return st
 
 
-@njit(cache=True, inline="always")
-def _period(
-    i: int, bars: np.ndarray, pid: float, st: np.ndarray, out: np.ndarray, col: int
+@njit(cache=True, nogil=True)
+def _rows(
+    i0: int, i1: int, bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray
 ) -> None:
-    h = bars[i, HIGH]
-    lo = bars[i, LOW]
-    if pid != st[S_ID]:
-        if not np.isnan(st[S_ID]):  # the period that just ended becomes the previous one
-            st[S_PH] = st[S_CH]
-            st[S_PHR] = st[S_CHR]
-            st[S_PL] = st[S_CL]
-            st[S_PLR] = st[S_CLR]
-        st[S_ID] = pid
-        st[S_CH] = h
-        st[S_CHR] = i
-        st[S_CL] = lo
-        st[S_CLR] = i
-        st[S_START] = i
-    else:
-        if h > st[S_CH]:
-            st[S_CH] = h
-            st[S_CHR] = i
-        if lo < st[S_CL]:
-            st[S_CL] = lo
-            st[S_CLR] = i
-    out[i, col + P_HIGH] = st[S_PH]
-    out[i, col + P_HIGH_REF] = st[S_PHR]
-    out[i, col + P_LOW] = st[S_PL]
-    out[i, col + P_LOW_REF] = st[S_PLR]
-    out[i, col + P_BROKEN_HIGH] = 1.0 if st[S_CH] > st[S_PH] else 0.0
-    out[i, col + P_BROKEN_LOW] = 1.0 if st[S_CL] < st[S_PL] else 0.0
-    out[i, col + P_START] = st[S_START]
+    """Rows ``i0..i1-1`` (every column; no NaN prefill needed): ``step`` is one row, the batch
+    all of them. One loop rather than a call or an inlined helper taking arrays per row and
+    timeframe: each of those costs an atomic incref/decref per array argument."""
+    for i in range(i0, i1):
+        h = bars[i, HIGH]
+        lo = bars[i, LOW]
+        for k in range(3):  # 4h (UTC), day, week (local)
+            if k == 0:
+                pid = np.floor(bars[i, TIME] / MS_4H)
+            elif k == 1:
+                pid = np.floor(local[i] / MS_DAY)
+            else:
+                pid = np.floor((local[i] - WEEK_SHIFT) / MS_WEEK)
+            if pid != state[k, S_ID]:
+                if not np.isnan(state[k, S_ID]):  # the period that ended becomes the previous
+                    state[k, S_PH] = state[k, S_CH]
+                    state[k, S_PHR] = state[k, S_CHR]
+                    state[k, S_PL] = state[k, S_CL]
+                    state[k, S_PLR] = state[k, S_CLR]
+                state[k, S_ID] = pid
+                state[k, S_CH] = h
+                state[k, S_CHR] = i
+                state[k, S_CL] = lo
+                state[k, S_CLR] = i
+                state[k, S_START] = i
+            else:
+                if h > state[k, S_CH]:
+                    state[k, S_CH] = h
+                    state[k, S_CHR] = i
+                if lo < state[k, S_CL]:
+                    state[k, S_CL] = lo
+                    state[k, S_CLR] = i
+            col = k * BLOCK
+            out[i, col + P_HIGH] = state[k, S_PH]
+            out[i, col + P_HIGH_REF] = state[k, S_PHR]
+            out[i, col + P_LOW] = state[k, S_PL]
+            out[i, col + P_LOW_REF] = state[k, S_PLR]
+            out[i, col + P_BROKEN_HIGH] = 1.0 if state[k, S_CH] > state[k, S_PH] else 0.0
+            out[i, col + P_BROKEN_LOW] = 1.0 if state[k, S_CL] < state[k, S_PL] else 0.0
+            out[i, col + P_START] = state[k, S_START]
 
 
 @njit(cache=True)
 def step(i: int, bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray) -> None:
     """Write row ``i`` (every column) from bars ``0..i`` and ``local[i]`` (local wall-clock
     epoch ms)."""
-    _step(i, bars, local, state, out)
-
-
-@njit(cache=True, inline="always")
-def _step(i: int, bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray) -> None:
-    """``step``'s body, inlined into the batch loop (no per-bar call passing array descriptors)."""
-    _period(i, bars, np.floor(bars[i, TIME] / MS_4H), state[0], out, H4)
-    _period(i, bars, np.floor(local[i] / MS_DAY), state[1], out, DAY)
-    _period(i, bars, np.floor((local[i] - WEEK_SHIFT) / MS_WEEK), state[2], out, WEEK)
+    _rows(i, i + 1, bars, local, state, out)
 
 
 @njit(cache=True, nogil=True)
 def _run(bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray) -> None:
-    # no NaN prefill: step writes every column of row i (7 per timeframe), so the buffer is
-    # touched once
-    for i in range(bars.shape[0]):
-        _step(i, bars, local, state, out)
+    _rows(0, bars.shape[0], bars, local, state, out)
 
 
 def run(bars: np.ndarray, params: Params | None = None) -> np.ndarray:

@@ -305,16 +305,41 @@ def step(
     snap: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Write row ``i`` from bars ``0..i`` and ``atr_out[i]``."""
+    """Write row ``i`` (every column) from bars ``0..i`` and ``atr_out[i]``."""
+    _step(i, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
+
+
+@njit(cache=True, inline="always")
+def _step(
+    i: int,
+    bars: np.ndarray,
+    atr_out: np.ndarray,
+    middle_dir: bool,
+    min_atr: float,
+    merge: bool,
+    tabs: np.ndarray,
+    meta: np.ndarray,
+    snap: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``step``'s body, inlined into the batch loop (no per-bar call passing array descriptors)."""
     _init_row(i, out, meta)
     # 1) IFVGs first, so a zone inverted on this bar is only tracked from the next one
     # c<t>: snap[t] needs a full recompute (pushes keep it current otherwise)
-    c2 = _advance(i, bars, tabs, meta, snap, T_IBULL, out, I_TOUCHED)[0]
-    c3 = _advance(i, bars, tabs, meta, snap, T_IBEAR, out, I_TOUCHED)[0]
+    # (each table's trigger price is checked here, before the call: most bars skip all four)
+    lo = bars[i, LOW]
+    h = bars[i, HIGH]
+    c0 = c1 = c2 = c3 = ev2 = ev3 = False
+    if lo <= meta[M_THR + T_IBULL]:
+        c2 = _advance(i, bars, tabs, meta, snap, T_IBULL, out, I_TOUCHED)[0]
+    if h >= meta[M_THR + T_IBEAR]:
+        c3 = _advance(i, bars, tabs, meta, snap, T_IBEAR, out, I_TOUCHED)[0]
     for e in range(4):
         meta[M_BEST + e] = -1.0
-    c0, ev3 = _advance(i, bars, tabs, meta, snap, T_BULL, out, TOUCHED)
-    c1, ev2 = _advance(i, bars, tabs, meta, snap, T_BEAR, out, TOUCHED)
+    if lo <= meta[M_THR + T_BULL]:
+        c0, ev3 = _advance(i, bars, tabs, meta, snap, T_BULL, out, TOUCHED)
+    if h >= meta[M_THR + T_BEAR]:
+        c1, ev2 = _advance(i, bars, tabs, meta, snap, T_BEAR, out, TOUCHED)
     c2 = c2 or ev2
     c3 = c3 or ev3
     # 2) a new gap confirmed by this bar
@@ -379,7 +404,7 @@ def _run(
     out: np.ndarray,
 ) -> None:
     for i in range(bars.shape[0]):  # step writes every column: no NaN prefill needed
-        step(i, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
+        _step(i, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
 
 
 def run(bars: np.ndarray, atr_out: np.ndarray, params: Params | None = None) -> np.ndarray:

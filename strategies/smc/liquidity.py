@@ -202,17 +202,17 @@ def _new_swing(
     sizes[1, s] = nc + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, inline="always")
 def _rows(
     i0: int, i1: int, bars: np.ndarray, swings_out: np.ndarray, atr_out: np.ndarray,
     periods_out: np.ndarray, tol_atr: float, m: int, pools: np.ndarray, cands: np.ndarray,
     sizes: np.ndarray, levels: np.ndarray, out: np.ndarray,
 ) -> None:  # fmt: skip
-    """Rows ``i0..i1-1``: ``step`` is one row, the batch all of them -- the same code, and a
-    loop here rather than a call (or an inlined helper taking arrays) per row, since each of
-    those costs an atomic incref/decref per array argument per row, which was most of the run
-    time. Helpers take and return scalars (``_check``) or run on swing bars only. Every column
-    of a row is written (no NaN prefill needed)."""
+    """Rows ``i0..i1-1`` (every column; no NaN prefill needed): ``step`` is one row, the batch
+    all of them -- the same code. Inlined once into each, outside the row loop, because every
+    inlined call or call taking arrays costs an atomic incref/decref per array argument: per
+    row, that was most of the run time. So the parts are written out here; helpers take and
+    return scalars (``_check``) or run on swing bars only (``_new_swing``, ``_nearest``)."""
     for i in range(i0, i1):
         # defaults of every column but the NEAR block, each written once, in column order
         for s in range(2):

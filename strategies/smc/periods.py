@@ -168,13 +168,14 @@ def init_state(params: Params) -> np.ndarray:
     return st
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, inline="always")
 def _rows(
     i0: int, i1: int, bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray
 ) -> None:
     """Rows ``i0..i1-1`` (every column; no NaN prefill needed): ``step`` is one row, the batch
-    all of them. One loop rather than a call or an inlined helper taking arrays per row and
-    timeframe: each of those costs an atomic incref/decref per array argument."""
+    all of them. Inlined once into each, outside the row loop, and written out rather than
+    calling a helper per row and timeframe: every call taking arrays costs an atomic
+    incref/decref per array argument."""
     for i in range(i0, i1):
         h = bars[i, HIGH]
         lo = bars[i, LOW]

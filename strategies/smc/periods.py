@@ -81,29 +81,65 @@ def _offsets_ms(t: np.ndarray, zone: str) -> np.ndarray:
     return (idx.tz_localize(None).as_unit("ms").asi8 - t_int).astype(np.float64)
 
 
+@njit(cache=True, nogil=True)
+def _hour_runs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First index and UTC hour start (ms) of each run of consecutive bars in one UTC hour."""
+    n = t.shape[0]
+    first = np.empty(n, dtype=np.int64)
+    start = np.empty(n, dtype=np.float64)
+    m = 0
+    prev = 0.0
+    for j in range(n):
+        hour = np.floor(t[j] / HOUR_MS)
+        if j == 0 or hour != prev:
+            first[m] = j
+            start[m] = hour * HOUR_MS
+            m += 1
+        prev = hour
+    return first[:m], start[:m]
+
+
+@njit(cache=True, nogil=True)
+def _apply_hour_offsets(
+    t: np.ndarray, first: np.ndarray, off_a: np.ndarray, off_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``t + off_a`` of each bar's run; the bars of runs whose offset changes within the hour
+    (``off_a != off_b``) are returned by index, to be converted one by one."""
+    n = t.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    split = np.empty(n, dtype=np.int64)
+    ns = 0
+    m = first.shape[0]
+    for g in range(m):
+        end = first[g + 1] if g + 1 < m else n
+        if off_a[g] != off_b[g]:
+            for j in range(first[g], end):
+                split[ns] = j
+                ns += 1
+        else:
+            for j in range(first[g], end):
+                out[j] = t[j] + off_a[g]
+    return out, split[:ns]
+
+
 def local_ms(bars: np.ndarray, zone: str) -> np.ndarray:
     """Each bar's open time as local wall-clock epoch ms in ``zone`` (per bar, so causal).
 
     The offset is looked up once per UTC hour: when it is the same at the hour's first and last
     millisecond it holds for the whole hour (no zone changes offset twice within an hour);
-    otherwise each bar of that hour is converted on its own.
+    otherwise each bar of that hour is converted on its own. (Runs of consecutive bars in one
+    hour are found and filled by two njit passes; pandas only converts the hour starts.)
     """
     t = bars[:, TIME]
     if zone == "UTC" or len(t) == 0:
         return t.copy()
-    hour = np.floor(t / HOUR_MS)
-    first = np.empty(len(t), dtype=bool)
-    first[0] = True
-    first[1:] = hour[1:] != hour[:-1]
-    group = np.cumsum(first) - 1
-    start = hour[first] * HOUR_MS
+    first, start = _hour_runs(t)
     off_a = _offsets_ms(start, zone)
     off_b = _offsets_ms(start + (HOUR_MS - 1.0), zone)
-    off = off_a[group]
-    split = (off_a != off_b)[group]
-    if split.any():
-        off[split] = _offsets_ms(t[split], zone)
-    return t + off
+    out, split = _apply_hour_offsets(t, first, off_a, off_b)
+    if len(split):
+        out[split] = t[split] + _offsets_ms(t[split], zone)
+    return out
 
 
 def _offset_one(t: float, zone: str) -> float:

@@ -4,7 +4,7 @@ The batch path (``periods.local_ms``) converts bar ``t`` as ``t + offset(hour st
 zone's UTC offset is the same at the first and the last millisecond of ``t``'s UTC hour, and
 as ``t + offset(t)`` otherwise (a "split" hour). That rule depends on the hour alone, so the
 stream can precompute it for a block of upcoming hours with the *same* vectorised function
-(``periods._offsets_ms``) and look it up inside the fused njit step; only a bar beyond the block,
+(``periods.offsets_ms``) and look it up inside the fused njit step; only a bar beyond the block,
 or inside a split hour, comes back to Python (see :func:`refresh`). The results are therefore
 identical to the batch path, bit for bit.
 
@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-from strategies.smc.periods import HOUR_MS, _offsets_ms
+from strategies.smc.periods import HOUR_MS, offsets_ms
 
 HOURS = 24 * 62  # ≈ two months of hours per refill: ~1 pandas conversion per 17k 5m bars
 
@@ -55,12 +55,12 @@ def refresh(
             if zone == "UTC":
                 table[z] = 0.0
             else:
-                a = _offsets_ms(starts, zone)
-                b = _offsets_ms(starts + (HOUR_MS - 1.0), zone)
+                a = offsets_ms(starts, zone)
+                b = offsets_ms(starts + (HOUR_MS - 1.0), zone)
                 table[z] = np.where(a == b, a, np.nan)
             hour0[z] = hour
         if np.isnan(table[z, int(hour - hour0[z])]):
-            ovr[z] = _offsets_ms(np.array([t]), zone)[0]
+            ovr[z] = offsets_ms(np.array([t]), zone)[0]
             ovr_t[z] = t
 
 

@@ -134,9 +134,9 @@ def _module_node(
 
 # measured batch time per node (ms per 1M bars): only the order the scheduler prefers
 NODE_COST = {
-    "swings": 80, "int_swings": 60, "atr": 20, "structure_swing": 50, "structure_internal": 100,
-    "ob_swing": 130, "ob_internal": 210, "fvg": 290, "periods": 80, "sessions": 190,
-    "liquidity": 280, "retracements": 30, "zones": 40,
+    "swings": 40, "int_swings": 35, "atr": 20, "structure_swing": 35, "structure_internal": 55,
+    "ob_swing": 75, "ob_internal": 150, "fvg": 200, "periods": 45, "sessions": 85,
+    "liquidity": 140, "retracements": 35, "zones": 60,
 }  # fmt: skip
 
 

@@ -74,7 +74,7 @@ class Params(BaseModel):
         return v
 
 
-def _offsets_ms(t: np.ndarray, zone: str) -> np.ndarray:
+def offsets_ms(t: np.ndarray, zone: str) -> np.ndarray:
     """UTC offset (ms) of ``zone`` at each epoch-ms instant."""
     t_int = np.floor(t).astype(np.int64)
     idx = pd.to_datetime(t_int, unit="ms", utc=True).tz_convert(zone_info(zone))
@@ -134,11 +134,11 @@ def local_ms(bars: np.ndarray, zone: str) -> np.ndarray:
     if zone == "UTC" or len(t) == 0:
         return t.copy()
     first, start = _hour_runs(t)
-    off_a = _offsets_ms(start, zone)
-    off_b = _offsets_ms(start + (HOUR_MS - 1.0), zone)
+    off_a = offsets_ms(start, zone)
+    off_b = offsets_ms(start + (HOUR_MS - 1.0), zone)
     out, split = _apply_hour_offsets(t, first, off_a, off_b)
     if len(split):
-        out[split] = t[split] + _offsets_ms(t[split], zone)
+        out[split] = t[split] + offsets_ms(t[split], zone)
     return out
 
 

@@ -39,8 +39,8 @@ from strategies.smc.periods import (
     HOUR_MS,
     MS_DAY,
     LocalClock,
-    _offsets_ms,
     check_times,
+    offsets_ms,
     zone_info,
 )
 
@@ -169,13 +169,13 @@ def local_times(bars: np.ndarray, zones: tuple[str, ...]) -> np.ndarray:
     splits = []
     for z, zone in enumerate(zones):
         if not utc[z]:
-            off[z] = _offsets_ms(start, zone)
-            split = off[z] != _offsets_ms(start + (HOUR_MS - 1.0), zone)
+            off[z] = offsets_ms(start, zone)
+            split = off[z] != offsets_ms(start + (HOUR_MS - 1.0), zone)
             if split.any():
                 splits.append((z, zone, np.flatnonzero(split[group])))
     _fill_local(t, group, off, utc, local)
     for z, zone, rows in splits:  # the offset changes within these hours (DST): per bar
-        local[rows, z] = t[rows] + _offsets_ms(t[rows], zone)
+        local[rows, z] = t[rows] + offsets_ms(t[rows], zone)
     return local
 
 

@@ -3,16 +3,25 @@
 ``detect(df, **params)`` is the pandas entry point; ``SMCStream`` the bar-by-bar form.
 ``strategies.smc.compat`` reproduces the reference package *with* its look-ahead, for
 analysis only — never for trading.
+
+The names below load ``strategies.smc.pipeline`` (and with it every concept kernel) on first
+use, so importing one concept module or ``compat`` stays light.
 """
 
-from strategies.smc.detect import (
-    SMCParams,
-    SMCStream,
-    bars_from_frame,
-    detect,
-    detect_arrays,
-    make_params,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from strategies.smc.pipeline import (
+        SMCParams,
+        SMCStream,
+        bars_from_frame,
+        detect,
+        detect_arrays,
+        make_params,
+    )
 
 __all__ = [
     "SMCParams",
@@ -22,3 +31,9 @@ __all__ = [
     "detect_arrays",
     "make_params",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(import_module("strategies.smc.pipeline"), name)
+    raise AttributeError(f"module 'strategies.smc' has no attribute {name!r}")

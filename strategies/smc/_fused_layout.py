@@ -28,7 +28,7 @@ from strategies.smc import (
 )
 from strategies.smc._common import BAR_FIELDS
 
-# graph order of ``detect.concept_nodes()``; SMCStream checks it so a new node cannot be forgotten here
+# graph order of ``pipeline.concept_nodes()``; SMCStream checks it so a new node cannot be forgotten here
 NODE_NAMES = (
     "swings", "int_swings", "atr", "structure_swing", "structure_internal", "ob_swing",
     "ob_internal", "fvg", "periods", "sessions", "liquidity", "retracements", "zones",
@@ -71,7 +71,7 @@ HEADER = BLOCKS + 2 * N_BLOCKS
 
 
 def _sub(cls: type[BaseModel], p: Any) -> Any:
-    """A concept's own params model from the flat SMCParams (same as ``detect._module_params``)."""
+    """A concept's own params model from the flat SMCParams (same as ``pipeline._module_params``)."""
     return cls(**{k: getattr(p, k) for k in cls.model_fields})
 
 

@@ -3,7 +3,7 @@
 Why: a Python loop over the graph pays one numba dispatch per node (each unboxing every array
 argument, ~0.2 µs per array) plus a zoneinfo lookup per bar. Here the bar goes through
 :func:`fused_step`, which calls each concept module's own ``step`` in the order of
-``detect.concept_nodes()`` — the very functions the batch ``run`` loops, so batch and stream keep
+``pipeline.concept_nodes()`` — the very functions the batch ``run`` loops, so batch and stream keep
 running the same code. Only two arrays cross the Python→numba boundary:
 
 * ``st`` — the *state arena*: a header (capacity, parameters, offsets and shapes of the pieces)

@@ -56,7 +56,7 @@ def task_batch(name: str, data: Path, n: int, repeat: int) -> dict[str, Any]:
     from research.backtest.config import BacktestConfig
     from research.backtest.runner import run_backtest
     from strategies import live, registry
-    from strategies.smc.detect import detect
+    from strategies.smc.pipeline import detect
 
     import_s = time.perf_counter() - t0
     module = registry.get(name)
@@ -132,7 +132,7 @@ def task_compile(name: str, data: Path, n: int, repeat: int) -> dict[str, Any]:
     """First calls with an empty numba cache (set by the parent): pure JIT compile cost."""
     t0 = time.perf_counter()
     from strategies import live, registry
-    from strategies.smc.detect import detect
+    from strategies.smc.pipeline import detect
 
     module = registry.get(name)
     params = module.Params()

@@ -10,7 +10,7 @@ import pytest
 
 from strategies.smc import bars_from_frame, detect, make_params
 from strategies.smc._frame import TILE, FrameLayout
-from strategies.smc.detect import concept_nodes, detect_arrays
+from strategies.smc.pipeline import concept_nodes, detect_arrays
 from tests.smc.helpers import BTC_5M, load_frame
 
 
@@ -68,7 +68,7 @@ def test_layout_rejects_duplicate_columns_and_wrong_shapes() -> None:
 
 
 def test_column_selection_runs_only_the_needed_concepts_with_the_same_values() -> None:
-    from strategies.smc.detect import select_nodes
+    from strategies.smc.pipeline import select_nodes
 
     names = [n.name for n in select_nodes(["fvg_top"])]
     assert names == ["atr", "fvg"]

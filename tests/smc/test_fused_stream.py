@@ -17,8 +17,8 @@ from numba import njit
 from strategies.smc import SMCStream, bars_from_frame, detect, fused, make_params
 from strategies.smc import _fused_clock as clock
 from strategies.smc._fused_views import view
-from strategies.smc.detect import concept_nodes as _nodes
 from strategies.smc.periods import local_ms
+from strategies.smc.pipeline import concept_nodes as _nodes
 from tests.smc.helpers import BTC_5M, load_frame
 
 MIN_MS = 60_000

@@ -12,7 +12,7 @@ import pytest
 
 from strategies.smc import bars_from_frame, make_params
 from strategies.smc._schedule import Task, bottom_levels, default_threads, run_graph
-from strategies.smc.detect import concept_nodes, detect_arrays
+from strategies.smc.pipeline import concept_nodes, detect_arrays
 from tests.smc.helpers import ETH_15M, load_frame
 
 

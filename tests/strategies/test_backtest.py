@@ -18,7 +18,7 @@ from research.backtest.runner import run_backtest
 from strategies import bos_orderblock as bo
 from strategies import liquidity_sweep as ls
 from strategies.signals import LIMIT, MARKET, Signals
-from strategies.smc.detect import detect
+from strategies.smc.pipeline import detect
 from tests.bench.synthetic import random_walk
 from tests.strategies.helpers import BTC_15M, shipped
 

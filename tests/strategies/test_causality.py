@@ -11,7 +11,7 @@ import pytest
 from strategies import bos_orderblock as bo
 from strategies import liquidity_sweep as ls
 from strategies import live
-from strategies.smc.detect import detect
+from strategies.smc.pipeline import detect
 from tests.strategies.helpers import BTC_15M, assert_same_signals, run, shipped, timed
 
 # parameter sets that exercise every rule on real data (confirmations, filters, targets, sides)

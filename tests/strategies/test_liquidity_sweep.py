@@ -16,7 +16,7 @@ from research.backtest.runner import run_backtest
 from strategies import liquidity_sweep as ls
 from strategies.live import OUT_ENTRY, OUT_KIND, OUT_PRICE, OUT_STOP, OUT_TARGET
 from strategies.signals import MARKET
-from strategies.smc.detect import detect
+from strategies.smc.pipeline import detect
 from tests.strategies.helpers import detector_rows, entries, ohlc_frame, run, set_at
 
 COLS = ls.COLUMNS

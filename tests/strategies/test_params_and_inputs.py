@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from strategies import bos_orderblock as bo
 from strategies import liquidity_sweep as ls
 from strategies import registry
-from strategies.smc.detect import detect, make_params
+from strategies.smc.pipeline import detect, make_params
 from tests.strategies.helpers import ohlc_frame, shipped, timed
 
 MODULES = [ls, bo]

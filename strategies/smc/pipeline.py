@@ -4,7 +4,8 @@ Row ``t`` of the result holds what is known at the close of bar ``t`` for every 
 ``detect(df.iloc[:t+1]) == detect(df).iloc[:t+1]`` (the prefix property) and a stream fed bar
 by bar produces the same rows. The concepts are wired as a small dependency graph of nodes;
 each node runs one concept module (batch ``run`` or streaming ``Stream``) on the shared bar
-array and the outputs of the nodes it depends on.
+array and the outputs of the nodes it depends on. (The module is called ``pipeline`` so the
+package attribute ``strategies.smc.detect`` is the function, never this module.)
 """
 
 from __future__ import annotations
@@ -340,7 +341,7 @@ class SMCStream:
         self.params = make_params(**params)
         self.nodes = concept_nodes()
         if tuple(node.name for node in self.nodes) != fused.NODE_NAMES:
-            raise RuntimeError("fused.NODE_NAMES is out of date with detect.concept_nodes()")
+            raise RuntimeError("fused.NODE_NAMES is out of date with pipeline.concept_nodes()")
         fused.prepare()
         self._layout = fused.Layout(self.params)
         self._outs, self._st = self._layout.outs, self._layout.st

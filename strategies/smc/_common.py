@@ -15,10 +15,18 @@ Every concept follows one shape so that batch and streaming run *the same code*:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
 OPEN, HIGH, LOW, CLOSE, VOLUME, TIME = 0, 1, 2, 3, 4, 5
+# numba's (private, pinned-version) option for kernels that allocate nothing: no reference
+# counting of array arguments. Without it every call of a per-bar ``step`` increfs and decrefs
+# each array (atomic ops the refcount pruner leaves in place), which can cost more than the
+# step's own work. A kernel that does allocate fails to compile ("NRT required but not
+# enabled"), so misuse is loud, never silent.
+NO_NRT: dict[str, Any] = {"_nrt": False}
 BAR_FIELDS = 6
 NONE = -1.0
 

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
-from strategies.smc._common import GrowableRows, check_bars, empty_out, wilder_atr_step
+from strategies.smc._common import NO_NRT, GrowableRows, check_bars, empty_out, wilder_atr_step
 
 COLUMNS = ("atr",)
 INT_COLUMNS: frozenset[str] = frozenset()
@@ -31,13 +31,13 @@ def init_state(params: Params) -> np.ndarray:
     return np.zeros(2, dtype=np.float64)
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_NRT)
 def step(i: int, bars: np.ndarray, period: int, state: np.ndarray, out: np.ndarray) -> None:
     """Write row ``i`` from bars ``0..i``."""
     out[i, ATR] = wilder_atr_step(i, bars, period, state)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _run(bars: np.ndarray, period: int, state: np.ndarray, out: np.ndarray) -> None:
     for i in range(bars.shape[0]):
         step(i, bars, period, state, out)

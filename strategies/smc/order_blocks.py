@@ -33,11 +33,11 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import structure as ms
-from strategies.smc import swings as sw
 from strategies.smc._common import (
     CLOSE,
     HIGH,
     LOW,
+    NO_NRT,
     NONE,
     OPEN,
     GrowableRows,
@@ -128,7 +128,7 @@ def init_state(params: OrderBlockParams) -> tuple[np.ndarray, np.ndarray]:
     return scal, np.zeros((params.ob_max_active, TABLE_FIELDS))
 
 
-@njit(cache=True, **sw.NO_NRT)
+@njit(cache=True, **NO_NRT)
 def _remove(table: np.ndarray, s: int, count: int) -> int:
     """Drop slot ``s`` by moving the last active slot into it; returns the new count."""
     last = count - 1
@@ -139,7 +139,7 @@ def _remove(table: np.ndarray, s: int, count: int) -> int:
     return last
 
 
-@njit(cache=True, **sw.NO_NRT)
+@njit(cache=True, **NO_NRT)
 def _insert(
     table: np.ndarray, scal: np.ndarray, d: float, top: float, bot: float, ref: int, i: int
 ) -> None:
@@ -164,7 +164,7 @@ def _insert(
     scal[_COUNT] = count + 1
 
 
-@njit(cache=True, **sw.NO_NRT)
+@njit(cache=True, **NO_NRT)
 def _candle(bars: np.ndarray, p: int, t: int, bullish: bool, atr: float, atr_mult: float) -> int:
     """OB candle in ``(p, t)``: lowest low (bullish) / highest high, last on ties; -1 if none."""
     best = -1
@@ -195,7 +195,7 @@ def _note(
         out[i, col + 2] = d
 
 
-@njit(cache=True, **sw.NO_NRT)
+@njit(cache=True, **NO_NRT)
 def _lifecycle(
     i: int, bars: np.ndarray, close_inval: bool, table: np.ndarray, scal: np.ndarray, out
 ) -> None:
@@ -234,7 +234,7 @@ def _lifecycle(
     scal[_COUNT] = count
 
 
-@njit(cache=True, **sw.NO_NRT)
+@njit(cache=True, **NO_NRT)
 def _aggregate(table: np.ndarray, count: int, c: float, scal: np.ndarray) -> None:
     """Recompute the cached per-category triggers after the table changed, and the
     nearest-inside cache of every category at the close ``c``, in one pass over the table.
@@ -341,7 +341,7 @@ def _nearest(
             out[i, col + 3] = table[s, _BRK_KNOWN] if cat >= 2 else table[s, _KNOWN]
 
 
-@njit(cache=True, **sw.NO_NRT)
+@njit(cache=True, **NO_NRT)
 def _create(
     i: int,
     bars: np.ndarray,
@@ -416,7 +416,7 @@ def _step(
 
 
 # no array refcounting per call, and the batch loop inlines the step body (see swings.step)
-@njit(cache=True, **sw.NO_NRT)
+@njit(cache=True, **NO_NRT)
 def step(
     i: int,
     bars: np.ndarray,
@@ -433,7 +433,7 @@ def step(
     _step(i, bars, structure_out, use_body, close_inval, atr_period, atr_mult, scal, table, out)
 
 
-@njit(cache=True, nogil=True, **sw.NO_NRT)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _run(
     bars: np.ndarray,
     structure_out: np.ndarray,

@@ -23,7 +23,16 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import swings as sw
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, GrowableRows, check_bars, empty_out
+from strategies.smc._common import (
+    CLOSE,
+    HIGH,
+    LOW,
+    NO_NRT,
+    NONE,
+    GrowableRows,
+    check_bars,
+    empty_out,
+)
 
 COLUMNS = (
     "retracement_dir", "retracement_current", "retracement_deepest", "retracement_ref",
@@ -62,7 +71,7 @@ def _pct(k: int, bars: np.ndarray, d: float, top: float, bot: float, use_close: 
     return ((bars[k, CLOSE] if use_close else bars[k, HIGH]) - bot) / rng * 100.0
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_NRT)
 def step(
     i: int,
     bars: np.ndarray,
@@ -104,7 +113,7 @@ def step(
     out[i, BOTTOM_REF] = swing_out[i, sw.LAST_L_REF]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _run(
     bars: np.ndarray, swing_out: np.ndarray, use_close: bool, state: np.ndarray, out: np.ndarray
 ) -> None:

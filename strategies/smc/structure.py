@@ -38,7 +38,17 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import swings as sw
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, GrowableRows, check_bars, empty_out
+from strategies.smc._common import (
+    CLOSE,
+    HIGH,
+    LOW,
+    NO_NRT,
+    NONE,
+    OPEN,
+    GrowableRows,
+    check_bars,
+    empty_out,
+)
 
 COLUMNS = (
     "structure_bull_kind", "structure_bull_level", "structure_bull_ref",
@@ -212,7 +222,7 @@ def _step(
 
 
 # no array refcounting per call, and the batch loop inlines the step body (see swings.step)
-@njit(cache=True, **sw.NO_NRT)
+@njit(cache=True, **NO_NRT)
 def step(
     i: int,
     bars: np.ndarray,
@@ -225,7 +235,7 @@ def step(
     _step(i, bars, swing_out, wick_break, state, out)
 
 
-@njit(cache=True, nogil=True, **sw.NO_NRT)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _run(
     bars: np.ndarray, swing_out: np.ndarray, wick_break: bool, state: np.ndarray, out: np.ndarray
 ) -> None:
@@ -251,7 +261,7 @@ def _filter_step(i: int, int_out: np.ndarray, swing_out: np.ndarray) -> None:
             int_out[i, ref] = NONE
 
 
-@njit(cache=True, **sw.NO_NRT)
+@njit(cache=True, **NO_NRT)
 def filter_internal_step(i: int, int_out: np.ndarray, swing_out: np.ndarray) -> None:
     """Drop (in place) an internal event of row ``i`` that breaks the same level, in the same
     direction, as the swing-scale event on the same row (both scales see the same pivot).
@@ -262,7 +272,7 @@ def filter_internal_step(i: int, int_out: np.ndarray, swing_out: np.ndarray) -> 
     _filter_step(i, int_out, swing_out)
 
 
-@njit(cache=True, nogil=True, **sw.NO_NRT)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _filter_all(int_out: np.ndarray, swing_out: np.ndarray) -> None:
     for i in range(int_out.shape[0]):
         _filter_step(i, int_out, swing_out)

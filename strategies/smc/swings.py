@@ -17,12 +17,10 @@ Row columns (one row per bar, frozen once written):
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numba import njit
 
-from strategies.smc._common import HIGH, LOW, NONE, GrowableRows, empty_out
+from strategies.smc._common import HIGH, LOW, NO_NRT, NONE, GrowableRows, empty_out
 
 COLUMNS = (
     "swing_high", "swing_high_ref", "swing_high_level", "swing_high_kind",
@@ -37,8 +35,6 @@ INT_COLUMNS = frozenset(
 SH, SH_REF, SH_LVL, SH_KIND, SL, SL_REF, SL_LVL, SL_KIND = range(8)
 LAST_H, LAST_H_REF, LAST_L, LAST_L_REF = 8, 9, 10, 11
 STATE_SIZE = 4  # last high level, last high ref, last low level, last low ref
-# numba's (private) option for code that allocates nothing: no reference counting of arrays
-NO_NRT: dict[str, Any] = {"_nrt": False}
 
 
 def init_state() -> np.ndarray:

@@ -22,7 +22,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from strategies.smc import swings as sw
-from strategies.smc._common import CLOSE, GrowableRows, check_bars, empty_out
+from strategies.smc._common import CLOSE, NO_NRT, GrowableRows, check_bars, empty_out
 
 COLUMNS = (
     "zone_hi", "zone_hi_ref", "zone_lo", "zone_lo_ref", "zone_eq", "zone_pct", "zone_position",
@@ -51,7 +51,7 @@ class ZoneParams(BaseModel):
         return self
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_NRT)
 def step(
     i: int,
     bars: np.ndarray,
@@ -98,7 +98,7 @@ def step(
     out[i, IN_OTE] = 1.0 if inside else 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _run(
     bars: np.ndarray,
     swing_out: np.ndarray,

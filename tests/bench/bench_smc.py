@@ -47,9 +47,7 @@ def task_ours(data: Path, n: int, repeat: int) -> dict:
     columns = det.shape[1]
     del det  # timed calls should not share memory with a frame kept alive
     res = timed(lambda: detect(df), repeat)
-    res.update(
-        import_s=import_s, first_call_s=first_s, columns=columns, n=n, peak_rss_mb=rss_mb()
-    )
+    res.update(import_s=import_s, first_call_s=first_s, columns=columns, n=n, peak_rss_mb=rss_mb())
     return res
 
 

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
+from strategies.smc import _ob_table as tb
 from strategies.smc import structure as ms
 from strategies.smc._common import (
     CLOSE,
@@ -45,6 +46,7 @@ from strategies.smc._common import (
     empty_out,
     wilder_atr_step,
 )
+from strategies.smc._ob_table import BREAKER, OB, STATE_SIZE, TABLE_FIELDS
 
 COLUMNS = (
     "ob_bull_new", "ob_bull_new_top", "ob_bull_new_bottom", "ob_bull_new_ref",
@@ -76,19 +78,6 @@ BEAR_NEW, BEAR_NEW_TOP, BEAR_NEW_BOT, BEAR_NEW_REF = 4, 5, 6, 7
 TOUCHED, INVALIDATED, RETEST, BRK_INVALIDATED = 8, 11, 14, 17  # each: count, ref, dir
 BULL_OB, BEAR_OB, BULL_BRK, BEAR_BRK = 20, 24, 28, 32  # each: top, bottom, ref, known
 ACTIVE = 36
-
-# table fields
-_KIND, _DIR, _TOP, _BOT, _REF, _KNOWN, _BRK_KNOWN, _TOUCHED, _RETESTED, _SEQ = range(10)
-TABLE_FIELDS = 10
-OB, BREAKER = 1.0, 2.0
-# scalar state: active count, next sequence number, ATR state (2), per-bar scratch (4: latest
-# event sequence per lifecycle column), then per category (bull OB, bear OB, bull breaker,
-# bear breaker) 4 cached aggregates and 4 nearest-inside cache slots (valid, slot, lo, hi)
-_COUNT, _NEXT_SEQ, _ATR, _SCRATCH, _AGG, _CACHE = 0, 1, 2, 4, 8, 24
-STATE_SIZE = 40
-# aggregate fields per category (bull: max, bear: min): first-touch trigger over untouched /
-# unretested objects, invalidation trigger, nearest level, slot of the nearest (most recent on ties)
-_A_TOUCH, _A_INVAL, _A_NEAR, _A_SLOT = 0, 1, 2, 3
 
 
 class OrderBlockParams(BaseModel):
@@ -123,45 +112,11 @@ def init_state(params: OrderBlockParams) -> tuple[np.ndarray, np.ndarray]:
     """Fresh ``(scalars, table)``: empty table of ``ob_max_active`` slots, ATR not started."""
     scal = np.zeros(STATE_SIZE)
     empty = np.zeros(STATE_SIZE)
-    _aggregate(np.zeros((0, TABLE_FIELDS)), 0, 0.0, empty)
-    scal[_AGG : _AGG + 16] = empty[_AGG : _AGG + 16]  # the nearest-inside cache stays invalid
+    tb.aggregate(np.zeros((0, TABLE_FIELDS)), 0, 0.0, empty)
+    scal[tb.AGG : tb.AGG + 16] = empty[
+        tb.AGG : tb.AGG + 16
+    ]  # the nearest-inside cache stays invalid
     return scal, np.zeros((params.ob_max_active, TABLE_FIELDS))
-
-
-@njit(cache=True, **NO_NRT)
-def _remove(table: np.ndarray, s: int, count: int) -> int:
-    """Drop slot ``s`` by moving the last active slot into it; returns the new count."""
-    last = count - 1
-    for f in range(TABLE_FIELDS):  # field by field: a row copy would allocate a temporary
-        if s != last:
-            table[s, f] = table[last, f]
-        table[last, f] = 0.0
-    return last
-
-
-@njit(cache=True, **NO_NRT)
-def _insert(
-    table: np.ndarray, scal: np.ndarray, d: float, top: float, bot: float, ref: int, i: int
-) -> None:
-    count = int(scal[_COUNT])
-    if count == table.shape[0]:  # evict the oldest object
-        oldest = 0
-        for s in range(1, count):
-            if table[s, _SEQ] < table[oldest, _SEQ]:
-                oldest = s
-        count = _remove(table, oldest, count)
-    table[count, _KIND] = OB
-    table[count, _DIR] = d
-    table[count, _TOP] = top
-    table[count, _BOT] = bot
-    table[count, _REF] = ref
-    table[count, _KNOWN] = i
-    table[count, _BRK_KNOWN] = NONE
-    table[count, _TOUCHED] = 0.0
-    table[count, _RETESTED] = 0.0
-    table[count, _SEQ] = scal[_NEXT_SEQ]
-    scal[_NEXT_SEQ] += 1.0
-    scal[_COUNT] = count + 1
 
 
 @njit(cache=True, **NO_NRT)
@@ -187,7 +142,7 @@ def _note(
     out: np.ndarray, i: int, col: int, scal: np.ndarray, s_seq: float, ref: float, d: float
 ) -> None:
     """Count an event in ``out[i, col]``; ref/dir follow the most recently created object."""
-    k = _SCRATCH + (col - TOUCHED) // 3
+    k = tb.SCRATCH + (col - TOUCHED) // 3
     out[i, col] += 1.0
     if s_seq > scal[k]:
         scal[k] = s_seq
@@ -202,105 +157,36 @@ def _lifecycle(
     h, lo, c = bars[i, HIGH], bars[i, LOW], bars[i, CLOSE]
     up_px = c if close_inval else h
     dn_px = c if close_inval else lo
-    for k in range(_SCRATCH, _SCRATCH + 4):  # latest event sequence per column
+    for k in range(tb.SCRATCH, tb.SCRATCH + 4):  # latest event sequence per column
         scal[k] = -1.0
-    count = int(scal[_COUNT])
+    count = int(scal[tb.COUNT])
     s = count - 1
     while s >= 0:
-        d = table[s, _DIR]
-        top, bot = table[s, _TOP], table[s, _BOT]
-        ref, seq = table[s, _REF], table[s, _SEQ]
-        if table[s, _KIND] == OB:
+        d = table[s, tb.DIR]
+        top, bot = table[s, tb.TOP], table[s, tb.BOT]
+        ref, seq = table[s, tb.REF], table[s, tb.SEQ]
+        if table[s, tb.KIND] == OB:
             hit = lo <= top if d > 0 else h >= bot
-            if hit and table[s, _TOUCHED] == 0.0:
-                table[s, _TOUCHED] = 1.0
+            if hit and table[s, tb.TOUCHED] == 0.0:
+                table[s, tb.TOUCHED] = 1.0
                 _note(out, i, TOUCHED, scal, seq, ref, d)
             broken = dn_px < bot if d > 0 else up_px > top
             if broken:
                 _note(out, i, INVALIDATED, scal, seq, ref, d)
-                table[s, _KIND] = BREAKER
-                table[s, _DIR] = -d
-                table[s, _BRK_KNOWN] = i
-        elif table[s, _BRK_KNOWN] < i:  # breakers are tracked from the bar after they formed
+                table[s, tb.KIND] = BREAKER
+                table[s, tb.DIR] = -d
+                table[s, tb.BRK_KNOWN] = i
+        elif table[s, tb.BRK_KNOWN] < i:  # breakers are tracked from the bar after they formed
             hit = lo <= top if d > 0 else h >= bot
-            if hit and table[s, _RETESTED] == 0.0:
-                table[s, _RETESTED] = 1.0
+            if hit and table[s, tb.RETESTED] == 0.0:
+                table[s, tb.RETESTED] = 1.0
                 _note(out, i, RETEST, scal, seq, ref, d)
             broken = dn_px < bot if d > 0 else up_px > top
             if broken:
                 _note(out, i, BRK_INVALIDATED, scal, seq, ref, d)
-                count = _remove(table, s, count)
+                count = tb.remove(table, s, count)
         s -= 1
-    scal[_COUNT] = count
-
-
-@njit(cache=True, **NO_NRT)
-def _aggregate(table: np.ndarray, count: int, c: float, scal: np.ndarray) -> None:
-    """Recompute the cached per-category triggers after the table changed, and the
-    nearest-inside cache of every category at the close ``c``, in one pass over the table.
-
-    The triggers let a bar skip the table when no object can change (``_triggered``) and give
-    the nearest object in O(1) while price is outside every zone of a category.
-    """
-    for cat in range(4):
-        b = 4 * cat
-        v = -np.inf if cat % 2 == 0 else np.inf
-        scal[_AGG + b + _A_TOUCH] = v
-        scal[_AGG + b + _A_INVAL] = v
-        scal[_AGG + b + _A_NEAR] = v
-        scal[_AGG + b + _A_SLOT] = -1.0
-        scal[_CACHE + b] = 1.0
-        scal[_CACHE + b + 1] = -1.0
-        scal[_CACHE + b + 2] = -np.inf
-        scal[_CACHE + b + 3] = np.inf
-    for s in range(count):
-        brk = table[s, _KIND] == BREAKER
-        top, bot, seq = table[s, _TOP], table[s, _BOT], table[s, _SEQ]
-        fresh = table[s, _RETESTED if brk else _TOUCHED] == 0.0
-        if table[s, _DIR] > 0:  # bullish: price above, events when it comes down
-            cat = 2 if brk else 0
-            b = 4 * cat
-            if fresh and top > scal[_AGG + b + _A_TOUCH]:
-                scal[_AGG + b + _A_TOUCH] = top
-            scal[_AGG + b + _A_INVAL] = max(scal[_AGG + b + _A_INVAL], bot)
-            near = scal[_AGG + b + _A_NEAR]
-            if top > near or (top == near and seq > table[int(scal[_AGG + b + _A_SLOT]), _SEQ]):
-                scal[_AGG + b + _A_NEAR] = top
-                scal[_AGG + b + _A_SLOT] = s
-            if top >= c:  # zone reaches the close
-                if scal[_CACHE + b + 1] < 0.0 or seq > table[int(scal[_CACHE + b + 1]), _SEQ]:
-                    scal[_CACHE + b + 1] = s
-                scal[_CACHE + b + 3] = min(scal[_CACHE + b + 3], top)
-            else:
-                scal[_CACHE + b + 2] = max(scal[_CACHE + b + 2], top)
-        else:
-            cat = 3 if brk else 1
-            b = 4 * cat
-            if fresh and bot < scal[_AGG + b + _A_TOUCH]:
-                scal[_AGG + b + _A_TOUCH] = bot
-            scal[_AGG + b + _A_INVAL] = min(scal[_AGG + b + _A_INVAL], top)
-            near = scal[_AGG + b + _A_NEAR]
-            if bot < near or (bot == near and seq > table[int(scal[_AGG + b + _A_SLOT]), _SEQ]):
-                scal[_AGG + b + _A_NEAR] = bot
-                scal[_AGG + b + _A_SLOT] = s
-            if bot <= c:
-                if scal[_CACHE + b + 1] < 0.0 or seq > table[int(scal[_CACHE + b + 1]), _SEQ]:
-                    scal[_CACHE + b + 1] = s
-                scal[_CACHE + b + 2] = max(scal[_CACHE + b + 2], bot)
-            else:
-                scal[_CACHE + b + 3] = min(scal[_CACHE + b + 3], bot)
-
-
-@njit(cache=True, inline="always")
-def _triggered(h: float, lo: float, up_px: float, dn_px: float, scal: np.ndarray) -> bool:
-    """Can any object touch/retest or be invalidated on this bar? (False ⇒ skip the table)."""
-    for cat in (0, 2):
-        if lo <= scal[_AGG + 4 * cat + _A_TOUCH] or dn_px < scal[_AGG + 4 * cat + _A_INVAL]:
-            return True
-    for cat in (1, 3):
-        if h >= scal[_AGG + 4 * cat + _A_TOUCH] or up_px > scal[_AGG + 4 * cat + _A_INVAL]:
-            return True
-    return False
+    scal[tb.COUNT] = count
 
 
 @njit(cache=True, inline="always")
@@ -320,25 +206,25 @@ def _nearest(
     """
     for cat in range(4):
         col = BULL_OB + 4 * cat  # BULL_OB, BEAR_OB, BULL_BRK, BEAR_BRK are consecutive
-        s = int(scal[_AGG + 4 * cat + _A_SLOT])
-        near = scal[_AGG + 4 * cat + _A_NEAR]
+        s = int(scal[tb.AGG + 4 * cat + tb.A_SLOT])
+        near = scal[tb.AGG + 4 * cat + tb.A_NEAR]
         b = 4 * cat
         if s >= 0 and (c <= near if cat % 2 == 0 else c >= near):
-            lo, hi = scal[_CACHE + b + 2], scal[_CACHE + b + 3]
+            lo, hi = scal[tb.CACHE + b + 2], scal[tb.CACHE + b + 3]
             hit = (lo < c <= hi) if cat % 2 == 0 else (lo <= c < hi)
-            if not (scal[_CACHE + b] == 1.0 and hit):  # the close left the cached interval
-                _aggregate(table, count, c, scal)
-            s = int(scal[_CACHE + b + 1])
+            if not (scal[tb.CACHE + b] == 1.0 and hit):  # the close left the cached interval
+                tb.aggregate(table, count, c, scal)
+            s = int(scal[tb.CACHE + b + 1])
         if s < 0:
             out[i, col] = np.nan
             out[i, col + 1] = np.nan
             out[i, col + 2] = NONE
             out[i, col + 3] = NONE
         else:
-            out[i, col] = table[s, _TOP]
-            out[i, col + 1] = table[s, _BOT]
-            out[i, col + 2] = table[s, _REF]
-            out[i, col + 3] = table[s, _BRK_KNOWN] if cat >= 2 else table[s, _KNOWN]
+            out[i, col] = table[s, tb.TOP]
+            out[i, col + 1] = table[s, tb.BOT]
+            out[i, col + 2] = table[s, tb.REF]
+            out[i, col + 3] = table[s, tb.BRK_KNOWN] if cat >= 2 else table[s, tb.KNOWN]
 
 
 @njit(cache=True, **NO_NRT)
@@ -367,7 +253,7 @@ def _create(
     out[i, col + 1] = top
     out[i, col + 2] = bot
     out[i, col + 3] = k
-    _insert(table, scal, 1.0 if bullish else -1.0, top, bot, k, i)
+    tb.insert(table, scal, 1.0 if bullish else -1.0, top, bot, k, i)
 
 
 @njit(cache=True, inline="always")
@@ -385,7 +271,7 @@ def _step(
 ) -> None:
     atr = np.nan
     if atr_mult > 0.0:  # the ATR only feeds the filter
-        atr = wilder_atr_step(i, bars, atr_period, scal[_ATR : _ATR + 2])
+        atr = wilder_atr_step(i, bars, atr_period, scal[tb.ATR : tb.ATR + 2])
     for col in (BULL_NEW, BEAR_NEW):  # every column is written (the batch buffer is np.empty)
         out[i, col] = 0.0
         out[i, col + 1] = np.nan
@@ -397,7 +283,7 @@ def _step(
         out[i, col + 2] = 0.0
     h, lo, c = bars[i, HIGH], bars[i, LOW], bars[i, CLOSE]
     changed = False
-    if _triggered(h, lo, c if close_inval else h, c if close_inval else lo, scal):
+    if tb.triggered(h, lo, c if close_inval else h, c if close_inval else lo, scal):
         _lifecycle(i, bars, close_inval, table, scal, out)  # objects known before this bar
         changed = True
     if structure_out[i, ms.BULL_KIND] != ms.NO_BREAK:
@@ -408,9 +294,9 @@ def _step(
         p = int(structure_out[i, ms.BEAR_REF])
         _create(i, bars, p, False, use_body, atr, atr_mult, table, scal, out)
         changed = True
-    count = int(scal[_COUNT])
+    count = int(scal[tb.COUNT])
     if changed:  # slots may have moved
-        _aggregate(table, count, c, scal)
+        tb.aggregate(table, count, c, scal)
     _nearest(i, c, table, count, scal, out)
     out[i, ACTIVE] = count
 

@@ -83,63 +83,68 @@ def offsets_ms(t: np.ndarray, zone: str) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _hour_runs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First index and UTC hour start (ms) of each run of consecutive bars in one UTC hour."""
+    """Run index of every bar and each run's UTC hour start, a run being consecutive bars in
+    one UTC hour (the offsets are looked up once per run)."""
     n = t.shape[0]
-    first = np.empty(n, dtype=np.int64)
+    group = np.empty(n, dtype=np.int64)
     start = np.empty(n, dtype=np.float64)
-    m = 0
-    prev = 0.0
-    for j in range(n):
-        hour = np.floor(t[j] / HOUR_MS)
-        if j == 0 or hour != prev:
-            first[m] = j
-            start[m] = hour * HOUR_MS
-            m += 1
-        prev = hour
-    return first[:m], start[:m]
+    g = -1
+    prev = np.nan
+    for i in range(n):
+        hour = np.floor(t[i] / HOUR_MS)
+        if g < 0 or hour != prev:
+            g += 1
+            start[g] = hour * HOUR_MS
+            prev = hour
+        group[i] = g
+    return group, start[: g + 1]
 
 
 @njit(cache=True, nogil=True)
-def _apply_hour_offsets(
-    t: np.ndarray, first: np.ndarray, off_a: np.ndarray, off_b: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """``t + off_a`` of each bar's run; the bars of runs whose offset changes within the hour
-    (``off_a != off_b``) are returned by index, to be converted one by one."""
-    n = t.shape[0]
-    out = np.empty(n, dtype=np.float64)
-    split = np.empty(n, dtype=np.int64)
-    ns = 0
-    m = first.shape[0]
-    for g in range(m):
-        end = first[g + 1] if g + 1 < m else n
-        if off_a[g] != off_b[g]:
-            for j in range(first[g], end):
-                split[ns] = j
-                ns += 1
-        else:
-            for j in range(first[g], end):
-                out[j] = t[j] + off_a[g]
-    return out, split[:ns]
+def _fill_local(
+    t: np.ndarray, group: np.ndarray, off: np.ndarray, utc: np.ndarray, local: np.ndarray
+) -> None:
+    """``local[i, z] = t[i] + off[z, run of i]`` (``t[i]`` itself for a UTC column)."""
+    for i in range(t.shape[0]):
+        g = group[i]
+        for z in range(off.shape[0]):
+            local[i, z] = t[i] if utc[z] else t[i] + off[z, g]
 
 
-def local_ms(bars: np.ndarray, zone: str) -> np.ndarray:
-    """Each bar's open time as local wall-clock epoch ms in ``zone`` (per bar, so causal).
+def local_times(bars: np.ndarray, zones: tuple[str, ...]) -> np.ndarray:
+    """``(n, len(zones))`` local wall-clock epoch ms of every bar's open time (per bar, so
+    causal), for several zones in one pass over the bars.
 
     The offset is looked up once per UTC hour: when it is the same at the hour's first and last
     millisecond it holds for the whole hour (no zone changes offset twice within an hour);
-    otherwise each bar of that hour is converted on its own. (Runs of consecutive bars in one
-    hour are found and filled by two njit passes; pandas only converts the hour starts.)
+    otherwise each bar of that hour is converted on its own. pandas only converts the hour
+    starts; njit passes find the runs and fill the bars.
     """
-    t = bars[:, TIME]
-    if zone == "UTC" or len(t) == 0:
-        return t.copy()
-    first, start = _hour_runs(t)
-    off_a = offsets_ms(start, zone)
-    off_b = offsets_ms(start + (HOUR_MS - 1.0), zone)
-    out, split = _apply_hour_offsets(t, first, off_a, off_b)
-    if len(split):
-        out[split] = t[split] + offsets_ms(t[split], zone)
-    return out
+    t = np.ascontiguousarray(bars[:, TIME])
+    local = np.empty((len(t), len(zones)), dtype=np.float64)
+    if len(t) == 0:
+        return local
+    group, start = _hour_runs(t)
+    off = np.zeros((len(zones), len(start)))
+    utc = np.array([zone == "UTC" for zone in zones])
+    splits = []
+    for z, zone in enumerate(zones):
+        if not utc[z]:
+            off[z] = offsets_ms(start, zone)
+            split = off[z] != offsets_ms(start + (HOUR_MS - 1.0), zone)
+            if split.any():
+                splits.append((z, zone, np.flatnonzero(split[group])))
+    _fill_local(t, group, off, utc, local)
+    for z, zone, rows in splits:  # the offset changes within these hours (DST): per bar
+        local[rows, z] = t[rows] + offsets_ms(t[rows], zone)
+    return local
+
+
+def local_ms(bars: np.ndarray, zone: str) -> np.ndarray:
+    """Each bar's open time as local wall-clock epoch ms in ``zone`` (see :func:`local_times`)."""
+    if zone == "UTC":
+        return bars[:, TIME].copy()
+    return local_times(bars, (zone,))[:, 0]
 
 
 def _offset_one(t: float, zone: str) -> float:

@@ -36,11 +36,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from strategies.smc._common import HIGH, LOW, NONE, TIME, GrowableRows, check_bars, empty_out
 from strategies.smc.periods import (
-    HOUR_MS,
     MS_DAY,
     LocalClock,
     check_times,
-    offsets_ms,
+    local_times,
     zone_info,
 )
 
@@ -120,63 +119,6 @@ def _spec(params: Params) -> tuple[tuple[str, ...], np.ndarray]:
         [[zones.index(z), _ms_of_day(a), _ms_of_day(b), float(on)] for z, a, b, on in rows]
     )
     return zones, spec
-
-
-@njit(cache=True, nogil=True)
-def _hour_runs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Run index of every bar and each run's UTC hour start, a run being consecutive bars in
-    one UTC hour (``periods.local_ms``'s grouping, computed once for all zones)."""
-    n = t.shape[0]
-    group = np.empty(n, dtype=np.int64)
-    start = np.empty(n, dtype=np.float64)
-    g = -1
-    prev = np.nan
-    for i in range(n):
-        hour = np.floor(t[i] / HOUR_MS)
-        if g < 0 or hour != prev:
-            g += 1
-            start[g] = hour * HOUR_MS
-            prev = hour
-        group[i] = g
-    return group, start[: g + 1]
-
-
-@njit(cache=True, nogil=True)
-def _fill_local(
-    t: np.ndarray, group: np.ndarray, off: np.ndarray, utc: np.ndarray, local: np.ndarray
-) -> None:
-    """``local[i, z] = t[i] + off[z, run of i]`` (``t[i]`` itself for a UTC column)."""
-    for i in range(t.shape[0]):
-        g = group[i]
-        for z in range(off.shape[0]):
-            local[i, z] = t[i] if utc[z] else t[i] + off[z, g]
-
-
-def local_times(bars: np.ndarray, zones: tuple[str, ...]) -> np.ndarray:
-    """``(n, len(zones))`` local wall-clock epoch ms of every bar's open time.
-
-    Same values as ``periods.local_ms`` per zone (offset looked up once per UTC hour, per bar
-    in an hour where it changes), but one pass over the bars for all zones instead of a dozen
-    numpy temporaries per zone.
-    """
-    t = np.ascontiguousarray(bars[:, TIME])
-    local = np.empty((len(t), len(zones)), dtype=np.float64)
-    if len(t) == 0:
-        return local
-    group, start = _hour_runs(t)
-    off = np.zeros((len(zones), len(start)))
-    utc = np.array([zone == "UTC" for zone in zones])
-    splits = []
-    for z, zone in enumerate(zones):
-        if not utc[z]:
-            off[z] = offsets_ms(start, zone)
-            split = off[z] != offsets_ms(start + (HOUR_MS - 1.0), zone)
-            if split.any():
-                splits.append((z, zone, np.flatnonzero(split[group])))
-    _fill_local(t, group, off, utc, local)
-    for z, zone, rows in splits:  # the offset changes within these hours (DST): per bar
-        local[rows, z] = t[rows] + offsets_ms(t[rows], zone)
-    return local
 
 
 def init_state(params: Params) -> np.ndarray:

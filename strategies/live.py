@@ -25,8 +25,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.signals import MARKET, Signals
-from strategies.smc.pipeline import SMCStream, bars_from_frame, detect_arrays, make_params
+from strategies.smc.pipeline import bars_from_frame, detect_arrays, make_params
 from strategies.smc.pipeline import concept_nodes as smc_nodes  # column -> node map
+from strategies.smc.stream import SMCStream
 
 X_OPEN, X_HIGH, X_LOW, X_CLOSE = 0, 1, 2, 3  # input matrix: OHLC first
 N_BAR_COLS = 4

@@ -4,8 +4,8 @@
 ``strategies.smc.compat`` reproduces the reference package *with* its look-ahead, for
 analysis only — never for trading.
 
-The names below load ``strategies.smc.pipeline`` (and with it every concept kernel) on first
-use, so importing one concept module or ``compat`` stays light.
+The names below load ``strategies.smc.pipeline`` / ``stream`` (and with them every concept kernel)
+on first use, so importing one concept module or ``compat`` stays light.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from strategies.smc.pipeline import (
         SMCParams,
-        SMCStream,
         bars_from_frame,
         detect,
         detect_arrays,
         make_params,
     )
+    from strategies.smc.stream import SMCStream
 
 __all__ = [
     "SMCParams",
@@ -34,6 +34,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "SMCStream":
+        return import_module("strategies.smc.stream").SMCStream
     if name in __all__:
         return getattr(import_module("strategies.smc.pipeline"), name)
     raise AttributeError(f"module 'strategies.smc' has no attribute {name!r}")

@@ -1,0 +1,91 @@
+"""Compile the numba kernels into NUMBA_CACHE_DIR before the coverage run of ``make test``.
+
+Why: coverage's trace function slows numba's (pure Python) compiler about 2.5×, and a cold
+cache made the CI suite twice as long. This calls every main entry point once on a small slice
+of shipped data, without coverage; the tests then load the cached machine code. It tests
+nothing; signatures it misses simply compile later, under coverage.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SHARED = Path(os.environ.get("SHARED_DATA_DIR", ROOT.parent / "shared" / "data"))
+DATA = SHARED / "market" / "hyperliquid_perp_2025"
+
+
+def _frame(n: int = 3000) -> pd.DataFrame:
+    df = pd.read_csv(DATA / "hyperliquid_BTCUSDC_5m.csv.gz", nrows=n)
+    df.index = pd.DatetimeIndex(pd.to_datetime(df["timestamp"], unit="ms", utc=True), name="time")
+    return df[["open", "high", "low", "close", "volume"]].astype("float64")
+
+
+def warm_smc(df: pd.DataFrame) -> None:
+    from strategies.smc import SMCStream, compat, detect
+
+    detect(df)
+    stream = SMCStream()
+    times = df.index.as_unit("ms").asi8.astype(float)
+    rows = df.to_numpy()
+    for k in range(300):
+        stream.update_arrays(times[k], *rows[k])
+    stream.frame()
+    shl = compat.swing_highs_lows(df, swing_length=5)
+    compat.fvg(df)
+    compat.bos_choch(df, shl)
+    compat.ob(df, shl)
+    compat.liquidity(df, shl)
+    compat.retracements(df, shl)
+    compat.previous_high_low(df, time_frame="1D")
+    compat.sessions(df, session="London")
+
+
+def warm_backtest(df: pd.DataFrame) -> None:
+    from research.backtest.bars import Bars
+    from research.backtest.config import BacktestConfig
+    from research.backtest.runner import run_backtest
+    from research.backtest.sma_grid import run_sma_grid
+    from strategies import registry, sma_cross
+
+    bars = Bars.from_arrays(
+        df["open"], df["high"], df["low"], df["close"], timeframe="5m",
+        ts=df.index.as_unit("ms").asi8,
+    )  # fmt: skip
+    cfg = BacktestConfig()
+    frac = BacktestConfig(sizing="fraction")
+    run_backtest(bars, sma_cross.generate(bars, sma_cross.Params(fast=12, slow=48)), frac)
+    run_sma_grid(bars, np.array([5, 10]), np.array([20, 40]), frac)
+    for name in ("liquidity_sweep", "bos_orderblock"):
+        module = registry.get(name)
+        run_backtest(bars, module.generate(df, module.Params()), cfg)
+        live = module.stream()
+        times = df.index.as_unit("ms").asi8.astype(float)
+        rows = df.to_numpy()
+        for k in range(200):
+            live.update(times[k], *rows[k])
+
+
+def main() -> None:
+    if not DATA.is_dir():
+        print(f"warm_jit: {DATA} not found; the tests will compile as they go")
+        return
+    t0 = time.perf_counter()
+    df = _frame()
+    warm_smc(df)
+    warm_backtest(df)
+    print(
+        f"warm_jit: numba kernels compiled or loaded from cache in {time.perf_counter() - t0:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -32,12 +32,11 @@ NONE = -1.0
 
 
 def empty_out(n: int, ncols: int) -> np.ndarray:
-    """Uninitialised batch output buffer.
-
-    A batch ``_run`` sets row ``i`` to NaN right before its ``step`` (unless the step writes
-    every column itself): one cache-hot pass instead of a separate NaN fill of the whole
-    buffer, which at 1M bars × 300 columns would be an extra 2.4 GB of memory traffic.
-    Streams use NaN-filled buffers (``GrowableRows``, the fused arena) instead.
+    """Uninitialised batch output buffer: every concept's ``step`` writes every column of its
+    row (NaN / -1 for "none"), so a whole-buffer NaN fill would be 2.4 GB of wasted memory
+    traffic at 1M bars × 300 columns. ``tests/smc/test_schedule.py`` hands out sentinel-filled
+    buffers to prove no cell is left unwritten. Streams use NaN-filled buffers
+    (``GrowableRows``, the fused arena) instead.
     """
     return np.empty((n, ncols), dtype=np.float64)
 

@@ -11,9 +11,9 @@ running the same code. Only two arrays cross the Python→numba boundary:
   local-time tables of ``_fused_clock``. Its size never changes.
 * ``outs`` — the *row arena*: the bar array, every node's output and the per-bar local times,
   each a C-contiguous ``(cap, ncols)`` block stored one after another. ``Layout.grow`` doubles
-  ``cap`` (amortised O(1) appends; all blocks grow together). The step NaN-fills row ``i`` of
-  every node block first (what batch's ``empty_out`` buffers hold), so the arena is allocated
-  with ``np.empty`` and each byte is written once.
+  ``cap`` (amortised O(1) appends; all blocks grow together). Every concept ``step`` writes
+  every column of its row (as in batch, whose ``empty_out`` buffers are uninitialised too), so
+  the arena is allocated with ``np.empty`` and each byte is written once.
 
 The arenas are built by ``_fused_layout.Layout``. Inside the step the pieces are borrowed views
 (``_fused_views.view``: no reference counting) rebuilt on every call; the concept ``step``
@@ -59,7 +59,6 @@ from strategies.smc._fused_layout import (
     ERR_ORDER,
     ERR_PRICE,
     ERR_TIME,
-    N_NODES,
     NEED_CLOCK,
     NODE_NAMES,
     NODE_NCOLS,
@@ -219,10 +218,6 @@ def _build_step(digest: int) -> Any:
                 loc_s[i, z] = lt
             else:
                 loc_p[i] = lt
-        for b in range(B_NODE0, B_NODE0 + N_NODES):  # as batch's NaN-filled buffers
-            c0, nc = int(st[BLOCKS + 2 * b]), int(st[BLOCKS + 2 * b + 1])
-            for j in range(cap * c0 + i * nc, cap * c0 + (i + 1) * nc):
-                outs[j] = np.nan
         bars[i, OPEN] = o
         bars[i, HIGH] = h
         bars[i, LOW] = lo

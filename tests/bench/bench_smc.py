@@ -200,7 +200,6 @@ def main() -> None:
         "core_1M_warm_1_thread_s": core_1t[max(SIZES)]["median_s"],
         "exponent_core_100k_to_1M": math.log(c1m / c100) / math.log(10),
         "ours_1M_warm_s": t1m,
-        "us_per_bar_1M": t1m,
         "exponent_100k_to_1M": exponent,
         "first_call_cache_load_s": ours[100_000]["first_call_s"],
         "cold_compile_s": cold["cold_compile_s"],

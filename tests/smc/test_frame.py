@@ -40,9 +40,14 @@ def test_the_frame_behaves_like_any_frame() -> None:
     got = detect(df)
     row = got.iloc[500]
     assert row["swing_high_ref"] == got["swing_high_ref"].iloc[500]
+    before = got["atr"].iloc[100]
+    assert np.isfinite(before)
     sub = got[["atr", "swing_high_ref"]].copy()
-    sub.iloc[0, 0] = -5.0  # a copy is independent of the frame
-    assert got["atr"].iloc[0] != -5.0 or np.isnan(got["atr"].iloc[0])
+    sub.iloc[100, 0] = -5.0  # a copy is independent of the frame
+    assert got["atr"].iloc[100] == before
+    view = got["atr"]
+    view.iloc[100] = -7.0  # copy-on-write: writing through a column leaves the frame alone
+    assert got["atr"].iloc[100] == before
     assert got.shape == (800, sum(len(n.columns) for n in concept_nodes()))
 
 

@@ -34,8 +34,17 @@ def _start(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
+    """Ctrl-C the simulator and wait for it, draining its pipes (a child blocked on a full
+    stdout/stderr pipe could never exit); if it does not stop, kill it and show its stderr."""
     proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=30)
+    try:
+        proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate(timeout=30)
+        raise AssertionError(
+            f"fractal sim did not stop on SIGINT within 60 s; stderr:\n{err[-3000:]}"
+        ) from None
 
 
 def test_fractal_sim_demo_account_trades_and_resumes(tmp_path: Path) -> None:

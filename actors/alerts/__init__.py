@@ -1,0 +1,1 @@
+"""Operator alerts: a persisted outbox, an hourly budget with digests, and a Telegram client."""

@@ -40,12 +40,8 @@ def build_market(cfg: SimulatorConfig) -> Market | None:
         return None
     from actors.venues.simulator.market_data import load_coin
 
-    market_dir = cfg.market_dir
-    if market_dir is None:
-        from cluster.settings import load_settings
-
-        market_dir = load_settings().market_data_dir
-    coins = {c: load_coin(market_dir, c) for c in cfg.symbols}
+    assert cfg.market_dir is not None  # SimulatorConfig requires it when replaying
+    coins = {c: load_coin(cfg.market_dir, c) for c in cfg.symbols}
     return Market(coins, cfg.candle_history_limit)
 
 

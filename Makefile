@@ -24,7 +24,8 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --no-cache actors strategies research cluster tests
 	$(VENV)/bin/ruff format --no-cache --check actors strategies research cluster tests
-	$(VENV)/bin/mypy --cache-dir $(TEST_TMP)/mypy strategies research
+	$(VENV)/bin/lint-imports --no-logo --cache-dir $(TEST_TMP)/import-linter
+	$(VENV)/bin/mypy --cache-dir $(TEST_TMP)/mypy strategies research actors cluster
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --no-cache --fix actors strategies research cluster tests

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import typer
 
@@ -152,7 +152,10 @@ def backtest(
     except KeyError as err:
         raise fail(str(err.args[0]), 2) from None
     params = _parse_params(param, module.Params)
-    mode = sizing or getattr(module, "DEFAULT_SIZING", "risk")
+    # BacktestConfig validates the value below; the cast only tells mypy what it will be
+    mode = cast(
+        Literal["risk", "fraction", "all_in"], sizing or getattr(module, "DEFAULT_SIZING", "risk")
+    )
     settings = settings_or_exit()
     cost_kw: dict[str, Any] = {"funding": not no_funding}
     if fee is not None:

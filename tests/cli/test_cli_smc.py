@@ -51,11 +51,11 @@ def test_smc_errors_are_clear() -> None:
     res = runner.invoke(app, ["smc", "NOPE", "-t", "15m"])
     assert res.exit_code == 1 and "no data for hyperliquid/NOPE/15m" in res.output
     res = runner.invoke(app, ["smc", "BTC", "-t", "1h", "-p", "swing_lenght=3"])
-    assert res.exit_code == 1 and "unknown SMC parameter" in res.output
+    assert res.exit_code == 2 and "unknown SMC parameter" in res.output
     res = runner.invoke(app, ["smc", "BTC", "-t", "1h", "-p", "oops"])
-    assert res.exit_code == 1 and "key=value" in res.output
+    assert res.exit_code == 2 and "key=value" in res.output
     res = runner.invoke(app, ["smc", "BTC", "-t", "1h", "--data", "/nonexistent.csv.gz"])
-    assert res.exit_code == 1 and "not found" in res.output
+    assert res.exit_code == 2 and "not found" in res.output
 
 
 def test_run_uses_default_symbol_and_timeframe(monkeypatch, _isolated_data_dir: Path) -> None:
@@ -86,7 +86,7 @@ def test_smc_compat_mode_warns_and_charts(_isolated_data_dir: Path) -> None:
     res = runner.invoke(
         app, ["smc", "ETH", "-t", "1h", "--data", str(ETH_1H), "--compat", "-p", "fvg_merge=false"]
     )
-    assert res.exit_code == 1 and "compat mode takes only swing_length" in res.output
+    assert res.exit_code == 2 and "compat mode takes only swing_length" in res.output
 
 
 def test_native_chart_draws_every_layer() -> None:

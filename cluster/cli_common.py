@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from cluster.settings import ConfigError, Settings, load_settings
+from cluster.settings import ConfigError, Settings, env_file_warnings, load_settings
 
 if TYPE_CHECKING:
     from cluster.market_data import MarketFrame
@@ -19,10 +19,12 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 def settings_or_exit() -> Settings:
     """Load settings or print one line per invalid field and exit with status 2."""
+    for warning in env_file_warnings():
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     try:
         return load_settings()
     except ConfigError as err:
-        err_console.print(f"[red]{err}[/red]")
+        err_console.print(f"[red]{err}[/red]", highlight=False)
         raise typer.Exit(2) from None
 
 

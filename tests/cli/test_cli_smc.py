@@ -20,6 +20,8 @@ def test_smc_imports_shipped_data_and_writes_chart(_isolated_data_dir: Path) -> 
     )
     assert res.exit_code == 0, res.output
     assert "swing highs" in res.output and "7,793 bars" in res.output
+    # the first use says it imported the shipped file, not just "from store"
+    assert "imported the shipped file" in res.stderr and "hyperliquid_BTCUSDC_1h" in res.stderr
     html = out.read_text()
     assert "plotly" in html.lower() and "Candlestick".lower() in html.lower()
     # the shipped file was imported into the store, so a second run reads parquet
@@ -64,6 +66,9 @@ def test_run_uses_default_symbol_and_timeframe(monkeypatch, _isolated_data_dir: 
     res = runner.invoke(app, ["run"])
     assert res.exit_code == 0, res.output
     assert "network=paper" in res.output
+    assert "imported the shipped file" in res.stderr and "SOLUSDC_1h" in res.stderr
+    again = runner.invoke(app, ["run"])  # the second run reads the store and says only that
+    assert again.exit_code == 0 and "imported" not in again.output
     assert (_isolated_data_dir / "charts" / "smc_hyperliquid_SOL_1h.html").is_file()
 
 

@@ -2,14 +2,22 @@
 
 Timing (signals are computed at bar t's close; nothing of bar t+1 is known then):
 
-1. funding prints settled inside bar i are paid at bar i's open on the position carried into
-   the bar, notional at open[i] (longs pay a positive rate, shorts receive it);
+1. funding prints settled at bar i's open instant are paid by the position carried into the
+   bar, before the open's fills, notional at open[i] (longs pay a positive rate, shorts
+   receive it); prints settled strictly inside the bar come at step 3b (funding.py);
 2. a pending market exit (exit signal, or an opposite entry) fills at open[i] -/+ slippage;
 3. a pending entry fills: market at open[i] + slippage (taker); limit when the bar opens
    through the price (fill at the open) or trades strictly through it (fill at the limit,
    maker, no slippage); stop when the bar opens beyond it (fill at the open, worse) or touches
    it (fill at the stop) + slippage (taker). An unfilled resting entry lives `entry_ttl` bars.
    An entry whose fill price is already beyond its own stop or target is skipped;
+3b. prints settled strictly inside bar i (bars longer than the funding interval) are paid by
+   the position held after the open's fills: all of them when it is held from the open to the
+   close; when it changes inside the bar at an unknown instant (an intrabar entry, or an
+   intrabar stop / target / liquidation exit) only the prints that cost it are charged, none
+   that would pay it (no fill time is worse). The costly ones are charged before the intrabar
+   exits are checked (they move the liquidation price), the others credited after, if the
+   position was held from the open and is still held;
 4. stop-loss / trailing stop / liquidation / take-profit are resting orders checked on bar i's
    range: when both an adverse level and the target lie inside the bar the adverse one fills
    (conservative); a bar that opens through a stop fills at the open (worse price); after an
@@ -203,13 +211,16 @@ def _hold_run(
     Why a separate function: the tight loop compiles to far fewer instructions than the
     same loop inside simulate's large body (measured ~1.8x on held bars)."""
     n = c.shape[0]
-    fund = funding.shape[0] > 0
+    fund = funding.shape[1] > 0
+    inside = funding.shape[0] == 3
     has_tp = not math.isnan(tp)  # skip reading the far side of the range when no target
     j = i
     for j in range(i, n):
         if j == n - 1 or entry[j] != 0 or exit_long[j] or exit_short[j]:
             break
-        if fund and funding[j] != 0.0:
+        if fund and (
+            funding[0, j] != 0.0 or (inside and (funding[1, j] != 0.0 or funding[2, j] != 0.0))
+        ):
             break
         if long:
             if lo[j] <= adverse or (has_tp and h[j] >= tp):
@@ -265,12 +276,14 @@ def simulate(
 ) -> int:
     """Run one variant; fill `stats` (N_STATS), and `trades`/`rec` when they have room.
 
-    `funding` is per bar, or empty when none applies. Returns the number of trades (which
+    `funding` is (1, n) [prints at the open] or (3, n) [at the open, positive inside,
+    negative inside] (funding.FundingAlignment.kernel_rows), or (1, 0) when none applies. Returns the number of trades (which
     may exceed `trades.shape[0]`; extra rows are dropped).
     """
     n = o.shape[0]
     record = rec.shape[1] == n
-    fund = funding.shape[0] > 0  # empty when no funding applies (saves a stream per bar)
+    fund = funding.shape[1] > 0  # empty when no funding applies (saves a stream per bar)
+    inside = fund and funding.shape[0] == 3  # prints strictly inside bars
     cash = cfg[C_CASH]
     taker = cfg[C_TAKER]
     maker = cfg[C_MAKER]
@@ -372,9 +385,9 @@ def simulate(
         oi = o[i]
         held = qty != 0.0
         intrabar = False  # True when this bar's entry filled after the open
-        # 1. funding on the position carried into the bar
-        if held and fund and funding[i] != 0.0:
-            pay = -qty * oi * funding[i]
+        # 1. funding settled at the open, on the position carried into the bar
+        if held and fund and funding[0, i] != 0.0:
+            pay = -qty * oi * funding[0, i]
             cash += pay
             fund_acc += pay
             fund_tot += pay
@@ -441,6 +454,18 @@ def simulate(
                 p_age -= 1
                 if p_age <= 0:
                     p_dir = 0
+        # 3b. funding settled inside the bar: the costly prints now, the others after step 4
+        credit = 0.0
+        if inside and qty != 0.0:
+            cost_rate = funding[1, i] if qty > 0 else funding[2, i]
+            if cost_rate != 0.0:
+                pay = -qty * oi * cost_rate
+                cash += pay
+                fund_acc += pay
+                fund_tot += pay
+                liq = _liquidation_price(qty, e_px, cash, mm)
+            if not intrabar:
+                credit = -qty * oi * (funding[2, i] if qty > 0 else funding[1, i])
         # 4. resting exits inside the bar: adverse first (stop / trail / liquidation), target
         if qty != 0.0:
             if qty > 0:
@@ -482,6 +507,12 @@ def simulate(
                 cash += _book(trades, acc, e_bar, i, qty, e_px, x_px, e_fee, maker, fund_acc,
                               EXIT_TARGET)  # fmt: skip
                 qty = 0.0
+        # 3b (end). held from the open through the close: the paying inside prints too
+        if credit != 0.0 and qty != 0.0:
+            cash += credit
+            fund_acc += credit
+            fund_tot += credit
+            liq = _liquidation_price(qty, e_px, cash, mm)
         # end of data: close what is still open at the last close
         if i == n - 1 and qty != 0.0 and cfg[C_END] > 0.0:
             side = 1.0 if qty > 0 else -1.0

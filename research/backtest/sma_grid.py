@@ -82,7 +82,8 @@ def _advance(
     mode = int(cfg[k.C_MODE])
     mm = cfg[k.C_MM]
     close_end = cfg[k.C_END] > 0.0
-    fund = funding.shape[0] > 0
+    fund = funding.shape[1] > 0
+    inside = fund and funding.shape[0] == 3
     acc = x[X_ACC : X_ACC + 6]
     mom = x[X_MOM : X_MOM + 3]
     cash = x[X_CASH]
@@ -148,7 +149,13 @@ def _advance(
             # liquidation level untouched, not the last bar), up to and including an exit cross
             j = i
             while j < i1 and j < n - 1:
-                if (fund and funding[j] != 0.0) or lo[j] <= liq:
+                if lo[j] <= liq or (
+                    fund
+                    and (
+                        funding[0, j] != 0.0
+                        or (inside and (funding[1, j] != 0.0 or funding[2, j] != 0.0))
+                    )
+                ):
                     break
                 eq = cash + qty * (c[j] - e_px)
                 nb += 1
@@ -182,9 +189,9 @@ def _advance(
                 continue
         oi = o[i]
         held = qty != 0.0
-        # 1. funding on the position carried into the bar
-        if held and fund and funding[i] != 0.0:
-            pay = -qty * oi * funding[i]
+        # 1. funding settled at the open, on the position carried into the bar
+        if held and fund and funding[0, i] != 0.0:
+            pay = -qty * oi * funding[0, i]
             cash += pay
             fund_acc += pay
             fund_tot += pay
@@ -216,12 +223,27 @@ def _advance(
                 held = True
             else:
                 skipped += 1
+        # 3b. funding settled inside the bar (a long: positive prints cost, negative pay)
+        credit = 0.0
+        if inside and qty != 0.0:
+            if funding[1, i] != 0.0:
+                pay = -qty * oi * funding[1, i]
+                cash += pay
+                fund_acc += pay
+                fund_tot += pay
+                liq = k._liquidation_price(qty, e_px, cash, mm)
+            credit = -qty * oi * funding[2, i]
         # 4. liquidation, the only resting exit of a stop-less long
         if qty != 0.0 and lo[i] <= liq:
             x_px = k._slipped(oi if oi < liq else liq, -1.0, slip, slip_abs[i])
             cash += k._book(no_trades, acc, e_bar, i, qty, e_px, x_px, e_fee, taker, fund_acc,
                             k.EXIT_LIQUIDATION)  # fmt: skip
             qty = 0.0
+        if credit != 0.0 and qty != 0.0:
+            cash += credit
+            fund_acc += credit
+            fund_tot += credit
+            liq = k._liquidation_price(qty, e_px, cash, mm)
         if i == n - 1 and qty != 0.0 and close_end:
             x_px = k._slipped(c[i], -1.0, slip, slip_abs[i])
             cash += k._book(no_trades, acc, e_bar, i, qty, e_px, x_px, e_fee, taker, fund_acc,

@@ -144,7 +144,7 @@ def kernel_fn(k: Any, bars: Any, sig: Any, cfg: Any) -> Any:
     vec = cfg.vector()
     tr = np.zeros((int(np.count_nonzero(sig.entry)) + 1, k.N_TRADE_COLS))
     no_rec = np.empty((k.N_REC, 0))
-    no_funding = np.empty(0)  # as run_backtest passes it when no funding applies
+    no_funding = np.empty((1, 0))  # as run_backtest passes it when no funding applies
 
     def kernel() -> None:
         k.simulate(

@@ -115,6 +115,40 @@ def _smc_zones(candles: Any, params: Any) -> list[Any]:
     return order_block_overlays(candles.index, det, scale="swing")
 
 
+def backtest_config(
+    module: Any,
+    fee: float | None,
+    slippage: float | None,
+    sizing: str | None,
+    leverage: float,
+    cash: float,
+    no_funding: bool,
+) -> Any:
+    """The BacktestConfig of the cost/sizing options (shared by `fractal sweep`, so a sweep row
+    and `fractal backtest` run on the same config); a bad value exits with code 2."""
+    from pydantic import ValidationError
+
+    from research.backtest.config import BacktestConfig
+    from research.backtest.costs import CostModel
+
+    mode = sizing or getattr(module, "DEFAULT_SIZING", "risk")
+    settings = settings_or_exit()
+    cost_kw: dict[str, Any] = {"funding": not no_funding}
+    if fee is not None:
+        cost_kw["taker_fee"] = fee / 1e4
+        cost_kw["maker_fee"] = min(CostModel().maker_fee, fee / 1e4)
+    if slippage is not None:
+        cost_kw["slippage_bps"] = slippage
+    try:
+        return BacktestConfig(
+            initial_cash=cash, sizing=mode, leverage=leverage,
+            risk_percent=float(settings.base_risk_percent), costs=CostModel(**cost_kw),
+        )  # fmt: skip
+    except ValidationError as err:
+        msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise fail(f"bad option: {msgs}", 2) from None
+
+
 def backtest(
     strategy: str = typer.Option(..., "--strategy", help="strategy name (e.g. sma_cross)"),
     symbol: str = typer.Option("BTC", "--symbol"),
@@ -138,11 +172,7 @@ def backtest(
     report: Path | None = typer.Option(None, "--report", help="write an HTML report here"),
 ) -> None:
     """Backtest one strategy: next-bar-open fills, fees, slippage, funding, liquidation."""
-    from pydantic import ValidationError
-
     from research.backtest.bars import Bars, BarsError
-    from research.backtest.config import BacktestConfig
-    from research.backtest.costs import CostModel
     from research.backtest.runner import run_backtest
     from strategies import registry
     from strategies.signals import SignalError
@@ -152,22 +182,8 @@ def backtest(
     except KeyError as err:
         raise fail(str(err.args[0]), 2) from None
     params = _parse_params(param, module.Params)
-    mode = sizing or getattr(module, "DEFAULT_SIZING", "risk")
-    settings = settings_or_exit()
-    cost_kw: dict[str, Any] = {"funding": not no_funding}
-    if fee is not None:
-        cost_kw["taker_fee"] = fee / 1e4
-        cost_kw["maker_fee"] = min(CostModel().maker_fee, fee / 1e4)
-    if slippage is not None:
-        cost_kw["slippage_bps"] = slippage
-    try:
-        cfg = BacktestConfig(
-            initial_cash=cash, sizing=mode, leverage=leverage,
-            risk_percent=float(settings.base_risk_percent), costs=CostModel(**cost_kw),
-        )  # fmt: skip
-    except ValidationError as err:
-        msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        raise fail(f"bad option: {msgs}", 2) from None
+    cfg = backtest_config(module, fee, slippage, sizing, leverage, cash, no_funding)
+    mode = cfg.sizing
     timeframe = _timeframe(data, timeframe)
     candles, funding, source = _read_frames(data, venue, symbol, timeframe)
     try:

@@ -124,6 +124,7 @@ def _summary(
         "dsr": float(report["dsr"]), "pbo": float(report["pbo"]), "psr": float(report["psr"])
         if "psr" in report else 0.0,
         "survives_oos": bool(report["survives"]), "verdict": report["verdict"], "best": best,
+        "per_dataset": [_brief(d) for d in report["datasets"]],
         "timing": {"wall_s": stats.wall_seconds, "kernel_s": kernel, "detect_s": stats.detect_seconds,
                    "tasks": stats.tasks, "cpus": stats.cpus,
                    "variants_per_s": stats.computed / stats.wall_seconds if stats.wall_seconds else 0.0},
@@ -131,6 +132,17 @@ def _summary(
                            "misses": stats.cache_misses},
         "mlflow_run_id": None, "tracking_uri": None,
     }  # fmt: skip
+
+
+def _brief(d: dict[str, Any]) -> dict[str, Any]:
+    """One dataset's overfitting figures without the CSCV lambdas and fold lists."""
+    wf = d["walk_forward"]
+    out = {k: v for k, v in d.items() if k not in ("lambdas", "walk_forward")}
+    for name in ("anchored", "rolling"):
+        out[f"wf_{name}_is_sharpe"] = wf[name]["is_sharpe"]
+        out[f"wf_{name}_oos_sharpe"] = wf[name]["oos_sharpe"]
+        out[f"wf_{name}_efficiency"] = wf[name]["efficiency"]
+    return out
 
 
 def _py(v: Any) -> Any:

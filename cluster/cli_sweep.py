@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from cluster.cli_backtest import _align, _read_frames, _timeframe, backtest_config
+from cluster.cli_backtest import _align, _load, backtest_config
 from cluster.cli_common import err_console, fail, settings_or_exit
 
 
@@ -28,41 +28,35 @@ def _split(text: str | None) -> list[str]:
 
 def _datasets(
     data: Path | None, symbol: str | None, symbols: str | None, timeframe: str | None,
-    timeframes: str | None, venue: str, config: Any,
+    timeframes: str | None, venue: str | None, config: Any,
 ) -> list[Any]:  # fmt: skip
+    """Every (symbol, timeframe) of the sweep, loaded as `fractal backtest` loads it."""
     from research.backtest.bars import Bars, BarsError
     from research.sweep.dataset import build
 
     if data is not None and (symbols or timeframes):
         raise fail("--data takes one file; --symbols/--timeframes need the data store", 2)
-    pairs: list[tuple[str, str | None]]
+    pairs: list[tuple[str | None, str | None]]
     if data is not None:
-        tf = _timeframe(data, timeframe)
-        pairs = [(symbol or _file_symbol(data), tf)]
+        pairs = [(symbol, timeframe)]
     else:
-        syms = _split(symbols) or [symbol or "BTC"]
-        tfs = _split(timeframes) or [timeframe or "15m"]
+        syms: list[str | None] = list(_split(symbols)) or [symbol]
+        tfs: list[str | None] = list(_split(timeframes)) or [timeframe]
         pairs = [(s, t) for s in syms for t in tfs]
     out = []
     for sym, tf in pairs:
-        assert tf is not None
-        candles, funding, source = _read_frames(data, venue, sym, tf)
+        frame = _load(data, venue, sym, tf)
+        name = frame.symbol or (data.name if data is not None else str(sym))
         try:
-            bars = Bars.from_frame(candles, tf)
-            fa = _align(bars, funding) if config.costs.funding else None
-            out.append(build(candles, bars, fa, config, sym, source))
+            bars = Bars.from_frame(frame.candles, frame.timeframe)
+            fa = _align(bars, frame.funding) if config.costs.funding else None
+            out.append(build(frame.candles, bars, fa, config, name, frame.source))
         except (BarsError, ValueError) as err:
-            raise fail(f"{sym}/{tf}: {err}", 2) from None
+            raise fail(f"{name}/{frame.timeframe}: {err}", 2) from None
+    labels = [d.label for d in out]
+    if len(set(labels)) != len(labels):
+        raise fail(f"the same dataset twice: {', '.join(labels)}", 2)
     return out
-
-
-def _file_symbol(path: Path) -> str:
-    from research.data.csv_files import parse_csv_name
-
-    try:
-        return parse_csv_name(path).symbol
-    except ValueError:
-        return path.name.split(".")[0]
 
 
 def _quiet_logs() -> None:
@@ -88,9 +82,12 @@ def sweep(
     fee: float | None = typer.Option(None, "--fee", help="taker fee in bps (default 4.5)"),
     slippage: float | None = typer.Option(None, "--slippage", help="slippage in bps (default 1)"),
     sizing: str | None = typer.Option(None, "--sizing", help="risk | fraction | all_in"),
+    fraction: float | None = typer.Option(
+        None, "--fraction", help="notional / equity with --sizing fraction (default 0.1)"
+    ),
     leverage: float = typer.Option(1.0, "--leverage"),
     cash: float = typer.Option(10_000.0, "--cash"),
-    venue: str = typer.Option("hyperliquid", "--venue"),
+    venue: str | None = typer.Option(None, "--venue", help="default: the file's, else hyperliquid"),
     no_funding: bool = typer.Option(False, "--no-funding", help="ignore funding prints"),
     address: str | None = typer.Option(
         None, "--address", help="auto | HOST:PORT (default: embedded local Ray)"
@@ -130,7 +127,7 @@ def sweep(
             raise SpaceError(f"--variants must be >= 1, got {variants}")
     except (SpaceError, ObjectiveError) as err:
         raise fail(str(err), 2) from None
-    cfg = backtest_config(module, fee, slippage, sizing, leverage, cash, no_funding)
+    cfg = backtest_config(module, fee, slippage, sizing, leverage, cash, no_funding, fraction)
     settings = settings_or_exit()
     datasets = _datasets(data, symbol, symbols, timeframe, timeframes, venue, cfg)
     from cluster.ray_runtime import RayStartError, ensure_ray

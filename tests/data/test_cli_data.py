@@ -73,8 +73,11 @@ def test_rejected_file_gives_nonzero_exit(tmp_path: Path) -> None:
     bad = tmp_path / "x_AAA_5m.csv"
     bad.write_text("timestamp,open,high,low,close,volume\n0,1,2,0.5,1.5,-1\n")
     result = runner.invoke(app, ["data", "import", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "negative volume" in result.output and "rejected" in result.output
+    assert "line 2" in result.output  # the row is named by its line in the file
+    # nothing was imported: no empty "imported into" table above the rejection
+    assert "imported into" not in result.output
 
 
 # ---- fractal data fetch (Hyperliquid loopback from tests/data/conftest.py) -------------------
@@ -178,7 +181,8 @@ def test_conflicting_import_needs_overwrite(_isolated_data_dir: Path) -> None:
     b = MARKET / "binance_spot_btc_2017_2024" / "binance_BTCUSDT_1h.csv.gz"
     assert runner.invoke(app, ["data", "import", str(a)]).exit_code == 0
     refused = runner.invoke(app, ["data", "import", str(b)])
-    assert refused.exit_code == 1 and "differ from stored rows" in refused.output
+    assert refused.exit_code == 2 and "differ from stored rows" in refused.output
+    assert "re-run with --overwrite" in refused.output and "overwrite=True" not in refused.output
     forced = runner.invoke(app, ["data", "import", str(b), "--overwrite"])
     assert forced.exit_code == 0, forced.output
     stored = MarketStore(_isolated_data_dir / "store").read("binance", "BTCUSDT", "1h")

@@ -2,14 +2,22 @@
 
 Timing (signals are computed at bar t's close; nothing of bar t+1 is known then):
 
-1. funding prints settled inside bar i are paid at bar i's open on the position carried into
-   the bar, notional at open[i] (longs pay a positive rate, shorts receive it);
+1. funding prints settled at bar i's open instant are paid by the position carried into the
+   bar, before the open's fills, notional at open[i] (longs pay a positive rate, shorts
+   receive it); prints settled strictly inside the bar come at step 3b (funding.py);
 2. a pending market exit (exit signal, or an opposite entry) fills at open[i] -/+ slippage;
 3. a pending entry fills: market at open[i] + slippage (taker); limit when the bar opens
    through the price (fill at the open) or trades strictly through it (fill at the limit,
    maker, no slippage); stop when the bar opens beyond it (fill at the open, worse) or touches
    it (fill at the stop) + slippage (taker). An unfilled resting entry lives `entry_ttl` bars.
    An entry whose fill price is already beyond its own stop or target is skipped;
+3b. prints settled strictly inside bar i (bars longer than the funding interval) are paid by
+   the position held after the open's fills: all of them when it is held from the open to the
+   close; when it changes inside the bar at an unknown instant (an intrabar entry, or an
+   intrabar stop / target / liquidation exit) only the prints that cost it are charged, none
+   that would pay it (no fill time is worse). The costly ones are charged before the intrabar
+   exits are checked (they move the liquidation price), the others credited after, if the
+   position was held from the open and is still held;
 4. stop-loss / trailing stop / liquidation / take-profit are resting orders checked on bar i's
    range: when both an adverse level and the target lie inside the bar the adverse one fills
    (conservative); a bar that opens through a stop fills at the open (worse price); after an
@@ -32,13 +40,58 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from strategies.sizing import position_size
-
-# config vector layout (float64)
-C_CASH, C_TAKER, C_MAKER, C_SLIP, C_MODE, C_RISK, C_FRAC, C_LEV, C_STEP, C_MM, C_TTL, C_END = range(
-    12
+from research.backtest.booking import (  # noqa: F401 - layouts re-exported for callers
+    A_FEES,
+    A_GLOSS,
+    A_GWIN,
+    A_LIQS,
+    A_TRADES,
+    A_WINS,
+    C_CASH,
+    C_END,
+    C_FRAC,
+    C_LEV,
+    C_MAKER,
+    C_MM,
+    C_MODE,
+    C_RISK,
+    C_SLIP,
+    C_STEP,
+    C_TAKER,
+    C_TTL,
+    EXIT_END,
+    EXIT_LIQUIDATION,
+    EXIT_REASONS,
+    EXIT_SIGNAL,
+    EXIT_STOP,
+    EXIT_TARGET,
+    EXIT_TRAIL,
+    N_ACC,
+    N_CFG,
+    N_TRADE_COLS,
+    RET_BLOCK,
+    T_ENTRY_BAR,
+    T_ENTRY_PX,
+    T_EXIT_BAR,
+    T_EXIT_PX,
+    T_FEES,
+    T_FUNDING,
+    T_PNL,
+    T_REASON,
+    T_SIDE,
+    T_SIZE,
+    _book,
+    _liquidation_price,
+    _slipped,
+    _sum_returns,
+    enter,
+    exit_taker,
+    has_print,
+    inside_rates,
+    mark,
+    mark_flat,
+    pay_funding,
 )
-N_CFG = 12
 
 # per-variant summary layout (float64)
 (
@@ -60,112 +113,9 @@ N_CFG = 12
 ) = range(15)
 N_STATS = 15
 
-# trade record columns (float64 matrix, one row per trade)
-(
-    T_ENTRY_BAR,
-    T_EXIT_BAR,
-    T_SIDE,
-    T_SIZE,
-    T_ENTRY_PX,
-    T_EXIT_PX,
-    T_FEES,
-    T_FUNDING,
-    T_PNL,
-    T_REASON,
-) = range(10)
-N_TRADE_COLS = 10
-
-# exit reasons
-EXIT_SIGNAL, EXIT_STOP, EXIT_TARGET, EXIT_TRAIL, EXIT_LIQUIDATION, EXIT_END = range(6)
-EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "liquidation", "end_of_data")
-
 # per-bar record rows (record mode only)
 R_EQUITY, R_CASH, R_POSITION = range(3)
 N_REC = 3
-
-
-@njit(cache=True)
-def _slipped(px: float, direction: float, frac: float, absolute: float) -> float:
-    """Move a fill price against the trader: buys higher, sells lower."""
-    return px * (1.0 + direction * frac) + direction * absolute
-
-
-# accumulator slots shared by the booking helper (local to one variant)
-A_TRADES, A_WINS, A_GWIN, A_GLOSS, A_FEES, A_LIQS = range(6)
-
-
-@njit(cache=True)
-def _book(
-    trades: np.ndarray,
-    acc: np.ndarray,
-    entry_bar: int,
-    exit_bar: int,
-    qty: float,
-    entry_px: float,
-    exit_px: float,
-    entry_fee: float,
-    fee_rate: float,
-    funding: float,
-    reason: int,
-) -> float:
-    """Close the position: write the trade row (if there is room), tally, return the cash delta."""
-    q = abs(qty)
-    side = 1.0 if qty > 0 else -1.0
-    fee = q * exit_px * fee_rate
-    gross = side * q * (exit_px - entry_px)
-    pnl = gross - entry_fee - fee + funding
-    k = int(acc[A_TRADES])
-    if k < trades.shape[0]:
-        trades[k, T_ENTRY_BAR] = entry_bar
-        trades[k, T_EXIT_BAR] = exit_bar
-        trades[k, T_SIDE] = side
-        trades[k, T_SIZE] = q
-        trades[k, T_ENTRY_PX] = entry_px
-        trades[k, T_EXIT_PX] = exit_px
-        trades[k, T_FEES] = entry_fee + fee
-        trades[k, T_FUNDING] = funding
-        trades[k, T_PNL] = pnl
-        trades[k, T_REASON] = reason
-    acc[A_TRADES] += 1
-    if pnl > 0:
-        acc[A_WINS] += 1
-        acc[A_GWIN] += pnl
-    else:
-        acc[A_GLOSS] -= pnl
-    acc[A_FEES] += fee
-    if reason == EXIT_LIQUIDATION:
-        acc[A_LIQS] += 1
-    return gross - fee
-
-
-RET_BLOCK = 256
-
-
-@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
-def _sum_returns(buf: np.ndarray, m: int, mom: np.ndarray) -> None:
-    """Add the simple returns buf[j+1]/buf[j] - 1 (j < m) to the moment sums."""
-    s1 = 0.0
-    s2 = 0.0
-    sd2 = 0.0
-    for j in range(m):
-        prev = buf[j]
-        r = buf[j + 1] / prev - 1.0 if prev > 0.0 else 0.0
-        s1 += r
-        s2 += r * r
-        dn = min(r, 0.0)
-        sd2 += dn * dn
-    mom[0] += s1
-    mom[1] += s2
-    mom[2] += sd2
-
-
-@njit(cache=True)
-def _liquidation_price(qty: float, entry_px: float, cash: float, mm: float) -> float:
-    """Price at which equity = maintenance margin (cash already net of fees and funding)."""
-    q = abs(qty)
-    if qty > 0:
-        return (q * entry_px - cash) / (q * (1.0 - mm))
-    return (cash + q * entry_px) / (q * (1.0 + mm))
 
 
 @njit(cache=True)
@@ -203,13 +153,14 @@ def _hold_run(
     Why a separate function: the tight loop compiles to far fewer instructions than the
     same loop inside simulate's large body (measured ~1.8x on held bars)."""
     n = c.shape[0]
-    fund = funding.shape[0] > 0
+    fund = funding.shape[1] > 0
+    inside = funding.shape[0] == 3
     has_tp = not math.isnan(tp)  # skip reading the far side of the range when no target
     j = i
     for j in range(i, n):
         if j == n - 1 or entry[j] != 0 or exit_long[j] or exit_short[j]:
             break
-        if fund and funding[j] != 0.0:
+        if fund and has_print(funding, j, inside):
             break
         if long:
             if lo[j] <= adverse or (has_tp and h[j] >= tp):
@@ -221,24 +172,10 @@ def _hold_run(
             rec[R_EQUITY, j] = eq
             rec[R_CASH, j] = cash
             rec[R_POSITION, j] = qty
-        nb += 1
-        buf[nb] = eq
-        if nb == RET_BLOCK:
-            _sum_returns(buf, nb, mom)
-            buf[0] = eq
-            nb = 0
+        nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark(
+            eq, buf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+        )
         prev_eq = eq
-        if eq >= peak:
-            peak = eq
-            dd_floor = peak * (1.0 - max_dd)
-            dd_bars = 0
-        else:
-            dd_bars += 1
-            if dd_bars > max_dd_bars:
-                max_dd_bars = dd_bars
-            if eq < dd_floor and peak > 0.0:
-                max_dd = 1.0 - eq / peak
-                dd_floor = eq
     return j, nb, prev_eq, peak, dd_floor, max_dd, dd_bars, max_dd_bars
 
 
@@ -265,20 +202,21 @@ def simulate(
 ) -> int:
     """Run one variant; fill `stats` (N_STATS), and `trades`/`rec` when they have room.
 
-    `funding` is per bar, or empty when none applies. Returns the number of trades (which
+    `funding` is (1, n) [prints at the open] or (3, n) [at the open, positive inside,
+    negative inside] (funding.FundingAlignment.kernel_rows), or (1, 0) when none applies. Returns the number of trades (which
     may exceed `trades.shape[0]`; extra rows are dropped).
     """
     n = o.shape[0]
     record = rec.shape[1] == n
-    fund = funding.shape[0] > 0  # empty when no funding applies (saves a stream per bar)
+    fund = funding.shape[1] > 0  # empty when no funding applies (saves a stream per bar)
+    inside = fund and funding.shape[0] == 3  # prints strictly inside bars
     cash = cfg[C_CASH]
     taker = cfg[C_TAKER]
     maker = cfg[C_MAKER]
     slip = cfg[C_SLIP]
-    mode = int(cfg[C_MODE])
     mm = cfg[C_MM]
     ttl = int(cfg[C_TTL])
-    acc = np.zeros(6)
+    acc = np.zeros(N_ACC)
 
     qty = 0.0  # signed position
     e_px = 0.0
@@ -328,25 +266,10 @@ def simulate(
                     rec[R_EQUITY, i:j] = cash
                     rec[R_CASH, i:j] = cash
                     rec[R_POSITION, i:j] = 0.0
-                for _ in range(j - i):
-                    nb += 1
-                    buf[nb] = cash
-                    if nb == RET_BLOCK:
-                        _sum_returns(buf, nb, mom)
-                        buf[0] = cash
-                        nb = 0
+                nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark_flat(
+                    cash, j - i, buf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+                )
                 prev_eq = cash
-                if cash >= peak:
-                    peak = cash
-                    dd_floor = peak * (1.0 - max_dd)
-                    dd_bars = 0
-                else:
-                    if cash < dd_floor and peak > 0.0:
-                        max_dd = 1.0 - cash / peak
-                        dd_floor = cash
-                    dd_bars += j - i
-                    if dd_bars > max_dd_bars:
-                        max_dd_bars = dd_bars
                 i = j
                 continue
         elif qty != 0.0 and not p_exit and p_dir == 0 and not tr_dist > 0.0:
@@ -372,21 +295,17 @@ def simulate(
         oi = o[i]
         held = qty != 0.0
         intrabar = False  # True when this bar's entry filled after the open
-        # 1. funding on the position carried into the bar
-        if held and fund and funding[i] != 0.0:
-            pay = -qty * oi * funding[i]
-            cash += pay
-            fund_acc += pay
-            fund_tot += pay
-            liq = _liquidation_price(qty, e_px, cash, mm)
+        # 1. funding settled at the open, on the position carried into the bar
+        if held and fund and funding[0, i] != 0.0:
+            cash, fund_acc, fund_tot, liq = pay_funding(
+                qty, oi, funding[0, i], e_px, mm, cash, fund_acc, fund_tot
+            )
         # 2. market exit at the open
         if p_exit:
             p_exit = False
             if qty != 0.0:
-                side = 1.0 if qty > 0 else -1.0
-                x_px = _slipped(oi, -side, slip, slip_abs[i])
-                cash += _book(trades, acc, e_bar, i, qty, e_px, x_px, e_fee, taker, fund_acc,
-                              EXIT_SIGNAL)  # fmt: skip
+                cash += exit_taker(trades, acc, e_bar, i, qty, e_px, oi, slip, slip_abs[i], e_fee,
+                                   taker, fund_acc, EXIT_SIGNAL)  # fmt: skip
                 qty = 0.0
         # 3. pending entry
         if p_dir != 0 and qty == 0.0:
@@ -411,24 +330,16 @@ def simulate(
                     at_open = False
             if not math.isnan(f_px):
                 p_dir = 0
-                q = 0.0
                 if not ((p_sl - f_px) * d >= 0.0 or (p_tp - f_px) * d <= 0.0):
-                    q = position_size(
-                        mode, cash, f_px, p_sl, cfg[C_RISK], cfg[C_FRAC], cfg[C_LEV], cfg[C_STEP]
-                    )
-                if q > 0.0:
-                    qty = d * q
+                    qty, e_fee, cash, liq = enter(acc, cfg, cash, d, f_px, p_sl, f_fee)
+                if qty != 0.0:
                     e_px = f_px
                     e_bar = i
-                    e_fee = q * f_px * f_fee
-                    cash -= e_fee
-                    acc[A_FEES] += e_fee
                     fund_acc = 0.0
                     sl = p_sl
                     tp = p_tp
                     tr_dist = p_tr
                     tr_px = np.nan
-                    liq = _liquidation_price(qty, e_px, cash, mm)
                     if at_open:
                         extreme = h[i] if d > 0 else lo[i]
                     else:
@@ -441,6 +352,16 @@ def simulate(
                 p_age -= 1
                 if p_age <= 0:
                     p_dir = 0
+        # 3b. funding settled inside the bar: the costly prints now, the others after step 4
+        credit = 0.0
+        if inside and qty != 0.0:
+            cost, credit = inside_rates(funding, i, qty)
+            if cost != 0.0:
+                cash, fund_acc, fund_tot, liq = pay_funding(
+                    qty, oi, cost, e_px, mm, cash, fund_acc, fund_tot
+                )
+            if intrabar:
+                credit = 0.0
         # 4. resting exits inside the bar: adverse first (stop / trail / liquidation), target
         if qty != 0.0:
             if qty > 0:
@@ -456,7 +377,6 @@ def simulate(
                 gap = oi < adverse
                 hit_tp = (not intrabar) and h[i] >= tp
                 tp_gap = oi > tp
-                side = 1.0
             else:
                 adverse = liq
                 a_reason = EXIT_LIQUIDATION
@@ -470,23 +390,25 @@ def simulate(
                 gap = oi > adverse
                 hit_tp = (not intrabar) and lo[i] <= tp
                 tp_gap = oi < tp
-                side = -1.0
             if hit:
                 x_px = oi if (gap and not intrabar) else adverse
-                x_px = _slipped(x_px, -side, slip, slip_abs[i])
-                cash += _book(trades, acc, e_bar, i, qty, e_px, x_px, e_fee, taker, fund_acc,
-                              a_reason)  # fmt: skip
+                cash += exit_taker(trades, acc, e_bar, i, qty, e_px, x_px, slip, slip_abs[i],
+                                   e_fee, taker, fund_acc, a_reason)  # fmt: skip
                 qty = 0.0
             elif hit_tp:
                 x_px = oi if tp_gap else tp
                 cash += _book(trades, acc, e_bar, i, qty, e_px, x_px, e_fee, maker, fund_acc,
                               EXIT_TARGET)  # fmt: skip
                 qty = 0.0
+        # 3b (end). held from the open through the close: the paying inside prints too
+        if credit != 0.0 and qty != 0.0:
+            cash, fund_acc, fund_tot, liq = pay_funding(
+                qty, oi, credit, e_px, mm, cash, fund_acc, fund_tot
+            )
         # end of data: close what is still open at the last close
         if i == n - 1 and qty != 0.0 and cfg[C_END] > 0.0:
-            side = 1.0 if qty > 0 else -1.0
-            x_px = _slipped(c[i], -side, slip, slip_abs[i])
-            cash += _book(trades, acc, e_bar, i, qty, e_px, x_px, e_fee, taker, fund_acc, EXIT_END)
+            cash += exit_taker(trades, acc, e_bar, i, qty, e_px, c[i], slip, slip_abs[i], e_fee,
+                               taker, fund_acc, EXIT_END)  # fmt: skip
             qty = 0.0
         if held:
             exposure += 1
@@ -496,26 +418,10 @@ def simulate(
             rec[R_EQUITY, i] = eq
             rec[R_CASH, i] = cash
             rec[R_POSITION, i] = qty
-        # returns are summed in blocks: a tight loop of divisions pipelines, one per bar
-        # inside this branchy loop does not (it cost ~3x the whole kernel)
-        nb += 1
-        buf[nb] = eq
-        if nb == RET_BLOCK:
-            _sum_returns(buf, nb, mom)
-            buf[0] = eq
-            nb = 0
+        nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark(
+            eq, buf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+        )
         prev_eq = eq
-        if eq >= peak:
-            peak = eq
-            dd_floor = peak * (1.0 - max_dd)
-            dd_bars = 0
-        else:
-            dd_bars += 1
-            if dd_bars > max_dd_bars:
-                max_dd_bars = dd_bars
-            if eq < dd_floor and peak > 0.0:
-                max_dd = 1.0 - eq / peak
-                dd_floor = eq
         # 6. ratchet the trailing stop with this bar's extreme
         if qty != 0.0 and tr_dist > 0.0:
             if qty > 0:

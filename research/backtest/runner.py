@@ -28,7 +28,7 @@ _DTYPES = {
 
 
 _NO_REC = np.empty((k.N_REC, 0))
-_NO_FUNDING = np.empty(0)  # the kernels skip funding entirely on an empty array
+_NO_FUNDING = np.empty((1, 0))  # the kernels skip funding entirely on an empty array
 
 
 @functools.lru_cache(maxsize=4)
@@ -45,9 +45,9 @@ def _inputs(
     n = len(bars)
     rates = _NO_FUNDING
     if funding is not None and config.costs.funding:
-        if funding.rates.shape != (n,):
-            raise ValueError(f"funding rates: expected {n} bars, got {funding.rates.shape}")
-        rates = np.ascontiguousarray(funding.rates, dtype=np.float64)
+        if np.shape(funding.rates) != (n,):
+            raise ValueError(f"funding rates: expected {n} bars, got {np.shape(funding.rates)}")
+        rates = funding.kernel_rows()
     slip_abs = _zeros(n)
     if config.costs.slippage_atr > 0:
         slip_abs = np.zeros(n)

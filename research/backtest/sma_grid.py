@@ -10,7 +10,8 @@ block's prices and SMA rows are still in cache. Memory is O(windows x block + va
 independent of the number of bars; there are no variants x bars arrays.
 
 The per-bar logic is engine.simulate specialised to what sma_cross emits (long-only market
-entries, exit_long, no stop/target/trail): same helpers, same operations in the same order,
+entries, exit_long, no stop/target/trail): every fill, exit, funding print and mark goes
+through the same inlined booking functions (research/backtest/booking.py) in the same order,
 so the summaries are bit-identical to run_grid on generate_grid's arrays (tested).
 """
 
@@ -26,12 +27,20 @@ from numba import njit, prange
 
 from research.backtest import engine as k
 from research.backtest.bars import Bars
+from research.backtest.booking import (
+    enter,
+    exit_taker,
+    has_print,
+    inside_rates,
+    mark,
+    mark_flat,
+    pay_funding,
+)
 from research.backtest.config import BacktestConfig
 from research.backtest.funding import FundingAlignment
 from research.backtest.runner import _inputs, grid_summary
 from strategies import metrics as m
 from strategies.signals import SignalError
-from strategies.sizing import position_size
 from strategies.sma_cross import Params, cross, sma_into
 
 BLOCK = 2048  # bars per block: windows x BLOCK x 8 bytes of SMA rows stay in L2/L3
@@ -79,10 +88,10 @@ def _advance(
     n = c.shape[0]
     taker = cfg[k.C_TAKER]
     slip = cfg[k.C_SLIP]
-    mode = int(cfg[k.C_MODE])
     mm = cfg[k.C_MM]
     close_end = cfg[k.C_END] > 0.0
-    fund = funding.shape[0] > 0
+    fund = funding.shape[1] > 0
+    inside = fund and funding.shape[0] == 3
     acc = x[X_ACC : X_ACC + 6]
     mom = x[X_MOM : X_MOM + 3]
     cash = x[X_CASH]
@@ -122,25 +131,10 @@ def _advance(
                 if sig > 0:
                     p_entry = True
                     break
-            for _ in range(j - i):
-                nb += 1
-                lbuf[nb] = cash
-                if nb == k.RET_BLOCK:
-                    k._sum_returns(lbuf, nb, mom)
-                    lbuf[0] = cash
-                    nb = 0
+            nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark_flat(
+                cash, j - i, lbuf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+            )
             prev_eq = cash
-            if cash >= peak:
-                peak = cash
-                dd_floor = peak * (1.0 - max_dd)
-                dd_bars = 0
-            else:
-                if cash < dd_floor and peak > 0.0:
-                    max_dd = 1.0 - cash / peak
-                    dd_floor = cash
-                dd_bars += j - i
-                if dd_bars > max_dd_bars:
-                    max_dd_bars = dd_bars
             i = j
             continue
         if qty != 0.0 and not p_exit:
@@ -148,27 +142,13 @@ def _advance(
             # liquidation level untouched, not the last bar), up to and including an exit cross
             j = i
             while j < i1 and j < n - 1:
-                if (fund and funding[j] != 0.0) or lo[j] <= liq:
+                if lo[j] <= liq or (fund and has_print(funding, j, inside)):
                     break
                 eq = cash + qty * (c[j] - e_px)
-                nb += 1
-                lbuf[nb] = eq
-                if nb == k.RET_BLOCK:
-                    k._sum_returns(lbuf, nb, mom)
-                    lbuf[0] = eq
-                    nb = 0
+                nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark(
+                    eq, lbuf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+                )
                 prev_eq = eq
-                if eq >= peak:
-                    peak = eq
-                    dd_floor = peak * (1.0 - max_dd)
-                    dd_bars = 0
-                else:
-                    dd_bars += 1
-                    if dd_bars > max_dd_bars:
-                        max_dd_bars = dd_bars
-                    if eq < dd_floor and peak > 0.0:
-                        max_dd = 1.0 - eq / peak
-                        dd_floor = eq
                 a1 = fast[j - i0] - slow[j - i0]
                 sig = cross(a_prev, a1)
                 a_prev = a1
@@ -182,73 +162,60 @@ def _advance(
                 continue
         oi = o[i]
         held = qty != 0.0
-        # 1. funding on the position carried into the bar
-        if held and fund and funding[i] != 0.0:
-            pay = -qty * oi * funding[i]
-            cash += pay
-            fund_acc += pay
-            fund_tot += pay
-            liq = k._liquidation_price(qty, e_px, cash, mm)
+        # 1. funding settled at the open, on the position carried into the bar
+        if held and fund and funding[0, i] != 0.0:
+            cash, fund_acc, fund_tot, liq = pay_funding(
+                qty, oi, funding[0, i], e_px, mm, cash, fund_acc, fund_tot
+            )
         # 2. market exit at the open
         if p_exit:
             p_exit = False
             if qty != 0.0:
-                x_px = k._slipped(oi, -1.0, slip, slip_abs[i])
-                cash += k._book(no_trades, acc, e_bar, i, qty, e_px, x_px, e_fee, taker,
-                                fund_acc, k.EXIT_SIGNAL)  # fmt: skip
+                cash += exit_taker(no_trades, acc, e_bar, i, qty, e_px, oi, slip, slip_abs[i],
+                                   e_fee, taker, fund_acc, k.EXIT_SIGNAL)  # fmt: skip
                 qty = 0.0
         # 3. pending market entry (long)
         if p_entry and qty == 0.0:
             p_entry = False
             f_px = k._slipped(oi, 1.0, slip, slip_abs[i])
-            q = position_size(
-                mode, cash, f_px, np.nan, cfg[k.C_RISK], cfg[k.C_FRAC], cfg[k.C_LEV], cfg[k.C_STEP]
-            )
-            if q > 0.0:
-                qty = q
+            qty, e_fee, cash, liq = enter(acc, cfg, cash, 1.0, f_px, np.nan, taker)
+            if qty != 0.0:
                 e_px = f_px
                 e_bar = i
-                e_fee = q * f_px * taker
-                cash -= e_fee
-                acc[k.A_FEES] += e_fee
                 fund_acc = 0.0
-                liq = k._liquidation_price(qty, e_px, cash, mm)
                 held = True
             else:
                 skipped += 1
+        # 3b. funding settled inside the bar: the costly prints now, the others after step 4
+        credit = 0.0
+        if inside and qty != 0.0:
+            cost, credit = inside_rates(funding, i, qty)
+            if cost != 0.0:
+                cash, fund_acc, fund_tot, liq = pay_funding(
+                    qty, oi, cost, e_px, mm, cash, fund_acc, fund_tot
+                )
         # 4. liquidation, the only resting exit of a stop-less long
         if qty != 0.0 and lo[i] <= liq:
-            x_px = k._slipped(oi if oi < liq else liq, -1.0, slip, slip_abs[i])
-            cash += k._book(no_trades, acc, e_bar, i, qty, e_px, x_px, e_fee, taker, fund_acc,
-                            k.EXIT_LIQUIDATION)  # fmt: skip
+            cash += exit_taker(no_trades, acc, e_bar, i, qty, e_px, oi if oi < liq else liq, slip,
+                               slip_abs[i], e_fee, taker, fund_acc, k.EXIT_LIQUIDATION)  # fmt: skip
             qty = 0.0
+        # 3b (end). held from the open through the close: the paying inside prints too
+        if credit != 0.0 and qty != 0.0:
+            cash, fund_acc, fund_tot, liq = pay_funding(
+                qty, oi, credit, e_px, mm, cash, fund_acc, fund_tot
+            )
         if i == n - 1 and qty != 0.0 and close_end:
-            x_px = k._slipped(c[i], -1.0, slip, slip_abs[i])
-            cash += k._book(no_trades, acc, e_bar, i, qty, e_px, x_px, e_fee, taker, fund_acc,
-                            k.EXIT_END)  # fmt: skip
+            cash += exit_taker(no_trades, acc, e_bar, i, qty, e_px, c[i], slip, slip_abs[i], e_fee,
+                               taker, fund_acc, k.EXIT_END)  # fmt: skip
             qty = 0.0
         if held:
             exposure += 1
         # 5. mark to market, returns (blocked, as in simulate), drawdown
         eq = cash + qty * (c[i] - e_px) if qty != 0.0 else cash
-        nb += 1
-        lbuf[nb] = eq
-        if nb == k.RET_BLOCK:
-            k._sum_returns(lbuf, nb, mom)
-            lbuf[0] = eq
-            nb = 0
+        nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark(
+            eq, lbuf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+        )
         prev_eq = eq
-        if eq >= peak:
-            peak = eq
-            dd_floor = peak * (1.0 - max_dd)
-            dd_bars = 0
-        else:
-            dd_bars += 1
-            if dd_bars > max_dd_bars:
-                max_dd_bars = dd_bars
-            if eq < dd_floor and peak > 0.0:
-                max_dd = 1.0 - eq / peak
-                dd_floor = eq
         # 7. this bar's crossing becomes an order for the next bar
         a1 = fast[i - i0] - slow[i - i0]
         sig = cross(a_prev, a1)

@@ -29,7 +29,7 @@ def test_lazy_curves_equal_the_recorded_run_and_final_equity() -> None:
     rec = np.empty((k.N_REC, len(b)))
     z = np.zeros(len(b))
     k.simulate(
-        b.open, b.high, b.low, b.close, z, z, sig.entry, sig.entry_kind, sig.entry_price,
+        b.open, b.high, b.low, b.close, z.reshape(1, -1), z, sig.entry, sig.entry_kind, sig.entry_price,
         sig.stop, sig.target, sig.trail, sig.exit_long, sig.exit_short, cfg.vector(),
         np.zeros(k.N_STATS), np.zeros((0, k.N_TRADE_COLS)), rec,
     )  # fmt: skip

@@ -142,10 +142,11 @@ def test_funding_alignment_sums_prints_inside_each_bar() -> None:
     f_ts = np.arange(-2, 13) * hour  # hourly prints, two before the first bar
     rates = np.ones(f_ts.size) * 0.001
     out = align_funding(bar_ts, 4 * hour, f_ts, rates)
-    assert out.rates == pytest.approx([0.004, 0.004, 0.004])
+    assert out.total() == pytest.approx([0.004, 0.004, 0.004])
+    assert out.rates == pytest.approx([0.001, 0.001, 0.001])  # the print at each bar's open
     assert out.prints_used == 12 and out.missing_prints == 0 and out.interval_ms == hour
     holes = align_funding(bar_ts, 4 * hour, np.delete(f_ts, [5, 6]), np.delete(rates, [5, 6]))
-    assert holes.missing_prints == 2 and list(holes.rates) == pytest.approx([0.003, 0.003, 0.004])
+    assert holes.missing_prints == 2 and list(holes.total()) == pytest.approx([0.003, 0.003, 0.004])
 
 
 def test_funding_alignment_bad_inputs() -> None:

@@ -33,6 +33,15 @@ def _funding(seed: int, n: int) -> FundingAlignment:
     return FundingAlignment(rates, n, 0, 3_600_000)
 
 
+def _funding_4h(seed: int, n: int) -> FundingAlignment:
+    """Prints inside the bars too (4h bars, hourly prints), both signs."""
+    rng = np.random.default_rng(seed)
+    inside = rng.normal(1e-4, 3e-4, (3, n))
+    up = np.where(inside > 0, inside, 0.0).sum(axis=0)
+    down = np.where(inside < 0, inside, 0.0).sum(axis=0)
+    return FundingAlignment(rng.normal(1e-4, 3e-4, n), 4 * n, 0, 3_600_000, up, down)
+
+
 CONFIGS = {
     "all_in_fees": BacktestConfig(sizing="all_in", costs=CostModel(taker_fee=5e-4)),
     "zero_cost": BacktestConfig(sizing="all_in", costs=CostModel.zero()),
@@ -69,6 +78,17 @@ def test_fused_equals_general_path_bit_for_bit(name: str, block: int, chunks: in
         assert want["liquidations"].sum() > 0
     if name == "atr_slippage":
         assert (want["funding_paid"] != 0).all()
+
+
+@pytest.mark.parametrize("name", ["all_in_fees", "leveraged"])
+def test_fused_equals_general_path_with_prints_inside_bars(name: str) -> None:
+    b = _market(5, 2_000)
+    fund = _funding_4h(5, 2_000)
+    want = _general(b, CONFIGS[name], fund)
+    got = run_sma_grid(b, FAST, SLOW, CONFIGS[name], fund, block=300, chunks=2)
+    np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())
+    at_open_only = _general(b, CONFIGS[name], FundingAlignment(fund.rates, 2_000, 0, 3_600_000))
+    assert (want["funding_paid"] != at_open_only["funding_paid"]).all()
 
 
 def test_fused_equals_single_runs_and_per_variant_configs() -> None:

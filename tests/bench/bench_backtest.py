@@ -20,6 +20,12 @@ Timed regions (same work on both sides; signals are precomputed on both sides un
 - grid: our fused sma_cross grid (`run_sma_grid`: SMAs and crossings computed inside, from the
   closes) vs vectorbt `from_signals` on precomputed signal frames + trade counts + total
   returns; the general path (generate_grid arrays + run_grid) is reported apart.
+
+Before/after (`--ref REF`, e.g. `--ref main`): the tree at git REF is exported to a temp dir and
+the engine's public paths (run_backtest single, fused and general grids, an SMC strategy with
+stops, a 4h run with funding prints inside the bars) are timed on both trees, round by round
+in fresh subprocesses alternating the trees (§12.5); the JSON gets each side's medians and the
+median per-round ratio ref/ours (> 1: ours is faster). `--ab-only` skips everything else.
 """
 
 from __future__ import annotations
@@ -144,7 +150,7 @@ def kernel_fn(k: Any, bars: Any, sig: Any, cfg: Any) -> Any:
     vec = cfg.vector()
     tr = np.zeros((int(np.count_nonzero(sig.entry)) + 1, k.N_TRADE_COLS))
     no_rec = np.empty((k.N_REC, 0))
-    no_funding = np.empty(0)  # as run_backtest passes it when no funding applies
+    no_funding = np.empty((1, 0))  # as run_backtest passes it when no funding applies
 
     def kernel() -> None:
         k.simulate(
@@ -444,6 +450,90 @@ def task_interleaved(data: str, rounds: int, variants: int, grid_variants: int) 
     }  # fmt: skip
 
 
+def task_engine_paths(data: str, repeat: int, root: str) -> dict[str, Any]:
+    """The engine's public paths on the tree at `root` (this tree or an exported git ref)."""
+    sys.path.insert(0, root)
+    import pandas as pd
+
+    import research
+    from research.backtest.bars import Bars
+    from research.backtest.config import BacktestConfig
+    from research.backtest.costs import CostModel
+    from research.backtest.funding import align_funding
+    from research.backtest.runner import run_backtest, run_grid
+    from research.backtest.sma_grid import run_sma_grid
+    from strategies import registry, sma_cross
+
+    assert str(Path(research.__file__).resolve()).startswith(str(Path(root).resolve()))
+    d = load(data)
+    bars = Bars.from_arrays(d["open"], d["high"], d["low"], d["close"], timeframe="1m")
+    cfg = BacktestConfig(
+        sizing="all_in", costs=CostModel(taker_fee=FEE, slippage_bps=0.0, funding=False)
+    )
+    sig = sma_cross.generate(bars, sma_cross.Params(fast=SINGLE[0], slow=SINGLE[1]))
+    fast, slow = grid_pairs(100)
+    e, x = sma_cross.generate_grid(bars, fast[:20], slow[:20])
+    n = bars.close.size
+    frame = pd.DataFrame(
+        {k_: d[k_] for k_ in ("open", "high", "low", "close", "volume")},
+        index=pd.date_range("2020-01-01", periods=n, freq="1min", tz="UTC"),
+    )
+    smc = registry.get("bos_orderblock")
+    smc_sig = smc.generate(frame, smc.Params())
+    smc_cfg = BacktestConfig(sizing="risk")
+    # the same prices read as 4h bars, with hourly funding: 3 prints inside every bar
+    b4 = Bars.from_arrays(d["open"], d["high"], d["low"], d["close"], timeframe="4h")
+    hour = 3_600_000
+    f_ts = np.arange(0, int(b4.ts[-1]) + 4 * hour, hour, dtype=np.int64)
+    f_rates = np.random.default_rng(1).normal(1e-5, 3e-5, f_ts.size)
+    fund = align_funding(b4.ts, b4.timeframe_ms, f_ts, f_rates)
+    fund_cfg = BacktestConfig(sizing="fraction", fraction=3.0, leverage=3.0)
+    work = {
+        "single_run_backtest": lambda: run_backtest(bars, sig, cfg),
+        "grid_fused_100": lambda: run_sma_grid(bars, fast, slow, cfg),
+        "grid_general_20": lambda: run_grid(bars, {"entry": e, "exit_long": x}, cfg),
+        "smc_bos_orderblock_run_backtest": lambda: run_backtest(bars, smc_sig, smc_cfg),
+        "funding_4h_run_backtest": lambda: run_backtest(b4, sig, fund_cfg, fund),
+    }
+    out: dict[str, Any] = {}
+    for name, fn in work.items():
+        fn()  # compile / cache load
+        timed(fn, 1)
+        out[name] = median(timed(fn, repeat if "grid" not in name else max(3, repeat // 2)))
+    return out
+
+
+def engine_ab(data: str, ref: str, rounds: int, repeat: int) -> dict[str, Any]:
+    """Time this tree and the tree at git `ref` alternately, one fresh process per side and
+    round; report both sides' medians and the median per-round ratio ref / ours."""
+    with tempfile.TemporaryDirectory(prefix="fractal-bench-ref-") as tmp:
+        arch = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True,
+                              check=False)  # fmt: skip
+        if arch.returncode != 0:
+            return {"error": f"git archive {ref}: {arch.stderr.decode().strip()}"}
+        subprocess.run(["tar", "-x", "-C", tmp], input=arch.stdout, check=True)
+        sides: dict[str, list[dict[str, Any]]] = {"ours": [], "ref": []}
+        for r in range(rounds):
+            order = [("ours", str(ROOT)), ("ref", tmp)]
+            for side, root in order if r % 2 == 0 else order[::-1]:
+                sides[side].append(spawn("engine_paths", data, ["--repeat", str(repeat),
+                                                                "--root", root]))  # fmt: skip
+    errors = [x["error"] for v in sides.values() for x in v if "error" in x]
+    if errors:
+        return {"error": errors[0]}
+    names = list(sides["ours"][0])
+    return {
+        "ref": ref,
+        "rounds": rounds,
+        "ours_median_s": {k_: median(x[k_] for x in sides["ours"]) for k_ in names},
+        "ref_median_s": {k_: median(x[k_] for x in sides["ref"]) for k_ in names},
+        "ratio_ref_over_ours": {
+            k_: median(b[k_] / a[k_] for a, b in zip(sides["ours"], sides["ref"], strict=True))
+            for k_ in names
+        },
+    }
+
+
 def task_compile(data: str) -> dict[str, Any]:
     """First call of everything our single + grid path compiles (in a fresh process)."""
     t0 = time.perf_counter()
@@ -514,6 +604,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--path", default="fused", choices=("fused", "general"))
     ap.add_argument("--grid-variants", type=int, default=100)
+    ap.add_argument("--root", default=str(ROOT))
+    ap.add_argument("--ref", help="git ref to time the engine against in the same run")
+    ap.add_argument("--ref-rounds", type=int, default=3)
+    ap.add_argument("--ab-only", action="store_true", help="with --ref: only the before/after")
     a = ap.parse_args()
     if a.task:
         fn = {
@@ -523,6 +617,7 @@ def main() -> None:
             "compile": lambda: task_compile(a.data),
             "smc": lambda: task_smc(a.data, a.repeat),
             "interleaved": lambda: task_interleaved(a.data, a.repeat, a.variants, a.grid_variants),
+            "engine_paths": lambda: task_engine_paths(a.data, a.repeat, a.root),
         }[a.task]
         print(json.dumps(fn()))
         return
@@ -530,6 +625,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fractal-bench-") as tmp:
         data = str(Path(tmp) / "walk.npz")
         sha = make_data(a.bars, Path(data))
+        if a.ref and a.ab_only:
+            ab = engine_ab(data, a.ref, a.ref_rounds, a.repeat)
+            print(json.dumps({"bars": a.bars, "data_sha256": sha, "machine": {
+                "cpus": os.cpu_count(), "load_avg": os.getloadavg(), **versions()},
+                "before_after": ab}, indent=1))  # fmt: skip
+            return
         cold_cache = str(Path(tmp) / "numba-cache-cold")
         rep = ["--repeat", str(a.repeat)]
         compile_cold = spawn("compile", data, [], {"NUMBA_CACHE_DIR": cold_cache})
@@ -548,6 +649,7 @@ def main() -> None:
         smc = spawn("smc", data, ["--repeat", "3"])
         inter = spawn("interleaved", data, ["--repeat", "5", "--variants", str(a.vbt_variants),
                                             "--grid-variants", str(a.variants)])  # fmt: skip
+        ab = engine_ab(data, a.ref, a.ref_rounds, a.repeat) if a.ref else None
 
     result: dict[str, Any] = {
         "workload": {
@@ -569,6 +671,8 @@ def main() -> None:
         "smc_strategies": smc,
         "interleaved": inter,
     }
+    if ab is not None:
+        result["before_after"] = ab
     ratios: dict[str, Any] = {}
     parity: dict[str, Any] = {}
     if "error" not in ours and "error" not in vbt:

@@ -1,0 +1,282 @@
+"""The engine's booking primitives, shared by every kernel (engine.simulate, the fused
+sma_cross grid): how a fill, an exit, a funding print and a bar's mark change the account.
+
+Why one module: the kernels differ only in WHEN things happen (which orders exist, which
+shortcuts skip quiet bars); WHAT a fill or a print does to cash, fees, funding, the trade
+record and the drawdown/return accumulators is written once here, so the kernels cannot drift
+apart (test_sma_grid proves them bit-identical). The helpers are numba `inline="always"`: they
+are spliced into each caller's IR, so sharing costs nothing in the hot loops
+(tests/bench/bench_backtest.py --ref measures before/after in one run).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from strategies.sizing import position_size
+
+# config vector layout (float64)
+C_CASH, C_TAKER, C_MAKER, C_SLIP, C_MODE, C_RISK, C_FRAC, C_LEV, C_STEP, C_MM, C_TTL, C_END = range(
+    12
+)
+N_CFG = 12
+
+# trade record columns (float64 matrix, one row per trade)
+(
+    T_ENTRY_BAR,
+    T_EXIT_BAR,
+    T_SIDE,
+    T_SIZE,
+    T_ENTRY_PX,
+    T_EXIT_PX,
+    T_FEES,
+    T_FUNDING,
+    T_PNL,
+    T_REASON,
+) = range(10)
+N_TRADE_COLS = 10
+
+# exit reasons
+EXIT_SIGNAL, EXIT_STOP, EXIT_TARGET, EXIT_TRAIL, EXIT_LIQUIDATION, EXIT_END = range(6)
+EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "liquidation", "end_of_data")
+
+# accumulator slots of one variant (a float64 array of N_ACC)
+A_TRADES, A_WINS, A_GWIN, A_GLOSS, A_FEES, A_LIQS = range(6)
+N_ACC = 6
+
+RET_BLOCK = 256  # equity values buffered before their returns are summed
+
+
+@njit(cache=True)
+def _slipped(px: float, direction: float, frac: float, absolute: float) -> float:
+    """Move a fill price against the trader: buys higher, sells lower."""
+    return px * (1.0 + direction * frac) + direction * absolute
+
+
+@njit(cache=True)
+def _book(
+    trades: np.ndarray,
+    acc: np.ndarray,
+    entry_bar: int,
+    exit_bar: int,
+    qty: float,
+    entry_px: float,
+    exit_px: float,
+    entry_fee: float,
+    fee_rate: float,
+    funding: float,
+    reason: int,
+) -> float:
+    """Close the position: write the trade row (if there is room), tally, return the cash delta."""
+    q = abs(qty)
+    side = 1.0 if qty > 0 else -1.0
+    fee = q * exit_px * fee_rate
+    gross = side * q * (exit_px - entry_px)
+    pnl = gross - entry_fee - fee + funding
+    k = int(acc[A_TRADES])
+    if k < trades.shape[0]:
+        trades[k, T_ENTRY_BAR] = entry_bar
+        trades[k, T_EXIT_BAR] = exit_bar
+        trades[k, T_SIDE] = side
+        trades[k, T_SIZE] = q
+        trades[k, T_ENTRY_PX] = entry_px
+        trades[k, T_EXIT_PX] = exit_px
+        trades[k, T_FEES] = entry_fee + fee
+        trades[k, T_FUNDING] = funding
+        trades[k, T_PNL] = pnl
+        trades[k, T_REASON] = reason
+    acc[A_TRADES] += 1
+    if pnl > 0:
+        acc[A_WINS] += 1
+        acc[A_GWIN] += pnl
+    else:
+        acc[A_GLOSS] -= pnl
+    acc[A_FEES] += fee
+    if reason == EXIT_LIQUIDATION:
+        acc[A_LIQS] += 1
+    return gross - fee
+
+
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _sum_returns(buf: np.ndarray, m: int, mom: np.ndarray) -> None:
+    """Add the simple returns buf[j+1]/buf[j] - 1 (j < m) to the moment sums."""
+    s1 = 0.0
+    s2 = 0.0
+    sd2 = 0.0
+    for j in range(m):
+        prev = buf[j]
+        r = buf[j + 1] / prev - 1.0 if prev > 0.0 else 0.0
+        s1 += r
+        s2 += r * r
+        dn = min(r, 0.0)
+        sd2 += dn * dn
+    mom[0] += s1
+    mom[1] += s2
+    mom[2] += sd2
+
+
+@njit(cache=True)
+def _liquidation_price(qty: float, entry_px: float, cash: float, mm: float) -> float:
+    """Price at which equity = maintenance margin (cash already net of fees and funding)."""
+    q = abs(qty)
+    if qty > 0:
+        return (q * entry_px - cash) / (q * (1.0 - mm))
+    return (cash + q * entry_px) / (q * (1.0 + mm))
+
+
+@njit(inline="always")
+def enter(
+    acc: np.ndarray,
+    cfg: np.ndarray,
+    cash: float,
+    direction: float,
+    px: float,
+    stop: float,
+    fee_rate: float,
+) -> tuple[float, float, float, float]:
+    """Size and book an entry filled at `px`: (signed qty, entry fee, cash, liquidation price).
+
+    qty is 0 (nothing booked) when the sizing gives nothing (no equity, stop at the price)."""
+    q = position_size(
+        int(cfg[C_MODE]), cash, px, stop, cfg[C_RISK], cfg[C_FRAC], cfg[C_LEV], cfg[C_STEP]
+    )
+    if not q > 0.0:
+        return 0.0, 0.0, cash, 0.0
+    qty = direction * q
+    fee = q * px * fee_rate
+    cash -= fee
+    acc[A_FEES] += fee
+    return qty, fee, cash, _liquidation_price(qty, px, cash, cfg[C_MM])
+
+
+@njit(inline="always")
+def exit_taker(
+    trades: np.ndarray,
+    acc: np.ndarray,
+    entry_bar: int,
+    bar: int,
+    qty: float,
+    entry_px: float,
+    px: float,
+    slip: float,
+    slip_abs: float,
+    entry_fee: float,
+    fee_rate: float,
+    funding: float,
+    reason: int,
+) -> float:
+    """Close at `px` moved against the trader by slippage (market, stop, liquidation, end of
+    data); return the cash delta. A maker exit (take-profit) books via _book unslipped."""
+    side = 1.0 if qty > 0 else -1.0
+    x_px = _slipped(px, -side, slip, slip_abs)
+    return _book(trades, acc, entry_bar, bar, qty, entry_px, x_px, entry_fee, fee_rate, funding,
+                 reason)  # fmt: skip
+
+
+@njit(inline="always")
+def pay_funding(
+    qty: float,
+    px: float,
+    rate: float,
+    entry_px: float,
+    mm: float,
+    cash: float,
+    fund_acc: float,
+    fund_tot: float,
+) -> tuple[float, float, float, float]:
+    """A print of `rate` on signed `qty` at `px`: payment = -qty x px x rate (longs pay a
+    positive rate). Returns (cash, trade's funding, total funding, liquidation price)."""
+    pay = -qty * px * rate
+    cash += pay
+    return cash, fund_acc + pay, fund_tot + pay, _liquidation_price(qty, entry_px, cash, mm)
+
+
+@njit(inline="always")
+def inside_rates(funding: np.ndarray, i: int, qty: float) -> tuple[float, float]:
+    """(costly, paying) sums of the prints settled strictly inside bar i for this side: a long
+    pays the positive ones, a short the negative ones (funding.py explains when each is due)."""
+    if qty > 0:
+        return funding[1, i], funding[2, i]
+    return funding[2, i], funding[1, i]
+
+
+@njit(inline="always")
+def has_print(funding: np.ndarray, j: int, inside: bool) -> bool:
+    """Does any print settle in bar j (at its open, or inside it when `inside`)?"""
+    if funding[0, j] != 0.0:
+        return True
+    return inside and (funding[1, j] != 0.0 or funding[2, j] != 0.0)
+
+
+@njit(inline="always")
+def mark(
+    eq: float,
+    buf: np.ndarray,
+    mom: np.ndarray,
+    nb: int,
+    peak: float,
+    dd_floor: float,
+    max_dd: float,
+    dd_bars: int,
+    max_dd_bars: int,
+) -> tuple[int, float, float, float, int, int]:
+    """Book one bar's closing equity: the return buffer and the drawdown accumulators.
+
+    Returns are summed in blocks (_sum_returns): a tight loop of divisions pipelines, one per
+    bar inside a branchy loop does not (it cost ~3x the whole kernel). dd_floor is
+    peak x (1 - max_dd): equity below it is a new maximum drawdown."""
+    nb += 1
+    buf[nb] = eq
+    if nb == RET_BLOCK:
+        _sum_returns(buf, nb, mom)
+        buf[0] = eq
+        nb = 0
+    if eq >= peak:
+        peak = eq
+        dd_floor = peak * (1.0 - max_dd)
+        dd_bars = 0
+    else:
+        dd_bars += 1
+        if dd_bars > max_dd_bars:
+            max_dd_bars = dd_bars
+        if eq < dd_floor and peak > 0.0:
+            max_dd = 1.0 - eq / peak
+            dd_floor = eq
+    return nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+
+
+@njit(inline="always")
+def mark_flat(
+    cash: float,
+    count: int,
+    buf: np.ndarray,
+    mom: np.ndarray,
+    nb: int,
+    peak: float,
+    dd_floor: float,
+    max_dd: float,
+    dd_bars: int,
+    max_dd_bars: int,
+) -> tuple[int, float, float, float, int, int]:
+    """`count` flat bars in bulk (equity = cash on each): the same values, in the same order,
+    as `count` calls of mark."""
+    for _ in range(count):
+        nb += 1
+        buf[nb] = cash
+        if nb == RET_BLOCK:
+            _sum_returns(buf, nb, mom)
+            buf[0] = cash
+            nb = 0
+    if cash >= peak:
+        peak = cash
+        dd_floor = peak * (1.0 - max_dd)
+        dd_bars = 0
+    else:
+        if cash < dd_floor and peak > 0.0:
+            max_dd = 1.0 - cash / peak
+            dd_floor = cash
+        dd_bars += count
+        if dd_bars > max_dd_bars:
+            max_dd_bars = dd_bars
+    return nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from cluster import cli_backtest, cli_data, cli_run, cli_sim, cli_smc
+from cluster import cli_backtest, cli_data, cli_mlflow, cli_run, cli_sim, cli_smc, cli_sweep
 
 app = typer.Typer(
     name="fractal",
@@ -19,6 +19,8 @@ app = typer.Typer(
 app.add_typer(cli_data.app, name="data", help="Market data store: import, list, show, fetch.")
 app.command("smc")(cli_smc.smc)
 app.command("backtest")(cli_backtest.backtest)
+app.command("sweep")(cli_sweep.sweep)
+app.command("mlflow-ui")(cli_mlflow.mlflow_ui)
 app.command("sim")(cli_sim.sim)
 app.command("run")(cli_run.run)
 

@@ -90,6 +90,49 @@ def _smc_zones(candles: Any, params: Any) -> list[Any]:
     return order_block_overlays(candles.index, det, scale="swing")
 
 
+def backtest_config(
+    module: Any,
+    fee: float | None,
+    slippage: float | None,
+    sizing: str | None,
+    leverage: float,
+    cash: float,
+    no_funding: bool,
+    fraction: float | None = None,
+) -> Any:
+    """The BacktestConfig of the cost/sizing options (shared by `fractal sweep`, so a sweep row
+    and `fractal backtest` run on the same config); a bad value exits with code 2."""
+    from pydantic import ValidationError
+
+    from research.backtest.config import BacktestConfig
+    from research.backtest.costs import CostModel
+
+    # BacktestConfig validates the value below; the cast only tells mypy what it will be
+    mode = cast(
+        Literal["risk", "fraction", "all_in"], sizing or getattr(module, "DEFAULT_SIZING", "risk")
+    )
+    settings = settings_or_exit()
+    cost_kw: dict[str, Any] = {"funding": not no_funding}
+    if fee is not None:
+        cost_kw["taker_fee"] = fee / 1e4
+        cost_kw["maker_fee"] = min(CostModel().maker_fee, fee / 1e4)
+    if slippage is not None:
+        cost_kw["slippage_bps"] = slippage
+    try:
+        cfg = BacktestConfig(
+            initial_cash=cash, sizing=mode, leverage=leverage,
+            risk_percent=float(settings.base_risk_percent), costs=CostModel(**cost_kw),
+            fraction=BacktestConfig.model_fields["fraction"].default if fraction is None
+            else fraction,
+        )  # fmt: skip
+    except ValidationError as err:
+        msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise fail(f"bad option: {msgs}", 2) from None
+    if fraction is not None and mode != "fraction":
+        raise fail(f"--fraction applies to --sizing fraction, not {mode}", 2)
+    return cfg
+
+
 def backtest(
     strategy: str = typer.Option(
         ..., "--strategy", help=f"strategy: {', '.join(strategy_names())}"
@@ -127,11 +170,7 @@ def backtest(
     report: Path | None = typer.Option(None, "--report", help="write an HTML report here"),
 ) -> None:
     """Backtest one strategy: next-bar-open fills, fees, slippage, funding, liquidation."""
-    from pydantic import ValidationError
-
     from research.backtest.bars import Bars, BarsError
-    from research.backtest.config import BacktestConfig
-    from research.backtest.costs import CostModel
     from research.backtest.runner import run_backtest
     from strategies import registry
     from strategies.signals import SignalError
@@ -141,28 +180,9 @@ def backtest(
     except KeyError as err:
         raise fail(str(err.args[0]), 2) from None
     params = _parse_params(param, module.Params)
-    # BacktestConfig validates the value below; the cast only tells mypy what it will be
     default_sizing = getattr(module, "DEFAULT_SIZING", "risk")
-    mode = cast(Literal["risk", "fraction", "all_in"], sizing or default_sizing)
-    settings = settings_or_exit()
-    cost_kw: dict[str, Any] = {"funding": not no_funding}
-    if fee is not None:
-        cost_kw["taker_fee"] = fee / 1e4
-        cost_kw["maker_fee"] = min(CostModel().maker_fee, fee / 1e4)
-    if slippage is not None:
-        cost_kw["slippage_bps"] = slippage
-    try:
-        cfg = BacktestConfig(
-            initial_cash=cash, sizing=mode, leverage=leverage,
-            risk_percent=float(settings.base_risk_percent), costs=CostModel(**cost_kw),
-            fraction=BacktestConfig.model_fields["fraction"].default if fraction is None
-            else fraction,
-        )  # fmt: skip
-    except ValidationError as err:
-        msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        raise fail(f"bad option: {msgs}", 2) from None
-    if fraction is not None and mode != "fraction":
-        raise fail(f"--fraction applies to --sizing fraction, not {mode}", 2)
+    cfg = backtest_config(module, fee, slippage, sizing, leverage, cash, no_funding, fraction)
+    mode = cfg.sizing
     frame = _load(data, venue, symbol, timeframe)
     candles, funding, timeframe = frame.candles, frame.funding, frame.timeframe
     symbol = frame.symbol or (data.name if data is not None else None)  # an unnamed file

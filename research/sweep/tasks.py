@@ -1,0 +1,108 @@
+"""The Ray remote functions of a sweep (thin: the work is in batch.py and detector_cache.py).
+
+Each task takes one CPU and runs numba on one thread: the task count fills the cores, and a
+task that spawned its own threads would only contend with its neighbours.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import ray
+
+from research.sweep import batch, detector_cache
+
+CACHE_CAP_BYTES = int(float(os.environ.get("FRACTAL_DETECTOR_CACHE_GB", "4")) * 2**30)
+
+
+def _one_thread() -> None:
+    import numba
+
+    numba.set_num_threads(1)
+
+
+def _prune(cache_dir: Path | None) -> None:
+    """Keep the disk cache under its cap, oldest entries first (races with a neighbour's
+    prune are harmless: a vanished file is simply skipped)."""
+    if cache_dir is None or not cache_dir.is_dir():
+        return
+    entries = []
+    for p in cache_dir.glob("*.npy"):
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            continue
+        entries.append((st.st_mtime, st.st_size, p))
+    total = sum(e[1] for e in entries)
+    for _, size, p in sorted(entries):
+        if total <= CACHE_CAP_BYTES:
+            break
+        p.unlink(missing_ok=True)
+        total -= size
+
+
+def _matrix(
+    data: Mapping[str, Any],
+    cache_dir: str | None,
+    key: str,
+    det: Mapping[str, Any],
+    columns: Sequence[str],
+) -> tuple[np.ndarray, dict[str, Any]]:
+    cdir = Path(cache_dir) if cache_dir else None
+    ohlc = (data["open"], data["high"], data["low"], data["close"])
+    x, info = detector_cache.load_or_compute(cdir, key, data["det_bars"], ohlc, det, columns)
+    if not info["hit"]:
+        _prune(cdir)
+    return x, info
+
+
+@ray.remote(num_cpus=1, num_returns=2)
+def detect_task(
+    data: Mapping[str, Any],
+    cache_dir: str | None,
+    key: str,
+    det: Mapping[str, Any],
+    columns: Sequence[str],
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The detector matrix for one (dataset, detector parameters), into the object store."""
+    _one_thread()
+    return _matrix(data, cache_dir, key, det, columns)
+
+
+@ray.remote(num_cpus=1)
+def evaluate_task(
+    strategy: str,
+    data: Mapping[str, Any],
+    x: np.ndarray | None,
+    params: Sequence[Mapping[str, Any]],
+    config: Any,
+    periods: int,
+) -> dict[str, Any]:
+    """A batch of variants on a shared (object-store) detector matrix."""
+    _one_thread()
+    return batch.evaluate(strategy, data, x, params, config, periods)
+
+
+@ray.remote(num_cpus=1)
+def detect_evaluate_task(
+    strategy: str,
+    data: Mapping[str, Any],
+    cache_dir: str | None,
+    key: str,
+    det: Mapping[str, Any],
+    columns: Sequence[str],
+    params: Sequence[Mapping[str, Any]],
+    config: Any,
+    periods: int,
+) -> dict[str, Any]:
+    """Detection and a small batch in one task: a group that fits one batch never sends its
+    matrix (8 bytes x bars x columns) through the object store."""
+    _one_thread()
+    x, info = _matrix(data, cache_dir, key, det, columns)
+    out = batch.evaluate(strategy, data, x, params, config, periods)
+    out["detect"] = info
+    return out

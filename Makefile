@@ -9,12 +9,15 @@ STAMP := $(VENV)/.synced
 RUN_STAMP := $(VENV)/.synced-run
 export FRACTAL_DATA_DIR ?= $(CURDIR)/data
 TEST_TMP ?= $(or $(TMPDIR),/tmp)/fractal-test
-export NUMBA_CACHE_DIR ?= $(TEST_TMP)/numba-cache
+# numba's compiled code: <base>/<digest of strategies/ + research/backtest/ sources>
+# (cluster/numba_cache.py applies the digest). `make run` and `.venv/bin/fractal` share the base
+# $XDG_CACHE_HOME/fractal-trader/numba (or $NUMBA_CACHE_DIR when set); the tests keep their own.
+TEST_NUMBA_BASE ?= $(TEST_TMP)/numba-cache
 
 # `make test` skips tests marked slow (extra-large differential runs); `make test-all` runs them too
 PYTEST_MARK ?= not slow
 
-.PHONY: run test test-all lint format bench clean-venv
+.PHONY: run test test-all test-causality lint format bench clean-venv
 
 define ensure_uv
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -47,17 +50,28 @@ format: $(STAMP)
 
 test: lint
 	@mkdir -p $(TEST_TMP)
+	@echo "numba cache: $$(env -u NUMBA_BOUNDSCHECK $(VENV)/bin/python -m cluster.numba_cache $(TEST_NUMBA_BASE))"
 	@# compile the numba kernels into the cache first: under coverage's tracer it is ~2.5x slower
-	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/python tests/warm_jit.py
-	COVERAGE_FILE=$(TEST_TMP)/.coverage PYTHONDONTWRITEBYTECODE=1 \
-	  $(VENV)/bin/pytest -p no:cacheprovider --cov --cov-report=term:skip-covered \
-	  --cov-report=xml:$(TEST_TMP)/coverage.xml -m "$(PYTEST_MARK)" $(PYTEST_ARGS)
+	env -u NUMBA_BOUNDSCHECK NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) PYTHONDONTWRITEBYTECODE=1 \
+	  $(VENV)/bin/python tests/warm_jit.py
+	env -u NUMBA_BOUNDSCHECK NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) COVERAGE_FILE=$(TEST_TMP)/.coverage \
+	  PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest -p no:cacheprovider --cov \
+	  --cov-report=term:skip-covered --cov-report=xml:$(TEST_TMP)/coverage.xml \
+	  -m "($(PYTEST_MARK)) and not causality" $(PYTEST_ARGS)
+	@# prefix (causality) tests: fresh copies of each prefix, every numba index bounds-checked
+	@# (NUMBA_BOUNDSCHECK is read at compile time, so they get their own <digest>-boundscheck cache)
+	NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) NUMBA_BOUNDSCHECK=1 PYTHONDONTWRITEBYTECODE=1 \
+	  $(VENV)/bin/pytest -p no:cacheprovider -m "($(PYTEST_MARK)) and causality" $(PYTEST_ARGS)
 	@echo "branch coverage of the strategy modules (strategies/*.py; numba kernels in strategies/smc/ are invisible to coverage.py):"
 	COVERAGE_FILE=$(TEST_TMP)/.coverage $(VENV)/bin/coverage report --include="strategies/*.py" \
 	  --omit="strategies/smc/*" --fail-under=90
 
 test-all:
 	$(MAKE) test PYTEST_MARK="slow or not slow"
+
+test-causality: $(STAMP)
+	NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) NUMBA_BOUNDSCHECK=1 PYTHONDONTWRITEBYTECODE=1 \
+	  $(VENV)/bin/pytest -p no:cacheprovider -m "causality" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@for f in tests/bench/bench_*.py; do echo "== $$f"; $(VENV)/bin/python $$f || exit 1; done

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 import typer
 
-from cluster import cli_backtest, cli_data, cli_mlflow, cli_run, cli_sim, cli_smc, cli_sweep
+from cluster import (
+    cli_backtest,
+    cli_data,
+    cli_mlflow,
+    cli_run,
+    cli_sim,
+    cli_smc,
+    cli_sweep,
+    numba_cache,
+)
 
 app = typer.Typer(
     name="fractal",
@@ -26,7 +35,9 @@ app.command("run")(cli_run.run)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; points numba at the shared, source-keyed cache first
+    (``cluster.numba_cache``: the commands import numba lazily, after this)."""
+    numba_cache.configure()
     app()
 
 

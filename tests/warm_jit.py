@@ -1,4 +1,4 @@
-"""Compile the numba kernels into NUMBA_CACHE_DIR before the coverage run of ``make test``.
+"""Compile the numba kernels into the numba cache (``cluster.numba_cache``) before the coverage run of ``make test``.
 
 Why: coverage's trace function slows numba's (pure Python) compiler about 2.5×, and a cold
 cache made the CI suite twice as long. This calls every main entry point once on a small slice
@@ -18,6 +18,10 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from cluster import numba_cache  # noqa: E402  (before any kernel module is imported)
+
+numba_cache.configure()
 
 SHARED = Path(os.environ.get("SHARED_DATA_DIR", ROOT.parent / "shared" / "data"))
 DATA = SHARED / "market" / "hyperliquid_perp_2025"

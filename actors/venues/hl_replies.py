@@ -149,7 +149,9 @@ def _kind(o: dict[str, Any]) -> OrderKind:
         return "stop_loss"
     if order_type.startswith("Take Profit"):
         return "take_profit"
-    return "market" if o.get("tif") == "Ioc" else "limit"
+    if order_type == "Market" or o.get("tif") in ("Ioc", "FrontendMarket"):
+        return "market"
+    return "limit"
 
 
 def venue_order(o: dict[str, Any], status: str, time_ms: int | None = None) -> VenueOrder:

@@ -312,7 +312,14 @@ class HyperliquidVenue:
     ) -> Subscription:
         self.market(symbol)
         stream = CandleStream(
-            self.spec.base_url, symbol, timeframe, _interval(timeframe), on_candle, self.now_ms
+            self.spec.base_url,
+            symbol,
+            timeframe,
+            _interval(timeframe),
+            on_candle,
+            self.now_ms,
+            lambda start, end: self.candles(symbol, timeframe, start, end),
+            self.spec.clock_speed,
         )
         self._streams.append(stream)
         return stream

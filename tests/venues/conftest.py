@@ -1,0 +1,147 @@
+"""Venue fixtures for the conformance suite: every test in tests/venues/ runs on each harness.
+
+Adding a venue (e.g. a CCXT adapter) = one harness factory appended to ``HARNESSES``. A harness
+offers the venue and, where the venue can do it, test controls: fault switches and a way to
+move the price. Tests that need a control the harness lacks are skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from actors.venues.base import Venue
+from actors.venues.factory import VenueSpec, make_venue
+from actors.venues.paper import PaperExchange
+from actors.venues.simulator.market_data import available_coins
+from tests.conftest import MARKET
+
+
+@dataclass
+class Harness:
+    """A venue under test plus optional controls (None = this venue cannot do it)."""
+
+    name: str
+    venue: Venue
+    symbol: str  # a liquid symbol to trade in tests
+    make: Callable[..., Venue]  # another client of the same account (spec overrides as kwargs)
+    inject: Callable[..., None] | None = None  # (kind, **params): a venue fault switch
+    move_price: Callable[[str, float], None] | None = None  # mark/book to this price
+    reset_price: Callable[[str], None] | None = None
+    symbols: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def need(self, control: str) -> Any:
+        value = getattr(self, control)
+        if value is None:
+            pytest.skip(f"{self.name} has no {control} control")
+        return value
+
+
+class _Malformed(requests.adapters.HTTPAdapter):
+    """Answers the next ``count`` requests with HTTP 200 and a body that is not the API's."""
+
+    def __init__(self, count: int, body: bytes) -> None:
+        super().__init__()
+        self.count, self.body = count, body
+
+    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if self.count <= 0:
+            return super().send(request, **kwargs)
+        self.count -= 1
+        resp = requests.Response()
+        resp.status_code, resp._content = 200, self.body
+        resp.headers["Content-Type"] = "application/json"
+        resp.url, resp.request = request.url, request
+        return resp
+
+
+def _paper(tmp_path: Path, symbols: list[str] | None, speed: float) -> Iterator[Harness]:
+    symbols = symbols or available_coins(MARKET)
+    with PaperExchange(
+        market_dir=MARKET, state_dir=tmp_path / "paper", symbols=symbols, speed=speed
+    ) as px:
+        sim = px.simulator
+        clients: list[Venue] = []
+
+        def make(**overrides: Any) -> Venue:
+            v = make_venue(px.spec.model_copy(update=overrides))
+            clients.append(v)
+            return v
+
+        venue = make()
+
+        def inject(kind: str, **params: Any) -> None:
+            if kind == "malformed_reply":
+                adapter = _Malformed(int(params.get("count", 1)), params.get("body", b"<html>"))
+                for v in clients:
+                    for s in (v.info.session, v._exchange.session):  # type: ignore[attr-defined]
+                        s.mount("http://", adapter)
+                return
+            sim.faults.inject(kind, **params)
+
+        def move_price(symbol: str, price: float) -> None:
+            sim.set_book(symbol, bids=[(price * 0.9999, 1e6)], asks=[(price * 1.0001, 1e6)])
+
+        try:
+            yield Harness(
+                name="paper",
+                venue=venue,
+                symbol=symbols[0],
+                symbols=symbols,
+                make=make,
+                inject=inject,
+                move_price=move_price,
+                reset_price=sim.clear_book,
+                extras={"paper": px},
+            )
+        finally:
+            for v in clients:
+                v.close()
+
+
+# name -> factory(tmp dir, symbols (None = every market the venue has; first = the test symbol),
+#                 clock speed (venues with a controllable clock; others ignore it))
+HarnessFactory = Callable[[Path, list[str] | None, float], Iterator[Harness]]
+HARNESSES: dict[str, HarnessFactory] = {
+    "paper": _paper,
+    # a later issue: "ccxt-bybit-testnet": _ccxt_bybit,
+}
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """A fresh account on a slow clock (prices move only when a test moves them or per bar)."""
+    yield from HARNESSES[request.param](tmp_path, ["BTC", "ETH"], 1.0)
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+def fast_harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """A replay clock at 600x: a 5m bar closes every half second of wall time."""
+    yield from HARNESSES[request.param](tmp_path, ["BTC"], 600.0)
+
+
+@pytest.fixture(scope="module", params=sorted(HARNESSES))
+def all_markets(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Harness]:
+    """Every market of the venue (module-scoped: hypothesis draws many orders from it)."""
+    yield from HARNESSES[request.param](tmp_path_factory.mktemp("all"), None, 1.0)
+
+
+@pytest.fixture
+def testnet_spec(tmp_path: Path) -> VenueSpec:
+    """Hyperliquid testnet credentials from the environment (tests are skipped without)."""
+    key, account = os.environ.get("HL_TESTNET_PRIVATE_KEY"), os.environ.get("HL_TESTNET_ACCOUNT")
+    if not key or not account:
+        pytest.skip("HL_TESTNET_PRIVATE_KEY / HL_TESTNET_ACCOUNT not set")
+    return VenueSpec.hyperliquid(
+        network="testnet", account_address=account, secret_key=key,
+        nonce_path=tmp_path / "testnet_nonce.json",
+    )  # fmt: skip

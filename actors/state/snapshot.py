@@ -67,6 +67,9 @@ def write_state_json(path: Path, payload: dict[str, Any]) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+    # temp files of an earlier writer killed before its rename (there is one writer)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def read_state_json(path: Path) -> dict[str, Any]:

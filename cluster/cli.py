@@ -14,6 +14,7 @@ from cluster import (
     cli_run,
     cli_sim,
     cli_smc,
+    cli_status,
     cli_sweep,
     numba_cache,
 )
@@ -32,6 +33,7 @@ app.command("sweep")(cli_sweep.sweep)
 app.command("mlflow-ui")(cli_mlflow.mlflow_ui)
 app.command("sim")(cli_sim.sim)
 app.command("run")(cli_run.run)
+app.command("status")(cli_status.status)
 
 
 def main() -> None:

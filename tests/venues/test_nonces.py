@@ -1,0 +1,122 @@
+"""Nonces are strictly increasing across threads, processes, clock steps and restarts (F11)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+from pathlib import Path
+
+import pytest
+
+from actors.messages import make_cloid
+from actors.venues.base import OrderRequest
+from actors.venues.hyperliquid import HyperliquidVenue
+from actors.venues.nonces import NonceStore, wall_clock_ms
+from actors.venues.paper import PaperExchange
+from tests.conftest import MARKET
+
+
+def test_frozen_clock_still_increases(tmp_path: Path) -> None:
+    store = NonceStore(tmp_path / "n.json", clock_ms=lambda: 1_000)
+    assert [store.next() for _ in range(3)] == [1_000, 1_001, 1_002]
+
+
+def test_clock_back_and_restart_never_goes_backwards(tmp_path: Path) -> None:
+    path = tmp_path / "n.json"
+    first = NonceStore(path, clock_ms=lambda: 50_000)
+    used = [first.next() for _ in range(5)]
+    restarted = NonceStore(path, clock_ms=lambda: 48_000)  # clock set back 2 s
+    assert restarted.last == used[-1]
+    assert restarted.next() == used[-1] + 1
+    forward = NonceStore(path, clock_ms=lambda: 90_000)
+    assert forward.next() == 90_000
+
+
+def test_concurrent_threads_get_unique_nonces(tmp_path: Path) -> None:
+    store = NonceStore(tmp_path / "n.json", clock_ms=lambda: 7)
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        mine = [store.next() for _ in range(4)]
+        with lock:
+            got.extend(mine)
+
+    threads = [threading.Thread(target=work) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(got) == len(set(got)) == 200
+
+
+def _draw(path: str, n: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    store = NonceStore(Path(path), clock_ms=lambda: 5)
+    out.put([store.next() for _ in range(n)])
+
+
+def test_two_processes_sharing_the_file_get_unique_nonces(tmp_path: Path) -> None:
+    ctx = mp.get_context("spawn")
+    q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    procs = [ctx.Process(target=_draw, args=(str(tmp_path / "n.json"), 50, q)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    got = q.get(timeout=120) + q.get(timeout=120)
+    for p in procs:
+        p.join(timeout=60)
+    assert len(got) == len(set(got)) == 100
+
+
+def test_corrupt_nonce_file_is_refused_not_guessed(tmp_path: Path) -> None:
+    path = tmp_path / "n.json"
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="corrupt"):
+        NonceStore(path).next()
+    assert path.read_text() == "{not json"  # nothing persisted is lost
+
+
+def test_signed_actions_after_clock_back_and_restart_are_accepted(tmp_path: Path) -> None:
+    """Against the simulator (which refuses reused nonces): a restart with the clock 2 s back
+    still signs above every nonce the venue has seen."""
+    t0 = wall_clock_ms()
+    with PaperExchange(market_dir=MARKET, state_dir=tmp_path, symbols=["BTC"], speed=1.0) as px:
+        book = px.simulator.venue.nonces
+        signer = px.spec.account_address
+
+        def place(venue: HyperliquidVenue, tag: str) -> None:
+            c = make_cloid("nonce", "BTC", tag, "entry")
+            venue.place(
+                OrderRequest(
+                    cloid=c, symbol="BTC", side="buy", size=0.001, kind="limit", price=50_000.0
+                )  # fmt: skip
+            )
+
+        first = HyperliquidVenue(px.spec, nonce_clock_ms=lambda: t0)  # frozen clock
+        for i in range(3):
+            place(first, f"a{i}")
+        first.close()
+        before = list(book.kept[signer])
+        assert before == [t0, t0 + 1, t0 + 2]
+        again = HyperliquidVenue(px.spec, nonce_clock_ms=lambda: t0 - 2_000)
+        place(again, "b0")
+        again.close()
+        after = book.kept[signer]
+        assert after[-1] == t0 + 3 and len(after) == 4
+        assert len(px.simulator.venue.open_orders_of(signer)) == 4
+
+
+def test_without_persistence_a_restart_reuses_a_nonce(tmp_path: Path) -> None:
+    """The failure the persisted store prevents: the same frozen clock after a restart."""
+    with PaperExchange(market_dir=MARKET, state_dir=tmp_path, symbols=["BTC"], speed=1.0) as px:
+        spec = px.spec.model_copy(update={"nonce_path": None})
+        t0 = wall_clock_ms()
+        c = make_cloid("nonce", "BTC", "x", "entry")
+        req = OrderRequest(cloid=c, symbol="BTC", side="buy", size=0.001, kind="limit",
+                           price=50_000.0)  # fmt: skip
+        HyperliquidVenue(spec, nonce_clock_ms=lambda: t0).place(req)
+        from actors.venues.base import OrderRejected
+
+        with pytest.raises(OrderRejected, match="duplicate nonce"):
+            HyperliquidVenue(spec, nonce_clock_ms=lambda: t0).place(
+                req.model_copy(update={"cloid": make_cloid("nonce", "BTC", "y", "entry")})
+            )

@@ -1,0 +1,302 @@
+"""The journal: an append-only SQLite (WAL, ``synchronous=FULL``) ledger of everything the live
+system decides and everything the venue reports (docs/failure_modes.md F1, F5, F13, F18).
+
+One writer — the StateKeeper actor — holds a read-write :class:`Journal`; every other process
+(``fractal status``, the dashboard, tests) opens it with :meth:`Journal.open_readonly`. Each
+``record_*`` call is one committed, fsynced transaction: when it returns, the record survives a
+power cut. Every record is keyed by its own identity (cloid, trade id, signal id,
+``(source, seq)``), so a replayed or retried write is a no-op and returns ``False``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from actors.messages import Event, Fill, OrderIntent, OrderUpdate, RiskDecision, Signal
+from actors.state import queries as q
+from actors.state.ledger import ClosedTrade, JournalPosition, metrics
+from actors.state.reconcile import ReconciliationReport
+from actors.state.schema import (
+    CorruptJournal,
+    JournalError,
+    check_version,
+    connect,
+    create,
+    integrity_problem,
+)
+
+__all__ = ["CorruptJournal", "Journal", "JournalError"]
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Journal:
+    """The state store. Thread-safe (one lock around the single connection)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        readonly: bool = False,
+        check: bool = True,
+        clock: Callable[[], int] = _wall_ms,
+    ) -> None:
+        """Open (creating it when writable and absent) the journal at ``path``.
+
+        ``check`` runs ``PRAGMA quick_check`` and raises :class:`CorruptJournal` on damage.
+        ``clock`` stamps ``recorded_ms`` (when a record was written, not when it happened).
+        """
+        self.path = Path(path)
+        self.readonly = readonly
+        self._clock = clock
+        self._lock = threading.RLock()
+        if readonly and not self.path.exists():
+            raise JournalError(f"{self.path}: no journal here")
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = connect(self.path, readonly=readonly)
+        try:
+            version = check_version(self._conn, self.path)
+            if check and (problem := integrity_problem(self._conn)):
+                raise CorruptJournal(f"{self.path}: integrity check failed: {problem}")
+            if not readonly:
+                create(self._conn)
+            elif version == 0:
+                raise JournalError(f"{self.path}: not a Fractal Trader journal (no schema)")
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def open_readonly(cls, path: Path, *, check: bool = False) -> Journal:
+        """A reader that never writes (``mode=ro``): safe while the live process writes."""
+        return cls(path, readonly=True, check=check)
+
+    # ---- writes (each one durable transaction) -------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            raise JournalError(f"{self.path}: opened read-only")
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def record_intent(self, intent: OrderIntent) -> bool:
+        """Persist an order intent before it is sent (F1). False if the cloid exists (no-op)."""
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT OR IGNORE INTO intents(cloid, intent_id, signal_id, symbol, side, size,"
+                " kind, purpose, reduce_only, payload, recorded_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (intent.cloid, intent.intent_id, intent.signal_id, intent.symbol, intent.side,
+                 intent.size, intent.kind, intent.purpose, int(intent.reduce_only),
+                 intent.model_dump_json(), self._clock()),
+            )  # fmt: skip
+            return cur.rowcount == 1
+
+    def record_order_update(self, update: OrderUpdate) -> bool:
+        """Append an order status change. False if this ``(source, seq)`` was recorded."""
+        with self._tx() as c:
+            return self._insert_update(c, update)
+
+    def _insert_update(self, c: sqlite3.Connection, u: OrderUpdate) -> bool:
+        cur = c.execute(
+            "INSERT OR IGNORE INTO order_updates(source, seq, cloid, venue_order_id, symbol,"
+            " status, filled_size, time_ms, payload, recorded_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (u.source, u.seq, u.cloid, u.venue_order_id, u.symbol, u.status, u.filled_size,
+             u.time_ms, u.model_dump_json(), self._clock()),
+        )  # fmt: skip
+        return cur.rowcount == 1
+
+    def record_fill(self, fill: Fill) -> bool:
+        """Append a venue fill. False if its ``trade_id`` was recorded (F5: no double count)."""
+        with self._tx() as c:
+            return self._insert_fill(c, fill)
+
+    def _insert_fill(self, c: sqlite3.Connection, f: Fill) -> bool:
+        cur = c.execute(
+            "INSERT OR IGNORE INTO fills(trade_id, cloid, symbol, side, size, price, fee, time_ms,"
+            " payload, recorded_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (f.trade_id, f.cloid, f.symbol, f.side, f.size, f.price, f.fee, f.time_ms,
+             f.model_dump_json(), self._clock()),
+        )  # fmt: skip
+        return cur.rowcount == 1
+
+    def record_signal(self, signal: Signal, decision: RiskDecision | None) -> None:
+        """Persist a signal (once per ``signal_id``) and, if given, the risk decision on it."""
+        if decision is not None and decision.signal_id != signal.signal_id:
+            raise ValueError(
+                f"decision is for signal {decision.signal_id!r}, not {signal.signal_id!r}"
+            )
+        with self._tx() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO signals(signal_id, symbol, strategy, bar_time_ms, payload,"
+                " recorded_ms) VALUES (?,?,?,?,?,?)",
+                (signal.signal_id, signal.symbol, signal.strategy, signal.bar_time_ms,
+                 signal.model_dump_json(), self._clock()),
+            )  # fmt: skip
+            if decision is not None:
+                c.execute(
+                    "INSERT OR IGNORE INTO decisions(source, seq, signal_id, approved, rule,"
+                    " payload, recorded_ms) VALUES (?,?,?,?,?,?,?)",
+                    (decision.source, decision.seq, decision.signal_id, int(decision.approved),
+                     decision.rule, decision.model_dump_json(), self._clock()),
+                )  # fmt: skip
+
+    def record_equity(self, time_ms: int, equity: float) -> None:
+        """Append an account-equity observation (venue clock ``time_ms``)."""
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO equity(time_ms, equity, recorded_ms) VALUES (?,?,?)",
+                (int(time_ms), float(equity), self._clock()),
+            )
+
+    def record_event(self, event: Event) -> bool:
+        """Append an operator event. False if this ``(source, seq)`` was recorded."""
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT OR IGNORE INTO events(source, seq, level, kind, payload, recorded_ms)"
+                " VALUES (?,?,?,?,?,?)",
+                (event.source, event.seq, event.level.value, event.kind,
+                 event.model_dump_json(), self._clock()),
+            )  # fmt: skip
+            return cur.rowcount == 1
+
+    def record_reconciliation(self, report: ReconciliationReport) -> None:
+        """Append a reconciliation report (the diff of one pass, F6)."""
+        with self._tx() as c:
+            self._insert_report(c, report)
+
+    def _insert_report(self, c: sqlite3.Connection, r: ReconciliationReport) -> None:
+        c.execute(
+            "INSERT INTO reconciliations(report_id, time_ms, clean, n_differences, payload,"
+            " recorded_ms) VALUES (?,?,?,?,?,?)",
+            (r.report_id, r.time_ms, int(r.clean), len(r.differences), r.model_dump_json(),
+             self._clock()),
+        )  # fmt: skip
+
+    def apply_reconciliation(self, report: ReconciliationReport) -> int:
+        """Record a report and the journal writes it carries (missing and synthetic fills,
+        terminal order updates) in one transaction. Returns how many records were new: 0 when
+        the same report is applied again (F6)."""
+        with self._tx() as c:
+            new = sum(self._insert_fill(c, f) for f in report.fills)
+            new += sum(self._insert_update(c, u) for u in report.order_updates)
+            self._insert_report(c, report)
+            return new
+
+    def seen(self, source: str, seq: int) -> bool:
+        """Whether a message with this dedup key was handled (persisted across restarts)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT 1 FROM seen_messages WHERE source=? AND seq=?", (source, seq)
+            ).fetchone()
+        return row is not None
+
+    def mark_seen(self, source: str, seq: int) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO seen_messages(source, seq, recorded_ms) VALUES (?,?,?)",
+                (source, seq, self._clock()),
+            )
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            return q.get_meta(self._conn, key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Persist a small fact (e.g. a breaker state). ``schema_version`` is reserved."""
+        if key == "schema_version":
+            raise ValueError("schema_version is managed by the journal")
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)", (key, str(value)))
+
+    # ---- queries (used to rebuild actors after a restart, and by readers) ------------------
+
+    def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        with self._lock:
+            self._conn.execute("BEGIN")  # one consistent snapshot for multi-statement reads
+            try:
+                return fn(self._conn, *args)
+            finally:
+                self._conn.execute("COMMIT")
+
+    def intent(self, cloid: str) -> OrderIntent | None:
+        return self._read(q.intent, cloid)  # type: ignore[no-any-return]
+
+    def order_status(self, cloid: str) -> str | None:
+        """The journal's view of an order: terminal if any update said so, else the latest."""
+        return self._read(q.order_status, cloid)  # type: ignore[no-any-return]
+
+    def latest_update(self, cloid: str) -> OrderUpdate | None:
+        """The newest order update for a cloid (by venue time)."""
+        return self._read(q.latest_update, cloid)  # type: ignore[no-any-return]
+
+    def open_intents(self) -> list[OrderIntent]:
+        """Intents not terminal on the venue (incl. never acknowledged: look them up, F1)."""
+        return self._read(q.open_intents)  # type: ignore[no-any-return]
+
+    def fills(self) -> list[Fill]:
+        return self._read(q.fills)  # type: ignore[no-any-return]
+
+    def known_trade_ids(self) -> set[str]:
+        return self._read(q.known_trade_ids)  # type: ignore[no-any-return]
+
+    def positions(self) -> dict[str, JournalPosition]:
+        """Open positions derived from the fills (size, VWAP entry, stop, target)."""
+        return self._read(q.ledger)[0]  # type: ignore[no-any-return]
+
+    def trades(self, limit: int = 100) -> list[ClosedTrade]:
+        """The newest ``limit`` closed trades, oldest first."""
+        trades: list[ClosedTrade] = self._read(q.ledger)[1]
+        return trades[-limit:] if limit > 0 else []
+
+    def metrics(self) -> dict[str, float | int]:
+        """Total P&L (net of fees), win rate and per-trade Sharpe over all closed trades."""
+        return metrics(self._read(q.ledger)[1])
+
+    def counts(self) -> dict[str, int]:
+        """Row counts: ``orders`` (intents), ``fills``, ``signals``, ``order_updates``, ..."""
+        return self._read(q.counts)  # type: ignore[no-any-return]
+
+    def last_equity(self) -> tuple[int, float] | None:
+        return self._read(q.last_equity)  # type: ignore[no-any-return]
+
+    def recent_signals(self, limit: int = 20) -> list[dict[str, Any]]:
+        return self._read(q.recent_signals, limit)  # type: ignore[no-any-return]
+
+    def last_reconciliation(self) -> ReconciliationReport | None:
+        return self._read(q.last_reconciliation)  # type: ignore[no-any-return]
+
+    def last_write_ms(self) -> int | None:
+        return self._read(q.last_write_ms)  # type: ignore[no-any-return]
+
+    def integrity_problem(self) -> str | None:
+        with self._lock:
+            return integrity_problem(self._conn)
+
+    def close(self) -> None:
+        """Close the connection (idempotent). The WAL is checkpointed by SQLite on close."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None  # type: ignore[assignment]
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

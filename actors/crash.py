@@ -8,6 +8,7 @@ fire once, so the restarted process gets past it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from dataclasses import dataclass
@@ -39,8 +40,6 @@ def crash_point(plan: CrashPlan | None, point: str) -> None:
     os.fsync(fd)
     os.close(fd)
     for pid in plan.pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     os.kill(os.getpid(), signal.SIGKILL)

@@ -94,7 +94,9 @@ class Executor:
                 return self.portfolio()
             refusal = self._refusal(intent)
             if refusal:
-                self._event(Level.WARNING, "entry_refused", f"{intent.symbol} entry refused: {refusal}")
+                self._event(
+                    Level.WARNING, "entry_refused", f"{intent.symbol} entry refused: {refusal}"
+                )
                 return self.portfolio()
         if self.confirm_needed and not self._confirmed(intent):
             return self.portfolio()
@@ -144,7 +146,10 @@ class Executor:
             return "reconciliation with the venue is not clean"
         if intent.symbol in self.blocked:
             return "symbol blocked"
-        if self.positions.get(intent.symbol, 0.0) != 0.0 or intent.symbol in self.portfolio().pending:
+        if (
+            self.positions.get(intent.symbol, 0.0) != 0.0
+            or intent.symbol in self.portfolio().pending
+        ):
             return "a position or an entry is already open on this symbol"
         return None
 
@@ -237,7 +242,9 @@ class Executor:
         if pos == 0.0:
             for o in protections:  # the other leg of a closed position
                 if o.cloid and self.venue.cancel(symbol, o.cloid):
-                    self._event(Level.INFO, "order_canceled", f"{symbol} {o.kind} canceled: position closed")
+                    self._event(
+                        Level.INFO, "order_canceled", f"{symbol} {o.kind} canceled: position closed"
+                    )
             metrics = self._metrics()
             self._event(Level.INFO, "position_closed",
                         f"{symbol} position closed; total realised P&L {metrics.get('total_pnl', 0.0):+.2f}")  # fmt: skip
@@ -260,6 +267,10 @@ class Executor:
         for kind, px, leg in (("stop_loss", stop, purpose), ("take_profit", target, "target")):
             if px is None:
                 continue
+            if kind == "take_profit":  # the stop may have fired already at a fast replay
+                self._refresh_account()
+                if self.positions.get(symbol, 0.0) == 0.0:
+                    return ok
             attempt = 0
             cloid = make_cloid("protect", symbol, base, leg, attempt)
             while ray.get(self.keeper.intent.remote(cloid)) is not None:
@@ -283,6 +294,7 @@ class Executor:
             ok = False
             if upd.status == "rejected" or (answered and found is None):
                 self._emergency_close(symbol, pos, f"stop {px:g} not resting ({upd.error})")
+            return ok  # no target without a resting stop
         return ok
 
     def _emergency_close(self, symbol: str, pos: float, why: str) -> None:
@@ -312,7 +324,7 @@ class Executor:
     def _poll(self) -> None:
         self._sync_fills()
         now_wall = time.time()
-        for cloid, (intent, sent) in list(self.unknown.items()):
+        for intent, sent in list(self.unknown.values()):
             answered, found = look_up(self.venue, intent, attempts=1)
             if found is not None:
                 upd = update_from_venue(intent, found, self.venue.now_ms())

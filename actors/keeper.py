@@ -23,7 +23,12 @@ from actors.state import backups_dir, journal_path, state_json_path
 from actors.state.backups import backup
 from actors.state.journal import Journal
 from actors.state.reconcile import ReconciliationReport
-from actors.state.snapshot import CorruptState, build_state_payload, read_state_json, write_state_json
+from actors.state.snapshot import (
+    CorruptState,
+    build_state_payload,
+    read_state_json,
+    write_state_json,
+)
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,11 @@ def act(executor: Any, report: ReconciliationReport) -> dict[str, Any]:
     blocked: set[str] = set()
     vpos = {p.symbol: p for p in executor.venue.positions()}
     for d in report.differences:
-        level = Level.WARNING if d.action in ("record", "adopt", "mark_closed", "none") else Level.CRITICAL
+        level = (
+            Level.WARNING
+            if d.action in ("record", "adopt", "mark_closed", "none")
+            else Level.CRITICAL
+        )
         executor._event(level, "reconciliation_diff", f"reconciliation: {d.kind} {d.symbol}: {d.detail}",
                         diff=d.kind, symbol=d.symbol)  # fmt: skip
         for f in report.fills:

@@ -70,7 +70,7 @@ class PortfolioRisk:
                     f"{ref:g} stop {signal.stop:g} -> "
                     + (f"approved, size {d.size:.6g}" if d.approved else f"rejected by {d.rule}"
                        + (f" ({d.detail})" if d.detail else "")),
-                    signal_id=signal.signal_id, rule=d.rule)  # fmt: skip
+                    time_ms=signal.bar_time_ms, signal_id=signal.signal_id, rule=d.rule)  # fmt: skip
         if not d.approved:
             return decision
         intent = OrderIntent(
@@ -98,14 +98,13 @@ class PortfolioRisk:
         while len(self._decided) > 10_000:
             self._decided.popitem(last=False)
 
-    def _event(self, level: Level, kind: str, text: str, **data: Any) -> None:
+    def _event(self, level: Level, kind: str, text: str, time_ms: int = 0, **data: Any) -> None:
         if self.alerter is None:
             log.info("%s", text)
             return
         self._seq += 1
-        self.alerter.send.remote(
-            Event(source=SOURCE, seq=self._seq, level=level, kind=kind, text=text, data=data)
-        )
+        self.alerter.send.remote(Event(source=SOURCE, seq=self._seq, level=level, kind=kind,
+                                       text=text, data=data, time_ms=time_ms))  # fmt: skip
 
 
 def math_nan() -> float:

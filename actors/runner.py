@@ -44,7 +44,9 @@ class StrategyRunner:
     def on_bar(self, bar: Bar) -> Signal | None:
         """Handle one closed bar; returns the signal it produced (sent to PortfolioRisk)."""
         if bar.symbol != self.symbol or bar.timeframe != self.timeframe:
-            raise ValueError(f"runner {self.symbol} {self.timeframe} got {bar.symbol} {bar.timeframe}")
+            raise ValueError(
+                f"runner {self.symbol} {self.timeframe} got {bar.symbol} {bar.timeframe}"
+            )
         if self.last_ms is not None and bar.time_ms <= self.last_ms:
             return None  # duplicate or replay: already in the state
         tf = bar.time_ms - (self.last_ms if self.last_ms is not None else bar.time_ms)

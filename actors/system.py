@@ -94,29 +94,35 @@ def start(config: LiveConfig, namespace_prefix: str = "fractal") -> LiveSystem:
 
     opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0}
     alerter = ray.remote(Alerter).options(**opts, name=f"{namespace_prefix}-alerter").remote()
-    keeper = ray.remote(StateKeeper).options(
-        **opts, max_concurrency=4, name=f"{namespace_prefix}-keeper"
-    ).remote(config.data_dir, config.snapshot_s, config.backup_keep_days)
+    keeper = (
+        ray.remote(StateKeeper)
+        .options(**opts, max_concurrency=4, name=f"{namespace_prefix}-keeper")
+        .remote(config.data_dir, config.snapshot_s, config.backup_keep_days)
+    )
     desk = None
     if config.spec.network == "mainnet" and not config.auto_confirm:
-        desk = ray.remote(ConfirmDesk).options(
-            **opts, max_concurrency=4, name=f"{namespace_prefix}-confirm"
-        ).remote()
+        desk = (
+            ray.remote(ConfirmDesk)
+            .options(**opts, max_concurrency=4, name=f"{namespace_prefix}-confirm")
+            .remote()
+        )
     executor = ray.remote(Executor).options(
         **opts, max_task_retries=0, max_concurrency=4, name=f"{namespace_prefix}-executor"
     ).remote(
         config.spec, keeper, alerter, None, desk, config.auto_confirm, config.crash,
         config.poll_s, config.reconcile_s,
     )  # fmt: skip
-    risk = ray.remote(PortfolioRisk).options(**opts, name=f"{namespace_prefix}-risk").remote(
-        config.limits, executor, keeper, alerter
+    risk = (
+        ray.remote(PortfolioRisk)
+        .options(**opts, name=f"{namespace_prefix}-risk")
+        .remote(config.limits, executor, keeper, alerter)
     )
     ray.get(executor.attach.remote(risk))
     feed_name = f"{namespace_prefix}-feed"
     runners = {
-        p.symbol: ray.remote(StrategyRunner).options(
-            **opts, name=f"{namespace_prefix}-runner-{p.symbol}"
-        ).remote(p.symbol, config.timeframe, p.strategy, p.params, feed_name, risk)
+        p.symbol: ray.remote(StrategyRunner)
+        .options(**opts, name=f"{namespace_prefix}-runner-{p.symbol}")
+        .remote(p.symbol, config.timeframe, p.strategy, p.params, feed_name, risk)
         for p in config.symbols
     }
     ray.get([r.state.remote() for r in runners.values()])  # constructed (strategy kernels loaded)

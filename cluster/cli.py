@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from cluster import cli_backtest, cli_data, cli_run, cli_sim, cli_smc, cli_status
+from cluster import cli_backtest, cli_data, cli_live, cli_run, cli_sim, cli_smc, cli_status
 
 app = typer.Typer(
     name="fractal",
@@ -21,6 +21,7 @@ app.command("smc")(cli_smc.smc)
 app.command("backtest")(cli_backtest.backtest)
 app.command("sim")(cli_sim.sim)
 app.command("run")(cli_run.run)
+app.command("live")(cli_live.live)
 app.command("status")(cli_status.status)
 
 

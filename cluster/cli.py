@@ -10,6 +10,7 @@ import typer
 from cluster import (
     cli_backtest,
     cli_data,
+    cli_live,
     cli_mlflow,
     cli_run,
     cli_sim,
@@ -33,6 +34,7 @@ app.command("sweep")(cli_sweep.sweep)
 app.command("mlflow-ui")(cli_mlflow.mlflow_ui)
 app.command("sim")(cli_sim.sim)
 app.command("run")(cli_run.run)
+app.command("live")(cli_live.live)
 app.command("status")(cli_status.status)
 
 

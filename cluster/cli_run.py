@@ -1,31 +1,34 @@
 """`fractal run` — the main job on embedded defaults (what `make run` starts).
 
-Until the live actors exist this runs the research side end to end on shipped Hyperliquid
-data: import into the parquet store, causal SMC detection and an interactive chart for
-DEFAULT_SYMBOL / DEFAULT_TIMEFRAME. Later issues upgrade it to the live paper system.
+The live system in paper mode on embedded local Ray: the loopback simulator replays shipped
+Hyperliquid data for DEFAULT_SYMBOL at an accelerated speed, the actors trade it with the
+configured strategy, and the driver prints signals, orders, fills and P&L as readable lines. It
+stops by itself after ``--duration`` (and on Ctrl-C); `fractal status` then shows the state.
 """
 
 from __future__ import annotations
 
-from cluster.cli_common import console, settings_or_exit
+from typing import Annotated
+
+import typer
+
+from cluster.cli_common import fail
+from cluster.cli_live import _settings, parse_duration, run_live
+
+RUN_SPEED = 3600.0  # one simulated hour per wall second: a 15m bar every 0.25 s
+RUN_DURATION = "60s"
 
 
-def run() -> None:
-    """Detect SMC structure for DEFAULT_SYMBOL/DEFAULT_TIMEFRAME on shipped data and chart it."""
-    from cluster.cli_smc import smc
-
-    settings = settings_or_exit()
-    console.print(
-        f"[bold]Fractal Trader[/bold] — network={settings.network.value}, "
-        f"data dir={settings.fractal_data_dir.resolve()}"
-    )
-    smc(
-        symbol=settings.default_symbol,
-        timeframe=settings.default_timeframe,
-        venue="hyperliquid",
-        data=None,
-        compat=False,
-        param=None,
-        bars=1500,
-        out=None,
-    )
+def run(
+    duration: Annotated[str, typer.Option(help="Wall-clock time to run once live.")] = RUN_DURATION,
+    speed: Annotated[
+        float, typer.Option(help="Replay speed (simulated seconds per wall second).")
+    ] = RUN_SPEED,
+) -> None:
+    """Paper-trade DEFAULT_SYMBOL on the simulator for a short while and print what happens."""
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as err:
+        raise fail(str(err), 2) from None
+    settings = _settings(None, {"network": "paper", "paper_speed": speed})
+    run_live(settings, [settings.default_symbol], seconds)

@@ -7,12 +7,21 @@ to actors and research code; `strategies/` never reads the environment.
 from __future__ import annotations
 
 import difflib
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +45,20 @@ class Network(StrEnum):
     PAPER = "paper"
     TESTNET = "testnet"
     MAINNET = "mainnet"
+
+
+class SymbolStrategy(BaseModel):
+    """One symbol's live strategy (``LIVE_SYMBOL_STRATEGIES``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("strategy")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        return _check_strategy(v)
 
 
 class Settings(BaseSettings):
@@ -99,6 +122,60 @@ class Settings(BaseSettings):
     def store_dir(self) -> Path:
         """Parquet market-data store under the data directory."""
         return self.fractal_data_dir / "store"
+
+    # ---- live system (issue #15: `fractal live`, `fractal run`) --------------------------------
+    # Kept in one block so other edits of this class merge cleanly.
+    account_address: Annotated[str | None, Field(pattern=r"^0x[0-9a-fA-F]{40}$")] = None
+    auto_confirm: bool = False  # mainnet: place orders without the typed CONFIRM (unattended)
+    live_strategy: str = "liquidity_sweep"  # default strategy of every live symbol
+    live_strategy_params: dict[str, Any] = Field(default_factory=dict)  # JSON: its parameters
+    # JSON: symbol -> {"strategy": name, "params": {...}} for symbols that differ from the default
+    live_symbol_strategies: dict[str, SymbolStrategy] = Field(default_factory=dict)
+    live_warmup_bars: Annotated[int, Field(ge=100, le=5000)] = 1000
+    max_leverage: Annotated[float, Field(gt=0, le=50)] = 2.0  # notional cap, x equity
+    state_snapshot_seconds: Annotated[float, Field(gt=0, le=86_400)] = 60.0
+    backup_keep_days: Annotated[int, Field(ge=1, le=3650)] = 7
+    paper_speed: Annotated[float, Field(gt=0, le=100_000)] = 60.0  # simulated s per wall s
+    paper_start: datetime | None = None  # replay start (UTC); default: the venue's paper start
+    paper_equity: Annotated[float, Field(gt=0)] = 10_000.0
+
+    @field_validator("live_strategy")
+    @classmethod
+    def _known_strategy(cls, v: str) -> str:
+        return _check_strategy(v)
+
+    @model_validator(mode="after")
+    def _strategy_params_valid(self) -> Settings:
+        _check_params(self.live_strategy, self.live_strategy_params, "LIVE_STRATEGY_PARAMS")
+        for symbol, cfg in self.live_symbol_strategies.items():
+            _check_params(cfg.strategy, cfg.params, f"LIVE_SYMBOL_STRATEGIES[{symbol}]")
+        return self
+
+    def strategy_for(self, symbol: str) -> tuple[str, dict[str, Any]]:
+        """(strategy name, parameters) that ``symbol`` runs live."""
+        cfg = self.live_symbol_strategies.get(symbol)
+        if cfg is not None:
+            return cfg.strategy, dict(cfg.params)
+        return self.live_strategy, dict(self.live_strategy_params)
+
+
+def _check_strategy(name: str) -> str:
+    from strategies import registry
+
+    if name not in registry.STRATEGIES or name == "sma_cross":
+        known = ", ".join(n for n in registry.names() if n != "sma_cross")
+        raise ValueError(f"unknown live strategy {name!r}; expected one of {known}")
+    return name
+
+
+def _check_params(strategy: str, params: dict[str, Any], where: str) -> None:
+    from strategies import registry
+
+    try:
+        registry.get(strategy).Params.model_validate(params)
+    except ValidationError as err:
+        bad = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise ValueError(f"{where}: bad {strategy} parameters ({bad})") from None
 
 
 class ConfigError(Exception):

@@ -1,0 +1,395 @@
+"""Executor actor: turns approved intents into venue orders and keeps every position protected.
+
+One per venue account; it owns the venue client (signer, nonces). Rules (failure_modes §2):
+
+* **Persist before send**: the intent and its cloid are journaled (awaited) before the venue
+  call; a cloid already journaled is never sent again (a duplicated message is a no-op).
+* **Unknown is not rejected**: after any error the order is looked up by cloid
+  (:func:`actors.orders.place_checked`); an order still unknown keeps its symbol blocked and is
+  looked up again every poll until the venue answers (or its ``expiresAfter`` has passed).
+* **Protection on the venue**: once an entry fills, reduce-only stop-loss and take-profit trigger
+  orders are placed and checked to rest on the venue; a rejected stop closes the position
+  (reduce-only) with a CRITICAL alert.
+* **Rebuild, don't remember**: the constructor reloads open intents from the journal and
+  reconciles with the venue; no entry is accepted until that reconciliation is clean.
+
+``submit`` is the only order-placing entry point and is never retried by Ray
+(``max_task_retries=0`` where the actor is created).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from actors import reconciler
+from actors.confirm import ConfirmRequest
+from actors.crash import CrashPlan, crash_point
+from actors.messages import Event, Level, OrderIntent, OrderUpdate, make_cloid
+from actors.orders import SOURCE, fill_of, look_up, place_checked, update_from_venue, update_of
+from actors.venues.base import VenueError
+from actors.venues.factory import VenueSpec, make_venue
+from strategies.risk import PortfolioState
+
+log = logging.getLogger(__name__)
+UNKNOWN_GIVE_UP_MS = 120_000  # wall ms after sending: past the order's expiresAfter (60 s)
+TERMINAL = {"filled", "canceled", "rejected"}
+
+
+class Executor:
+    def __init__(
+        self,
+        spec: VenueSpec,
+        keeper: Any,
+        alerter: Any | None = None,
+        risk: Any | None = None,
+        desk: Any | None = None,
+        auto_confirm: bool = False,
+        crash: CrashPlan | None = None,
+        poll_s: float = 0.5,
+        reconcile_s: float = 60.0,
+        entry_ttl_ms: int = 900_000,
+        adopt_stop_fraction: float = 0.02,
+    ) -> None:
+        import ray
+
+        self.spec = spec
+        self.venue = make_venue(spec)
+        self.keeper, self.alerter, self.risk, self.desk = keeper, alerter, risk, desk
+        self.confirm_needed = spec.network == "mainnet" and not auto_confirm
+        self.crash = crash
+        self.poll_s, self.reconcile_s = poll_s, reconcile_s
+        self.entry_ttl_ms = entry_ttl_ms
+        self.adopt_stop_fraction = adopt_stop_fraction
+        self._lock = threading.RLock()
+        self._seq = time.time_ns() // 1000
+        self._stop = threading.Event()
+        self.reconciled = False
+        self.blocked: set[str] = set()
+        self.positions: dict[str, float] = {}
+        self.equity = 0.0
+        self.unknown: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, sent wall s)
+        self.resting: dict[str, tuple[OrderIntent, int]] = {}  # entry cloid -> (intent, venue ms)
+        self.known_tids: set[str] = set(ray.get(keeper.known_trade_ids.remote()))
+        cursor = ray.get(keeper.get_meta.remote("fills_cursor"))
+        self.cursor = int(cursor) if cursor else self.venue.now_ms() - 7 * 86_400_000
+        with self._lock:
+            self._rebuild_open_intents()
+            self._reconcile()
+        self._last_reconcile = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name="executor", daemon=True)
+        self._thread.start()
+
+    # ----- public ---------------------------------------------------------------------------
+    def submit(self, intent: OrderIntent) -> PortfolioState:
+        """Place one approved entry (idempotent by cloid); returns the new portfolio view."""
+        import ray
+
+        with self._lock:
+            if ray.get(self.keeper.intent.remote(intent.cloid)) is not None:
+                self._event(Level.INFO, "duplicate_intent",
+                            f"{intent.symbol} intent {intent.cloid} already journaled: not resent")  # fmt: skip
+                return self.portfolio()
+            refusal = self._refusal(intent)
+            if refusal:
+                self._event(
+                    Level.WARNING, "entry_refused", f"{intent.symbol} entry refused: {refusal}"
+                )
+                return self.portfolio()
+        if self.confirm_needed and not self._confirmed(intent):
+            return self.portfolio()
+        with self._lock:
+            crash_point(self.crash, "K1")
+            if not ray.get(self.keeper.record_intent.remote(intent)):  # persist before send
+                return self.portfolio()
+            crash_point(self.crash, "K2")
+            self._send(intent)
+            self._push_portfolio()
+            return self.portfolio()
+
+    def attach(self, risk: Any) -> None:
+        """The PortfolioRisk actor to keep informed (created after the Executor)."""
+        self.risk = risk
+        self._push_portfolio()
+
+    def portfolio(self) -> PortfolioState:
+        pending = {i.symbol for i, _ in self.unknown.values()}
+        pending |= {i.symbol for i, _ in self.resting.values()}
+        return PortfolioState(
+            equity=self.equity, positions=dict(self.positions), pending=frozenset(pending),
+            blocked=frozenset(self.blocked), reconciled=self.reconciled,
+        )  # fmt: skip
+
+    def reconcile_now(self) -> dict[str, Any]:
+        with self._lock:
+            return self._reconcile()
+
+    def poll_now(self) -> PortfolioState:
+        """One poll cycle now (fills, unknown orders, expiries); tests use it as a barrier."""
+        with self._lock:
+            self._poll()
+            return self.portfolio()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.venue.close()
+
+    # ----- order path -----------------------------------------------------------------------
+    def _refusal(self, intent: OrderIntent) -> str | None:
+        """The Executor's own last check (defence in depth behind PortfolioRisk)."""
+        if intent.purpose != "entry":
+            return None
+        if not self.reconciled:
+            return "reconciliation with the venue is not clean"
+        if intent.symbol in self.blocked:
+            return "symbol blocked"
+        if (
+            self.positions.get(intent.symbol, 0.0) != 0.0
+            or intent.symbol in self.portfolio().pending
+        ):
+            return "a position or an entry is already open on this symbol"
+        return None
+
+    def _confirmed(self, intent: OrderIntent) -> bool:
+        import ray
+
+        req = ConfirmRequest(request_id=intent.cloid, symbol=intent.symbol, side=intent.side,
+                             size=intent.size, price=intent.price, stop=intent.stop,
+                             kind=intent.kind)  # fmt: skip
+        self._event(Level.WARNING, "confirm_request", req.describe(), cloid=intent.cloid)
+        if self.desk is None:
+            ans_text, ok = "<no terminal>", False
+        else:
+            self.desk.request.remote(req)
+            ans = ray.get(self.desk.wait.remote(req.request_id))
+            ans_text, ok = ans.answer, ans.confirmed
+        self._event(Level.WARNING, "confirm_answer",
+                    f"{intent.symbol} {intent.cloid}: answer {ans_text!r} -> "
+                    + ("placing" if ok else "skipped"), cloid=intent.cloid, confirmed=ok)  # fmt: skip
+        return ok
+
+    def _send(self, intent: OrderIntent) -> OrderUpdate:
+        """Venue call for a journaled intent, then journal what happened."""
+        import ray
+
+        upd = place_checked(self.venue, intent, self.venue.now_ms())
+        crash_point(self.crash, "K4" if intent.purpose == "entry" else "K7")
+        ray.get(self.keeper.record_order_update.remote(upd))
+        self._on_update(intent, upd)
+        return upd
+
+    def _on_update(self, intent: OrderIntent, upd: OrderUpdate) -> None:
+        what = f"{intent.purpose} {intent.side} {intent.size:g} {intent.symbol} ({intent.kind})"
+        if upd.status == "unknown":
+            self.unknown[intent.cloid] = (intent, time.time())
+            self._event(Level.WARNING, "order_unknown",
+                        f"{what}: outcome unknown ({upd.error}); looking it up", cloid=intent.cloid)  # fmt: skip
+            return
+        self.unknown.pop(intent.cloid, None)
+        if upd.status == "rejected":
+            self._event(Level.WARNING if intent.purpose == "entry" else Level.CRITICAL,
+                        "order_rejected", f"{what} rejected: {upd.error}", cloid=intent.cloid)  # fmt: skip
+            return
+        if upd.status == "resting" and intent.purpose == "entry":
+            self.resting[intent.cloid] = (intent, self.venue.now_ms())
+        if upd.status in TERMINAL:
+            self.resting.pop(intent.cloid, None)
+        self._event(Level.INFO, "order_" + upd.status,
+                    f"{what} {upd.status}" + (f" @ {upd.avg_price:g}" if upd.avg_price else ""),
+                    cloid=intent.cloid)  # fmt: skip
+        if upd.status in ("filled", "partially_filled"):
+            self._sync_fills()
+
+    # ----- fills and protection ---------------------------------------------------------------
+    def _sync_fills(self) -> None:
+        import ray
+
+        fills = self.venue.fills_since(self.cursor)
+        touched: dict[str, OrderIntent | None] = {}
+        for vf in fills:
+            if vf.trade_id in self.known_tids:
+                continue
+            crash_point(self.crash, "K5")
+            ray.get(self.keeper.record_fill.remote(fill_of(vf)))
+            self.known_tids.add(vf.trade_id)
+            self.cursor = max(self.cursor, vf.time_ms)
+            intent = ray.get(self.keeper.intent.remote(vf.cloid)) if vf.cloid else None
+            pnl = vf.closed_pnl - vf.fee
+            self._event(Level.INFO, "fill",
+                        f"fill {vf.side} {vf.size:g} {vf.symbol} @ {vf.price:g}"
+                        + (f" ({intent.purpose})" if intent else "")
+                        + (f", realised P&L {pnl:+.2f}" if vf.closed_pnl else f", fee {vf.fee:.2f}"),
+                        trade_id=vf.trade_id, pnl=pnl)  # fmt: skip
+            if intent is not None and intent.purpose == "entry":
+                touched[vf.symbol] = intent
+            else:
+                touched.setdefault(vf.symbol, None)
+        if fills:
+            self.keeper.set_meta.remote("fills_cursor", str(self.cursor))
+        if touched:
+            crash_point(self.crash, "K6")
+            self._refresh_account()
+            for symbol, entry in touched.items():
+                self._after_fills(symbol, entry)
+
+    def _after_fills(self, symbol: str, entry: OrderIntent | None) -> None:
+        pos = self.positions.get(symbol, 0.0)
+        protections = [o for o in self.venue.open_orders()
+                       if o.symbol == symbol and o.reduce_only and o.kind in ("stop_loss", "take_profit")]  # fmt: skip
+        if pos == 0.0:
+            for o in protections:  # the other leg of a closed position
+                if o.cloid and self.venue.cancel(symbol, o.cloid):
+                    self._event(
+                        Level.INFO, "order_canceled", f"{symbol} {o.kind} canceled: position closed"
+                    )
+            metrics = self._metrics()
+            self._event(Level.INFO, "position_closed",
+                        f"{symbol} position closed; total realised P&L {metrics.get('total_pnl', 0.0):+.2f}")  # fmt: skip
+            return
+        cover = sum(o.remaining for o in protections if o.kind == "stop_loss")
+        if cover + 1e-12 >= abs(pos):
+            return
+        if entry is None or entry.stop is None:
+            return  # adopted positions are protected by the reconciliation
+        self._protect(symbol, pos, entry, entry.stop, entry.target, purpose="stop")
+
+    def _protect(self, symbol: str, pos: float, entry: OrderIntent | None, stop: float,
+                 target: float | None, purpose: str) -> bool:  # fmt: skip
+        """Place a reduce-only stop (and target) for ``pos``; check the stop rests on the venue."""
+        import ray
+
+        side = "sell" if pos > 0 else "buy"
+        base = entry.cloid if entry is not None else f"adopt:{symbol}:{pos}"
+        ok = True
+        for kind, px, leg in (("stop_loss", stop, purpose), ("take_profit", target, "target")):
+            if px is None:
+                continue
+            if kind == "take_profit":  # the stop may have fired already at a fast replay
+                self._refresh_account()
+                if self.positions.get(symbol, 0.0) == 0.0:
+                    return ok
+            attempt = 0
+            cloid = make_cloid("protect", symbol, base, leg, attempt)
+            while ray.get(self.keeper.intent.remote(cloid)) is not None:
+                attempt += 1
+                cloid = make_cloid("protect", symbol, base, leg, attempt)
+            intent = OrderIntent(
+                source=SOURCE, seq=self._next_seq(), intent_id=f"{base}:{leg}:{attempt}", cloid=cloid,
+                signal_id=entry.signal_id if entry else None, symbol=symbol, side=side,
+                size=abs(pos), kind=kind, trigger_price=px, reduce_only=True,
+                purpose=leg,  # type: ignore[arg-type]
+            )  # fmt: skip
+            ray.get(self.keeper.record_intent.remote(intent))
+            upd = self._send(intent)
+            if kind != "stop_loss":
+                continue
+            answered, found = look_up(self.venue, intent)
+            if found is not None and found.status == "open":
+                self._event(Level.INFO, "stop_resting",
+                            f"{symbol} stop {px:g} for {abs(pos):g} resting on the venue", cloid=cloid)  # fmt: skip
+                continue
+            ok = False
+            if upd.status == "rejected" or (answered and found is None):
+                self._emergency_close(symbol, pos, f"stop {px:g} not resting ({upd.error})")
+            return ok  # no target without a resting stop
+        return ok
+
+    def _emergency_close(self, symbol: str, pos: float, why: str) -> None:
+        import ray
+
+        cloid = make_cloid("exit", symbol, f"{pos}", why, self._next_seq())
+        intent = OrderIntent(source=SOURCE, seq=self._next_seq(), intent_id=f"exit:{cloid}",
+                             cloid=cloid, signal_id=None, symbol=symbol,
+                             side="sell" if pos > 0 else "buy", size=abs(pos), kind="market",
+                             reduce_only=True, purpose="exit")  # fmt: skip
+        self._event(Level.CRITICAL, "unprotected", f"{symbol}: {why}; closing {pos:g} reduce-only")
+        ray.get(self.keeper.record_intent.remote(intent))
+        self._send(intent)
+
+    # ----- background loop --------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_s):
+            try:
+                with self._lock:
+                    self._poll()
+                    if time.monotonic() - self._last_reconcile >= self.reconcile_s:
+                        self._reconcile()
+                    self._push_portfolio()
+            except Exception as exc:  # keep running: the venue keeps the stops
+                self._event(Level.WARNING, "executor_error", f"executor loop: {exc}")
+
+    def _poll(self) -> None:
+        self._sync_fills()
+        now_wall = time.time()
+        for intent, sent in list(self.unknown.values()):
+            answered, found = look_up(self.venue, intent, attempts=1)
+            if found is not None:
+                upd = update_from_venue(intent, found, self.venue.now_ms())
+            elif answered and (now_wall - sent) * 1000 > UNKNOWN_GIVE_UP_MS:
+                upd = update_of(intent, "canceled", self.venue.now_ms(),
+                                error="never placed: not found after its expiry")  # fmt: skip
+            else:
+                continue
+            self.keeper.record_order_update.remote(upd)
+            self._on_update(intent, upd)
+        now = self.venue.now_ms()
+        for cloid, (intent, placed) in list(self.resting.items()):
+            if now - placed >= self.entry_ttl_ms:  # a limit entry lives one bar (backtest rule)
+                try:
+                    self.venue.cancel(intent.symbol, cloid)
+                except VenueError as exc:
+                    self._event(Level.WARNING, "cancel_failed", f"{intent.symbol} {cloid}: {exc}")
+                    continue
+                _, found = look_up(self.venue, intent, attempts=1)
+                upd = (update_from_venue(intent, found, now) if found is not None
+                       else update_of(intent, "canceled", now, error="expired"))  # fmt: skip
+                self.keeper.record_order_update.remote(upd)
+                self._on_update(intent, upd)
+                self.resting.pop(cloid, None)
+
+    # ----- state --------------------------------------------------------------------------------
+    def _rebuild_open_intents(self) -> None:
+        import ray
+
+        for intent in ray.get(self.keeper.open_intents.remote()):
+            if intent.purpose == "entry":
+                self.unknown[intent.cloid] = (intent, time.time())  # resolved by lookup below
+
+    def _reconcile(self) -> dict[str, Any]:
+        report = reconciler.run(self.venue, self.keeper, self.cursor)
+        self._last_reconcile = time.monotonic()
+        self._refresh_account()
+        actions = reconciler.act(self, report)
+        self.blocked = set(actions["blocked"])
+        self.reconciled = not actions["blocking"]
+        self._push_portfolio()
+        return {"clean": report.clean, "differences": len(report.differences), **actions}
+
+    def _refresh_account(self) -> None:
+        self.positions = {p.symbol: p.size for p in self.venue.positions() if p.size != 0.0}
+        self.equity = self.venue.equity()
+        self.keeper.record_equity.remote(self.venue.now_ms(), self.equity)
+
+    def _metrics(self) -> dict[str, Any]:
+        import ray
+
+        return dict(ray.get(self.keeper.metrics.remote()))
+
+    def _push_portfolio(self) -> None:
+        if self.risk is not None:
+            self.risk.on_portfolio.remote(self.portfolio())
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _event(self, level: Level, kind: str, text: str, **data: Any) -> None:
+        log.log(logging.INFO if level == Level.INFO else logging.WARNING, "%s", text)
+        ev = Event(source=SOURCE, seq=self._next_seq(), level=level, kind=kind, text=text,
+                   data=data, time_ms=self.venue.now_ms())  # fmt: skip
+        if self.alerter is not None:
+            self.alerter.send.remote(ev)
+        self.keeper.record_event.remote(ev)

@@ -1,0 +1,175 @@
+"""DataFeed actor: closed bars of every symbol, in order, each once (one feed per venue).
+
+Why REST for every closed bar: the websocket pushes the *forming* candle again and again, so its
+last push before a bucket closes may miss the final trades. The push only tells the feed that a
+bucket closed; the closed bars themselves come from the venue's candle snapshot (the same path
+that back-fills a gap), so a bar published live equals the bar back-filled after an outage.
+
+* Start: back-fill ``warmup_bars`` closed bars per symbol (kept for the runners' warm-up, so a
+  signal can come from the first live bar), then subscribe to candles per symbol.
+* Watchdog: a stream silent for ``silence_s`` wall seconds is closed and re-subscribed, and the
+  missed bars are back-filled over REST before anything newer is published.
+* Staleness (failure_modes F9): a bar is published ``backfilled=True`` (never traded on) unless
+  it is the newest closed bar and its successor has not closed yet by the venue's clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from pydantic import ValidationError
+
+from actors.messages import Bar, Event, Level
+from actors.venues.base import Candle, Subscription, VenueError
+from actors.venues.factory import VenueSpec, make_venue
+
+log = logging.getLogger(__name__)
+TF_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000,
+         "1h": 3_600_000, "2h": 7_200_000, "4h": 14_400_000, "8h": 28_800_000,
+         "12h": 43_200_000, "1d": 86_400_000}  # fmt: skip
+
+
+def feed_source(venue: str, symbol: str, timeframe: str) -> str:
+    return f"feed:{venue}:{symbol}:{timeframe}"
+
+
+class DataFeed:
+    """Threaded actor: a worker thread publishes; ``history`` answers runners concurrently."""
+
+    def __init__(
+        self,
+        spec: VenueSpec,
+        symbols: list[str],
+        timeframe: str,
+        warmup_bars: int,
+        runners: dict[str, Any],
+        alerter: Any | None = None,
+        silence_s: float = 30.0,
+        poll_s: float = 0.05,
+    ) -> None:
+        self.venue = make_venue(spec)
+        self.symbols = list(symbols)
+        self.timeframe = timeframe
+        self.tf = TF_MS[timeframe]
+        self.runners = runners
+        self.alerter = alerter
+        self.silence_s = silence_s
+        self.poll_s = poll_s
+        self.history: dict[str, deque[Bar]] = {s: deque(maxlen=warmup_bars) for s in symbols}
+        self.last_closed: dict[str, int] = {}
+        self.published = 0
+        self._lock = threading.RLock()
+        self._seq = time.time_ns() // 1000
+        self._pushes: queue.Queue[tuple[str, Candle]] = queue.Queue()
+        self._subs: dict[str, Subscription] = {}
+        self._last_push: dict[str, float] = {}
+        self._stop = threading.Event()
+        now = self.venue.now_ms()
+        for s in self.symbols:
+            end = now // self.tf * self.tf
+            self._fetch_and_publish(s, end - warmup_bars * self.tf, now, warmup=True)
+            self._subscribe(s)
+        self._thread = threading.Thread(target=self._run, name="feed", daemon=True)
+        self._thread.start()
+
+    # ----- queries ------------------------------------------------------------------------------
+    def history_bars(self, symbol: str, after_ms: int | None, before_ms: int) -> list[Bar]:
+        """Closed bars of ``symbol`` with ``after_ms < time_ms < before_ms`` (warm-up, gaps)."""
+        with self._lock:
+            return [b for b in self.history[symbol]
+                    if (after_ms is None or b.time_ms > after_ms) and b.time_ms < before_ms]  # fmt: skip
+
+    def stats(self) -> dict[str, Any]:
+        return {"published": self.published, "last_closed": dict(self.last_closed)}
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for sub in self._subs.values():
+            sub.close()
+        self.venue.close()
+
+    # ----- internals ----------------------------------------------------------------------------
+    def _subscribe(self, symbol: str) -> None:
+        old = self._subs.pop(symbol, None)
+        if old is not None:
+            old.close()
+        self._subs[symbol] = self.venue.subscribe_candles(
+            symbol, self.timeframe, lambda c, s=symbol: self._pushes.put((s, c))
+        )
+        self._last_push[symbol] = time.monotonic()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                symbol, _ = self._pushes.get(timeout=self.poll_s)
+                self._last_push[symbol] = time.monotonic()
+            except queue.Empty:
+                pass
+            try:
+                self._tick()
+            except Exception as exc:  # a venue hiccup must not kill the feed: retry next loop
+                self._event(Level.WARNING, "feed_error", f"feed loop: {exc}")
+
+    def _tick(self) -> None:
+        now = self.venue.now_ms()
+        for s in self.symbols:
+            if time.monotonic() - self._last_push.get(s, 0.0) > self.silence_s:
+                self._event(Level.WARNING, "stream_silent",
+                            f"{s} {self.timeframe} stream silent for {self.silence_s:g} s: "
+                            "reconnecting and back-filling")  # fmt: skip
+                self._subscribe(s)
+            last = self.last_closed.get(s)
+            if last is None or now >= last + 2 * self.tf:  # the next bucket has closed
+                start = now // self.tf * self.tf - self.tf if last is None else last + self.tf
+                self._fetch_and_publish(s, start, now)
+
+    def _fetch_and_publish(self, symbol: str, start: int, now: int, warmup: bool = False) -> None:
+        end = now // self.tf * self.tf  # buckets opening before `end` have closed by `now`
+        if end <= start:
+            return
+        try:
+            candles = self.venue.candles(symbol, self.timeframe, start, end)
+        except VenueError as exc:
+            self._event(Level.WARNING, "backfill_failed", f"{symbol} candles: {exc}")
+            return
+        newest = end - self.tf
+        for c in candles:
+            if c.time_ms <= self.last_closed.get(symbol, -1):
+                continue  # published already: each bar once
+            fresh = (not warmup and c.time_ms == newest
+                     and self.venue.now_ms() < c.time_ms + 2 * self.tf)  # fmt: skip
+            self._publish(symbol, c, backfilled=not fresh, warmup=warmup)
+
+    def _publish(self, symbol: str, c: Candle, backfilled: bool, warmup: bool) -> None:
+        try:
+            bar = Bar(
+                source=feed_source(self.venue.name, symbol, self.timeframe),
+                seq=c.time_ms // self.tf, venue=self.venue.name, symbol=symbol,
+                timeframe=self.timeframe, time_ms=c.time_ms, open=c.open, high=c.high, low=c.low,
+                close=c.close, volume=c.volume, backfilled=backfilled,
+            )  # fmt: skip
+        except ValidationError as exc:
+            self._event(Level.WARNING, "bad_bar",
+                        f"{symbol} bar {c.time_ms} skipped: {exc.errors()[0]['msg']}")  # fmt: skip
+            self.last_closed[symbol] = c.time_ms
+            return
+        with self._lock:
+            self.history[symbol].append(bar)
+            self.last_closed[symbol] = c.time_ms
+        if not warmup and symbol in self.runners:
+            self.runners[symbol].on_bar.remote(bar)
+            self.published += 1
+
+    def _event(self, level: Level, kind: str, text: str) -> None:
+        log.log(logging.WARNING if level != Level.INFO else logging.INFO, "%s", text)
+        if self.alerter is None:
+            return
+        self._seq += 1
+        self.alerter.send.remote(Event(source="feed", seq=self._seq, level=level, kind=kind,
+                                       text=text))  # fmt: skip

@@ -1,0 +1,150 @@
+"""StateKeeper actor: the only writer of state (failure_modes rule 9).
+
+Why one actor: SQLite has one writer; funnelling every journal write through one Ray actor makes
+the order of writes the order of calls and keeps the Executor's "persist before send" a plain
+awaited call. It also writes ``state.json`` every ``snapshot_s`` seconds and at shutdown, and
+the daily backup. A corrupt ``state.json`` found at start is only a snapshot: it is moved aside
+(``state.json.corrupt-<ms>``) and rebuilt from the journal; a corrupt *journal* stops the start
+with a clear error (nothing is overwritten).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from actors.messages import Event, Fill, OrderIntent, OrderUpdate, RiskDecision, Signal
+from actors.state import backups_dir, journal_path, state_json_path
+from actors.state.backups import backup
+from actors.state.journal import Journal
+from actors.state.reconcile import ReconciliationReport
+from actors.state.snapshot import (
+    CorruptState,
+    build_state_payload,
+    read_state_json,
+    write_state_json,
+)
+
+log = logging.getLogger(__name__)
+
+
+class StateKeeper:
+    """Wraps :class:`Journal`; every method is idempotent (the journal dedupes by key)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        snapshot_s: float = 60.0,
+        keep_days: int = 7,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.state_json = state_json_path(self.data_dir)
+        self.problems: list[str] = []
+        self._quarantine_bad_snapshot()
+        self.journal = Journal(journal_path(self.data_dir))
+        self.snapshot_s = snapshot_s
+        self.keep_days = keep_days
+        self._today = today
+        self._backup_day: date | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.snapshot()
+        self._thread = threading.Thread(target=self._loop, name="state-snapshots", daemon=True)
+        self._thread.start()
+
+    def _quarantine_bad_snapshot(self) -> None:
+        try:
+            read_state_json(self.state_json)
+        except FileNotFoundError:
+            return
+        except CorruptState as err:
+            aside = self.state_json.with_name(f"state.json.corrupt-{time.time_ns() // 1_000_000}")
+            self.state_json.rename(aside)
+            self.problems.append(f"corrupt {self.state_json} moved to {aside.name}: {err}")
+            log.error("%s", self.problems[-1])
+
+    # ----- writes (the journal dedupes: a duplicated message writes nothing) --------------------
+    def record_intent(self, intent: OrderIntent) -> bool:
+        return self.journal.record_intent(intent)
+
+    def record_order_update(self, update: OrderUpdate) -> bool:
+        return bool(self.journal.record_order_update(update))
+
+    def record_fill(self, fill: Fill) -> bool:
+        return self.journal.record_fill(fill)
+
+    def record_signal(self, signal: Signal, decision: RiskDecision | None) -> None:
+        self.journal.record_signal(signal, decision)
+
+    def record_event(self, event: Event) -> None:
+        self.journal.record_event(event)
+
+    def record_equity(self, time_ms: int, equity: float) -> None:
+        self.journal.record_equity(time_ms, equity)
+
+    def apply_reconciliation(self, report: ReconciliationReport) -> int:
+        return self.journal.apply_reconciliation(report)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.journal.set_meta(key, value)
+
+    # ----- reads (to rebuild actors after a restart) ---------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        return self.journal.get_meta(key)
+
+    def intent(self, cloid: str) -> OrderIntent | None:
+        return self.journal.intent(cloid)
+
+    def order_status(self, cloid: str) -> str | None:
+        return self.journal.order_status(cloid)
+
+    def open_intents(self) -> list[OrderIntent]:
+        return self.journal.open_intents()
+
+    def positions(self) -> dict[str, Any]:
+        return self.journal.positions()
+
+    def known_trade_ids(self) -> set[str]:
+        return self.journal.known_trade_ids()
+
+    def counts(self) -> dict[str, int]:
+        return self.journal.counts()
+
+    def metrics(self) -> dict[str, float | int]:
+        return self.journal.metrics()
+
+    def startup_problems(self) -> list[str]:
+        return list(self.problems)
+
+    # ----- snapshots and backups ----------------------------------------------------------------
+    def snapshot(self) -> Path:
+        """Write ``state.json`` now (atomic, checksummed); back up once per day."""
+        with self._lock:
+            write_state_json(self.state_json, build_state_payload(self.journal))
+            day = self._today()
+            if self._backup_day != day:
+                backup(self.journal.path, self.state_json, backups_dir(self.data_dir), day,
+                       self.keep_days)  # fmt: skip
+                self._backup_day = day
+        return self.state_json
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.snapshot_s):
+            try:
+                self.snapshot()
+            except Exception as exc:  # keep snapshotting; the journal is the truth
+                log.error("state snapshot failed: %s", exc)
+
+    def close(self) -> None:
+        """Final snapshot, then close the journal (shutdown)."""
+        self._stop.set()
+        try:
+            self.snapshot()
+        finally:
+            self.journal.close()

@@ -1,0 +1,111 @@
+"""PortfolioRisk actor: approves or rejects each signal and records which rule decided.
+
+Why it waits for the Executor: risk is a property of the whole portfolio, so signals are decided
+one at a time, and each approved entry is handed to the Executor and awaited before the next
+signal is judged — the next decision sees that entry as in flight (no two entries can race past
+MAX_OPEN_POSITIONS). The rules are the pure functions of :mod:`strategies.risk`; this actor only
+builds the :class:`PortfolioState` from what the Executor reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from actors.messages import Event, Level, OrderIntent, RiskDecision, Signal, make_cloid
+from strategies import risk as rules
+from strategies.risk import Limits, PortfolioState, Proposal
+
+log = logging.getLogger(__name__)
+SOURCE = "risk"
+
+
+class PortfolioRisk:
+    def __init__(
+        self,
+        limits: Limits,
+        executor: Any,
+        keeper: Any,
+        alerter: Any | None = None,
+        rule_set: Sequence[rules.Rule] = rules.DEFAULT_RULES,
+        submit_timeout_s: float = 120.0,
+    ) -> None:
+        import ray
+
+        self.limits = limits
+        self.executor, self.keeper, self.alerter = executor, keeper, alerter
+        self.rules = tuple(rule_set)
+        self.submit_timeout_s = submit_timeout_s
+        # rebuild: the Executor holds the portfolio (venue + journal)
+        self.state: PortfolioState = ray.get(executor.portfolio.remote())
+        self._decided: OrderedDict[str, RiskDecision] = OrderedDict()
+        self._seq = time.time_ns() // 1000
+
+    def on_portfolio(self, state: PortfolioState) -> None:
+        """The Executor's latest view (after fills, reconciliations, orders)."""
+        self.state = state
+
+    def on_signal(self, signal: Signal) -> RiskDecision:
+        """Decide ``signal`` (idempotent: a signal id is decided once) and submit the entry."""
+        import ray
+
+        if signal.signal_id in self._decided:
+            return self._decided[signal.signal_id]
+        ref = signal.price if signal.price is not None else signal.reasons.get("close", math_nan())
+        proposal = Proposal(symbol=signal.symbol, side=signal.side, price=ref, stop=signal.stop,
+                            target=signal.target)  # fmt: skip
+        d = rules.evaluate(proposal, self.state, self.limits, self.rules)
+        decision = RiskDecision(
+            source=SOURCE, seq=signal.seq, signal_id=signal.signal_id, approved=d.approved,
+            rule=d.rule, size=d.size, detail=d.detail,
+        )  # fmt: skip
+        self._remember(signal.signal_id, decision)
+        self.keeper.record_signal.remote(signal, decision)
+        self._event(Level.INFO, "signal",
+                    f"{signal.symbol} {signal.side} {signal.kind} signal @ "
+                    f"{ref:g} stop {signal.stop:g} -> "
+                    + (f"approved, size {d.size:.6g}" if d.approved else f"rejected by {d.rule}"
+                       + (f" ({d.detail})" if d.detail else "")),
+                    time_ms=signal.bar_time_ms, signal_id=signal.signal_id, rule=d.rule)  # fmt: skip
+        if not d.approved:
+            return decision
+        intent = OrderIntent(
+            source=SOURCE, seq=signal.seq, intent_id=f"{signal.signal_id}:entry",
+            cloid=make_cloid(signal.strategy, signal.symbol, signal.signal_id, "entry"),
+            signal_id=signal.signal_id, symbol=signal.symbol, side=signal.side, size=d.size,
+            kind="limit" if signal.kind == "limit" else "market", price=signal.price,
+            purpose="entry", stop=signal.stop, target=signal.target,
+        )  # fmt: skip
+        # in flight until the Executor answers with its new view
+        self.state = replace(self.state, pending=self.state.pending | {signal.symbol})
+        try:
+            self.state = ray.get(self.executor.submit.remote(intent),
+                                 timeout=self.submit_timeout_s)  # fmt: skip
+        except Exception as exc:  # unknown outcome: the symbol stays in flight (fail closed)
+            self._event(Level.CRITICAL, "submit_unknown",
+                        f"{signal.symbol} entry {intent.cloid}: executor did not answer ({exc})")  # fmt: skip
+        return decision
+
+    def portfolio(self) -> PortfolioState:
+        return self.state
+
+    def _remember(self, signal_id: str, decision: RiskDecision) -> None:
+        self._decided[signal_id] = decision
+        while len(self._decided) > 10_000:
+            self._decided.popitem(last=False)
+
+    def _event(self, level: Level, kind: str, text: str, time_ms: int = 0, **data: Any) -> None:
+        if self.alerter is None:
+            log.info("%s", text)
+            return
+        self._seq += 1
+        self.alerter.send.remote(Event(source=SOURCE, seq=self._seq, level=level, kind=kind,
+                                       text=text, data=data, time_ms=time_ms))  # fmt: skip
+
+
+def math_nan() -> float:
+    return float("nan")

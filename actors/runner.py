@@ -1,0 +1,107 @@
+"""StrategyRunner actor (one per symbol): the streaming SMC state and the strategy kernel.
+
+Why it asks the feed for history: Ray reruns the constructor on restart and restores nothing, so
+a runner starts empty; on its first bar (and on any gap) it replays the feed's kept history
+through :class:`strategies.live.StrategyStream` — the same kernel the backtest runs — and only
+then handles the new bar. Bars are deduplicated by time (a duplicated or replayed bar is a
+no-op); ``backfilled`` bars update the state but never produce a signal (failure_modes F9).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from actors.messages import Bar, Signal, make_signal_id
+from strategies import registry
+from strategies.live import N_BAR_COLS
+from strategies.signals import LIMIT, STOP
+
+KINDS = {LIMIT: "limit", STOP: "stop"}
+
+
+class StrategyRunner:
+    def __init__(
+        self,
+        symbol: str,
+        timeframe: str,
+        strategy: str,
+        params: dict[str, Any],
+        feed: Any,
+        risk: Any,
+    ) -> None:
+        module = registry.get(strategy)
+        self.symbol, self.timeframe, self.strategy = symbol, timeframe, strategy
+        self.stream = module.stream(module.Params.model_validate(params))
+        self.feed = feed  # handle, or a name resolved lazily (the feed is created after runners)
+        self.risk = risk
+        self.last_ms: int | None = None
+        self.signals = 0
+        self.source = f"runner:{strategy}:{symbol}"
+
+    def on_bar(self, bar: Bar) -> Signal | None:
+        """Handle one closed bar; returns the signal it produced (sent to PortfolioRisk)."""
+        if bar.symbol != self.symbol or bar.timeframe != self.timeframe:
+            raise ValueError(
+                f"runner {self.symbol} {self.timeframe} got {bar.symbol} {bar.timeframe}"
+            )
+        if self.last_ms is not None and bar.time_ms <= self.last_ms:
+            return None  # duplicate or replay: already in the state
+        tf = bar.time_ms - (self.last_ms if self.last_ms is not None else bar.time_ms)
+        if self.last_ms is None or tf > self._tf_ms():
+            self._catch_up(bar.time_ms)
+        row = self.stream.update(bar.time_ms, bar.open, bar.high, bar.low, bar.close, bar.volume)
+        self.last_ms = bar.time_ms
+        if row["entry"] == 0 or bar.backfilled:
+            return None
+        signal = self._signal(bar, row)
+        self.signals += 1
+        if self.risk is not None:
+            self.risk.on_signal.remote(signal)
+        return signal
+
+    def state(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "bars": self.stream.n, "last_ms": self.last_ms,
+                "signals": self.signals}  # fmt: skip
+
+    def _tf_ms(self) -> int:
+        from actors.feed import TF_MS
+
+        return TF_MS[self.timeframe]
+
+    def _feed(self) -> Any:
+        if isinstance(self.feed, str):
+            import ray
+
+            self.feed = ray.get_actor(self.feed)
+        return self.feed
+
+    def _catch_up(self, before_ms: int) -> None:
+        """Replay the feed's history between the last bar seen and ``before_ms`` (no signals)."""
+        import ray
+
+        feed = self._feed()
+        if feed is None:
+            return
+        for b in ray.get(feed.history_bars.remote(self.symbol, self.last_ms, before_ms)):
+            self.stream.update(b.time_ms, b.open, b.high, b.low, b.close, b.volume)
+            self.last_ms = b.time_ms
+
+    def _signal(self, bar: Bar, row: dict[str, Any]) -> Signal:
+        i = self.stream.n - 1
+        values = self.stream.x[i, N_BAR_COLS:]
+        reasons = {c: float(v) for c, v in zip(self.stream.spec.columns, values, strict=True)
+                   if np.isfinite(v) and v != 0.0}  # fmt: skip
+        reasons["close"] = bar.close
+        sid = make_signal_id(self.strategy, self.symbol, self.timeframe, bar.time_ms)
+        price = row["entry_price"]
+        return Signal(
+            source=self.source, seq=bar.time_ms // self._tf_ms(), signal_id=sid,
+            strategy=self.strategy, symbol=self.symbol, bar_time_ms=bar.time_ms,
+            side="buy" if row["entry"] > 0 else "sell",
+            kind=KINDS.get(row["entry_kind"], "market"),  # type: ignore[arg-type]
+            price=None if math.isnan(price) else price, stop=row["stop"],
+            target=None if math.isnan(row["target"]) else row["target"], reasons=reasons,
+        )  # fmt: skip

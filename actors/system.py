@@ -1,0 +1,134 @@
+"""Start and stop the live actor graph (DESIGN.md "Live message flow").
+
+Why here and not in ``cluster``: the graph (who holds whose handle, creation order, restart and
+retry options) is part of the live system; ``cluster`` only passes configuration in. Creation
+order follows the dependencies: Alerter, StateKeeper, Executor (rebuilds and reconciles),
+PortfolioRisk, one StrategyRunner per symbol, then the DataFeed, which starts publishing.
+Every actor is named in the system's namespace and has ``max_restarts`` set: Ray reruns the
+constructor, which rebuilds from the journal and the venue. ``Executor.submit`` places orders and
+is never retried (``max_task_retries=0``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from actors.crash import CrashPlan
+from actors.venues.factory import VenueSpec
+from strategies.risk import Limits
+
+log = logging.getLogger(__name__)
+MAX_RESTARTS = 3
+
+
+@dataclass(frozen=True)
+class SymbolPlan:
+    symbol: str
+    strategy: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """Everything the graph needs, resolved by ``cluster`` (actors read no environment)."""
+
+    spec: VenueSpec
+    data_dir: Path
+    symbols: tuple[SymbolPlan, ...]
+    timeframe: str
+    limits: Limits
+    warmup_bars: int = 1000
+    snapshot_s: float = 60.0
+    backup_keep_days: int = 7
+    reconcile_s: float = 60.0
+    poll_s: float = 0.5
+    feed_silence_s: float = 30.0
+    auto_confirm: bool = False
+    crash: CrashPlan | None = None
+
+
+@dataclass
+class LiveSystem:
+    """Handles of the running actors."""
+
+    config: LiveConfig
+    alerter: Any
+    keeper: Any
+    executor: Any
+    risk: Any
+    runners: dict[str, Any]
+    feed: Any
+    desk: Any | None
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Clean stop: feed first (no new bars), executor loop, final state flush, then kill."""
+        import ray
+
+        for name, call in (("feed", lambda: self.feed.stop.remote()),
+                           ("executor", lambda: self.executor.stop.remote()),
+                           ("keeper", lambda: self.keeper.close.remote())):  # fmt: skip
+            try:
+                ray.get(call(), timeout=timeout_s)
+            except Exception as exc:  # keep stopping the rest
+                log.error("stopping %s: %s", name, exc)
+        for h in (self.feed, *self.runners.values(), self.risk, self.executor, self.keeper,
+                  self.alerter, self.desk):  # fmt: skip
+            if h is not None:
+                ray.kill(h, no_restart=True)
+
+
+def start(config: LiveConfig, namespace_prefix: str = "fractal") -> LiveSystem:
+    """Create the actors (Ray must be initialised) and return their handles."""
+    import ray
+
+    from actors.alerter import Alerter
+    from actors.confirm import ConfirmDesk
+    from actors.executor import Executor
+    from actors.feed import DataFeed
+    from actors.keeper import StateKeeper
+    from actors.risk import PortfolioRisk
+    from actors.runner import StrategyRunner
+
+    opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0}
+    alerter = ray.remote(Alerter).options(**opts, name=f"{namespace_prefix}-alerter").remote()
+    keeper = (
+        ray.remote(StateKeeper)
+        .options(**opts, max_concurrency=4, name=f"{namespace_prefix}-keeper")
+        .remote(config.data_dir, config.snapshot_s, config.backup_keep_days)
+    )
+    desk = None
+    if config.spec.network == "mainnet" and not config.auto_confirm:
+        desk = (
+            ray.remote(ConfirmDesk)
+            .options(**opts, max_concurrency=4, name=f"{namespace_prefix}-confirm")
+            .remote()
+        )
+    executor = ray.remote(Executor).options(
+        **opts, max_task_retries=0, max_concurrency=4, name=f"{namespace_prefix}-executor"
+    ).remote(
+        config.spec, keeper, alerter, None, desk, config.auto_confirm, config.crash,
+        config.poll_s, config.reconcile_s,
+    )  # fmt: skip
+    risk = (
+        ray.remote(PortfolioRisk)
+        .options(**opts, name=f"{namespace_prefix}-risk")
+        .remote(config.limits, executor, keeper, alerter)
+    )
+    ray.get(executor.attach.remote(risk))
+    feed_name = f"{namespace_prefix}-feed"
+    runners = {
+        p.symbol: ray.remote(StrategyRunner)
+        .options(**opts, name=f"{namespace_prefix}-runner-{p.symbol}")
+        .remote(p.symbol, config.timeframe, p.strategy, p.params, feed_name, risk)
+        for p in config.symbols
+    }
+    ray.get([r.state.remote() for r in runners.values()])  # constructed (strategy kernels loaded)
+    feed = ray.remote(DataFeed).options(**opts, max_concurrency=4, name=feed_name).remote(
+        config.spec, [p.symbol for p in config.symbols], config.timeframe, config.warmup_bars,
+        runners, alerter, config.feed_silence_s,
+    )  # fmt: skip
+    ray.get(feed.stats.remote())  # warm-up back-filled, streams subscribed
+    return LiveSystem(config, alerter, keeper, executor, risk, runners, feed, desk)

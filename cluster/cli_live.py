@@ -1,0 +1,266 @@
+"""`fractal live` — run the live actor system (paper by default) until Ctrl-C or --duration.
+
+Wiring only: settings -> :class:`actors.system.LiveConfig`; in paper mode the loopback simulator
+(:class:`actors.venues.paper.PaperExchange`) replays shipped Hyperliquid data at ``--speed``.
+The driver prints what the actors report (signals, orders, fills, P&L) as readable lines and, on
+mainnet, owns the terminal for the typed CONFIRM of each order request.
+
+Start-up order matters in paper mode: the strategy kernels are compiled (or loaded from the numba
+cache) *before* the replay clock starts, so a cold cache costs wall time, not simulated bars;
+``--duration`` counts from the moment the system is live.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import select
+import signal
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cluster.cli_common import console, err_console, fail
+from cluster.settings import ConfigError, Network, Settings, load_settings
+
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)?$")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``30s``, ``10m``, ``24h``, ``2d`` or plain seconds -> seconds (> 0)."""
+    m = DURATION.match(text.strip())
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"--duration expects e.g. 30s, 10m, 24h; got {text!r}")
+    return float(m.group(1)) * UNITS[m.group(2) or "s"]
+
+
+def ensure_ray(num_cpus: int = 2) -> Any:
+    """Embedded local Ray with a small footprint (no dashboard, worker logs not forwarded).
+    Local helper until ``cluster/ray_runtime.py`` lands on main."""
+    os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.WARNING, configure_logging=True)  # fmt: skip
+    return ray
+
+
+def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
+    """Settings from the env file (or .env) and the environment; options override both."""
+    if config is not None and not config.is_file():
+        raise fail(f"--config {config}: no such file", 2)
+    try:
+        return load_settings(**overrides, **({"_env_file": config} if config else {}))
+    except ConfigError as err:
+        err_console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _warm_kernels(plans: list[Any]) -> None:
+    """Compile or load the strategies' numba kernels here, before any clock runs."""
+    from strategies import registry
+
+    for p in plans:
+        module = registry.get(p.strategy)
+        stream = module.stream(module.Params.model_validate(p.params))
+        stream.update(0.0, 1.0, 1.0, 1.0, 1.0, 0.0)
+
+
+def _fmt_event(ev: Any) -> str:
+    when = (datetime.fromtimestamp(ev.time_ms / 1000, UTC).strftime("%m-%d %H:%M")
+            if ev.time_ms else "           ")  # fmt: skip
+    color = {"INFO": "", "WARNING": "yellow", "CRITICAL": "bold red"}[ev.level.value]
+    text = f"{when}  {ev.text}"
+    return f"[{color}]{text}[/{color}]" if color else text
+
+
+def _read_line(timeout_s: float) -> str | None:
+    ready, _, _ = select.select([sys.stdin], [], [], max(0.0, timeout_s))
+    return sys.stdin.readline() if ready else None
+
+
+def live(
+    config: Annotated[
+        Path | None, typer.Option(help="Env file with the settings (e.g. .env.testnet).")
+    ] = None,
+    symbols: Annotated[
+        str | None, typer.Option(help="Comma-separated symbols (default: DEFAULT_SYMBOL).")
+    ] = None,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            help="Strategy for every symbol (default: LIVE_STRATEGY / per-symbol config)."
+        ),
+    ] = None,
+    network: Annotated[
+        str | None, typer.Option(help="paper | testnet | mainnet (default: NETWORK, else paper).")
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            help="Paper replay speed, simulated seconds per wall second (default: PAPER_SPEED)."
+        ),
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option(help="Stop after this much wall-clock time once live, e.g. 10m, 24h."),
+    ] = None,
+) -> None:
+    """Run the live system until Ctrl-C/SIGTERM or --duration; state is flushed on the way out."""
+    overrides: dict[str, Any] = {}
+    if network is not None:
+        overrides["network"] = network
+    if strategy is not None:
+        overrides["live_strategy"] = strategy
+        overrides["live_symbol_strategies"] = {}
+    if speed is not None:
+        overrides["paper_speed"] = speed
+    settings = _settings(config, overrides)
+    try:
+        seconds = parse_duration(duration) if duration is not None else None
+    except ValueError as err:
+        raise fail(str(err), 2) from None
+    names = [
+        s.strip().upper() for s in (symbols or settings.default_symbol).split(",") if s.strip()
+    ]
+    if not names:
+        raise fail("--symbols is empty", 2)
+    run_live(settings, names, seconds)
+
+
+def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> None:
+    """The live loop (also what `fractal run` starts)."""
+    from actors import system
+    from actors.crash import CrashPlan
+
+    plans = [system.SymbolPlan(s, *settings.strategy_for(s)) for s in symbols]
+    data_dir = settings.fractal_data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    net = settings.network
+    console.print(f"[bold]Fractal Trader live[/bold] — network [bold]{net.value}[/bold], "
+                  f"{settings.default_timeframe}, data dir {data_dir}")  # fmt: skip
+    for p in plans:
+        console.print(f"  {p.symbol}: {p.strategy} {p.params or '(default parameters)'}")
+    crash = None
+    if os.environ.get("FRACTAL_CRASH_AT"):
+        crash = CrashPlan(os.environ["FRACTAL_CRASH_AT"], data_dir / "crash.marker", (os.getpid(),))
+    t0 = time.monotonic()
+    _warm_kernels(plans)
+    ray = ensure_ray()
+    console.print(f"  kernels and Ray ready in {time.monotonic() - t0:.1f} s")
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _venue(settings, data_dir, symbols) as spec:
+            cfg = _live_config(settings, spec, data_dir, plans, crash)
+            live_system = system.start(cfg)
+            try:
+                console.print(f"  live in {time.monotonic() - t0:.1f} s"
+                              + (f"; stopping after {seconds:g} s" if seconds else "; Ctrl-C stops"))  # fmt: skip
+                _loop(ray, live_system, stop, seconds)
+            finally:
+                console.print("stopping: flushing state, stopping actors")
+                live_system.stop()
+                _summary(data_dir)
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        ray.shutdown()
+
+
+class _venue:
+    """Paper: the simulator for the run's lifetime; testnet/mainnet: the credentials' spec."""
+
+    def __init__(self, settings: Settings, data_dir: Path, symbols: list[str]) -> None:
+        self.settings, self.data_dir, self.symbols = settings, data_dir, symbols
+        self.paper: Any = None
+
+    def __enter__(self) -> Any:
+        from actors.venues.factory import VenueSpec
+
+        s = self.settings
+        if s.network is Network.PAPER:
+            from actors.venues.paper import PaperExchange
+
+            start = int(s.paper_start.timestamp() * 1000) if s.paper_start else None
+            self.paper = PaperExchange(
+                market_dir=s.market_data_dir, state_dir=self.data_dir / "paper",
+                symbols=self.symbols, speed=s.paper_speed, start_ms=start, equity=s.paper_equity,
+            ).__enter__()  # fmt: skip
+            return self.paper.spec
+        if s.private_key is None or s.account_address is None:
+            raise fail(f"{s.network.value} needs PRIVATE_KEY and ACCOUNT_ADDRESS", 2)
+        if s.network is Network.MAINNET:
+            console.print(f"[bold red]MAINNET[/bold red] account {s.account_address}: real money. "
+                          + ("AUTO_CONFIRM is on." if s.auto_confirm else
+                             "Every order request needs a typed CONFIRM."))  # fmt: skip
+        return VenueSpec.hyperliquid(
+            network=s.network.value,  # type: ignore[arg-type]
+            account_address=s.account_address, secret_key=s.private_key,
+            nonce_path=self.data_dir / "state" / f"{s.network.value}_nonce.json",
+        )  # fmt: skip
+
+    def __exit__(self, *exc: object) -> None:
+        if self.paper is not None:
+            self.paper.__exit__(None, None, None)
+
+
+def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any],
+                 crash: Any) -> Any:  # fmt: skip
+    from actors.system import LiveConfig
+    from strategies.risk import Limits
+
+    paper = settings.network is Network.PAPER
+    speed = settings.paper_speed if paper else 1.0
+    return LiveConfig(
+        spec=spec, data_dir=data_dir, symbols=tuple(plans), timeframe=settings.default_timeframe,
+        limits=Limits(risk_fraction=float(settings.base_risk_percent) / 100,
+                      max_open_positions=settings.max_open_positions,
+                      max_leverage=settings.max_leverage),
+        warmup_bars=settings.live_warmup_bars, snapshot_s=settings.state_snapshot_seconds,
+        backup_keep_days=settings.backup_keep_days,
+        reconcile_s=max(1.0, settings.check_interval_seconds / speed) if paper
+        else settings.check_interval_seconds,
+        poll_s=0.1 if paper and speed > 60 else 0.5, auto_confirm=settings.auto_confirm,
+        feed_silence_s=30.0, crash=crash,
+    )  # fmt: skip
+
+
+def _loop(ray: Any, live_system: Any, stop: threading.Event, seconds: float | None) -> None:
+    from actors.confirm import ask
+
+    deadline = None if seconds is None else time.monotonic() + seconds
+    seen = 0
+    while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+        events, seen = ray.get(live_system.alerter.since.remote(seen))
+        for ev in events:
+            console.print(_fmt_event(ev), highlight=False)
+        if live_system.desk is not None:
+            req = ray.get(live_system.desk.next_pending.remote(0.0))
+            if req is not None:
+                live_system.desk.answer.remote(ask(req, _read_line, write=console.print))
+        stop.wait(0.2)
+    events, seen = ray.get(live_system.alerter.since.remote(seen))
+    for ev in events:
+        console.print(_fmt_event(ev), highlight=False)
+
+
+def _summary(data_dir: Path) -> None:
+    from actors.state.status import status
+
+    try:
+        st = status(data_dir)
+    except Exception as exc:  # the summary is informative only
+        err_console.print(f"[yellow]status unavailable: {exc}[/yellow]")
+        return
+    pnl = st.get("pnl") or {}
+    console.print(f"done: {st.get('orders', 0)} orders, {st.get('fills', 0)} fills, "
+                  f"{st.get('signals', 0)} signals; P&L {pnl}")  # fmt: skip

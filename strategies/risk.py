@@ -1,0 +1,161 @@
+"""Portfolio risk rules as pure functions: a proposed entry + the portfolio state -> a decision.
+
+Why a list of small rules over one frozen state: each rule answers one question ("is the
+reconciliation clean?", "is there room for another position?") and names itself in the decision,
+so the journal records *which* rule blocked a signal. Later rules (correlation, VaR, circuit
+breakers) are more functions of the same shape appended to :data:`DEFAULT_RULES`; the state grows
+fields, the evaluation loop does not change. No I/O, no clock: the PortfolioRisk actor builds the
+state from what the Executor reports and calls :func:`evaluate`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from strategies.sizing import RISK, position_size
+
+Side = Literal["buy", "sell"]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """An entry a strategy asks for: reference price (limit price or the signal bar's close)."""
+
+    symbol: str
+    side: Side
+    price: float
+    stop: float
+    target: float | None = None
+
+
+@dataclass(frozen=True)
+class PortfolioState:
+    """What the rules may look at. ``positions``: symbol -> signed size on the venue;
+    ``pending``: symbols with an entry order in flight (approved, not yet filled or gone);
+    ``blocked``: symbols blocked until an operator or a clean reconciliation releases them."""
+
+    equity: float
+    positions: dict[str, float] = field(default_factory=dict)
+    pending: frozenset[str] = frozenset()
+    blocked: frozenset[str] = frozenset()
+    reconciled: bool = False
+    halted: str | None = None  # reason, when the whole system is HALTED (breakers: later issue)
+
+    def open_symbols(self) -> set[str]:
+        """Symbols that hold or are about to hold a position."""
+        return {s for s, q in self.positions.items() if q != 0.0} | set(self.pending)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Configured risk limits (BASE_RISK_PERCENT, MAX_OPEN_POSITIONS, ...)."""
+
+    risk_fraction: float = 0.01
+    max_open_positions: int = 3
+    max_leverage: float = 2.0  # notional cap as a multiple of equity
+    size_step: float = 0.0  # 0: the venue adapter rounds
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``rule`` names the rule that decided (``approved`` when every rule passed)."""
+
+    approved: bool
+    rule: str
+    size: float = 0.0
+    detail: str = ""
+
+
+Rule = Callable[[Proposal, PortfolioState, Limits], Decision | None]  # None = this rule passes
+
+
+def reject(rule: str, detail: str) -> Decision:
+    return Decision(approved=False, rule=rule, detail=detail)
+
+
+def not_halted(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
+    """Fail closed: a HALTED system takes no new entries (stops stay on the venue)."""
+    return reject("halted", s.halted) if s.halted else None
+
+
+def reconciliation_clean(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
+    """No new entry until the journal and the venue agree (failure_modes rule 4)."""
+    if s.reconciled:
+        return None
+    return reject("reconciliation_pending", "journal and venue not reconciled yet")
+
+
+def symbol_not_blocked(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
+    """An unresolved order, an adopted position or an overfill blocks the symbol."""
+    if p.symbol in s.blocked:
+        return reject("symbol_blocked", f"{p.symbol} is blocked")
+    return None
+
+
+def one_position_per_symbol(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
+    """A signal on a symbol that already holds (or is entering) a position is not stacked."""
+    if p.symbol in s.pending:
+        return reject("entry_in_flight", f"an entry on {p.symbol} is already in flight")
+    if s.positions.get(p.symbol, 0.0) != 0.0:
+        return reject("position_open", f"{p.symbol} already has a position")
+    return None
+
+
+def max_open_positions(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
+    """MAX_OPEN_POSITIONS counts open positions and entries in flight."""
+    n = len(s.open_symbols() - {p.symbol})
+    if n >= lim.max_open_positions:
+        return reject("max_open_positions", f"{n} open of {lim.max_open_positions} allowed")
+    return None
+
+
+def valid_geometry(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
+    """The stop must be a positive price on the losing side of the entry."""
+    ok = math.isfinite(p.price) and math.isfinite(p.stop) and p.price > 0 and p.stop > 0
+    if ok and (p.stop < p.price if p.side == "buy" else p.stop > p.price):
+        return None
+    return reject("invalid_stop", f"stop {p.stop} vs price {p.price} for a {p.side}")
+
+
+def positive_equity(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
+    if math.isfinite(s.equity) and s.equity > 0:
+        return None
+    return reject("no_equity", f"equity {s.equity}")
+
+
+DEFAULT_RULES: tuple[Rule, ...] = (
+    not_halted,
+    reconciliation_clean,
+    positive_equity,
+    valid_geometry,
+    symbol_not_blocked,
+    one_position_per_symbol,
+    max_open_positions,
+)
+
+
+def size_for(p: Proposal, s: PortfolioState, lim: Limits) -> float:
+    """Risk ``risk_fraction`` of current equity between price and stop, capped by leverage."""
+    return float(
+        position_size(
+            RISK, s.equity, p.price, p.stop, lim.risk_fraction, 0.0, lim.max_leverage,
+            lim.size_step,
+        )
+    )  # fmt: skip
+
+
+def evaluate(
+    p: Proposal, s: PortfolioState, lim: Limits, rules: Sequence[Rule] = DEFAULT_RULES
+) -> Decision:
+    """The first rule that rejects decides; otherwise the proposal is sized and approved."""
+    for rule in rules:
+        d = rule(p, s, lim)
+        if d is not None and not d.approved:
+            return d
+    size = size_for(p, s, lim)
+    if not size > 0.0:
+        return reject("size_zero", "risk sizing gave no quantity")
+    return Decision(approved=True, rule="approved", size=size)

@@ -32,6 +32,7 @@ from actors.venues.simulator.ws import SIM_KEY, WsHub, candle_frames, event_fram
 log = logging.getLogger(__name__)
 
 HOUR = 3_600_000
+STOP_TIMEOUT_S = 30.0
 DEFAULT_START_MS = 1_753_142_400_000  # 2025-07-22 00:00 UTC, inside every shipped 1m file
 
 
@@ -106,9 +107,17 @@ class Simulator:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(timeout=30)
+        """Stop serving (websockets closed, port released), join the server thread, persist.
+        Safe to call twice; a server thread that does not end is an error, never ignored."""
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is not None and loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # loop already closed: the thread is ending
+                loop.call_soon_threadsafe(stop.set)
+            thread.join(timeout=STOP_TIMEOUT_S)
+            if thread.is_alive():
+                raise RuntimeError(
+                    f"simulator server thread did not stop within {STOP_TIMEOUT_S} s"
+                )
         self._thread = None
         self.persist()
 
@@ -207,8 +216,10 @@ class Simulator:
         """Persist and push websocket frames for whatever the engine recorded."""
         if self.venue.events or time.monotonic() - self._persisted_at > 1.0:
             self.persist()
-        if self._loop is not None and self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._schedule_flush)
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            with contextlib.suppress(RuntimeError):  # closed between the check and the call
+                loop.call_soon_threadsafe(self._schedule_flush)
 
     def _schedule_flush(self) -> None:
         asyncio.ensure_future(self._flush())
@@ -288,6 +299,7 @@ class Simulator:
         await self._stop.wait()
         if ticker is not None:
             ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
         await self.hub.drop_all()
         await runner.cleanup()
 

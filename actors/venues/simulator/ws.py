@@ -7,6 +7,7 @@ turned into frames here; a silent-socket fault stops all output while keeping th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections import defaultdict
@@ -113,8 +114,8 @@ class WsHub:
                     await self._send(client, frame)
 
     async def drop_all(self) -> None:
-        for client in list(self.clients):
-            await client.ws.close()
+        """Close every socket at once (one slow peer must not delay the others)."""
+        await asyncio.gather(*(c.ws.close() for c in list(self.clients)), return_exceptions=True)
 
 
 def event_frames(v: Venue, events: list[tuple[str, str, Any]]) -> list[tuple[tuple[str, ...], Any]]:

@@ -8,6 +8,7 @@ while the server must keep serving websockets and clock ticks in the background.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -167,13 +168,13 @@ class Simulator:
         with self.lock:
             self._coin(coin)
             ticks.set_book(self.venue, coin, bids, asks)
-        self._after_change()
+        self._after_change(wait=True)
 
     def clear_book(self, coin: str) -> None:
         with self.lock:
             self._coin(coin)
             ticks.clear_book(self.venue, coin)
-        self._after_change()
+        self._after_change(wait=True)
 
     def add_account(self, address: str, usdc: float) -> None:
         with self.lock:
@@ -188,7 +189,9 @@ class Simulator:
     def _on_clock(self, now: int) -> None:
         with self.lock:
             ticks.advance_to(self.venue, now)
-        self._after_change()
+        # manual time moves only from a caller's thread: it waits for the pushes; the ticker
+        # of real/accelerated clocks does not
+        self._after_change(wait=self.clock.mode == "manual")
 
     def _venue_fault(self, kind: str, params: dict[str, Any]) -> None:
         with self.lock:
@@ -212,14 +215,23 @@ class Simulator:
         if self._loop is not None:
             asyncio.run_coroutine_threadsafe(self.hub.drop_all(), self._loop).result(timeout=10)
 
-    def _after_change(self) -> None:
-        """Persist and push websocket frames for whatever the engine recorded."""
+    def _after_change(self, wait: bool = False) -> None:
+        """Persist and push websocket frames for whatever the engine recorded. With `wait`, the
+        frames are on the sockets when this returns, so a test control (set_book, step_bar,
+        manual clock.advance) is ordered before anything the caller does next."""
         if self.venue.events or time.monotonic() - self._persisted_at > 1.0:
             self.persist()
         loop = self._loop
-        if loop is not None and loop.is_running():
-            with contextlib.suppress(RuntimeError):  # closed between the check and the call
-                loop.call_soon_threadsafe(self._schedule_flush)
+        if loop is None or not loop.is_running():
+            return
+        if wait and threading.current_thread() is not self._thread:
+            try:
+                asyncio.run_coroutine_threadsafe(self._flush(), loop).result(STOP_TIMEOUT_S)
+            except (RuntimeError, concurrent.futures.TimeoutError):
+                raise RuntimeError("the simulator stopped while pushing websocket frames") from None
+            return
+        with contextlib.suppress(RuntimeError):  # closed between the check and the call
+            loop.call_soon_threadsafe(self._schedule_flush)
 
     def _schedule_flush(self) -> None:
         asyncio.ensure_future(self._flush())

@@ -47,6 +47,16 @@ def build_market(cfg: SimulatorConfig) -> Market | None:
     return Market(coins, cfg.candle_history_limit)
 
 
+def check_start(market: Market, start_ms: int) -> None:
+    """A replay must start where every coin has data (ValueError naming the range otherwise)."""
+    for coin in market.coins:
+        first, last = market.first_time(coin), market.last_close_time(coin)
+        if not first <= start_ms < last:
+            raise ValueError(
+                f"start_ms {start_ms} is outside the shipped {coin} data ({first} to {last})"
+            )
+
+
 def default_start(market: Market | None) -> int:
     """First hour at which every coin already has its finest (1m) bars."""
     if market is None:
@@ -66,6 +76,9 @@ class Simulator:
         self.lock = threading.RLock()
         self.market = build_market(cfg)
         saved = state_io.load(cfg.state_dir) if cfg.state_dir is not None else None
+        if saved is None and cfg.start_ms is not None and self.market is not None:
+            check_start(self.market, cfg.start_ms)
+        # a saved state resumes at its own time: start_ms only starts a fresh replay
         start = int(saved["now"]) if saved else (cfg.start_ms or default_start(self.market))
         self.venue = Venue(
             self.market, cfg.symbols, start, cfg.accounts, cfg.coin_meta, cfg.book_level_usd
@@ -90,6 +103,7 @@ class Simulator:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._persisted_at = 0.0
+        self._candle_sent: dict[tuple[str, str], int] = {}  # (coin, interval) -> last pushed t
 
     # ----- lifecycle ------------------------------------------------------------------------
     @property
@@ -247,7 +261,7 @@ class Simulator:
                     if key[0] == "candle" and key[1] in moved:
                         wanted.setdefault(key[1], set()).add(key[2])
             for coin, intervals in wanted.items():
-                frames += candle_frames(self.venue, coin, intervals)
+                frames += candle_frames(self.venue, coin, intervals, self._candle_sent)
         stale = self.faults.stale_coins
         if stale:  # market-data pushes of these coins freeze; user channels keep flowing
             frames = [(k, f) for k, f in frames if not _is_market_frame(k, stale)]
@@ -275,7 +289,12 @@ class Simulator:
             if key[0] == "allMids":
                 return [{"channel": "allMids", "data": {"mids": views.all_mids(v)}}]
             if key[0] == "candle" and key[1] in v.asset_of:
-                return [f for _, f in candle_frames(v, key[1], {key[2]})]
+                frames = candle_frames(v, key[1], {key[2]})
+                subscribers = sum(key in c.subs for c in self.hub.clients)
+                if frames and (subscribers <= 1 or (key[1], key[2]) not in self._candle_sent):
+                    # later pushes continue from this candle (unless others already follow one)
+                    self._candle_sent[(key[1], key[2])] = frames[-1][1]["data"]["t"]
+                return [f for _, f in frames]
         return []
 
     def _run(self) -> None:

@@ -90,3 +90,42 @@ def test_start_outside_the_shipped_data_is_named(tmp_path: Path, start: int) -> 
         ValueError, match=r"start_ms .* outside the shipped BTC data \(\d+ to \d+\)"
     ):
         Simulator(cfg)
+
+
+def _px(x: float, sz_decimals: int) -> float:
+    """The SDK's rounding (5 significant figures, 6 - szDecimals decimals)."""
+    return round(float(f"{x:.5g}"), 6 - sz_decimals)
+
+
+def test_stop_loss_rests_then_fires_on_the_replay(venue: VenueUnderTest) -> None:
+    """The paper-run pattern: enter, rest a reduce-only stop (its own order, grouping na), let
+    the replay clock move the price through it; the position closes at the best bid of the
+    book re-centred on the trigger price."""
+    from hyperliquid.utils.types import Cloid
+
+    sim = venue.controls()
+    w = venue.new_wallet()
+    ex, info = venue.exchange(w), venue.info()
+    assert ex.market_open("ETH", True, 0.1)["status"] == "ok"
+    mark = float(info.all_mids()["ETH"])
+    trigger = _px(mark * 0.999, 4)
+    sl = {"trigger": {"triggerPx": trigger, "isMarket": True, "tpsl": "sl"}}
+    cloid = Cloid.from_int(4242)
+    reply = ex.order("ETH", False, 0.1, _px(trigger * 0.95, 4), sl, reduce_only=True, cloid=cloid)
+    assert "resting" in reply["response"]["data"]["statuses"][0], reply
+    (stop,) = info.frontend_open_orders(w.address)
+    assert (stop["orderType"], stop["reduceOnly"], float(stop["triggerPx"])) == (
+        "Stop Market",
+        True,
+        trigger,
+    )
+    for _ in range(1440):  # at most a replayed day, one bar at a time
+        sim.step_bar()
+        if info.query_order_by_cloid(w.address, cloid)["order"]["status"] != "open":
+            break
+    assert info.query_order_by_cloid(w.address, cloid)["order"]["status"] == "filled"
+    assert info.user_state(w.address)["assetPositions"] == []
+    fill = info.user_fills(w.address)[0]
+    assert (fill["dir"], fill["cloid"]) == ("Close Long", str(cloid))
+    assert trigger * 0.999 <= float(fill["px"]) < trigger  # one spread below the trigger
+    assert fill in info.user_fills_by_time(w.address, fill["time"], fill["time"])

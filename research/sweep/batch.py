@@ -10,6 +10,7 @@ overfitting statistics read). The record buffer is reused across the batch.
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -51,6 +52,40 @@ def _signals(
     return module.generate(frame, p)  # type: ignore[no-any-return]
 
 
+class _SmaCrossBatch:
+    """sma_cross signals for many variants with buffers reused and each window's SMA computed
+    once per batch: the same functions ``sma_cross.generate`` calls (sma, _cross), so the
+    arrays are identical, without ~34 MB of fresh signal pages per 1M-bar variant."""
+
+    def __init__(self, close: np.ndarray) -> None:
+        from strategies.signals import MARKET
+
+        n = close.shape[0]
+        self.close = np.ascontiguousarray(close, dtype=np.float64)
+        self.smas: dict[int, np.ndarray] = {}
+        self.entry = np.zeros(n, dtype=np.int8)
+        self.exit_long = np.zeros(n, dtype=np.bool_)
+        nan = np.full(n, np.nan)
+        self.fixed = {
+            "entry_kind": np.full(n, MARKET, dtype=np.int8), "entry_price": nan, "stop": nan,
+            "target": nan, "trail": nan, "exit_short": np.zeros(n, dtype=np.bool_),
+        }  # fmt: skip
+
+    def _sma(self, w: int) -> np.ndarray:
+        from strategies.sma_cross import sma
+
+        if w not in self.smas:
+            self.smas[w] = sma(self.close, w)
+        return self.smas[w]
+
+    def signals(self, module: Any, params: Mapping[str, Any]) -> Signals:
+        from strategies.sma_cross import _cross
+
+        p = module.Params.model_validate(dict(params))
+        _cross(self._sma(p.fast), self._sma(p.slow), self.entry, self.exit_long)
+        return Signals(entry=self.entry, exit_long=self.exit_long, **self.fixed)
+
+
 def evaluate(
     strategy: str,
     data: Mapping[str, Any],
@@ -71,8 +106,9 @@ def evaluate(
     no_trades = np.zeros((0, k.N_TRADE_COLS))
     edges = period_edges(n, periods)
     cash = cfg[k.C_CASH]
+    fast = _SmaCrossBatch(c) if module.NAME == "sma_cross" and x is None else None
     for v, p in enumerate(params):
-        sig = _signals(module, p, data, x)
+        sig = fast.signals(module, p) if fast is not None else _signals(module, p, data, x)
         sig.validate(c)
         _check_sizing(config, sig.stop, sig.entry)
         k.simulate(
@@ -84,7 +120,9 @@ def evaluate(
         end = eq[edges[1:] - 1]
         start = np.concatenate(([cash], end[:-1]))
         rets[v] = end / start - 1.0
-    return {"stats": stats, "period_returns": rets, "seconds": time.perf_counter() - t0}
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"stats": stats, "period_returns": rets, "seconds": time.perf_counter() - t0,
+            "peak_rss_mb": rss_mb}  # fmt: skip
 
 
 def equity_curve(

@@ -127,6 +127,7 @@ def _summary(
         "per_dataset": [_brief(d) for d in report["datasets"]],
         "timing": {"wall_s": stats.wall_seconds, "kernel_s": kernel, "detect_s": stats.detect_seconds,
                    "tasks": stats.tasks, "cpus": stats.cpus,
+                   "worker_peak_rss_mb": stats.worker_peak_rss_mb,
                    "variants_per_s": stats.computed / stats.wall_seconds if stats.wall_seconds else 0.0},
         "detector_cache": {"sets": stats.detector_sets, "hits": stats.cache_hits,
                            "misses": stats.cache_misses},

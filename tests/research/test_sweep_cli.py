@@ -59,6 +59,19 @@ def test_contract_json_table_and_rows_equal_backtest(data: Path) -> None:
     _check_mlflow(out, n_children=4)
 
 
+def test_sma_cross_rows_equal_backtest(data: Path) -> None:
+    code, out, err = sweep("--strategy", "sma_cross", "--data", str(data), "--method", "grid",
+                           "--param", "fast=5:15:5", "--param", "slow=20:60:40", "--top", "1")  # fmt: skip
+    assert code == 0 and out is not None, err
+    table = pd.read_parquet(out["results"])
+    assert len(table) == 6
+    for row in table.itertuples():
+        ref = backtest("--strategy", "sma_cross", "--data", str(data),
+                       "--param", f"fast={row.param_fast}", "--param", f"slow={row.param_slow}")  # fmt: skip
+        assert row.trades == ref["trade_count"] and row.trades > 0
+        assert math.isclose(row.total_return, ref["total_return"], rel_tol=1e-9, abs_tol=1e-12)
+
+
 def _check_mlflow(out: dict, n_children: int) -> None:  # type: ignore[type-arg]
     from mlflow.tracking import MlflowClient
 

@@ -128,6 +128,30 @@ def test_optuna_study_resumes_by_name_with_journal_storage(data: Path, tmp_path:
     )
 
 
+def test_optuna_single_objective_reports_walk_forward_folds(data: Path, tmp_path: Path) -> None:
+    import optuna
+
+    from research.sweep.optuna_study import FOLDS, journal_storage
+
+    code, out, err = sweep("--strategy", "bos_orderblock", "--data", str(data), "--method",
+                           "optuna", "--param", "rr=1:4", "--param", "cooldown=0:40",
+                           "--variants", "8", "--study", "wf-prune", "--top", "1")  # fmt: skip
+    assert code == 0 and out is not None, err
+    assert out["study"] == "wf-prune" and out["objectives"] == ["sharpe"]
+    study = optuna.load_study(
+        study_name="wf-prune",
+        storage=journal_storage(tmp_path / "fractal-data" / "optuna" / "journal.log"),
+    )
+    states = optuna.trial.TrialState
+    done = [t for t in study.trials if t.state in (states.COMPLETE, states.PRUNED)]
+    assert len(done) == 8
+    for t in done:  # every trial reported its folds, up to the one it was pruned at
+        steps = sorted(t.intermediate_values)
+        assert steps == list(range(len(steps))) and 1 <= len(steps) <= FOLDS
+        if t.state == states.COMPLETE:
+            assert len(steps) == FOLDS
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

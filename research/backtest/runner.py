@@ -230,7 +230,7 @@ def grid_returns(
     for v in range(v_count):
         row = {f: a[0 if a.shape[0] == 1 else v] for f, a in arrs.items()}
         c_row = cfg[0 if cfg.shape[0] == 1 else v]
-        k.simulate(
+        k.simulate(  # type: ignore[call-arg]
             bars.open, bars.high, bars.low, bars.close, rates, slip_abs,
             *(row[f] for f in SIGNAL_FIELDS), c_row, stats, no_trades, rec,
         )  # fmt: skip

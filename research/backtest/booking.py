@@ -4,9 +4,13 @@ sma_cross grid): how a fill, an exit, a funding print and a bar's mark change th
 Why one module: the kernels differ only in WHEN things happen (which orders exist, which
 shortcuts skip quiet bars); WHAT a fill or a print does to cash, fees, funding, the trade
 record and the drawdown/return accumulators is written once here, so the kernels cannot drift
-apart (test_sma_grid proves them bit-identical). The helpers are numba `inline="always"`: they
-are spliced into each caller's IR, so sharing costs nothing in the hot loops
-(tests/bench/bench_backtest.py --ref measures before/after in one run).
+apart (test_sma_grid proves them bit-identical). The helpers are numba `inline="always"`.
+
+Performance rule (measured, tests/bench/bench_backtest.py --ref): a helper called on EVERY bar
+takes and returns scalars only (`drawdown`). Passing an array to a numba function, inlined or
+not, costs NRT reference counting per call; a per-bar `mark(eq, buf, mom, ...)` made the
+kernels 2-4x slower. So the per-bar return buffer push stays in each loop (three lines) and
+the array-taking helpers (`enter`, `exit_taker`, `pay_funding`) run only on events.
 """
 
 from __future__ import annotations
@@ -14,13 +18,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from strategies.sizing import position_size
+from strategies.sizing import position_size, round_to_step
 
 # config vector layout (float64)
 C_CASH, C_TAKER, C_MAKER, C_SLIP, C_MODE, C_RISK, C_FRAC, C_LEV, C_STEP, C_MM, C_TTL, C_END = range(
     12
 )
-N_CFG = 12
+# margin tiers (research/backtest/margin.py): count, then per tier its notional lower bound,
+# maintenance rate, maintenance deduction and max leverage; tier 0's rate is also C_MM
+C_NT = 12
+MAX_TIERS = 6
+C_TB = 13
+C_TR = C_TB + MAX_TIERS
+C_TD = C_TR + MAX_TIERS
+C_TL = C_TD + MAX_TIERS
+N_CFG = C_TL + MAX_TIERS
 
 # trade record columns (float64 matrix, one row per trade)
 (
@@ -117,12 +129,45 @@ def _sum_returns(buf: np.ndarray, m: int, mom: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def _liquidation_price(qty: float, entry_px: float, cash: float, mm: float) -> float:
-    """Price at which equity = maintenance margin (cash already net of fees and funding)."""
+def _liquidation_price(qty: float, entry_px: float, cash: float, cfg: np.ndarray) -> float:
+    """Price at which equity = maintenance margin (cash already net of fees and funding).
+
+    Maintenance margin is max over tiers n of (notional x r_n - d_n) (margin.py), so equity
+    minus it is the minimum of one line per tier: a long is liquidated at the highest of the
+    per-tier prices, a short at the lowest. One tier: (q e - cash) / (q (1 - mm)) for a long."""
     q = abs(qty)
+    mm = cfg[C_MM]
+    nt = int(cfg[C_NT])
     if qty > 0:
-        return (q * entry_px - cash) / (q * (1.0 - mm))
-    return (cash + q * entry_px) / (q * (1.0 + mm))
+        px = (q * entry_px - cash) / (q * (1.0 - mm))
+        for t in range(1, nt):
+            p_t = (q * entry_px - cash - cfg[C_TD + t]) / (q * (1.0 - cfg[C_TR + t]))
+            if p_t > px:
+                px = p_t
+        return px
+    px = (cash + q * entry_px) / (q * (1.0 + mm))
+    for t in range(1, nt):
+        p_t = (cash + q * entry_px + cfg[C_TD + t]) / (q * (1.0 + cfg[C_TR + t]))
+        if p_t < px:
+            px = p_t
+    return px
+
+
+@njit(cache=True)
+def max_notional(equity: float, cfg: np.ndarray) -> float:
+    """The largest notional the margin tiers let `equity` open at the configured leverage:
+    a notional in tier n needs leverage <= that tier's max (a bound belongs to the tier it
+    starts)."""
+    lev = cfg[C_LEV]
+    nt = int(cfg[C_NT])
+    best = 0.0
+    for t in range(nt):
+        cap = equity * min(lev, cfg[C_TL + t])
+        if t + 1 < nt and cap >= cfg[C_TB + t + 1]:
+            cap = cfg[C_TB + t + 1] * (1.0 - 2.0**-52)  # just below the next tier's bound
+        if cap >= cfg[C_TB + t] and cap > best:
+            best = cap
+    return best
 
 
 @njit(inline="always")
@@ -137,17 +182,22 @@ def enter(
 ) -> tuple[float, float, float, float]:
     """Size and book an entry filled at `px`: (signed qty, entry fee, cash, liquidation price).
 
-    qty is 0 (nothing booked) when the sizing gives nothing (no equity, stop at the price)."""
+    The size is capped by the margin tiers (max_notional) when there are several. qty is 0
+    (nothing booked) when the sizing gives nothing (no equity, stop at the price)."""
     q = position_size(
         int(cfg[C_MODE]), cash, px, stop, cfg[C_RISK], cfg[C_FRAC], cfg[C_LEV], cfg[C_STEP]
     )
+    if cfg[C_NT] > 1.0 and q * px > 0.0:
+        cap = max_notional(cash, cfg)
+        if q * px > cap:
+            q = round_to_step(cap / px, cfg[C_STEP])
     if not q > 0.0:
         return 0.0, 0.0, cash, 0.0
     qty = direction * q
     fee = q * px * fee_rate
     cash -= fee
     acc[A_FEES] += fee
-    return qty, fee, cash, _liquidation_price(qty, px, cash, cfg[C_MM])
+    return qty, fee, cash, _liquidation_price(qty, px, cash, cfg)
 
 
 @njit(inline="always")
@@ -180,7 +230,7 @@ def pay_funding(
     px: float,
     rate: float,
     entry_px: float,
-    mm: float,
+    cfg: np.ndarray,
     cash: float,
     fund_acc: float,
     fund_tot: float,
@@ -189,7 +239,7 @@ def pay_funding(
     positive rate). Returns (cash, trade's funding, total funding, liquidation price)."""
     pay = -qty * px * rate
     cash += pay
-    return cash, fund_acc + pay, fund_tot + pay, _liquidation_price(qty, entry_px, cash, mm)
+    return cash, fund_acc + pay, fund_tot + pay, _liquidation_price(qty, entry_px, cash, cfg)
 
 
 @njit(inline="always")
@@ -202,36 +252,20 @@ def inside_rates(funding: np.ndarray, i: int, qty: float) -> tuple[float, float]
 
 
 @njit(inline="always")
-def has_print(funding: np.ndarray, j: int, inside: bool) -> bool:
-    """Does any print settle in bar j (at its open, or inside it when `inside`)?"""
-    if funding[0, j] != 0.0:
-        return True
-    return inside and (funding[1, j] != 0.0 or funding[2, j] != 0.0)
-
-
-@njit(inline="always")
-def mark(
+def drawdown(
     eq: float,
-    buf: np.ndarray,
-    mom: np.ndarray,
-    nb: int,
     peak: float,
     dd_floor: float,
     max_dd: float,
     dd_bars: int,
     max_dd_bars: int,
-) -> tuple[int, float, float, float, int, int]:
-    """Book one bar's closing equity: the return buffer and the drawdown accumulators.
+) -> tuple[float, float, float, int, int]:
+    """Book one bar's closing equity into the drawdown accumulators: (peak, dd_floor,
+    max_dd, bars under water, longest time under water). dd_floor is peak x (1 - max_dd):
+    equity below it is a new maximum drawdown.
 
-    Returns are summed in blocks (_sum_returns): a tight loop of divisions pipelines, one per
-    bar inside a branchy loop does not (it cost ~3x the whole kernel). dd_floor is
-    peak x (1 - max_dd): equity below it is a new maximum drawdown."""
-    nb += 1
-    buf[nb] = eq
-    if nb == RET_BLOCK:
-        _sum_returns(buf, nb, mom)
-        buf[0] = eq
-        nb = 0
+    Scalars only, on purpose: a helper that takes arrays costs NRT reference counting on
+    every call, which in a per-bar loop made the kernels 2-4x slower (measured)."""
     if eq >= peak:
         peak = eq
         dd_floor = peak * (1.0 - max_dd)
@@ -243,31 +277,21 @@ def mark(
         if eq < dd_floor and peak > 0.0:
             max_dd = 1.0 - eq / peak
             dd_floor = eq
-    return nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+    return peak, dd_floor, max_dd, dd_bars, max_dd_bars
 
 
 @njit(inline="always")
-def mark_flat(
+def drawdown_flat(
     cash: float,
     count: int,
-    buf: np.ndarray,
-    mom: np.ndarray,
-    nb: int,
     peak: float,
     dd_floor: float,
     max_dd: float,
     dd_bars: int,
     max_dd_bars: int,
-) -> tuple[int, float, float, float, int, int]:
-    """`count` flat bars in bulk (equity = cash on each): the same values, in the same order,
-    as `count` calls of mark."""
-    for _ in range(count):
-        nb += 1
-        buf[nb] = cash
-        if nb == RET_BLOCK:
-            _sum_returns(buf, nb, mom)
-            buf[0] = cash
-            nb = 0
+) -> tuple[float, float, float, int, int]:
+    """`count` flat bars at equity `cash` in one step: the same result as `count` calls of
+    drawdown (the returns of those bars are buffered by the caller)."""
     if cash >= peak:
         peak = cash
         dd_floor = peak * (1.0 - max_dd)
@@ -279,4 +303,4 @@ def mark_flat(
         dd_bars += count
         if dd_bars > max_dd_bars:
             max_dd_bars = dd_bars
-    return nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+    return peak, dd_floor, max_dd, dd_bars, max_dd_bars

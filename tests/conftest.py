@@ -36,9 +36,11 @@ def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[object]:
-    """One local Ray instance for the whole test session (never one per test)."""
+    """One local Ray for the whole test session (research sweeps); no test starts its own.
+    Started through cluster.ray_runtime after this init, ensure_ray() reuses it."""
     import ray
 
+    os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     yield ray
     ray.shutdown()

@@ -86,6 +86,38 @@ class _SmaCrossBatch:
         return Signals(entry=self.entry, exit_long=self.exit_long, **self.fixed)
 
 
+class _KernelBatch:
+    """SMC strategy signals for many variants on one detector matrix, into reused buffers.
+
+    Same kernel, same fresh state and the same "no order" prefill as ``live.run_kernel`` +
+    ``live.to_signals``, so the arrays are identical; but a 1M-bar variant no longer allocates
+    ~80 MB of fresh pages (≈ 0.1 s on this VM, more than the simulation itself)."""
+
+    def __init__(self, n: int) -> None:
+        self.out = live.empty_out(n)
+        self.entry = np.zeros(n, dtype=np.int8)
+        self.kind = np.zeros(n, dtype=np.int8)
+        self.trail = np.full(n, np.nan)
+        self.exits = np.zeros(n, dtype=np.bool_)
+
+    def signals(self, module: Any, params: Mapping[str, Any], x: np.ndarray) -> Signals:
+        from strategies.signals import MARKET
+
+        spec = module.spec(module.Params.model_validate(dict(params)))
+        out = self.out
+        out[:, live.OUT_ENTRY] = 0.0
+        out[:, live.OUT_KIND] = MARKET
+        out[:, live.OUT_PRICE :] = np.nan
+        spec.kernel(0, x.shape[0], x, spec.params, spec.state.copy(), out)
+        np.copyto(self.entry, out[:, live.OUT_ENTRY], casting="unsafe")
+        np.copyto(self.kind, out[:, live.OUT_KIND], casting="unsafe")
+        return Signals(
+            entry=self.entry, entry_kind=self.kind, entry_price=out[:, live.OUT_PRICE],
+            stop=out[:, live.OUT_STOP], target=out[:, live.OUT_TARGET], trail=self.trail,
+            exit_long=self.exits, exit_short=self.exits,
+        )  # fmt: skip
+
+
 def evaluate(
     strategy: str,
     data: Mapping[str, Any],
@@ -106,9 +138,16 @@ def evaluate(
     no_trades = np.zeros((0, k.N_TRADE_COLS))
     edges = period_edges(n, periods)
     cash = cfg[k.C_CASH]
-    fast = _SmaCrossBatch(c) if module.NAME == "sma_cross" and x is None else None
+    sma_batch = _SmaCrossBatch(c) if module.NAME == "sma_cross" and x is None else None
+    smc_batch = _KernelBatch(n) if x is not None and hasattr(module, "spec") else None
     for v, p in enumerate(params):
-        sig = fast.signals(module, p) if fast is not None else _signals(module, p, data, x)
+        if smc_batch is not None:
+            assert x is not None
+            sig = smc_batch.signals(module, p, x)
+        elif sma_batch is not None:
+            sig = sma_batch.signals(module, p)
+        else:
+            sig = _signals(module, p, data, x)
         sig.validate(c)
         _check_sizing(config, sig.stop, sig.entry)
         k.simulate(

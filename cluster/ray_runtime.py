@@ -38,7 +38,7 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
         kwargs["num_cpus"] = num_cpus
     try:
         ray.init(**kwargs)
-    except (ConnectionError, RuntimeError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - Ray raises bare Exception on a startup timeout
         where = address or "a local instance"
         raise RayStartError(f"cannot start or join Ray at {where}: {err}") from None
     return ray

@@ -72,6 +72,23 @@ def test_sma_cross_rows_equal_backtest(data: Path) -> None:
         assert math.isclose(row.total_return, ref["total_return"], rel_tol=1e-9, abs_tol=1e-12)
 
 
+def test_several_symbols_and_timeframes_from_the_store() -> None:
+    """--symbols/--timeframes: every pair is a dataset (shipped files imported on first use);
+    rows equal `fractal backtest` on the same symbol and timeframe."""
+    grid = ["--param", "fast=5:10:5", "--param", "slow=30"]
+    code, out, err = sweep("--strategy", "sma_cross", "--symbols", "BTC,ETH", "--timeframes",
+                           "1h,15m", "--method", "grid", *grid, "--top", "1")  # fmt: skip
+    assert code == 0 and out is not None, err
+    assert sorted(out["datasets"]) == ["BTC/15m", "BTC/1h", "ETH/15m", "ETH/1h"]
+    t = pd.read_parquet(out["results"])
+    assert len(t) == out["variants"] == 8
+    row = t[(t["symbol"] == "ETH") & (t["timeframe"] == "1h") & (t["param_fast"] == 10)].iloc[0]
+    ref = backtest("--strategy", "sma_cross", "--symbol", "ETH", "--timeframe", "1h",
+                   "--param", "fast=10", "--param", "slow=30")  # fmt: skip
+    assert row["trades"] == ref["trade_count"]
+    assert math.isclose(row["total_return"], ref["total_return"], rel_tol=1e-9, abs_tol=1e-12)
+
+
 def _check_mlflow(out: dict, n_children: int) -> None:  # type: ignore[type-arg]
     from mlflow.tracking import MlflowClient
 

@@ -44,9 +44,10 @@ class SweepRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def identity(self) -> str:
-        spec: dict[str, Any] = {"space": self.space.spec(), "seed": self.seed}
-        if self.method != "grid":
+        spec: dict[str, Any] = {"space": self.space.spec()}
+        if self.method != "grid":  # a grid does not depend on the seed or a count
             spec["variants"] = self.variants
+            spec["seed"] = self.seed
         if self.method == "optuna":
             spec["objectives"] = list(self.objectives)
         return planning.sweep_id(self.strategy, self.method, spec, self.datasets, self.config)

@@ -186,6 +186,20 @@ def test_optuna_single_objective_reports_walk_forward_folds(data: Path, tmp_path
             ["--strategy", "bos_orderblock", "--method", "optuna", "--objective", "luck"],
             "unknown objective",
         ),
+        # found inside a Ray task (sma_cross sets no stop): still one line, exit 2
+        (
+            [
+                "--strategy",
+                "sma_cross",
+                "--sizing",
+                "risk",
+                "--param",
+                "fast=5",
+                "--param",
+                "slow=20",
+            ],
+            "risk sizing needs a stop",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(data: Path, args: list[str], needle: str) -> None:
@@ -193,4 +207,5 @@ def test_bad_input_exits_2_with_one_line(data: Path, args: list[str], needle: st
     assert code == 2 and out is None
     # one error line (rich may wrap it at the console width)
     text = " ".join(err.split()).lower()
-    assert text.startswith("error:") and text.count("error:") == 1 and needle in text, err
+    assert text.count("error:") == 1 and needle in text[text.index("error:") :], err
+    assert "traceback" not in text

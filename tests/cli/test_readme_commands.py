@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import PROJECT_ROOT, SHARED
@@ -120,6 +121,10 @@ def _serve_then_stop(command: str, cwd: Path, env: dict[str, str]) -> None:
             line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             assert line is not None, f"{command} exited early:\n{''.join(seen)}"
             seen.append(line)
+        url = next(x.strip() for x in seen if re.match(ready, x))
+        # it answers: the venue's /info serves the meta the SDK asks for first
+        meta = httpx.post(f"{url}/info", json={"type": "meta"}, timeout=60).json()
+        assert {u["name"] for u in meta["universe"]} >= {"BTC", "ETH"}
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0, "".join(seen)
     finally:

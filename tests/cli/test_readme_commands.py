@@ -2,8 +2,8 @@
 
 Each runs as a real process of the installed console script, in README order, from a temp
 working directory that has `../shared` (so the README's relative paths resolve), with its own
-FRACTAL_DATA_DIR. Commands that cannot run here are listed in NEEDS_NETWORK; long-running
-servers in SERVERS are started, waited for and stopped by pid. When you add a command to the
+FRACTAL_DATA_DIR. Commands that cannot run here are listed in NOT_RUN with the reason;
+long-running servers in SERVERS are started, waited for (they must answer) and stopped by pid. When you add a command to the
 README, it is picked up automatically; extend these lists only for the reasons they name.
 """
 
@@ -28,8 +28,8 @@ from tests.conftest import PROJECT_ROOT, SHARED
 README = PROJECT_ROOT / "README.md"
 FRACTAL = Path(sys.executable).with_name("fractal")
 
-# command prefix -> why it is not run by this test
-NEEDS_NETWORK: dict[str, str] = {
+# command prefix -> why it cannot run here (network, credentials, …); keep the list short
+NOT_RUN: dict[str, str] = {
     "fractal data fetch": "downloads from the venue's public API",
 }
 # command prefix -> (argument overrides, a regex its stdout prints once it serves)
@@ -54,8 +54,8 @@ COMMANDS = readme_commands(README.read_text())
 
 
 def _kind(command: str) -> str:
-    if any(command.startswith(p) for p in NEEDS_NETWORK):
-        return "network"
+    if any(command.startswith(p) for p in NOT_RUN):
+        return "not run"
     return "server" if any(command.startswith(p) for p in SERVERS) else "run"
 
 
@@ -83,7 +83,7 @@ def test_the_readme_shows_the_commands_this_test_knows_about() -> None:
     assert any(c.startswith("fractal backtest --strategy sma_cross") and "--report" in c
                for c in COMMANDS)  # fmt: skip
     assert len(COMMANDS) >= 12
-    for prefix in [*NEEDS_NETWORK, *SERVERS]:
+    for prefix in [*NOT_RUN, *SERVERS]:
         assert any(c.startswith(prefix) for c in COMMANDS), f"{prefix} no longer in README"
 
 
@@ -140,10 +140,8 @@ def test_readme_command_runs_as_written(
 ) -> None:
     cwd, env = workspace
     kind = _kind(command)
-    if kind == "network":
-        pytest.skip(
-            f"{command!r}: {NEEDS_NETWORK[next(p for p in NEEDS_NETWORK if command.startswith(p))]}"
-        )
+    if kind == "not run":
+        pytest.skip(f"{command!r}: {NOT_RUN[next(p for p in NOT_RUN if command.startswith(p))]}")
     if kind == "server":
         _serve_then_stop(command, cwd, env)
         return

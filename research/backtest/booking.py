@@ -10,7 +10,8 @@ Performance rule (measured, tests/bench/bench_backtest.py --ref): a helper calle
 takes and returns scalars only (`drawdown`). Passing an array to a numba function, inlined or
 not, costs NRT reference counting per call; a per-bar `mark(eq, buf, mom, ...)` made the
 kernels 2-4x slower. So the per-bar return buffer push stays in each loop (three lines) and
-the array-taking helpers (`enter`, `exit_taker`, `pay_funding`) run only on events.
+the configuration reaches the event helpers (`enter`, `pay_funding`) as tuples of scalars
+(margin_of, sizing_of), which are passed by value.
 """
 
 from __future__ import annotations
@@ -128,76 +129,101 @@ def _sum_returns(buf: np.ndarray, m: int, mom: np.ndarray) -> None:
     mom[2] += sd2
 
 
+@njit(inline="always")
+def margin_of(cfg: np.ndarray) -> tuple[float, ...]:
+    """The liquidation inputs as a tuple of scalars, built once per run: (mm, tiers,
+    r_1, d_1, ..., r_5, d_5). Why a tuple: it is passed by value, where an array argument costs
+    NRT reference counting on every call (a funding print on every held 4h bar)."""
+    return (
+        cfg[C_MM], cfg[C_NT], cfg[C_TR + 1], cfg[C_TD + 1], cfg[C_TR + 2], cfg[C_TD + 2],
+        cfg[C_TR + 3], cfg[C_TD + 3], cfg[C_TR + 4], cfg[C_TD + 4], cfg[C_TR + 5], cfg[C_TD + 5],
+    )  # fmt: skip
+
+
+@njit(inline="always")
+def sizing_of(cfg: np.ndarray) -> tuple[float, ...]:
+    """The sizing inputs as a tuple of scalars, built once per run: (mode, risk, fraction,
+    leverage, step, tiers, L_0, b_1, L_1, ..., b_5, L_5) (L = max leverage, b = lower bound)."""
+    return (
+        cfg[C_MODE], cfg[C_RISK], cfg[C_FRAC], cfg[C_LEV], cfg[C_STEP], cfg[C_NT], cfg[C_TL],
+        cfg[C_TB + 1], cfg[C_TL + 1], cfg[C_TB + 2], cfg[C_TL + 2], cfg[C_TB + 3], cfg[C_TL + 3],
+        cfg[C_TB + 4], cfg[C_TL + 4], cfg[C_TB + 5], cfg[C_TL + 5],
+    )  # fmt: skip
+
+
+assert MAX_TIERS == 6, "margin_of / sizing_of list the tier slots one by one"
+
+
 @njit(cache=True)
-def _liquidation_price(qty: float, entry_px: float, cash: float, cfg: np.ndarray) -> float:
+def _liquidation_price(qty: float, entry_px: float, cash: float, mg: tuple[float, ...]) -> float:
     """Price at which equity = maintenance margin (cash already net of fees and funding).
 
     Maintenance margin is max over tiers n of (notional x r_n - d_n) (margin.py), so equity
     minus it is the minimum of one line per tier: a long is liquidated at the highest of the
-    per-tier prices, a short at the lowest. One tier: (q e - cash) / (q (1 - mm)) for a long."""
+    per-tier prices, a short at the lowest. One tier: (q e - cash) / (q (1 - mm)) for a long.
+    `mg` is margin_of(cfg)."""
     q = abs(qty)
-    mm = cfg[C_MM]
-    nt = int(cfg[C_NT])
+    mm = mg[0]
+    nt = int(mg[1])
     if qty > 0:
         px = (q * entry_px - cash) / (q * (1.0 - mm))
         for t in range(1, nt):
-            p_t = (q * entry_px - cash - cfg[C_TD + t]) / (q * (1.0 - cfg[C_TR + t]))
+            p_t = (q * entry_px - cash - mg[2 * t + 1]) / (q * (1.0 - mg[2 * t]))
             if p_t > px:
                 px = p_t
         return px
     px = (cash + q * entry_px) / (q * (1.0 + mm))
     for t in range(1, nt):
-        p_t = (cash + q * entry_px + cfg[C_TD + t]) / (q * (1.0 + cfg[C_TR + t]))
+        p_t = (cash + q * entry_px + mg[2 * t + 1]) / (q * (1.0 + mg[2 * t]))
         if p_t < px:
             px = p_t
     return px
 
 
 @njit(cache=True)
-def max_notional(equity: float, cfg: np.ndarray) -> float:
+def max_notional(equity: float, sz: tuple[float, ...]) -> float:
     """The largest notional the margin tiers let `equity` open at the configured leverage:
     a notional in tier n needs leverage <= that tier's max (a bound belongs to the tier it
-    starts)."""
-    lev = cfg[C_LEV]
-    nt = int(cfg[C_NT])
+    starts). `sz` is sizing_of(cfg)."""
+    lev = sz[3]
+    nt = int(sz[5])
     best = 0.0
     for t in range(nt):
-        cap = equity * min(lev, cfg[C_TL + t])
-        if t + 1 < nt and cap >= cfg[C_TB + t + 1]:
-            cap = cfg[C_TB + t + 1] * (1.0 - 2.0**-52)  # just below the next tier's bound
-        if cap >= cfg[C_TB + t] and cap > best:
+        cap = equity * min(lev, sz[6 + 2 * t])
+        if t + 1 < nt and cap >= sz[7 + 2 * t]:
+            cap = sz[7 + 2 * t] * (1.0 - 2.0**-52)  # just below the next tier's bound
+        lower = 0.0 if t == 0 else sz[5 + 2 * t]
+        if cap >= lower and cap > best:
             best = cap
     return best
 
 
 @njit(inline="always")
 def enter(
-    acc: np.ndarray,
-    cfg: np.ndarray,
     cash: float,
     direction: float,
     px: float,
     stop: float,
     fee_rate: float,
+    sz: tuple[float, ...],
+    mg: tuple[float, ...],
 ) -> tuple[float, float, float, float]:
-    """Size and book an entry filled at `px`: (signed qty, entry fee, cash, liquidation price).
+    """Size an entry filled at `px` and pay its fee: (signed qty, entry fee, cash, liquidation
+    price); the caller adds the fee to its fee tally.
 
     The size is capped by the margin tiers (max_notional) when there are several. qty is 0
     (nothing booked) when the sizing gives nothing (no equity, stop at the price)."""
-    q = position_size(
-        int(cfg[C_MODE]), cash, px, stop, cfg[C_RISK], cfg[C_FRAC], cfg[C_LEV], cfg[C_STEP]
-    )
-    if cfg[C_NT] > 1.0 and q * px > 0.0:
-        cap = max_notional(cash, cfg)
+    q = position_size(int(sz[0]), cash, px, stop, sz[1], sz[2], sz[3], sz[4])
+    if sz[5] > 1.0 and q * px > 0.0:
+        cap = max_notional(cash, sz)
         if q * px > cap:
-            q = round_to_step(cap / px, cfg[C_STEP])
+            q = round_to_step(cap / px, sz[4])
     if not q > 0.0:
         return 0.0, 0.0, cash, 0.0
     qty = direction * q
     fee = q * px * fee_rate
     cash -= fee
-    acc[A_FEES] += fee
-    return qty, fee, cash, _liquidation_price(qty, px, cash, cfg)
+    return qty, fee, cash, _liquidation_price(qty, px, cash, mg)
 
 
 @njit(inline="always")
@@ -230,7 +256,7 @@ def pay_funding(
     px: float,
     rate: float,
     entry_px: float,
-    cfg: np.ndarray,
+    mg: tuple[float, ...],
     cash: float,
     fund_acc: float,
     fund_tot: float,
@@ -239,16 +265,17 @@ def pay_funding(
     positive rate). Returns (cash, trade's funding, total funding, liquidation price)."""
     pay = -qty * px * rate
     cash += pay
-    return cash, fund_acc + pay, fund_tot + pay, _liquidation_price(qty, entry_px, cash, cfg)
+    return cash, fund_acc + pay, fund_tot + pay, _liquidation_price(qty, entry_px, cash, mg)
 
 
 @njit(inline="always")
-def inside_rates(funding: np.ndarray, i: int, qty: float) -> tuple[float, float]:
-    """(costly, paying) sums of the prints settled strictly inside bar i for this side: a long
-    pays the positive ones, a short the negative ones (funding.py explains when each is due)."""
+def inside_rates(up: float, down: float, qty: float) -> tuple[float, float]:
+    """(costly, paying) sums of the prints settled strictly inside a bar for this side, from
+    the bar's positive (`up`) and negative (`down`) sums: a long pays the positive ones, a
+    short the negative ones (funding.py explains when each is due)."""
     if qty > 0:
-        return funding[1, i], funding[2, i]
-    return funding[2, i], funding[1, i]
+        return up, down
+    return down, up
 
 
 @njit(inline="always")

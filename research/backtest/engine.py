@@ -97,7 +97,9 @@ from research.backtest.booking import (  # noqa: F401 - layouts re-exported for 
     enter,
     exit_taker,
     inside_rates,
+    margin_of,
     pay_funding,
+    sizing_of,
 )
 
 # per-variant summary layout (float64)
@@ -230,6 +232,8 @@ def simulate(
     maker = cfg[C_MAKER]
     slip = cfg[C_SLIP]
     ttl = int(cfg[C_TTL])
+    mg = margin_of(cfg)
+    sz = sizing_of(cfg)
     acc = np.zeros(N_ACC)
 
     qty = 0.0  # signed position
@@ -319,7 +323,7 @@ def simulate(
         # 1. funding settled at the open, on the position carried into the bar
         if held and fund and funding[0, i] != 0.0:
             cash, fund_acc, fund_tot, liq = pay_funding(
-                qty, oi, funding[0, i], e_px, cfg, cash, fund_acc, fund_tot
+                qty, oi, funding[0, i], e_px, mg, cash, fund_acc, fund_tot
             )
         # 2. market exit at the open
         if p_exit:
@@ -352,8 +356,9 @@ def simulate(
             if not math.isnan(f_px):
                 p_dir = 0
                 if not ((p_sl - f_px) * d >= 0.0 or (p_tp - f_px) * d <= 0.0):
-                    qty, e_fee, cash, liq = enter(acc, cfg, cash, d, f_px, p_sl, f_fee)
+                    qty, e_fee, cash, liq = enter(cash, d, f_px, p_sl, f_fee, sz, mg)
                 if qty != 0.0:
+                    acc[A_FEES] += e_fee
                     e_px = f_px
                     e_bar = i
                     fund_acc = 0.0
@@ -376,10 +381,10 @@ def simulate(
         # 3b. funding settled inside the bar: the costly prints now, the others after step 4
         credit = 0.0
         if inside and qty != 0.0:
-            cost, credit = inside_rates(funding, i, qty)
+            cost, credit = inside_rates(funding[1, i], funding[2, i], qty)
             if cost != 0.0:
                 cash, fund_acc, fund_tot, liq = pay_funding(
-                    qty, oi, cost, e_px, cfg, cash, fund_acc, fund_tot
+                    qty, oi, cost, e_px, mg, cash, fund_acc, fund_tot
                 )
             if intrabar:
                 credit = 0.0
@@ -424,7 +429,7 @@ def simulate(
         # 3b (end). held from the open through the close: the paying inside prints too
         if credit != 0.0 and qty != 0.0:
             cash, fund_acc, fund_tot, liq = pay_funding(
-                qty, oi, credit, e_px, cfg, cash, fund_acc, fund_tot
+                qty, oi, credit, e_px, mg, cash, fund_acc, fund_tot
             )
         # end of data: close what is still open at the last close
         if i == n - 1 and qty != 0.0 and cfg[C_END] > 0.0:

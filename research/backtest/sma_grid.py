@@ -33,7 +33,9 @@ from research.backtest.booking import (
     enter,
     exit_taker,
     inside_rates,
+    margin_of,
     pay_funding,
+    sizing_of,
 )
 from research.backtest.config import BacktestConfig
 from research.backtest.funding import FundingAlignment
@@ -88,6 +90,8 @@ def _advance(
     taker = cfg[k.C_TAKER]
     slip = cfg[k.C_SLIP]
     close_end = cfg[k.C_END] > 0.0
+    mg = margin_of(cfg)
+    sz = sizing_of(cfg)
     fund = funding.shape[1] > 0
     inside = fund and funding.shape[0] == 3
     acc = x[X_ACC : X_ACC + 6]
@@ -177,7 +181,7 @@ def _advance(
         # 1. funding settled at the open, on the position carried into the bar
         if held and fund and funding[0, i] != 0.0:
             cash, fund_acc, fund_tot, liq = pay_funding(
-                qty, oi, funding[0, i], e_px, cfg, cash, fund_acc, fund_tot
+                qty, oi, funding[0, i], e_px, mg, cash, fund_acc, fund_tot
             )
         # 2. market exit at the open
         if p_exit:
@@ -190,8 +194,9 @@ def _advance(
         if p_entry and qty == 0.0:
             p_entry = False
             f_px = k._slipped(oi, 1.0, slip, slip_abs[i])
-            qty, e_fee, cash, liq = enter(acc, cfg, cash, 1.0, f_px, np.nan, taker)
+            qty, e_fee, cash, liq = enter(cash, 1.0, f_px, np.nan, taker, sz, mg)
             if qty != 0.0:
+                acc[k.A_FEES] += e_fee
                 e_px = f_px
                 e_bar = i
                 fund_acc = 0.0
@@ -201,10 +206,10 @@ def _advance(
         # 3b. funding settled inside the bar: the costly prints now, the others after step 4
         credit = 0.0
         if inside and qty != 0.0:
-            cost, credit = inside_rates(funding, i, qty)
+            cost, credit = inside_rates(funding[1, i], funding[2, i], qty)
             if cost != 0.0:
                 cash, fund_acc, fund_tot, liq = pay_funding(
-                    qty, oi, cost, e_px, cfg, cash, fund_acc, fund_tot
+                    qty, oi, cost, e_px, mg, cash, fund_acc, fund_tot
                 )
         # 4. liquidation, the only resting exit of a stop-less long
         if qty != 0.0 and lo[i] <= liq:
@@ -214,7 +219,7 @@ def _advance(
         # 3b (end). held from the open through the close: the paying inside prints too
         if credit != 0.0 and qty != 0.0:
             cash, fund_acc, fund_tot, liq = pay_funding(
-                qty, oi, credit, e_px, cfg, cash, fund_acc, fund_tot
+                qty, oi, credit, e_px, mg, cash, fund_acc, fund_tot
             )
         if i == n - 1 and qty != 0.0 and close_end:
             cash += exit_taker(no_trades, acc, e_bar, i, qty, e_px, c[i], slip, slip_abs[i], e_fee,

@@ -148,7 +148,8 @@ def evaluate(
             sig = sma_batch.signals(module, p)
         else:
             sig = _signals(module, p, data, x)
-        sig.validate(c)
+        if sma_batch is None:  # sma_cross rows are valid by construction: 0/1 market entries
+            sig.validate(c)
         _check_sizing(config, sig.stop, sig.entry)
         k.simulate(
             o, h, lo, c, data["rates"], data["slip_abs"],

@@ -35,11 +35,12 @@ def _parse_params(pairs: list[str], params_model: Any) -> Any:
         raise fail(f"bad parameter: {msgs}", 2) from None
 
 
-def _load(data: Path | None, venue: str | None, symbol: str | None, timeframe: str | None) -> Any:
+def _load(
+    settings: Any, data: Path | None, venue: str | None, symbol: str | None, timeframe: str | None
+) -> Any:
     """Candles + funding: the --data file (checked by load_user_bars) or store/shipped data."""
     from cluster.market_data import load_market_frame
 
-    settings = settings_or_exit()
     try:
         frame = load_market_frame(settings, venue, symbol, timeframe, data, with_funding=True)
     except (FileNotFoundError, ValueError) as err:
@@ -183,7 +184,7 @@ def backtest(
     default_sizing = getattr(module, "DEFAULT_SIZING", "risk")
     cfg = backtest_config(module, fee, slippage, sizing, leverage, cash, no_funding, fraction)
     mode = cfg.sizing
-    frame = _load(data, venue, symbol, timeframe)
+    frame = _load(settings_or_exit(), data, venue, symbol, timeframe)
     candles, funding, timeframe = frame.candles, frame.funding, frame.timeframe
     symbol = frame.symbol or (data.name if data is not None else None)  # an unnamed file
     source = frame.source

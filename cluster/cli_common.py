@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from cluster.settings import ConfigError, Settings, env_file_warnings, load_settings
+from cluster.settings import ENV_FILE, ConfigError, Settings, env_file_warnings, load_settings
 
 if TYPE_CHECKING:
     from cluster.market_data import MarketFrame
@@ -19,13 +21,19 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 def settings_or_exit() -> Settings:
     """Load settings or print one line per invalid field and exit with status 2."""
-    for warning in env_file_warnings():
-        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    _warn_about_env_file(Path.cwd() / ENV_FILE)
     try:
         return load_settings()
     except ConfigError as err:
         err_console.print(f"[red]{err}[/red]", highlight=False)
         raise typer.Exit(2) from None
+
+
+@functools.cache
+def _warn_about_env_file(path: Path) -> None:
+    """Once per file and process (commands that call each other load settings again)."""
+    for warning in env_file_warnings(path):
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -48,8 +48,8 @@ def import_(
     settings = settings_or_exit()
     try:
         files = expand_paths(paths)
-    except FileNotFoundError as err:
-        raise fail(str(err)) from None
+    except FileNotFoundError as err:  # a path the user typed
+        raise fail(str(err), 2) from None
     store = MarketStore(settings.store_dir)
     with Progress(console=out, transient=True, disable=len(files) < 2) as progress:
         task = progress.add_task("importing", total=len(files))
@@ -135,8 +135,10 @@ def show(
         else:
             df = store.read(venue, symbol, timeframe)
             gaps = find_gaps(df.index, timeframe_ms(timeframe))  # type: ignore[arg-type]
-    except (ValueError, FileNotFoundError) as err:
+    except FileNotFoundError as err:  # nothing stored under that name
         raise fail(str(err)) from None
+    except ValueError as err:  # a venue, symbol or timeframe that cannot exist
+        raise fail(str(err), 2) from None
     name = f"{canonical_venue(venue)}/{canonical_symbol(venue, symbol)}/{timeframe}"
     out.print(f"[bold]{name}[/bold]  rows: {len(df)}")
     if len(df):
@@ -190,8 +192,8 @@ def fetch(
         if start >= end:
             raise ValueError(f"--since {since} is not before --until {until or 'now'}")
         source = _make_source(venue, testnet=testnet, base_url=base_url)
-    except ValueError as err:
-        raise fail(str(err)) from None
+    except ValueError as err:  # bad arguments
+        raise fail(str(err), 2) from None
 
     store = MarketStore(settings.store_dir)
     table = Table(title=f"fetched {venue} {tf} into {settings.store_dir}")

@@ -45,7 +45,7 @@ def _datasets(
         pairs = [(s, t) for s in syms for t in tfs]
     out = []
     for sym, tf in pairs:
-        frame = _load(data, venue, sym, tf)
+        frame = _load(settings_or_exit(), data, venue, sym, tf)
         name = frame.symbol or (data.name if data is not None else str(sym))
         try:
             bars = Bars.from_frame(frame.candles, frame.timeframe)

@@ -36,11 +36,17 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> Any:
         kwargs["address"] = address
     elif num_cpus is not None:
         kwargs["num_cpus"] = num_cpus
-    try:
-        ray.init(**kwargs)
-    except (ConnectionError, RuntimeError, ValueError) as err:
-        where = address or "a local instance"
-        raise RayStartError(f"cannot start or join Ray at {where}: {err}") from None
+    for attempt in (1, 2):
+        try:
+            ray.init(**kwargs)
+            return ray
+        except Exception as err:  # noqa: BLE001 - Ray raises bare Exception on a startup timeout
+            # the raylet must register within a fixed 30 s; on an overloaded machine a second
+            # attempt (binaries and libraries now in the page cache) usually makes it
+            ray.shutdown()
+            if attempt == 2 or address or "timed out during startup" not in str(err):
+                where = address or "a local instance"
+                raise RayStartError(f"cannot start or join Ray at {where}: {err}") from None
     return ray
 
 

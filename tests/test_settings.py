@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cluster.cli import app
-from cluster.settings import ConfigError, Network, env_file_warnings, load_settings
+from cluster.settings import ConfigError, Network, load_settings
 from tests.conftest import PROJECT_ROOT
 
 KEY = "0x" + "ab" * 32
@@ -75,6 +75,8 @@ def test_a_misspelled_dotenv_key_is_warned_about(tmp_path, monkeypatch: pytest.M
         "NETWRK=mainnet\nDEFAULT_SYMBL=ETH\nMAX_OPEN=4\nHL_TESTNET_PRIVATE_KEY=x\nNETWORK=paper\n"
     )
     monkeypatch.chdir(tmp_path)
+    from cluster.settings import env_file_warnings
+
     warnings = env_file_warnings()
     assert len(warnings) == 3, warnings
     assert "unknown key NETWRK ignored (did you mean NETWORK?)" in warnings[0]

@@ -78,6 +78,39 @@ def warm_backtest(df: pd.DataFrame) -> None:
             live.update(times[k], *rows[k])
 
 
+def warm_sweep(df: pd.DataFrame) -> None:
+    """The sweep tasks' signatures: Ray hands tasks read-only (object-store) arrays, a
+    distinct numba type, so the engine and strategy kernels compile once more for them."""
+    from research.backtest.bars import Bars
+    from research.backtest.config import BacktestConfig
+    from research.sweep import batch, detector_cache
+    from research.sweep.dataset import build
+    from strategies import registry
+
+    frame = df.reset_index(drop=True).assign(timestamp=df.index.as_unit("ms").asi8)
+    for sizing, names in (
+        ("risk", ("liquidity_sweep", "bos_orderblock")),
+        ("all_in", ("sma_cross",)),
+    ):
+        cfg = BacktestConfig(sizing=sizing)
+        ds = build(frame, Bars.from_frame(frame, "5m"), None, cfg, "BTC", "warm")
+        data = {k: v for k, v in ds.arrays.items()}
+        for v in data.values():
+            if isinstance(v, np.ndarray):
+                v.flags.writeable = False
+        for name in names:
+            module = registry.get(name)
+            x = None
+            if hasattr(module, "spec"):
+                spec = module.spec(module.Params())
+                x = detector_cache.compute_matrix(
+                    data["det_bars"], (data["open"], data["high"], data["low"], data["close"]),
+                    dict(spec.detector_params), list(spec.columns),
+                )  # fmt: skip
+                x.flags.writeable = False
+            batch.evaluate(name, data, x, [module.Params().model_dump(mode="json")], cfg, 16)
+
+
 def main() -> None:
     if not DATA.is_dir():
         print(f"warm_jit: {DATA} not found; the tests will compile as they go")
@@ -86,6 +119,7 @@ def main() -> None:
     df = _frame()
     warm_smc(df)
     warm_backtest(df)
+    warm_sweep(df)
     print(
         f"warm_jit: numba kernels compiled or loaded from cache in {time.perf_counter() - t0:.1f} s"
     )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from research.backtest import engine as k
 from research.backtest.costs import CostModel
+from research.backtest.margin import maintenance_schedule
 from strategies.sizing import SIZING_MODES
 
 
@@ -63,4 +64,12 @@ class BacktestConfig(BaseModel):
         v[k.C_MM] = self.costs.maintenance_rate
         v[k.C_TTL] = self.entry_ttl
         v[k.C_END] = 1.0 if self.close_at_end else 0.0
+        tiers = self.costs.tiers
+        rates, deductions = maintenance_schedule(tiers)
+        m = len(tiers)
+        v[k.C_NT] = m
+        v[k.C_TB : k.C_TB + m] = [b for b, _ in tiers]
+        v[k.C_TR : k.C_TR + m] = rates
+        v[k.C_TD : k.C_TD + m] = deductions
+        v[k.C_TL : k.C_TL + m] = [lev for _, lev in tiers]
         return v

@@ -27,9 +27,11 @@ Timing (signals are computed at bar t's close; nothing of bar t+1 is known then)
 7. the signals of bar i are read and become pending orders for bar i+1.
 
 Liquidation (Hyperliquid cross margin, one position): the account is liquidated when equity
-falls to the maintenance margin `mm_rate x |qty| x price` (mm_rate = 1 / (2 x max leverage));
-the fill is at the liquidation price (or the open if the bar gapped through it) with the taker
-fee and slippage; whatever equity remains stays with the account.
+falls to the maintenance margin `mm_rate x |qty| x price` (mm_rate = 1 / (2 x max leverage)),
+or with margin tiers max over tiers of (notional x r_n - d_n) (margin.py); entries are sized
+within the tiers' max leverage. The fill is at the liquidation price (or the open if the bar
+gapped through it) with the taker fee and slippage; whatever equity remains stays with the
+account.
 """
 
 from __future__ import annotations
@@ -54,10 +56,15 @@ from research.backtest.booking import (  # noqa: F401 - layouts re-exported for 
     C_MAKER,
     C_MM,
     C_MODE,
+    C_NT,
     C_RISK,
     C_SLIP,
     C_STEP,
     C_TAKER,
+    C_TB,
+    C_TD,
+    C_TL,
+    C_TR,
     C_TTL,
     EXIT_END,
     EXIT_LIQUIDATION,
@@ -66,6 +73,7 @@ from research.backtest.booking import (  # noqa: F401 - layouts re-exported for 
     EXIT_STOP,
     EXIT_TARGET,
     EXIT_TRAIL,
+    MAX_TIERS,
     N_ACC,
     N_CFG,
     N_TRADE_COLS,
@@ -84,13 +92,14 @@ from research.backtest.booking import (  # noqa: F401 - layouts re-exported for 
     _liquidation_price,
     _slipped,
     _sum_returns,
+    drawdown,
+    drawdown_flat,
     enter,
     exit_taker,
-    has_print,
     inside_rates,
-    mark,
-    mark_flat,
+    margin_of,
     pay_funding,
+    sizing_of,
 )
 
 # per-variant summary layout (float64)
@@ -160,7 +169,9 @@ def _hold_run(
     for j in range(i, n):
         if j == n - 1 or entry[j] != 0 or exit_long[j] or exit_short[j]:
             break
-        if fund and has_print(funding, j, inside):
+        if fund and (
+            funding[0, j] != 0.0 or (inside and (funding[1, j] != 0.0 or funding[2, j] != 0.0))
+        ):
             break
         if long:
             if lo[j] <= adverse or (has_tp and h[j] >= tp):
@@ -172,10 +183,16 @@ def _hold_run(
             rec[R_EQUITY, j] = eq
             rec[R_CASH, j] = cash
             rec[R_POSITION, j] = qty
-        nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark(
-            eq, buf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
-        )
+        nb += 1
+        buf[nb] = eq
+        if nb == RET_BLOCK:
+            _sum_returns(buf, nb, mom)
+            buf[0] = eq
+            nb = 0
         prev_eq = eq
+        peak, dd_floor, max_dd, dd_bars, max_dd_bars = drawdown(
+            eq, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+        )
     return j, nb, prev_eq, peak, dd_floor, max_dd, dd_bars, max_dd_bars
 
 
@@ -214,8 +231,9 @@ def simulate(
     taker = cfg[C_TAKER]
     maker = cfg[C_MAKER]
     slip = cfg[C_SLIP]
-    mm = cfg[C_MM]
     ttl = int(cfg[C_TTL])
+    mg = margin_of(cfg)
+    sz = sizing_of(cfg)
     acc = np.zeros(N_ACC)
 
     qty = 0.0  # signed position
@@ -266,10 +284,17 @@ def simulate(
                     rec[R_EQUITY, i:j] = cash
                     rec[R_CASH, i:j] = cash
                     rec[R_POSITION, i:j] = 0.0
-                nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark_flat(
-                    cash, j - i, buf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
-                )
+                for _ in range(j - i):
+                    nb += 1
+                    buf[nb] = cash
+                    if nb == RET_BLOCK:
+                        _sum_returns(buf, nb, mom)
+                        buf[0] = cash
+                        nb = 0
                 prev_eq = cash
+                peak, dd_floor, max_dd, dd_bars, max_dd_bars = drawdown_flat(
+                    cash, j - i, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+                )
                 i = j
                 continue
         elif qty != 0.0 and not p_exit and p_dir == 0 and not tr_dist > 0.0:
@@ -298,7 +323,7 @@ def simulate(
         # 1. funding settled at the open, on the position carried into the bar
         if held and fund and funding[0, i] != 0.0:
             cash, fund_acc, fund_tot, liq = pay_funding(
-                qty, oi, funding[0, i], e_px, mm, cash, fund_acc, fund_tot
+                qty, oi, funding[0, i], e_px, mg, cash, fund_acc, fund_tot
             )
         # 2. market exit at the open
         if p_exit:
@@ -331,8 +356,9 @@ def simulate(
             if not math.isnan(f_px):
                 p_dir = 0
                 if not ((p_sl - f_px) * d >= 0.0 or (p_tp - f_px) * d <= 0.0):
-                    qty, e_fee, cash, liq = enter(acc, cfg, cash, d, f_px, p_sl, f_fee)
+                    qty, e_fee, cash, liq = enter(cash, d, f_px, p_sl, f_fee, sz, mg)
                 if qty != 0.0:
+                    acc[A_FEES] += e_fee
                     e_px = f_px
                     e_bar = i
                     fund_acc = 0.0
@@ -355,10 +381,10 @@ def simulate(
         # 3b. funding settled inside the bar: the costly prints now, the others after step 4
         credit = 0.0
         if inside and qty != 0.0:
-            cost, credit = inside_rates(funding, i, qty)
+            cost, credit = inside_rates(funding[1, i], funding[2, i], qty)
             if cost != 0.0:
                 cash, fund_acc, fund_tot, liq = pay_funding(
-                    qty, oi, cost, e_px, mm, cash, fund_acc, fund_tot
+                    qty, oi, cost, e_px, mg, cash, fund_acc, fund_tot
                 )
             if intrabar:
                 credit = 0.0
@@ -403,7 +429,7 @@ def simulate(
         # 3b (end). held from the open through the close: the paying inside prints too
         if credit != 0.0 and qty != 0.0:
             cash, fund_acc, fund_tot, liq = pay_funding(
-                qty, oi, credit, e_px, mm, cash, fund_acc, fund_tot
+                qty, oi, credit, e_px, mg, cash, fund_acc, fund_tot
             )
         # end of data: close what is still open at the last close
         if i == n - 1 and qty != 0.0 and cfg[C_END] > 0.0:
@@ -418,10 +444,18 @@ def simulate(
             rec[R_EQUITY, i] = eq
             rec[R_CASH, i] = cash
             rec[R_POSITION, i] = qty
-        nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark(
-            eq, buf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
-        )
+        # returns are summed in blocks: a tight loop of divisions pipelines, one per bar
+        # inside this branchy loop does not (it cost ~3x the whole kernel)
+        nb += 1
+        buf[nb] = eq
+        if nb == RET_BLOCK:
+            _sum_returns(buf, nb, mom)
+            buf[0] = eq
+            nb = 0
         prev_eq = eq
+        peak, dd_floor, max_dd, dd_bars, max_dd_bars = drawdown(
+            eq, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+        )
         # 6. ratchet the trailing stop with this bar's extreme
         if qty != 0.0 and tr_dist > 0.0:
             if qty > 0:

@@ -152,16 +152,13 @@ def _as_2d(name: str, a: npt.ArrayLike | None, n: int) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def run_grid(
+def _grid_inputs(
     bars: Bars,
     signals: Mapping[str, npt.ArrayLike | None],
-    configs: BacktestConfig | Sequence[BacktestConfig] | None = None,
-    funding: FundingAlignment | None = None,
-) -> pd.DataFrame:
-    """Many variants in one parallel numba call; one summary row per variant, no curves.
-
-    `signals` maps Signals field names to (V, n) arrays or (n,) arrays shared by all variants.
-    Costs, slippage and funding come from the first config (they describe the market)."""
+    configs: BacktestConfig | Sequence[BacktestConfig] | None,
+    funding: FundingAlignment | None,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, int]:
+    """Checked kernel inputs of a grid: (signal arrays, config rows, funding, slippage, V)."""
     unknown = set(signals) - set(SIGNAL_FIELDS)
     if unknown:
         raise SignalError(f"unknown signal field(s): {', '.join(sorted(unknown))}")
@@ -182,12 +179,64 @@ def run_grid(
             raise SignalError("risk sizing needs a stop on every entry")
     rates, slip_abs = _inputs(bars, cfgs[0], funding)
     cfg = np.stack([c.vector() for c in cfgs])
+    return arrs, cfg, rates, slip_abs, v_count
+
+
+def run_grid(
+    bars: Bars,
+    signals: Mapping[str, npt.ArrayLike | None],
+    configs: BacktestConfig | Sequence[BacktestConfig] | None = None,
+    funding: FundingAlignment | None = None,
+) -> pd.DataFrame:
+    """Many variants in one parallel numba call; one summary row per variant, no curves.
+
+    `signals` maps Signals field names to (V, n) arrays or (n,) arrays shared by all variants.
+    Costs, slippage and funding come from the first config (they describe the market)."""
+    arrs, cfg, rates, slip_abs, v_count = _grid_inputs(bars, signals, configs, funding)
     stats = np.zeros((v_count, k.N_STATS))
     k.simulate_batch(  # type: ignore[call-arg]
         bars.open, bars.high, bars.low, bars.close, rates, slip_abs,
         *(arrs[f] for f in SIGNAL_FIELDS), cfg, stats,
     )  # fmt: skip
-    return grid_summary(stats, cfg[:, k.C_CASH], n, m.periods_per_year(bars.timeframe))
+    return grid_summary(stats, cfg[:, k.C_CASH], len(bars), m.periods_per_year(bars.timeframe))
+
+
+def grid_returns(
+    bars: Bars,
+    signals: Mapping[str, npt.ArrayLike | None],
+    configs: BacktestConfig | Sequence[BacktestConfig] | None = None,
+    funding: FundingAlignment | None = None,
+    every: int = 1,
+) -> np.ndarray:
+    """The (T, V) matrix of per-period simple returns of each variant of a grid (the input of
+    strategies.overfitting.pbo_cscv), same inputs as run_grid.
+
+    Equity is sampled at the close of bars every-1, 2*every-1, ... (e.g. every=96 on 15m bars:
+    daily returns); the first return is against the initial cash, a trailing partial period
+    is left out. One record-mode run per variant, reusing one (3, n) buffer: memory is
+    O(n + T x V), time about one single run per variant."""
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
+    arrs, cfg, rates, slip_abs, v_count = _grid_inputs(bars, signals, configs, funding)
+    n = len(bars)
+    t = n // every
+    if t < 1:
+        raise ValueError(f"{n} bars hold no period of {every} bars")
+    rec = np.empty((k.N_REC, n))
+    stats = np.zeros(k.N_STATS)
+    no_trades = np.empty((0, k.N_TRADE_COLS))
+    out = np.empty((t, v_count))
+    picks = np.arange(every - 1, t * every, every)
+    for v in range(v_count):
+        row = {f: a[0 if a.shape[0] == 1 else v] for f, a in arrs.items()}
+        c_row = cfg[0 if cfg.shape[0] == 1 else v]
+        k.simulate(  # type: ignore[call-arg]
+            bars.open, bars.high, bars.low, bars.close, rates, slip_abs,
+            *(row[f] for f in SIGNAL_FIELDS), c_row, stats, no_trades, rec,
+        )  # fmt: skip
+        eq = np.concatenate(([c_row[k.C_CASH]], rec[k.R_EQUITY, picks]))
+        out[:, v] = m.bar_returns(eq)
+    return out
 
 
 def metrics_from_stats(stats: np.ndarray, cash: float, n: int, ppy: float) -> dict[str, float]:

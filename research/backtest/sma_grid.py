@@ -28,13 +28,14 @@ from numba import njit, prange
 from research.backtest import engine as k
 from research.backtest.bars import Bars
 from research.backtest.booking import (
+    drawdown,
+    drawdown_flat,
     enter,
     exit_taker,
-    has_print,
     inside_rates,
-    mark,
-    mark_flat,
+    margin_of,
     pay_funding,
+    sizing_of,
 )
 from research.backtest.config import BacktestConfig
 from research.backtest.funding import FundingAlignment
@@ -88,8 +89,9 @@ def _advance(
     n = c.shape[0]
     taker = cfg[k.C_TAKER]
     slip = cfg[k.C_SLIP]
-    mm = cfg[k.C_MM]
     close_end = cfg[k.C_END] > 0.0
+    mg = margin_of(cfg)
+    sz = sizing_of(cfg)
     fund = funding.shape[1] > 0
     inside = fund and funding.shape[0] == 3
     acc = x[X_ACC : X_ACC + 6]
@@ -131,10 +133,17 @@ def _advance(
                 if sig > 0:
                     p_entry = True
                     break
-            nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark_flat(
-                cash, j - i, lbuf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
-            )
+            for _ in range(j - i):
+                nb += 1
+                lbuf[nb] = cash
+                if nb == k.RET_BLOCK:
+                    k._sum_returns(lbuf, nb, mom)
+                    lbuf[0] = cash
+                    nb = 0
             prev_eq = cash
+            peak, dd_floor, max_dd, dd_bars, max_dd_bars = drawdown_flat(
+                cash, j - i, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+            )
             i = j
             continue
         if qty != 0.0 and not p_exit:
@@ -142,13 +151,20 @@ def _advance(
             # liquidation level untouched, not the last bar), up to and including an exit cross
             j = i
             while j < i1 and j < n - 1:
-                if lo[j] <= liq or (fund and has_print(funding, j, inside)):
+                if lo[j] <= liq or (fund and (funding[0, j] != 0.0 or (
+                        inside and (funding[1, j] != 0.0 or funding[2, j] != 0.0)))):  # fmt: skip
                     break
                 eq = cash + qty * (c[j] - e_px)
-                nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark(
-                    eq, lbuf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
-                )
+                nb += 1
+                lbuf[nb] = eq
+                if nb == k.RET_BLOCK:
+                    k._sum_returns(lbuf, nb, mom)
+                    lbuf[0] = eq
+                    nb = 0
                 prev_eq = eq
+                peak, dd_floor, max_dd, dd_bars, max_dd_bars = drawdown(
+                    eq, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+                )
                 a1 = fast[j - i0] - slow[j - i0]
                 sig = cross(a_prev, a1)
                 a_prev = a1
@@ -165,7 +181,7 @@ def _advance(
         # 1. funding settled at the open, on the position carried into the bar
         if held and fund and funding[0, i] != 0.0:
             cash, fund_acc, fund_tot, liq = pay_funding(
-                qty, oi, funding[0, i], e_px, mm, cash, fund_acc, fund_tot
+                qty, oi, funding[0, i], e_px, mg, cash, fund_acc, fund_tot
             )
         # 2. market exit at the open
         if p_exit:
@@ -178,8 +194,9 @@ def _advance(
         if p_entry and qty == 0.0:
             p_entry = False
             f_px = k._slipped(oi, 1.0, slip, slip_abs[i])
-            qty, e_fee, cash, liq = enter(acc, cfg, cash, 1.0, f_px, np.nan, taker)
+            qty, e_fee, cash, liq = enter(cash, 1.0, f_px, np.nan, taker, sz, mg)
             if qty != 0.0:
+                acc[k.A_FEES] += e_fee
                 e_px = f_px
                 e_bar = i
                 fund_acc = 0.0
@@ -189,10 +206,10 @@ def _advance(
         # 3b. funding settled inside the bar: the costly prints now, the others after step 4
         credit = 0.0
         if inside and qty != 0.0:
-            cost, credit = inside_rates(funding, i, qty)
+            cost, credit = inside_rates(funding[1, i], funding[2, i], qty)
             if cost != 0.0:
                 cash, fund_acc, fund_tot, liq = pay_funding(
-                    qty, oi, cost, e_px, mm, cash, fund_acc, fund_tot
+                    qty, oi, cost, e_px, mg, cash, fund_acc, fund_tot
                 )
         # 4. liquidation, the only resting exit of a stop-less long
         if qty != 0.0 and lo[i] <= liq:
@@ -202,7 +219,7 @@ def _advance(
         # 3b (end). held from the open through the close: the paying inside prints too
         if credit != 0.0 and qty != 0.0:
             cash, fund_acc, fund_tot, liq = pay_funding(
-                qty, oi, credit, e_px, mm, cash, fund_acc, fund_tot
+                qty, oi, credit, e_px, mg, cash, fund_acc, fund_tot
             )
         if i == n - 1 and qty != 0.0 and close_end:
             cash += exit_taker(no_trades, acc, e_bar, i, qty, e_px, c[i], slip, slip_abs[i], e_fee,
@@ -212,10 +229,16 @@ def _advance(
             exposure += 1
         # 5. mark to market, returns (blocked, as in simulate), drawdown
         eq = cash + qty * (c[i] - e_px) if qty != 0.0 else cash
-        nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars = mark(
-            eq, lbuf, mom, nb, peak, dd_floor, max_dd, dd_bars, max_dd_bars
-        )
+        nb += 1
+        lbuf[nb] = eq
+        if nb == k.RET_BLOCK:
+            k._sum_returns(lbuf, nb, mom)
+            lbuf[0] = eq
+            nb = 0
         prev_eq = eq
+        peak, dd_floor, max_dd, dd_bars, max_dd_bars = drawdown(
+            eq, peak, dd_floor, max_dd, dd_bars, max_dd_bars
+        )
         # 7. this bar's crossing becomes an order for the next bar
         a1 = fast[i - i0] - slow[i - i0]
         sig = cross(a_prev, a1)

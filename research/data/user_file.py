@@ -8,8 +8,8 @@ annualised metrics (CAGR, Sharpe) and a wrong symbol mislabels a report, so:
   (``<venue>_<SYMBOL>_<tf>.csv[.gz]``) when the file has one; a caller's explicit value that
   contradicts the name is refused;
 * the bar spacing in the file (its most common step) must equal the timeframe, whoever said it;
-* rows are validated exactly like an import (a bad row is named by its line) and gaps are
-  reported, never filled;
+* rows are validated exactly like an import (a bad row is named by its line), a shipped file
+  must match its manifest's sha256, and gaps are reported, never filled;
 * the funding file shipped beside it (``<venue>_<SYMBOL>_funding.csv.gz``) is loaded on request.
 """
 
@@ -27,6 +27,7 @@ from research.data.csv_files import (
     parse_csv_name,
     read_raw_csv,
 )
+from research.data.importer import check_against_manifest
 from research.data.symbols import canonical_symbol
 from research.data.timeframes import timeframe_ms
 from research.data.validation import OHLCV_COLUMNS, GapSummary, validate_ohlcv
@@ -120,6 +121,7 @@ def load_user_bars(
             symbol = canonical_symbol(venue, symbol)
     if said is not None:
         timeframe_ms(said)  # a clear error for an unknown timeframe before reading anything
+    check_against_manifest(path)  # a shipped file must be the published one, as on import
     raw = read_raw_csv(path, OHLCV_COLUMNS)
     spacing = _spacing(raw, path)
     if said is None:

@@ -74,8 +74,10 @@ def load_or_compute(
     ohlc: Sequence[np.ndarray],
     detector_params: Mapping[str, Any],
     columns: Sequence[str],
+    write: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """The matrix from the disk cache, else computed (and stored); info says which and how long."""
+    """The matrix from the disk cache, else computed (and stored unless ``write`` is False);
+    info says which and how long."""
     t0 = time.perf_counter()
     path = None if cache_dir is None else cache_dir / f"{key}.npy"
     if path is not None and path.is_file():
@@ -86,7 +88,7 @@ def load_or_compute(
         except (OSError, ValueError):
             pass  # unreadable entry: recompute and overwrite
     x = compute_matrix(det_bars, ohlc, detector_params, columns)
-    if path is not None:
+    if path is not None and write:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:

@@ -129,8 +129,16 @@ def run_study(
             asked.append(trial)
             points.append(full)
         variants = planning.plan(req.strategy, req.datasets, points, req.config)
-        _add(total, run_variants(req.strategy, variants, req.config, store, cache_dir,
-                                 req.progress, on_batch))  # fmt: skip
+        try:
+            _add(total, run_variants(req.strategy, variants, req.config, store, cache_dir,
+                                     req.progress, on_batch))  # fmt: skip
+        except BaseException:
+            # asked but never told: close them as failed so the study holds no phantom
+            # running trials (their finished rows stay in the table's parts)
+            for trial in asked:
+                study.tell(trial, state=TrialState.FAIL)
+            store.write_table(store.load())
+            raise
         rows = store.load([v.id for v in variants])
         by_id = {r.variant_id: r for r in rows.itertuples(index=False)}
         per_point = len(req.datasets)

@@ -58,6 +58,7 @@ class RunStats:
     cache_misses: int = 0  # detector matrices computed
     detector_sets: int = 0  # distinct (dataset, detector parameters) needed this run
     cpus: int = 1
+    worker_peak_rss_mb: float = 0.0  # the largest task process's peak RSS
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -185,6 +186,7 @@ def run_variants(
                 store.append(_rows(members, out, strategy, config))
                 stats.computed += len(members)
                 stats.kernel_seconds += out["seconds"]
+                stats.worker_peak_rss_mb = max(stats.worker_peak_rss_mb, out["peak_rss_mb"])
                 info = out.get("detect")
                 if info is not None:
                     stats.kernel_seconds += info["seconds"]

@@ -44,9 +44,10 @@ class SweepRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def identity(self) -> str:
-        spec: dict[str, Any] = {"space": self.space.spec(), "seed": self.seed}
-        if self.method != "grid":
+        spec: dict[str, Any] = {"space": self.space.spec()}
+        if self.method != "grid":  # a grid does not depend on the seed or a count
             spec["variants"] = self.variants
+            spec["seed"] = self.seed
         if self.method == "optuna":
             spec["objectives"] = list(self.objectives)
         return planning.sweep_id(self.strategy, self.method, spec, self.datasets, self.config)
@@ -127,6 +128,7 @@ def _summary(
         "per_dataset": [_brief(d) for d in report["datasets"]],
         "timing": {"wall_s": stats.wall_seconds, "kernel_s": kernel, "detect_s": stats.detect_seconds,
                    "tasks": stats.tasks, "cpus": stats.cpus,
+                   "worker_peak_rss_mb": stats.worker_peak_rss_mb,
                    "variants_per_s": stats.computed / stats.wall_seconds if stats.wall_seconds else 0.0},
         "detector_cache": {"sets": stats.detector_sets, "hits": stats.cache_hits,
                            "misses": stats.cache_misses},

@@ -17,6 +17,10 @@ import ray
 from research.sweep import batch, detector_cache
 
 CACHE_CAP_BYTES = int(float(os.environ.get("FRACTAL_DETECTOR_CACHE_GB", "4")) * 2**30)
+# a one-variant group's matrix is written only when small: at 1M bars it is ~100 MB, and
+# writing one per variant of a sweep whose every variant has its own detector parameters
+# would cost more disk time than detecting again
+SOLO_WRITE_BYTES = 32 * 2**20
 
 
 def _one_thread() -> None:
@@ -51,10 +55,13 @@ def _matrix(
     key: str,
     det: Mapping[str, Any],
     columns: Sequence[str],
+    solo: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     cdir = Path(cache_dir) if cache_dir else None
     ohlc = (data["open"], data["high"], data["low"], data["close"])
-    x, info = detector_cache.load_or_compute(cdir, key, data["det_bars"], ohlc, det, columns)
+    size = data["close"].shape[0] * (len(ohlc) + len(columns)) * 8
+    write = not solo or size <= SOLO_WRITE_BYTES
+    x, info = detector_cache.load_or_compute(cdir, key, data["det_bars"], ohlc, det, columns, write)
     if not info["hit"]:
         _prune(cdir)
     return x, info
@@ -102,7 +109,7 @@ def detect_evaluate_task(
     """Detection and a small batch in one task: a group that fits one batch never sends its
     matrix (8 bytes x bars x columns) through the object store."""
     _one_thread()
-    x, info = _matrix(data, cache_dir, key, det, columns)
+    x, info = _matrix(data, cache_dir, key, det, columns, solo=len(params) == 1)
     out = batch.evaluate(strategy, data, x, params, config, periods)
     out["detect"] = info
     return out

@@ -110,7 +110,7 @@ def log_sweep(
     """Create or update the sweep's parent run; return (run id, tracking URI)."""
     from mlflow.entities import Metric, Param, RunTag
 
-    uri = req.tracking_uri or default_uri(req.data_dir)
+    uri = req.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_uri(req.data_dir)
     client = client_for(uri)
     exp = experiment_id(client, req.experiment, req.data_dir, uri)
     sid = summary["sweep_id"]

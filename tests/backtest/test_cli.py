@@ -116,3 +116,12 @@ def test_timeframe_comes_from_the_file_name() -> None:
         app, ["backtest", "--strategy", "sma_cross", "--data", str(DATA), "--timeframe", "15m"]
     )
     assert res.exit_code == 2 and "contradicts the file name" in res.output
+
+
+def test_help_lists_the_strategies() -> None:
+    from strategies.registry import names
+
+    res = runner.invoke(app, ["backtest", "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0
+    for name in names():
+        assert name in res.output, name

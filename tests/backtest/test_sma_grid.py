@@ -53,6 +53,14 @@ CONFIGS = {
         sizing="fraction", fraction=20, leverage=20, costs=CostModel(max_leverage=20)
     ),
     "lots_no_close": BacktestConfig(sizing="all_in", size_step=0.5, close_at_end=False),
+    # BNB's tiers bind (10x to 3M of notional, 5x above): sizing cap and tiered liquidation
+    "tiered": BacktestConfig(
+        initial_cash=2e6,
+        sizing="fraction",
+        fraction=10,
+        leverage=10,
+        costs=CostModel.for_symbol("BNB"),
+    ),  # fmt: skip
 }
 
 
@@ -76,6 +84,9 @@ def test_fused_equals_general_path_bit_for_bit(name: str, block: int, chunks: in
     assert want["trade_count"].min() > 0
     if name == "leveraged":
         assert want["liquidations"].sum() > 0
+    if name == "tiered":  # the tiers bind: one flat 10x tier gives other results
+        flat10 = cfg.model_copy(update={"costs": CostModel(max_leverage=10)})
+        assert (_general(b, flat10, fund)["final_equity"] != want["final_equity"]).all()
     if name == "atr_slippage":
         assert (want["funding_paid"] != 0).all()
 

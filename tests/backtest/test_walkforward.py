@@ -110,3 +110,29 @@ def test_grid_evaluator_runs_each_range_flat_on_sliced_signals() -> None:
     assert len(r.folds) == 3 and r.n_variants == 3
     with pytest.raises(ValueError, match="outside"):
         ev(2500, 3500)
+
+
+def test_grid_returns_are_each_variants_equity_returns() -> None:
+    from research.backtest.runner import grid_returns, run_backtest
+    from strategies.metrics import bar_returns
+    from strategies.overfitting import pbo_cscv
+    from strategies.signals import Signals
+
+    rng = np.random.default_rng(2)
+    c = 100 * np.exp(np.cumsum(rng.normal(0, 0.003, 2000)))
+    o = np.concatenate(([100.0], c[:-1]))
+    b = Bars.from_arrays(o, np.maximum(o, c) * 1.001, np.minimum(o, c) * 0.999, c, timeframe="1h")
+    fast, slow = np.array([5, 10, 20, 8]), np.array([30, 60, 120, 50])
+    e, x = sma_cross.generate_grid(b, fast, slow)
+    cfg = BacktestConfig(sizing="all_in")
+    m1 = grid_returns(b, {"entry": e, "exit_long": x}, cfg)
+    m24 = grid_returns(b, {"entry": e, "exit_long": x}, cfg, every=24)
+    assert m1.shape == (2000, 4) and m24.shape == (83, 4)
+    for v in range(4):
+        eq = run_backtest(b, Signals.build(2000, entry=e[v], exit_long=x[v]), cfg).equity
+        np.testing.assert_array_equal(m1[:, v], bar_returns(np.r_[1e4, eq.to_numpy()]))
+        # daily returns compound to the equity at the last sampled close
+        assert np.prod(1 + m24[:, v]) == pytest.approx(eq.iloc[83 * 24 - 1] / 1e4, rel=1e-12)
+    assert 0.0 <= pbo_cscv(m24, n_splits=4).pbo <= 1.0
+    with pytest.raises(ValueError, match="every"):
+        grid_returns(b, {"entry": e, "exit_long": x}, cfg, every=0)

@@ -2,8 +2,8 @@
 
 Each runs as a real process of the installed console script, in README order, from a temp
 working directory that has `../shared` (so the README's relative paths resolve), with its own
-FRACTAL_DATA_DIR. Commands that cannot run here are listed in NEEDS_NETWORK; long-running
-servers in SERVERS are started, waited for and stopped by pid. When you add a command to the
+FRACTAL_DATA_DIR. Commands that cannot run here are listed in NOT_RUN with the reason;
+long-running servers in SERVERS are started, waited for (they must answer) and stopped by pid. When you add a command to the
 README, it is picked up automatically; extend these lists only for the reasons they name.
 """
 
@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import PROJECT_ROOT, SHARED
@@ -27,9 +28,14 @@ from tests.conftest import PROJECT_ROOT, SHARED
 README = PROJECT_ROOT / "README.md"
 FRACTAL = Path(sys.executable).with_name("fractal")
 
-# command prefix -> why it is not run by this test
-NEEDS_NETWORK: dict[str, str] = {
+# command prefix -> why it cannot run here (network, credentials, …); keep the list short
+NOT_RUN: dict[str, str] = {
     "fractal data fetch": "downloads from the venue's public API",
+    # a process of its own would start its own Ray (tests share one session Ray); the command
+    # runs in-process on that Ray in tests/research/test_sweep_cli.py
+    "fractal sweep": "starts a Ray instance of its own",
+    # started, read back over REST and stopped by pid in tests/research/test_mlflow_ui.py
+    "fractal mlflow-ui": "a long-running MLflow server (tested in tests/research)",
 }
 # command prefix -> (argument overrides, a regex its stdout prints once it serves)
 SERVERS: dict[str, tuple[dict[str, str], str]] = {
@@ -53,8 +59,8 @@ COMMANDS = readme_commands(README.read_text())
 
 
 def _kind(command: str) -> str:
-    if any(command.startswith(p) for p in NEEDS_NETWORK):
-        return "network"
+    if any(command.startswith(p) for p in NOT_RUN):
+        return "not run"
     return "server" if any(command.startswith(p) for p in SERVERS) else "run"
 
 
@@ -82,7 +88,7 @@ def test_the_readme_shows_the_commands_this_test_knows_about() -> None:
     assert any(c.startswith("fractal backtest --strategy sma_cross") and "--report" in c
                for c in COMMANDS)  # fmt: skip
     assert len(COMMANDS) >= 12
-    for prefix in [*NEEDS_NETWORK, *SERVERS]:
+    for prefix in [*NOT_RUN, *SERVERS]:
         assert any(c.startswith(prefix) for c in COMMANDS), f"{prefix} no longer in README"
 
 
@@ -120,6 +126,10 @@ def _serve_then_stop(command: str, cwd: Path, env: dict[str, str]) -> None:
             line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             assert line is not None, f"{command} exited early:\n{''.join(seen)}"
             seen.append(line)
+        url = next(x.strip() for x in seen if re.match(ready, x))
+        # it answers: the venue's /info serves the meta the SDK asks for first
+        meta = httpx.post(f"{url}/info", json={"type": "meta"}, timeout=60).json()
+        assert {u["name"] for u in meta["universe"]} >= {"BTC", "ETH"}
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0, "".join(seen)
     finally:
@@ -135,10 +145,8 @@ def test_readme_command_runs_as_written(
 ) -> None:
     cwd, env = workspace
     kind = _kind(command)
-    if kind == "network":
-        pytest.skip(
-            f"{command!r}: {NEEDS_NETWORK[next(p for p in NEEDS_NETWORK if command.startswith(p))]}"
-        )
+    if kind == "not run":
+        pytest.skip(f"{command!r}: {NOT_RUN[next(p for p in NOT_RUN if command.startswith(p))]}")
     if kind == "server":
         _serve_then_stop(command, cwd, env)
         return

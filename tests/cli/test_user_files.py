@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from cluster.cli import app
 from research.data.store import MarketStore
-from research.data.user_file import UserFileError, load_user_bars
 from tests.conftest import MARKET
 
 runner = CliRunner()
@@ -69,6 +68,8 @@ def test_repair_drops_the_garbage_row_and_says_so(garbage: Path, _isolated_data_
 
 
 def test_a_missing_timestamp_is_named_by_line(tmp_path: Path) -> None:
+    from research.data.user_file import load_user_bars
+
     lines = _lines(BTC_15M, 40)
     lines[9] = "," + lines[9].split(",", 1)[1]
     path = _write(tmp_path / "hyperliquid_BTCUSDC_15m.csv", lines)
@@ -77,6 +78,8 @@ def test_a_missing_timestamp_is_named_by_line(tmp_path: Path) -> None:
 
 
 def test_symbol_and_timeframe_come_from_a_shipped_style_name(tmp_path: Path) -> None:
+    from research.data.user_file import UserFileError, load_user_bars
+
     ub = load_user_bars(ETH_1H, with_funding=True)
     assert (ub.venue, ub.symbol, ub.timeframe) == ("hyperliquid", "ETH", "1h")
     assert ub.funding is not None and len(ub.funding) > 0
@@ -87,6 +90,8 @@ def test_symbol_and_timeframe_come_from_a_shipped_style_name(tmp_path: Path) -> 
 
 
 def test_an_unnamed_file_takes_its_timeframe_from_the_bar_spacing(tmp_path: Path) -> None:
+    from research.data.user_file import UserFileError, load_user_bars
+
     path = _write(tmp_path / "my_eth.csv", _lines(ETH_1H, 500))
     ub = load_user_bars(path)
     assert ub.timeframe == "1h" and ub.symbol is None
@@ -95,6 +100,8 @@ def test_an_unnamed_file_takes_its_timeframe_from_the_bar_spacing(tmp_path: Path
 
 
 def test_a_name_that_lies_about_the_timeframe_is_refused(tmp_path: Path) -> None:
+    from research.data.user_file import UserFileError, load_user_bars
+
     path = _write(tmp_path / "hyperliquid_ETHUSDC_15m.csv", _lines(ETH_1H, 500))
     with pytest.raises(UserFileError, match="bars are 1h apart .* its name says 15m"):
         load_user_bars(path)

@@ -52,14 +52,14 @@ def test_list_empty_store() -> None:
 
 def test_bad_path_is_clean_error() -> None:
     result = runner.invoke(app, ["data", "import", "/no/such/place.csv.gz"])
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert "no such file or folder" in result.output
     assert "Traceback" not in result.output
 
 
 def test_bad_timeframe_is_clean_error() -> None:
     result = runner.invoke(app, ["data", "show", "hyperliquid", "BTC", "7m"])
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert "unknown timeframe '7m'" in result.output
     assert "Traceback" not in result.output
 
@@ -145,7 +145,7 @@ def test_fetch_bad_arguments_are_clean_errors(hl_server) -> None:
     }
     for expected, args in cases.items():
         result = runner.invoke(app, args)
-        assert result.exit_code != 0, args
+        assert result.exit_code == 2, args
         assert expected in result.output, (expected, result.output)
         assert "Traceback" not in result.output
 

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -51,6 +52,27 @@ def _wait_ready(proc: subprocess.Popen[str], timeout: float) -> list[str]:
             return seen
 
 
+def _until_healthy(
+    client: httpx.Client, proc: subprocess.Popen[str], url: str, seen: list[str]
+) -> None:
+    """The listening line can precede the socket (uvicorn's supervisor logs first): wait,
+    on the server process itself (a 0.2 s wait that also notices it dying), until /health
+    answers, with a deadline."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if client.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        try:
+            proc.wait(timeout=0.2)
+            raise AssertionError("mlflow-ui exited:\n" + "".join(seen))
+        except subprocess.TimeoutExpired:
+            continue
+    raise AssertionError("mlflow-ui never answered /health:\n" + "".join(seen))
+
+
 def test_mlflow_ui_serves_the_sweep_over_rest(tmp_path: Path) -> None:
     data = write_slice(tmp_path / "in", bars=800)
     code, out, err = sweep("--strategy", "bos_orderblock", "--data", str(data), "--method",
@@ -63,9 +85,10 @@ def test_mlflow_ui_serves_the_sweep_over_rest(tmp_path: Path) -> None:
         env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
     )  # fmt: skip
     try:
-        _wait_ready(proc, timeout=180)
+        seen = _wait_ready(proc, timeout=180)
         base = f"http://127.0.0.1:{port}/api/2.0/mlflow"
         with httpx.Client(timeout=60) as client:
+            _until_healthy(client, proc, f"http://127.0.0.1:{port}/health", seen)
             run = client.get(f"{base}/runs/get", params={"run_id": out["mlflow_run_id"]})
             assert run.status_code == 200, run.text
             body = run.json()["run"]

@@ -59,6 +59,36 @@ def test_contract_json_table_and_rows_equal_backtest(data: Path) -> None:
     _check_mlflow(out, n_children=4)
 
 
+def test_sma_cross_rows_equal_backtest(data: Path) -> None:
+    code, out, err = sweep("--strategy", "sma_cross", "--data", str(data), "--method", "grid",
+                           "--param", "fast=5:15:5", "--param", "slow=20:60:40", "--top", "1")  # fmt: skip
+    assert code == 0 and out is not None, err
+    table = pd.read_parquet(out["results"])
+    assert len(table) == 6
+    for row in table.itertuples():
+        ref = backtest("--strategy", "sma_cross", "--data", str(data),
+                       "--param", f"fast={row.param_fast}", "--param", f"slow={row.param_slow}")  # fmt: skip
+        assert row.trades == ref["trade_count"] and row.trades > 0
+        assert math.isclose(row.total_return, ref["total_return"], rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_several_symbols_and_timeframes_from_the_store() -> None:
+    """--symbols/--timeframes: every pair is a dataset (shipped files imported on first use);
+    rows equal `fractal backtest` on the same symbol and timeframe."""
+    grid = ["--param", "fast=5:10:5", "--param", "slow=30"]
+    code, out, err = sweep("--strategy", "sma_cross", "--symbols", "BTC,ETH", "--timeframes",
+                           "1h,15m", "--method", "grid", *grid, "--top", "1")  # fmt: skip
+    assert code == 0 and out is not None, err
+    assert sorted(out["datasets"]) == ["BTC/15m", "BTC/1h", "ETH/15m", "ETH/1h"]
+    t = pd.read_parquet(out["results"])
+    assert len(t) == out["variants"] == 8
+    row = t[(t["symbol"] == "ETH") & (t["timeframe"] == "1h") & (t["param_fast"] == 10)].iloc[0]
+    ref = backtest("--strategy", "sma_cross", "--symbol", "ETH", "--timeframe", "1h",
+                   "--param", "fast=10", "--param", "slow=30")  # fmt: skip
+    assert row["trades"] == ref["trade_count"]
+    assert math.isclose(row["total_return"], ref["total_return"], rel_tol=1e-9, abs_tol=1e-12)
+
+
 def _check_mlflow(out: dict, n_children: int) -> None:  # type: ignore[type-arg]
     from mlflow.tracking import MlflowClient
 
@@ -115,6 +145,30 @@ def test_optuna_study_resumes_by_name_with_journal_storage(data: Path, tmp_path:
     )
 
 
+def test_optuna_single_objective_reports_walk_forward_folds(data: Path, tmp_path: Path) -> None:
+    import optuna
+
+    from research.sweep.optuna_study import FOLDS, journal_storage
+
+    code, out, err = sweep("--strategy", "bos_orderblock", "--data", str(data), "--method",
+                           "optuna", "--param", "rr=1:4", "--param", "cooldown=0:40",
+                           "--variants", "8", "--study", "wf-prune", "--top", "1")  # fmt: skip
+    assert code == 0 and out is not None, err
+    assert out["study"] == "wf-prune" and out["objectives"] == ["sharpe"]
+    study = optuna.load_study(
+        study_name="wf-prune",
+        storage=journal_storage(tmp_path / "fractal-data" / "optuna" / "journal.log"),
+    )
+    states = optuna.trial.TrialState
+    done = [t for t in study.trials if t.state in (states.COMPLETE, states.PRUNED)]
+    assert len(done) == 8
+    for t in done:  # every trial reported its folds, up to the one it was pruned at
+        steps = sorted(t.intermediate_values)
+        assert steps == list(range(len(steps))) and 1 <= len(steps) <= FOLDS
+        if t.state == states.COMPLETE:
+            assert len(steps) == FOLDS
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
@@ -132,6 +186,20 @@ def test_optuna_study_resumes_by_name_with_journal_storage(data: Path, tmp_path:
             ["--strategy", "bos_orderblock", "--method", "optuna", "--objective", "luck"],
             "unknown objective",
         ),
+        # found inside a Ray task (sma_cross sets no stop): still one line, exit 2
+        (
+            [
+                "--strategy",
+                "sma_cross",
+                "--sizing",
+                "risk",
+                "--param",
+                "fast=5",
+                "--param",
+                "slow=20",
+            ],
+            "risk sizing needs a stop",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(data: Path, args: list[str], needle: str) -> None:
@@ -139,4 +207,5 @@ def test_bad_input_exits_2_with_one_line(data: Path, args: list[str], needle: st
     assert code == 2 and out is None
     # one error line (rich may wrap it at the console width)
     text = " ".join(err.split()).lower()
-    assert text.startswith("error:") and text.count("error:") == 1 and needle in text, err
+    assert text.count("error:") == 1 and needle in text[text.index("error:") :], err
+    assert "traceback" not in text

@@ -59,3 +59,29 @@ def test_malformed_private_key_is_rejected_without_echo(monkeypatch: pytest.Monk
         load_settings()
     assert "PRIVATE_KEY" in str(exc.value)
     assert bad not in str(exc.value)
+
+
+def test_smc_threads_come_from_the_environment_through_the_cli(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """strategies/ never reads FRACTAL_SMC_THREADS: the CLI's settings pass it in."""
+    import typer
+
+    from cluster.cli_common import settings_or_exit
+    from strategies.smc import set_default_threads
+    from strategies.smc._schedule import default_threads
+
+    try:
+        monkeypatch.setenv("FRACTAL_SMC_THREADS", "1")
+        assert settings_or_exit().fractal_smc_threads == 1
+        assert default_threads() == 1
+        monkeypatch.setenv("FRACTAL_SMC_THREADS", "0")
+        with pytest.raises(typer.Exit) as exc:
+            settings_or_exit()
+        assert exc.value.exit_code == 2
+        assert default_threads() == 1  # a bad value changes nothing
+        monkeypatch.delenv("FRACTAL_SMC_THREADS")
+        assert settings_or_exit().fractal_smc_threads is None
+        assert default_threads() >= 1
+    finally:
+        set_default_threads(None)

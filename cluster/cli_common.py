@@ -23,10 +23,15 @@ def settings_or_exit() -> Settings:
     """Load settings or print one line per invalid field and exit with status 2."""
     _warn_about_env_file(Path.cwd() / ENV_FILE)
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as err:
         err_console.print(f"[red]{err}[/red]", highlight=False)
         raise typer.Exit(2) from None
+    # strategies never read the environment: the wiring passes FRACTAL_SMC_THREADS in
+    from strategies.smc import set_default_threads
+
+    set_default_threads(settings.fractal_smc_threads)
+    return settings
 
 
 @functools.cache

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     base_risk_percent: Annotated[Decimal, Field(gt=0, le=10)] = Decimal("1.0")
     max_open_positions: Annotated[int, Field(ge=1, le=100)] = 3
     check_interval_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
+    # threads of one SMC detection (strategies.smc.set_default_threads); None = every usable core
+    fractal_smc_threads: Annotated[int, Field(ge=1, le=64)] | None = None
     fractal_data_dir: Path = Field(default_factory=default_data_dir)
     shared_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
 

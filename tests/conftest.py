@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,12 @@ from hypothesis import HealthCheck, settings
 
 from cluster import numba_cache
 
-# before any kernel module is imported: NUMBA_CACHE_DIR (a base, e.g. set by `make test`) becomes
-# <base>/<digest of the kernel sources>, so an edited helper never runs as stale cached code
+# before any kernel module is imported: NUMBA_CACHE_DIR (a base, e.g. set by `make test`; else the
+# same temp base `make test` uses, never the user's cache) becomes <base>/<digest of the kernel
+# sources>, so an edited helper never runs as stale cached code
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "fractal-test" / "numba-cache")
+)
 numba_cache.configure()
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -108,3 +108,29 @@ def test_a_data_dir_inside_the_source_tree_is_refused(
     res = CliRunner().invoke(app, ["run"])
     assert res.exit_code == 2 and "inside the source tree" in res.output
     assert not (PROJECT_ROOT / inside / "store").exists()
+
+
+def test_smc_threads_come_from_the_environment_through_the_cli(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """strategies/ never reads FRACTAL_SMC_THREADS: the CLI's settings pass it in."""
+    import typer
+
+    from cluster.cli_common import settings_or_exit
+    from strategies.smc import set_default_threads
+    from strategies.smc._schedule import default_threads
+
+    try:
+        monkeypatch.setenv("FRACTAL_SMC_THREADS", "1")
+        assert settings_or_exit().fractal_smc_threads == 1
+        assert default_threads() == 1
+        monkeypatch.setenv("FRACTAL_SMC_THREADS", "0")
+        with pytest.raises(typer.Exit) as exc:
+            settings_or_exit()
+        assert exc.value.exit_code == 2
+        assert default_threads() == 1  # a bad value changes nothing
+        monkeypatch.delenv("FRACTAL_SMC_THREADS")
+        assert settings_or_exit().fractal_smc_threads is None
+        assert default_threads() >= 1
+    finally:
+        set_default_threads(None)

@@ -14,6 +14,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from strategies.smc._schedule import set_default_threads
     from strategies.smc.pipeline import (
         SMCParams,
         bars_from_frame,
@@ -30,12 +31,15 @@ __all__ = [
     "detect",
     "detect_arrays",
     "make_params",
+    "set_default_threads",
 ]
 
 
 def __getattr__(name: str) -> Any:
     if name == "SMCStream":
         return import_module("strategies.smc.stream").SMCStream
+    if name == "set_default_threads":
+        return import_module("strategies.smc._schedule").set_default_threads
     if name in __all__:
         return getattr(import_module("strategies.smc.pipeline"), name)
     raise AttributeError(f"module 'strategies.smc' has no attribute {name!r}")

@@ -35,8 +35,8 @@ def empty_out(n: int, ncols: int) -> np.ndarray:
     """Uninitialised batch output buffer: every concept's ``step`` writes every column of its
     row (NaN / -1 for "none"), so a whole-buffer NaN fill would be 2.4 GB of wasted memory
     traffic at 1M bars × 300 columns. ``tests/smc/test_schedule.py`` hands out sentinel-filled
-    buffers to prove no cell is left unwritten. Streams use NaN-filled buffers
-    (``GrowableRows``, the fused arena) instead.
+    buffers to prove no cell is left unwritten. The stream's arena (``_fused_layout``) is
+    allocated with ``np.empty`` too, for the same reason.
     """
     return np.empty((n, ncols), dtype=np.float64)
 
@@ -65,24 +65,6 @@ def wilder_atr_step(i: int, bars: np.ndarray, period: int, state: np.ndarray) ->
         return state[0]
     state[0] = (state[0] * (period - 1) + tr) / period
     return state[0]
-
-
-class GrowableRows:
-    """Row buffer that doubles its capacity, so a stream appends in amortised O(1)."""
-
-    def __init__(self, ncols: int, fill: float = np.nan, capacity: int = 1024) -> None:
-        self.fill = fill
-        self.data = np.full((capacity, ncols), fill, dtype=np.float64)
-
-    def ensure(self, n: int) -> np.ndarray:
-        """Make room for ``n`` rows; returns the (possibly new) array."""
-        cap = self.data.shape[0]
-        if n > cap:
-            new_cap = max(n, 2 * cap)
-            grown = np.full((new_cap, self.data.shape[1]), self.fill, dtype=np.float64)
-            grown[:cap] = self.data
-            self.data = grown
-        return self.data
 
 
 def as_bars(

@@ -141,7 +141,7 @@ class Layout:
         self.width = c0
         st[WIDTH] = c0
         self.st = st
-        self.outs = np.empty(capacity * self.width)  # fused_step NaN-fills each new row
+        self.outs = np.empty(capacity * self.width)  # fused_step writes every cell of a row
         self.cap = capacity
         st[CAP] = capacity
         self._make_views()
@@ -158,8 +158,8 @@ class Layout:
     def grow(self, n: int) -> None:
         """Double the row capacity (keeping the first ``n`` rows of every block).
 
-        ``np.empty``: rows past ``n`` are written (NaN-filled first) by ``fused_step``, so every
-        byte of the arena is written once — no fill pass, and the pages of the new half are
+        ``np.empty``: rows past ``n`` are written by ``fused_step`` (each concept ``step`` writes
+        every column of its row, NaN / -1 for "none"), so every byte of the arena is written once — no fill pass, and the pages of the new half are
         faulted in as rows arrive rather than all at once.
         """
         old = self.blocks

@@ -12,6 +12,7 @@ behind a short independent node.
 
 from __future__ import annotations
 
+import operator
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -35,30 +36,44 @@ class Task:
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
+_default: int | None = None  # set_default_threads; None = the usable cores
+
+
+def check_threads(threads: int) -> int:
+    """A valid thread count (a positive int), capped at ``MAX_THREADS``."""
+    try:
+        k = operator.index(threads)
+    except TypeError:
+        k = 0
+    if isinstance(threads, bool) or k < 1:
+        raise ValueError(f"SMC threads must be a positive integer, got {threads!r}")
+    return min(k, MAX_THREADS)
+
+
+def set_default_threads(threads: int | None) -> None:
+    """The thread count ``detect``/``detect_arrays`` use when the call names none (``None``
+    restores the usable cores). Why a setter: strategies never read the environment; the
+    wiring (``cluster``: ``FRACTAL_SMC_THREADS``) passes the user's choice in once, and the
+    strategy code paths that call ``detect_arrays`` need not thread it through."""
+    global _default
+    _default = None if threads is None else check_threads(threads)
 
 
 def default_threads() -> int:
-    """Threads for one detection: ``FRACTAL_SMC_THREADS`` if set, else the usable cores (≤ 8).
-
-    Set ``FRACTAL_SMC_THREADS=1`` where many detections already run side by side (one per Ray
-    worker), so they do not oversubscribe the cores.
-    """
-    env = os.environ.get("FRACTAL_SMC_THREADS", "").strip()
-    if env:
-        try:
-            k = int(env)
-        except ValueError:
-            raise ValueError(
-                f"FRACTAL_SMC_THREADS must be a positive integer, got {env!r}"
-            ) from None
-        if k < 1:
-            raise ValueError(f"FRACTAL_SMC_THREADS must be a positive integer, got {env!r}")
-        return min(k, MAX_THREADS)
+    """Threads for one detection: the value given to ``set_default_threads``, else the usable
+    cores (≤ 8). Use 1 where many detections already run side by side (one per Ray worker)."""
+    if _default is not None:
+        return _default
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
     return max(1, min(cores, MAX_THREADS))
+
+
+def resolve_threads(threads: int | None) -> int:
+    """``threads`` checked, or ``default_threads()`` for None."""
+    return default_threads() if threads is None else check_threads(threads)
 
 
 def _get_pool(threads: int) -> ThreadPoolExecutor:

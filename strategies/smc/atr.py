@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
-from strategies.smc._common import NO_NRT, GrowableRows, check_bars, empty_out, wilder_atr_step
+from strategies.smc._common import NO_NRT, check_bars, empty_out, wilder_atr_step
 
 COLUMNS = ("atr",)
 INT_COLUMNS: frozenset[str] = frozenset()
@@ -50,21 +50,3 @@ def run(bars: np.ndarray, params: Params | None = None) -> np.ndarray:
     out = empty_out(bars.shape[0], len(COLUMNS))
     _run(bars, params.atr_period, init_state(params), out)
     return out
-
-
-class Stream:
-    """Streaming form: ``update(i, bars)`` after bar ``i`` was appended; returns row ``i``."""
-
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or Params()
-        self.state = init_state(self.params)
-        self.rows = GrowableRows(len(COLUMNS))
-
-    @property
-    def out(self) -> np.ndarray:
-        return self.rows.data
-
-    def update(self, i: int, bars: np.ndarray) -> np.ndarray:
-        out = self.rows.ensure(i + 1)
-        step(i, bars, self.params.atr_period, self.state, out)
-        return out[i]

@@ -34,7 +34,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import atr as atr_mod
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, GrowableRows, check_bars, empty_out
+from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, check_bars, empty_out
 
 COLUMNS = (
     # events: new gap, merged zone
@@ -415,25 +415,3 @@ def run(bars: np.ndarray, atr_out: np.ndarray, params: Params | None = None) -> 
     tabs, meta, snap = init_state(p)
     _run(bars, atr_out, p.fvg_middle_dir, p.fvg_min_atr, p.fvg_merge, tabs, meta, snap, out)
     return out
-
-
-class Stream:
-    """Streaming form: ``update(i, bars, atr_out)`` after bar ``i``; returns row ``i``."""
-
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or Params()
-        self.tabs, self.meta, self.snap = init_state(self.params)
-        self.rows = GrowableRows(len(COLUMNS))
-
-    @property
-    def out(self) -> np.ndarray:
-        return self.rows.data
-
-    def update(self, i: int, bars: np.ndarray, atr_out: np.ndarray) -> np.ndarray:
-        out = self.rows.ensure(i + 1)
-        p = self.params
-        step(
-            i, bars, atr_out, p.fvg_middle_dir, p.fvg_min_atr, p.fvg_merge,
-            self.tabs, self.meta, self.snap, out,
-        )  # fmt: skip
-        return out[i]

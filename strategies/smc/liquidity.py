@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from strategies.smc import atr as atr_mod
 from strategies.smc import periods as periods_mod
 from strategies.smc import swings as swings_mod
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, GrowableRows, check_bars, empty_out
+from strategies.smc._common import CLOSE, HIGH, LOW, NONE, check_bars, empty_out
 
 _SIDES = (("eqh", "bsl", "swing_high", "pdh"), ("eql", "ssl", "swing_low", "pdl"))
 _TARGETS = ("bsl", "ssl", "swing_high", "swing_low", "pdh", "pdl")
@@ -386,28 +386,3 @@ def run(
         pools, cands, sizes, levels, out,
     )  # fmt: skip
     return out
-
-
-class Stream:
-    """Streaming form: ``update(i, bars, swings_out, atr_out, periods_out)`` after bar ``i``."""
-
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or Params()
-        self.pools, self.cands, self.sizes, self.levels = init_state(self.params)
-        self.rows = GrowableRows(len(COLUMNS))
-
-    @property
-    def out(self) -> np.ndarray:
-        return self.rows.data
-
-    def update(
-        self, i: int, bars: np.ndarray, swings_out: np.ndarray, atr_out: np.ndarray,
-        periods_out: np.ndarray,
-    ) -> np.ndarray:  # fmt: skip
-        out = self.rows.ensure(i + 1)
-        p = self.params
-        step(
-            i, bars, swings_out, atr_out, periods_out, p.liq_tol_atr, p.liq_reclaim_bars,
-            self.pools, self.cands, self.sizes, self.levels, out,
-        )  # fmt: skip
-        return out[i]

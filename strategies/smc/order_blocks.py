@@ -41,7 +41,6 @@ from strategies.smc._common import (
     NO_NRT,
     NONE,
     OPEN,
-    GrowableRows,
     check_bars,
     empty_out,
     wilder_atr_step,
@@ -346,25 +345,3 @@ def run(bars: np.ndarray, structure_out: np.ndarray, params: OrderBlockParams) -
         p.ob_atr_mult, scal, table, out,
     )  # fmt: skip
     return out
-
-
-class Stream:
-    """Streaming form: ``update(i, bars, structure_out)`` after bar ``i`` (and structure row i)."""
-
-    def __init__(self, params: OrderBlockParams) -> None:
-        self.params = params
-        self.scal, self.table = init_state(params)
-        self.rows = GrowableRows(len(COLUMNS))
-
-    @property
-    def out(self) -> np.ndarray:
-        return self.rows.data
-
-    def update(self, i: int, bars: np.ndarray, structure_out: np.ndarray) -> np.ndarray:
-        out = self.rows.ensure(i + 1)
-        p = self.params
-        step(
-            i, bars, structure_out, p.ob_use_body, p.ob_close_invalidation, p.ob_atr_period,
-            p.ob_atr_mult, self.scal, self.table, out,
-        )  # fmt: skip
-        return out[i]

@@ -28,7 +28,7 @@ import pandas as pd
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from strategies.smc._common import HIGH, LOW, NONE, TIME, GrowableRows, check_bars, empty_out
+from strategies.smc._common import HIGH, LOW, NONE, TIME, check_bars, empty_out
 
 TIMEFRAMES = ("4h", "d", "w")
 _FIELDS = ("high", "high_ref", "low", "low_ref", "broken_high", "broken_low", "start")
@@ -159,30 +159,6 @@ def local_ms_one(t: float, zone: str) -> float:
     return t if zone == "UTC" else t + _offset_one(t, zone)
 
 
-class LocalClock:
-    """``local_ms_one`` for a stream, with the same once-per-UTC-hour offset rule as ``local_ms``."""
-
-    def __init__(self, zone: str) -> None:
-        zone_info(zone)
-        self.utc = zone == "UTC"
-        self.zone = zone
-        self.hour = -1.0
-        self.offset: float | None = None  # None: the offset changes within this hour
-
-    def __call__(self, t: float) -> float:
-        if self.utc:
-            return t
-        hour = float(math.floor(t / HOUR_MS))
-        if hour != self.hour:
-            a = _offset_one(hour * HOUR_MS, self.zone)
-            b = _offset_one(hour * HOUR_MS + HOUR_MS - 1.0, self.zone)
-            self.hour = hour
-            self.offset = a if a == b else None
-        if self.offset is None:
-            return t + _offset_one(t, self.zone)
-        return t + self.offset
-
-
 @njit(cache=True, nogil=True)
 def _times_ok(bars: np.ndarray) -> bool:
     """One pass instead of ``isfinite`` + ``diff`` temporaries (for finite times, ``b - a < 0``
@@ -278,30 +254,3 @@ def run(bars: np.ndarray, params: Params | None = None) -> np.ndarray:
     local = bars[:, TIME] if p.periods_zone == "UTC" else local_ms(bars, p.periods_zone)
     _run(bars, local, init_state(p), out)
     return out
-
-
-class Stream:
-    """Streaming form: ``update(i, bars)`` after bar ``i`` was appended; returns row ``i``."""
-
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or Params()
-        self.state = init_state(self.params)
-        self.rows = GrowableRows(len(COLUMNS))
-        self.local = GrowableRows(1)
-        self.clock = LocalClock(self.params.periods_zone)
-        self.last_time = -np.inf
-
-    @property
-    def out(self) -> np.ndarray:
-        return self.rows.data
-
-    def update(self, i: int, bars: np.ndarray) -> np.ndarray:
-        t = bars[i, TIME]
-        if not t >= self.last_time:
-            raise ValueError(f"bar {i}: open time {t} is before the previous bar's")
-        self.last_time = t
-        out = self.rows.ensure(i + 1)
-        local = self.local.ensure(i + 1)
-        local[i, 0] = self.clock(t)
-        step(i, bars, local[:, 0], self.state, out)
-        return out[i]

@@ -34,7 +34,7 @@ from strategies.smc import (
 )
 from strategies.smc._common import BAR_FIELDS, CLOSE, HIGH, LOW, OPEN, TIME
 from strategies.smc._frame import FrameLayout
-from strategies.smc._schedule import Task, default_threads, run_graph
+from strategies.smc._schedule import Task, resolve_threads, run_graph
 
 REQUIRED = ("open", "high", "low", "close")
 
@@ -119,7 +119,7 @@ def _module_node(
     deps: tuple[str, ...] = (),
     scale: str | None = None,
 ) -> Node:
-    """Node for a module with ``COLUMNS``, ``INT_COLUMNS``, params, ``run``, ``Stream``;
+    """Node for a module with ``COLUMNS``, ``INT_COLUMNS``, params and ``run``;
     ``scale`` names per-scale columns through the module's ``column_names(scale)``."""
     columns = list(module.column_names(scale) if scale else module.COLUMNS)
     ints = frozenset(module.int_column_names(scale) if scale else module.INT_COLUMNS)
@@ -267,16 +267,23 @@ def select_nodes(columns: Iterable[str] | None = None) -> list[Node]:
     return [node for node in nodes if node.name in need]
 
 
-def detect(df: pd.DataFrame, columns: Iterable[str] | None = None, **params: Any) -> pd.DataFrame:
+def detect(
+    df: pd.DataFrame,
+    columns: Iterable[str] | None = None,
+    threads: int | None = None,
+    **params: Any,
+) -> pd.DataFrame:
     """Every causal SMC concept for every bar of ``df``.
 
     Returns one row per input bar (same index). Row ``t`` uses bars ``0..t`` only: events sit
     on the bar at which they became known and carry ``*_ref`` pointing at the bar they are
     about. Index columns are int64 with -1 for none; levels are float64 with NaN for none.
     ``columns`` limits the work to the concepts those columns need (the frame then holds every
-    column of those concepts; values are the same as in the full frame).
+    column of those concepts; values are the same as in the full frame). ``threads``: as in
+    :func:`detect_arrays`.
     """
     p = make_params(**params)
+    k = resolve_threads(threads)
     bars = bars_from_frame(df)
     nodes = select_nodes(columns)
     layout = FrameLayout(nodes)
@@ -285,7 +292,7 @@ def detect(df: pd.DataFrame, columns: Iterable[str] | None = None, **params: Any
     def into_frame(name: str, out: np.ndarray) -> None:  # on the node's worker thread
         layout.split(name, out, floats, ints)
 
-    _run_nodes(nodes, bars, p, default_threads(), after=into_frame, keep=False)
+    _run_nodes(nodes, bars, p, k, after=into_frame, keep=False)
     return layout.frame(floats, ints, df.index)
 
 
@@ -297,12 +304,13 @@ def detect_arrays(
 ) -> dict[str, np.ndarray]:
     """Numpy core of :func:`detect`: each node's float64 output array, keyed by node name.
 
-    Independent nodes run on ``threads`` cores at once (default: ``FRACTAL_SMC_THREADS`` or
-    every usable core); the arrays are identical for any thread count. ``columns`` limits the
+    Independent nodes run on ``threads`` cores at once (default: ``_schedule.default_threads``,
+    i.e. what the caller set with ``set_default_threads``, else every usable core); the arrays
+    are identical for any thread count. ``columns`` limits the
     work to the nodes those columns need (see :func:`select_nodes`).
     """
     nodes = select_nodes(columns)
-    return _run_nodes(nodes, bars, p, default_threads() if threads is None else threads)
+    return _run_nodes(nodes, bars, p, resolve_threads(threads))
 
 
 def _run_nodes(

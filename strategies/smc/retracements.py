@@ -29,7 +29,6 @@ from strategies.smc._common import (
     LOW,
     NO_NRT,
     NONE,
-    GrowableRows,
     check_bars,
     empty_out,
 )
@@ -127,22 +126,3 @@ def run(bars: np.ndarray, swing_out: np.ndarray, params: RetracementParams) -> n
     out = empty_out(bars.shape[0], len(COLUMNS))  # step writes every column of every row
     _run(bars, swing_out, params.retracement_use_close, init_state(params), out)
     return out
-
-
-class Stream:
-    """Streaming form: ``update(i, bars, swing_out)`` after bar ``i`` (and swing row ``i``)."""
-
-    def __init__(self, params: RetracementParams) -> None:
-        self.params = params
-        self.use_close = params.retracement_use_close
-        self.state = init_state(params)
-        self.rows = GrowableRows(len(COLUMNS))
-
-    @property
-    def out(self) -> np.ndarray:
-        return self.rows.data
-
-    def update(self, i: int, bars: np.ndarray, swing_out: np.ndarray) -> np.ndarray:
-        out = self.rows.ensure(i + 1)
-        step(i, bars, swing_out, self.use_close, self.state, out)
-        return out[i]

@@ -34,10 +34,9 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from strategies.smc._common import HIGH, LOW, NONE, TIME, GrowableRows, check_bars, empty_out
+from strategies.smc._common import HIGH, LOW, NONE, check_bars, empty_out
 from strategies.smc.periods import (
     MS_DAY,
-    LocalClock,
     check_times,
     local_times,
     zone_info,
@@ -193,32 +192,3 @@ def run(bars: np.ndarray, params: Params | None = None) -> np.ndarray:
     out = empty_out(bars.shape[0], len(COLUMNS))
     _run(bars, local_times(bars, zones), spec, init_state(p), out)
     return out
-
-
-class Stream:
-    """Streaming form: ``update(i, bars)`` after bar ``i`` was appended; returns row ``i``."""
-
-    def __init__(self, params: Params | None = None) -> None:
-        self.params = params or Params()
-        self.zones, self.spec = _spec(self.params)
-        self.state = init_state(self.params)
-        self.rows = GrowableRows(len(COLUMNS))
-        self.local = GrowableRows(len(self.zones))
-        self.clocks = [LocalClock(z) for z in self.zones]
-        self.last_time = -np.inf
-
-    @property
-    def out(self) -> np.ndarray:
-        return self.rows.data
-
-    def update(self, i: int, bars: np.ndarray) -> np.ndarray:
-        t = bars[i, TIME]
-        if not t >= self.last_time:
-            raise ValueError(f"bar {i}: open time {t} is before the previous bar's")
-        self.last_time = t
-        out = self.rows.ensure(i + 1)
-        local = self.local.ensure(i + 1)
-        for z, clock in enumerate(self.clocks):
-            local[i, z] = clock(t)
-        step(i, bars, local, self.spec, self.state, out)
-        return out[i]

@@ -45,7 +45,6 @@ from strategies.smc._common import (
     NO_NRT,
     NONE,
     OPEN,
-    GrowableRows,
     check_bars,
     empty_out,
 )
@@ -292,22 +291,3 @@ def filter_internal_inplace(int_out: np.ndarray, swing_out: np.ndarray) -> np.nd
     """:func:`filter_internal` on ``int_out`` itself (for the owner of a fresh buffer)."""
     _filter_all(int_out, swing_out)
     return int_out
-
-
-class Stream:
-    """Streaming form: ``update(i, bars, swing_out)`` after bar ``i`` (and swing row ``i``)."""
-
-    def __init__(self, params: StructureParams) -> None:
-        self.params = params
-        self.wick_break = params.structure_wick_break
-        self.state = init_state(params)
-        self.rows = GrowableRows(len(COLUMNS))
-
-    @property
-    def out(self) -> np.ndarray:
-        return self.rows.data
-
-    def update(self, i: int, bars: np.ndarray, swing_out: np.ndarray) -> np.ndarray:
-        out = self.rows.ensure(i + 1)
-        step(i, bars, swing_out, self.wick_break, self.state, out)
-        return out[i]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from strategies.smc._common import HIGH, LOW, NO_NRT, NONE, GrowableRows, empty_out
+from strategies.smc._common import HIGH, LOW, NO_NRT, NONE, empty_out
 
 COLUMNS = (
     "swing_high", "swing_high_ref", "swing_high_level", "swing_high_kind",
@@ -138,22 +138,3 @@ def run(bars: np.ndarray, left: int, right: int) -> np.ndarray:
     out = empty_out(bars.shape[0], len(COLUMNS))
     _run(bars, left, right, init_state(), out)
     return out
-
-
-class SwingStream:
-    """Streaming form: ``update(i, bars)`` after bar ``i`` was appended; returns row ``i``."""
-
-    def __init__(self, left: int, right: int) -> None:
-        check_params(left, right)
-        self.left, self.right = left, right
-        self.state = init_state()
-        self.rows = GrowableRows(len(COLUMNS))
-
-    @property
-    def out(self) -> np.ndarray:
-        return self.rows.data
-
-    def update(self, i: int, bars: np.ndarray) -> np.ndarray:
-        out = self.rows.ensure(i + 1)
-        step(i, bars, self.left, self.right, self.state, out)
-        return out[i]

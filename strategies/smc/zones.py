@@ -22,7 +22,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from strategies.smc import swings as sw
-from strategies.smc._common import CLOSE, NO_NRT, GrowableRows, check_bars, empty_out
+from strategies.smc._common import CLOSE, NO_NRT, check_bars, empty_out
 
 COLUMNS = (
     "zone_hi", "zone_hi_ref", "zone_lo", "zone_lo_ref", "zone_eq", "zone_pct", "zone_position",
@@ -122,21 +122,3 @@ def run(bars: np.ndarray, swing_out: np.ndarray, params: ZoneParams) -> np.ndarr
     out = empty_out(bars.shape[0], len(COLUMNS))  # step writes every column of every row
     _run(bars, swing_out, *_args(params), out)
     return out
-
-
-class Stream:
-    """Streaming form: ``update(i, bars, swing_out)`` after bar ``i`` (and swing row ``i``)."""
-
-    def __init__(self, params: ZoneParams) -> None:
-        self.params = params
-        self.args = _args(params)
-        self.rows = GrowableRows(len(COLUMNS))
-
-    @property
-    def out(self) -> np.ndarray:
-        return self.rows.data
-
-    def update(self, i: int, bars: np.ndarray, swing_out: np.ndarray) -> np.ndarray:
-        out = self.rows.ensure(i + 1)
-        step(i, bars, swing_out, *self.args, out)
-        return out[i]

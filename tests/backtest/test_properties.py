@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
+from research.backtest import engine
 from research.backtest.bars import Bars
 from research.backtest.config import BacktestConfig
 from research.backtest.costs import CostModel
 from research.backtest.funding import FundingAlignment
 from research.backtest.runner import run_backtest, run_grid
 from strategies.signals import Signals
+from tests.causality import prefix_failure
 
 
 def _market(seed: int, n: int) -> Bars:
@@ -117,27 +122,93 @@ def test_fills_lie_inside_their_own_bar(seed: int, n: int) -> None:
             assert b.low[bar] * (1 - f) * (1 - 1e-12) <= px <= b.high[bar] * (1 + f) * (1 + 1e-12)
 
 
+def _per_bar(result: Any, n: int) -> dict[str, np.ndarray]:
+    """Everything a run decided, as rows by bar: the equity/cash/position curves and each
+    trade's fields summed onto its exit bar (any change to a closed trade changes that row)."""
+    rows = {
+        "equity": result.equity.to_numpy(), "cash": result.cash.to_numpy(),
+        "position": result.position.to_numpy(), "exits": np.zeros(n),
+    }  # fmt: skip
+    t = result.trades
+    np.add.at(rows["exits"], t["exit_bar"].to_numpy(), 1.0)
+    sign = np.where(t["side"] == "long", 1.0, -1.0)
+    fields = {"entry_bar": t["entry_bar"], "signed_size": sign * t["size"]}
+    for f in ("entry_price", "exit_price", "fees", "funding", "pnl"):
+        fields[f] = t[f]
+    for name, values in fields.items():
+        rows[name] = np.zeros(n)
+        np.add.at(rows[name], t["exit_bar"].to_numpy(), np.asarray(values, dtype=np.float64))
+    return rows
+
+
+def engine_prefix_failure(seed: int, n: int, cuts: Iterable[int]) -> str | None:
+    """The prefix check of the engine on random bars, signals, costs and funding: every bar of
+    a run on fresh copies of the first t + 1 bars equals the full run's. The end-of-data close
+    is off: it would (rightly) close at the last bar of the prefix a position the full run
+    still holds."""
+    b = _market(seed, n)
+    sig = _signals(seed, b)
+    cfg = _config(seed).model_copy(update={"close_at_end": False})
+    fields = list(sig.__dataclass_fields__)
+    data = (
+        b.open,
+        b.high,
+        b.low,
+        b.close,
+        _funding(seed, n).rates,
+        *(getattr(sig, f) for f in fields),
+    )
+
+    def run(d: tuple[np.ndarray, ...]) -> dict[str, np.ndarray]:
+        o, h, lo, c, rates, *sig_arrays = d
+        m = len(o)
+        r = run_backtest(
+            Bars.from_arrays(o, h, lo, c, timeframe="1h"),
+            Signals.build(m, **dict(zip(fields, sig_arrays, strict=True))),
+            cfg, FundingAlignment(rates, m, 0, 3_600_000),
+        )  # fmt: skip
+        return _per_bar(r, m)
+
+    return prefix_failure(run, data, cuts)
+
+
+@pytest.mark.causality
 @settings(max_examples=40)
 @given(seeds, st.integers(20, 300), st.data())
 def test_prefix_of_the_data_gives_the_same_trades(seed: int, n: int, data: st.DataObject) -> None:
-    """No look-ahead: cutting the future off changes nothing that was already closed."""
-    b = _market(seed, n)
-    sig = _signals(seed, b)
-    cfg = _config(seed)
-    fund = _funding(seed, n)
-    full = run_backtest(b, sig, cfg, fund)
-    cut = data.draw(st.integers(2, n - 1))
-    b2 = Bars.from_arrays(b.open[:cut], b.high[:cut], b.low[:cut], b.close[:cut], timeframe="1h")
-    s2 = Signals.build(cut, **{f: getattr(sig, f)[:cut] for f in sig.__dataclass_fields__})
-    part = run_backtest(b2, s2, cfg, FundingAlignment(fund.rates[:cut], cut, 0, 3_600_000))
-    done = full.trades[full.trades["exit_bar"] < cut - 1].reset_index(drop=True)
-    got = part.trades[part.trades["exit_bar"] < cut - 1].reset_index(drop=True)
-    assert len(got) == len(done)
-    if len(done):
-        pd.testing.assert_frame_equal(got, done)
-    np.testing.assert_array_equal(
-        part.equity.to_numpy()[: cut - 1], full.equity.to_numpy()[: cut - 1]
-    )
+    """No look-ahead: cutting the future off changes nothing already decided, on any bar."""
+    cuts = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=5))
+    found = engine_prefix_failure(seed, n, cuts)
+    assert found is None, found
+
+
+def peeking_engine(guarded: bool) -> Any:
+    """``engine.simulate`` that fills bar i's open orders at bar i + 1's open (a one-bar
+    ``o[i + 1]`` read; ``guarded`` stops at the last bar)."""
+    simulate = engine.simulate
+
+    @njit
+    def peek(o, h, lo, c, *rest):  # type: ignore[no-untyped-def]
+        n = o.shape[0]
+        nxt = np.empty(n)
+        for i in range(n):
+            nxt[i] = o[min(i + 1, n - 1)] if guarded else o[i + 1]
+        return simulate(nxt, h, lo, c, *rest)
+
+    return peek
+
+
+@pytest.mark.causality
+@pytest.mark.parametrize("guarded", [False, True], ids=["reads-past-the-end", "guarded"])
+def test_negative_control_a_look_ahead_engine_fails_the_same_check(
+    guarded: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Backtest-engine layer: the check above flags an engine that reads the next bar's open
+    (the old check, which compared only bars before ``cut - 1``, let the guarded read pass)."""
+    monkeypatch.setattr(engine, "simulate", peeking_engine(guarded))
+    found = engine_prefix_failure(11, 200, range(2, 200))
+    assert found is not None
+    assert ("out-of-bounds" in found) is not guarded, found
 
 
 @settings(max_examples=40)

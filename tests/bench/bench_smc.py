@@ -57,12 +57,14 @@ def task_core(data: Path, n: int, repeat: int) -> dict:
 
     df = load_frame(data, n)
     bars, p = bars_from_frame(df), make_params()
+    # the bench's own knob, passed in (strategies/ never reads the environment)
+    threads = int(os.environ.get("FRACTAL_SMC_THREADS") or 0) or None
     t0 = time.perf_counter()
-    outs = detect_arrays(bars, p)
+    outs = detect_arrays(bars, p, threads=threads)
     first_s = time.perf_counter() - t0
     out_mb = sum(o.nbytes for o in outs.values()) / 1e6
     del outs
-    res = timed(lambda: detect_arrays(bars, p), repeat)
+    res = timed(lambda: detect_arrays(bars, p, threads=threads), repeat)
     res.update(first_call_s=first_s, output_mb=out_mb, n=n, peak_rss_mb=rss_mb())
     return res
 

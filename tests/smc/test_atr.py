@@ -10,7 +10,9 @@ import pytest
 
 from strategies.smc import atr
 from strategies.smc._common import as_bars
+from tests.causality import assert_prefix_property
 from tests.conftest import MARKET
+from tests.smc.helpers import assert_stream_equals_batch
 
 BTC_5M = MARKET / "hyperliquid_perp_2025" / "hyperliquid_BTCUSDC_5m.csv.gz"
 ETH_1H = MARKET / "hyperliquid_perp_2025" / "hyperliquid_ETHUSDC_1h.csv.gz"
@@ -75,17 +77,17 @@ def test_bad_input_is_named() -> None:
         atr.run(np.zeros((5, 6), dtype=np.float32))
 
 
-def test_stream_equals_batch_and_prefix() -> None:
+def test_live_stream_equals_batch() -> None:
+    """The live path (``SMCStream``: every concept's ``step`` in one fused call per bar)
+    equals batch on every row and column."""
     bars = real_bars(n=5000)
-    batch = atr.run(bars)
-    s = atr.Stream()
-    for i in range(len(bars)):
-        s.update(i, bars)
-    assert_same(s.out[: len(bars)], batch)
-    for t in range(1500):
-        assert_same(atr.run(bars[: t + 1]), batch[: t + 1])
-    assert_same(
-        atr.run(bars[:4000], atr.Params(atr_period=3)),
-        atr.run(bars, atr.Params(atr_period=3))[:4000],
-    )
-    assert np.all(batch[13:, 0] > 0)
+    for period in (14, 3):
+        assert_stream_equals_batch(bars, atr_period=period)
+    assert np.all(atr.run(bars)[13:, 0] > 0)
+
+
+@pytest.mark.causality
+def test_prefix_property() -> None:
+    bars = real_bars(n=5000)
+    assert_prefix_property(atr.run, bars, [*range(1500), 3999, 4999])
+    assert_prefix_property(lambda b: atr.run(b, atr.Params(atr_period=3)), bars, [3999])

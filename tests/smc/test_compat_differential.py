@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 os.environ.setdefault("SMC_CREDIT", "0")  # the package prints a banner on import otherwise
-smartmoneyconcepts = pytest.importorskip("smartmoneyconcepts")
+# a plain import (a dev dependency): if it failed to install, these tests must fail, not skip
+import smartmoneyconcepts  # noqa: E402
 
 from strategies.smc import compat  # noqa: E402
 from tests.conftest import MARKET  # noqa: E402

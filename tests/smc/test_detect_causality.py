@@ -1,9 +1,11 @@
 """The causality contract of ``strategies.smc.detect`` for every concept (docs/smc.md §7).
 
-1. prefix property: ``detect(df[:t+1]) == detect(df)[:t+1]`` exactly, for every tested t;
+1. prefix property: ``detect(df[:t+1]) == detect(df)[:t+1]`` exactly, every row, for every
+   tested t, on fresh copies of each prefix under NUMBA_BOUNDSCHECK (``tests/causality.py``);
 2. stream == batch on real files;
 3. row invariants: every ``*_ref`` pointer is -1 or ≤ its row;
-4. negative control: the same harness flags the reference package's look-ahead (compat).
+4. negative controls: the same checks flag a one-bar look-ahead planted in the graph (a swing
+   kernel that reads bar i + 1) and the reference package's look-ahead (compat).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strategies.smc import SMCStream, bars_from_frame, detect, detect_arrays, make_params
+from strategies.smc import SMCStream, bars_from_frame, detect, detect_arrays, make_params, swings
+from tests.causality import prefix_failure
 from tests.conftest import SMC_REFERENCE
 from tests.smc.helpers import BTC_5M, ETH_15M, load_frame
+from tests.smc.lookahead import peeking_swings
 
 PARAM_SETS = [
     {},
@@ -32,47 +36,63 @@ def eurusd() -> pd.DataFrame:
     return df[["open", "high", "low", "close", "volume"]].astype("float64")
 
 
-def first_divergence(df: pd.DataFrame, cuts: list[int], **params: object) -> int | None:
-    """Smallest cut t at which the prefix run disagrees with the full run (None if none)."""
-    full = detect(df, **params)
-    for t in cuts:
-        part = detect(df.iloc[: t + 1], **params)
-        try:
-            pd.testing.assert_frame_equal(part, full.iloc[: t + 1], check_exact=True)
-        except AssertionError:
-            return t
-    return None
+def first_divergence(df: pd.DataFrame, cuts: list[int], **params: object) -> str | None:
+    """The first cut at which ``detect`` on a copy of the prefix disagrees with the full frame
+    (every row and column compared), or None."""
+    return prefix_failure(lambda d: detect(d, **params), df, cuts)
 
 
-@pytest.mark.parametrize("params", PARAM_SETS, ids=["defaults", "10-3", "3-1"])
-@pytest.mark.parametrize("source", ["eurusd", "btc5m"])
-def test_prefix_property_every_cut_on_first_1200_bars(source: str, params: dict) -> None:
-    """Every t, on the numpy core (the pandas wrapper is checked on sampled cuts below);
-    1,200 bars with the defaults, 500 with the other parameter sets (keeps CI quick)."""
+def every_cut_failure(source: str, params: dict) -> str | None:
+    """The prefix check of the numpy core (every node's output array) at every cut; 1,200 bars
+    with the defaults, 500 with the other parameter sets (keeps CI quick)."""
     n = 1200 if not params else 500
     df = (eurusd() if source == "eurusd" else load_frame(BTC_5M)).iloc[:n]
     p = make_params(**params)
-    bars = bars_from_frame(df)
-    full = detect_arrays(bars, p)
-    for t in range(len(df)):
-        part = detect_arrays(bars[: t + 1], p)
-        for name, out in full.items():
-            np.testing.assert_array_equal(part[name], out[: t + 1], err_msg=f"{name} at t={t}")
+    return prefix_failure(lambda b: detect_arrays(b, p), bars_from_frame(df), range(n))
 
 
+@pytest.mark.causality
+@pytest.mark.parametrize("params", PARAM_SETS, ids=["defaults", "10-3", "3-1"])
+@pytest.mark.parametrize("source", ["eurusd", "btc5m"])
+def test_prefix_property_every_cut_on_first_1200_bars(source: str, params: dict) -> None:
+    """Every t, on the numpy core (the pandas wrapper is checked on sampled cuts below)."""
+    found = every_cut_failure(source, params)
+    assert found is None, found
+
+
+@pytest.mark.causality
+@pytest.mark.parametrize("guarded", [False, True], ids=["reads-past-the-end", "guarded"])
+def test_negative_control_a_look_ahead_node_fails_the_same_checks(
+    guarded: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pipeline layer: a swing kernel that reads bar i + 1, planted in the graph (both swing
+    instances and everything built on them), makes the numpy-core and the frame check fail."""
+    monkeypatch.setattr(swings, "run", peeking_swings(guarded))
+    found = every_cut_failure("btc5m", PARAM_SETS[1])
+    assert found is not None
+    assert ("out-of-bounds" in found) is not guarded, found
+    frame_found = first_divergence(load_frame(BTC_5M).iloc[:500], list(range(0, 500, 7)))
+    assert frame_found is not None
+
+
+@pytest.mark.causality
 def test_prefix_property_of_the_frame_on_sampled_cuts() -> None:
     df = eurusd().iloc[:3000]
-    assert first_divergence(df, list(range(0, 3000, 37)) + [2999]) is None
+    found = first_divergence(df, list(range(0, 3000, 37)) + [2999])
+    assert found is None, found
 
 
+@pytest.mark.causality
 @settings(max_examples=25)
 @given(cut=st.integers(0, 16_000), params=st.sampled_from(PARAM_SETS))
 def test_prefix_property_random_cuts_on_long_file(cut: int, params: dict) -> None:
     df = load_frame(ETH_15M)
     cut = min(cut, len(df) - 1)
-    assert first_divergence(df, [cut], **params) is None
+    found = first_divergence(df, [cut], **params)
+    assert found is None, found
 
 
+@pytest.mark.causality
 def test_prefix_property_around_event_bars() -> None:
     """Cut exactly at, before and after bars where events fire (where look-ahead hides)."""
     df = load_frame(BTC_5M).iloc[:6000]
@@ -82,7 +102,8 @@ def test_prefix_property_around_event_bars() -> None:
     rng = np.random.default_rng(7)
     picked = rng.choice(rows, size=min(60, len(rows)), replace=False)
     cuts = sorted({int(t + d) for t in picked for d in (-1, 0, 1) if 0 <= t + d < len(df)})
-    assert first_divergence(df, cuts) is None
+    found = first_divergence(df, cuts)
+    assert found is None, found
 
 
 @pytest.mark.parametrize("path", [BTC_5M, ETH_15M], ids=["btc5m", "eth15m"])

@@ -19,27 +19,9 @@ from strategies.smc import _fused_clock as clock
 from strategies.smc._fused_views import view
 from strategies.smc.periods import local_ms
 from strategies.smc.pipeline import concept_nodes as _nodes
-from tests.smc.helpers import BTC_5M, load_frame
+from tests.smc.helpers import BTC_5M, assert_stream_equals_batch, load_frame, stream_frame
 
 MIN_MS = 60_000
-
-
-def stream_frame(df: pd.DataFrame, **params: object) -> pd.DataFrame:
-    s = SMCStream(**params)
-    arr = df.to_numpy()
-    times = df.index.as_unit("ms").asi8.astype(np.float64)
-    for k in range(len(df)):
-        assert s.update_arrays(times[k], *arr[k]) == k
-    assert s.n == len(df)
-    return s.frame()
-
-
-def assert_stream_equals_batch(df: pd.DataFrame, **params: object) -> None:
-    got = stream_frame(df, **params)
-    want = detect(df, **params)
-    want.index = got.index  # detect keeps the input index (name, unit); values are equal
-    assert (got.index == df.index).all()
-    pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
 def retimed(df: pd.DataFrame, start: str, step_ms: int) -> pd.DataFrame:

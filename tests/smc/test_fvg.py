@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from strategies.smc import atr, fvg
 from strategies.smc._common import CLOSE, HIGH, LOW, OPEN
+from tests.causality import assert_prefix_property
+from tests.smc.helpers import assert_stream_equals_batch
 from tests.smc.test_atr import (
     BTC_5M,
     ETH_1H,
@@ -173,34 +175,23 @@ def test_mirror_symmetry_on_real_data() -> None:
     assert_same(col(up, "fvg_n_bull"), col(down, "fvg_n_bear"))
 
 
-def stream(bars: np.ndarray, params: fvg.Params) -> np.ndarray:
-    a = atr.run(bars)
-    s = fvg.Stream(params)
-    for i in range(len(bars)):
-        s.update(i, bars, a)
-    return s.out[: len(bars)]
-
-
 @pytest.mark.parametrize("path", [BTC_5M, ETH_1H])
-def test_stream_equals_batch(path: object) -> None:
-    bars = real_bars(path)
-    p = fvg.Params(fvg_min_atr=0.1)
-    assert_same(stream(bars, p), fvg.run(bars, atr.run(bars), p))
+def test_live_stream_equals_batch(path: object) -> None:
+    """The live path (``SMCStream``: every concept's ``step`` in one fused call per bar)
+    equals batch on every row and column."""
+    assert_stream_equals_batch(real_bars(path), fvg_min_atr=0.1, fvg_merge=False)
 
 
+@pytest.mark.causality
 def test_prefix_property_every_t_and_random_cuts() -> None:
     bars = real_bars(BTC_5M, 1500)
-    full = fvg.run(bars, atr.run(bars))
-    for t in range(len(bars)):
-        b = bars[: t + 1]
-        assert_same(fvg.run(b, atr.run(b)), full[: t + 1])
+    assert_prefix_property(lambda b: fvg.run(b, atr.run(b)), bars, range(len(bars)))
     long = real_bars(BTC_5M)
-    full = fvg.run(long, atr.run(long))
-    for t in np.random.default_rng(1).integers(0, len(long), 25):
-        b = long[: t + 1]
-        assert_same(fvg.run(b, atr.run(b)), full[: t + 1])
+    cuts = np.random.default_rng(1).integers(0, len(long), 25)
+    assert_prefix_property(lambda b: fvg.run(b, atr.run(b)), long, cuts)
 
 
+@pytest.mark.causality
 @given(
     st.integers(0, 5999),
     st.booleans(),
@@ -211,9 +202,7 @@ def test_prefix_property_every_t_and_random_cuts() -> None:
 def test_prefix_property_any_params(t: int, middle: bool, merge: bool, k: float, cap: int) -> None:
     bars = real_bars(ETH_1H, 6000)
     p = fvg.Params(fvg_middle_dir=middle, fvg_merge=merge, fvg_min_atr=k, fvg_max_active=cap)
-    full = fvg.run(bars, atr.run(bars), p)
-    b = bars[: t + 1]
-    assert_same(fvg.run(b, atr.run(b), p), full[: t + 1])
+    assert_prefix_property(lambda b: fvg.run(b, atr.run(b), p), bars, [t])
 
 
 def test_bad_dependency_is_named() -> None:

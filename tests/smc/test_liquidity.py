@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from strategies.smc import atr, liquidity, periods, swings
 from strategies.smc._common import CLOSE, HIGH, LOW, TIME, as_bars
+from tests.causality import assert_prefix_property
+from tests.smc.helpers import assert_stream_equals_batch
 from tests.smc.test_atr import BTC_5M, ETH_1H, assert_int_columns_clean, assert_same, real_bars
 from tests.smc.test_fvg import mirror
 
@@ -155,35 +157,24 @@ def test_mirror_symmetry_on_real_data() -> None:
                 assert_same(col(up, f"liq_{b}{f}"), col(down, f"liq_{a}{f}"))
 
 
-def stream(bars: np.ndarray, p: liquidity.Params) -> np.ndarray:
-    s_out, a_out, p_out = deps(bars)
-    s = liquidity.Stream(p)
-    for i in range(len(bars)):
-        s.update(i, bars, s_out, a_out, p_out)
-    return s.out[: len(bars)]
-
-
 @pytest.mark.parametrize("path", [BTC_5M, ETH_1H])
-def test_stream_equals_batch(path: object) -> None:
-    bars = real_bars(path)
-    p = liquidity.Params(liq_reclaim_bars=3, liq_max_pools=4)
-    assert_same(stream(bars, p), liquidity.run(bars, *deps(bars), p))
+def test_live_stream_equals_batch(path: object) -> None:
+    """The live path (``SMCStream``: every concept's ``step`` in one fused call per bar)
+    equals batch on every row and column."""
+    assert_stream_equals_batch(real_bars(path), liq_reclaim_bars=3, liq_max_pools=4)
 
 
+@pytest.mark.causality
 def test_prefix_property_every_t() -> None:
     bars = real_bars(BTC_5M, 1500)
     p = liquidity.Params(liq_reclaim_bars=2)
-    full = liquidity.run(bars, *deps(bars), p)
-    for t in range(len(bars)):
-        b = bars[: t + 1]
-        assert_same(liquidity.run(b, *deps(b), p), full[: t + 1])
+    assert_prefix_property(lambda b: liquidity.run(b, *deps(b), p), bars, range(len(bars)))
     long = real_bars(BTC_5M)
-    full = liquidity.run(long, *deps(long), p)
-    for t in np.random.default_rng(3).integers(0, len(long), 25):
-        b = long[: t + 1]
-        assert_same(liquidity.run(b, *deps(b), p), full[: t + 1])
+    cuts = np.random.default_rng(3).integers(0, len(long), 25)
+    assert_prefix_property(lambda b: liquidity.run(b, *deps(b), p), long, cuts)
 
 
+@pytest.mark.causality
 @given(
     st.integers(0, 5999),
     st.sampled_from([0.0, 0.05, 0.3]),
@@ -196,8 +187,7 @@ def test_prefix_property_any_params(t: int, k: float, m: int, pools: int, cands:
     p = liquidity.Params(
         liq_tol_atr=k, liq_reclaim_bars=m, liq_max_pools=pools, liq_max_swings=cands
     )
-    b = bars[: t + 1]
-    assert_same(liquidity.run(b, *deps(b), p), liquidity.run(bars, *deps(bars), p)[: t + 1])
+    assert_prefix_property(lambda b: liquidity.run(b, *deps(b), p), bars, [t])
 
 
 def test_bad_dependency_is_named() -> None:

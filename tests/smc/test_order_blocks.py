@@ -11,6 +11,8 @@ from strategies.smc import order_blocks as ob
 from strategies.smc import structure as ms
 from strategies.smc import swings as sw
 from strategies.smc._common import CLOSE, HIGH, LOW, OPEN
+from tests.causality import assert_prefix_property
+from tests.smc.helpers import assert_stream_equals_batch
 from tests.smc.test_structure import SEQ, assert_same, load_bars, make_bars, other_files
 
 DEFAULT = ob.OrderBlockParams()
@@ -264,45 +266,39 @@ def test_real_data_invariants() -> None:
         assert (bars[has, CLOSE] >= out[has, ob.BULL_OB + 1]).all()
 
 
-def test_stream_equals_batch() -> None:
+def test_live_stream_equals_batch() -> None:
+    """The live path (``SMCStream``: every concept's ``step`` in one fused call per bar)
+    equals batch on every row and column.
+    Both order-block scales run (on swings of length 50 and internal swings of length 5)."""
     bars = load_bars()
-    for length, params in ((5, DEFAULT), (50, ob.OrderBlockParams(ob_close_invalidation=False))):
-        struct = ms.run(bars, sw.run(bars, length, length), ms.StructureParams())
-        batch = ob.run(bars, struct, params)
-        stream = ob.Stream(params)
-        for i in range(bars.shape[0]):
-            stream.update(i, bars, struct)
-        assert_same(stream.out[: bars.shape[0]], batch)
+    for params in (DEFAULT, ob.OrderBlockParams(ob_close_invalidation=False)):
+        assert_stream_equals_batch(bars, **params.model_dump())
 
 
-def test_stream_equals_batch_other_files() -> None:
+def test_live_stream_equals_batch_other_files() -> None:
     params = ob.OrderBlockParams(ob_atr_mult=2.0, ob_max_active=16)
     for bars in other_files():
-        for length in (5, 50):
-            struct = ms.run(bars, sw.run(bars, length, length), ms.StructureParams())
-            stream = ob.Stream(params)
-            for i in range(bars.shape[0]):
-                stream.update(i, bars, struct)
-            assert_same(stream.out[: bars.shape[0]], ob.run(bars, struct, params))
+        assert_stream_equals_batch(bars, **params.model_dump())
 
 
+@pytest.mark.causality
 def test_prefix_property_every_t_first_1500() -> None:
     bars = load_bars()[:1500]
-    full = _run(bars, length=3)
-    for t in range(1500):
-        assert_same(_run(bars[: t + 1], length=3), full[: t + 1])
+    assert_prefix_property(lambda b: _run(b, length=3), bars, range(1500))
 
 
+@pytest.mark.causality
 def test_prefix_property_random_cuts_long_file() -> None:
     bars = load_bars()
     params = ob.OrderBlockParams(ob_atr_mult=1.5, ob_max_active=8)
     full = _run(bars, params, length=10)
     rng = np.random.default_rng(11)
     ev = np.flatnonzero(full[:, ob.INVALIDATED])[::50]
-    for t in [*rng.integers(0, bars.shape[0], 30), *ev, *(ev + 1)]:
-        assert_same(_run(bars[: t + 1], params, length=10), full[: t + 1])
+    cuts = [*rng.integers(0, bars.shape[0], 30), *ev, *np.minimum(ev + 1, len(bars) - 1)]
+    assert_prefix_property(lambda b: _run(b, params, length=10), bars, cuts)
 
 
+@pytest.mark.causality
 @given(
     length=st.integers(1, 25),
     wick=st.booleans(),
@@ -327,8 +323,8 @@ def test_prefix_property_hypothesis(
     params = ob.OrderBlockParams(
         ob_use_body=body, ob_close_invalidation=close_inval, ob_atr_mult=mult, ob_max_active=cap
     )
-    full = _run(bars, params, length, wick)
-    assert_same(_run(bars[: cut + 1], params, length, wick), full[: cut + 1])
+    cuts = [min(cut, len(bars) - 1)]
+    assert_prefix_property(lambda b: _run(b, params, length, wick), bars, cuts)
 
 
 def test_step_writes_every_column() -> None:

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from strategies.smc import periods
 from strategies.smc._common import HIGH, LOW, TIME, as_bars
+from tests.causality import assert_prefix_property
+from tests.smc.helpers import assert_stream_equals_batch
 from tests.smc.test_atr import BTC_5M, ETH_1H, assert_int_columns_clean, assert_same, real_bars
 
 C = {name: k for k, name in enumerate(periods.COLUMNS)}
@@ -103,34 +105,27 @@ def test_daily_and_weekly_match_a_groupby_reference(zone: str) -> None:
     assert np.all(ref[ok] < col(out, "prev_4h_start")[ok])  # strictly before the period
 
 
-def stream(bars: np.ndarray, p: periods.Params) -> np.ndarray:
-    s = periods.Stream(p)
-    for i in range(len(bars)):
-        s.update(i, bars)
-    return s.out[: len(bars)]
-
-
 @pytest.mark.parametrize("zone", ["UTC", "Europe/London"])  # London DST: 2025-03-30
-def test_stream_equals_batch(zone: str) -> None:
-    bars = real_bars(BTC_5M)
-    p = periods.Params(periods_zone=zone)
-    assert_same(stream(bars, p), periods.run(bars, p))
+def test_live_stream_equals_batch(zone: str) -> None:
+    """The live path (``SMCStream``: every concept's ``step`` in one fused call per bar)
+    equals batch on every row and column."""
+    assert_stream_equals_batch(real_bars(BTC_5M), periods_zone=zone)
 
 
+@pytest.mark.causality
 def test_prefix_property_every_t() -> None:
     bars = real_bars(ETH_1H, 1500)
     for zone in ("UTC", "Europe/London"):
         p = periods.Params(periods_zone=zone)
-        full = periods.run(bars, p)
-        for t in range(len(bars)):
-            assert_same(periods.run(bars[: t + 1], p), full[: t + 1])
+        assert_prefix_property(lambda b, p=p: periods.run(b, p), bars, range(len(bars)))
 
 
+@pytest.mark.causality
 @given(st.integers(0, 38_000), st.sampled_from(["UTC", "Europe/London", "Australia/Sydney"]))
 def test_prefix_property_random_cuts(t: int, zone: str) -> None:
     bars = real_bars(BTC_5M)
     p = periods.Params(periods_zone=zone)
-    assert_same(periods.run(bars[: t + 1], p), periods.run(bars, p)[: t + 1])
+    assert_prefix_property(lambda b: periods.run(b, p), bars, [min(t, len(bars) - 1)])
 
 
 def test_bad_input_is_named() -> None:
@@ -140,11 +135,6 @@ def test_bad_input_is_named() -> None:
     bars[2, TIME] = 0.0
     with pytest.raises(ValueError, match="non-decreasing"):
         periods.run(bars)
-    s = periods.Stream()
-    s.update(0, bars)
-    s.update(1, bars)
-    with pytest.raises(ValueError, match="before"):
-        s.update(2, bars)
 
 
 @pytest.mark.parametrize(
@@ -156,13 +146,11 @@ def test_local_time_per_hour_rule_equals_per_bar_conversion(zone: str) -> None:
     t = t0 + 420_000.0 * np.arange(150_000) + 13_000.0
     bars = as_bars(t, t, t, t, t, t)
     batch = periods.local_ms(bars, zone)
-    clock = periods.LocalClock(zone)
     picks = np.random.default_rng(7).choice(len(t), 3000, replace=False)
     near_change = np.flatnonzero(np.diff(batch - t) != 0)
     for k in np.r_[picks, near_change, near_change + 1]:
         assert batch[k] == periods.local_ms_one(t[k], zone)
     assert len(near_change) >= (0 if zone == "Asia/Kolkata" else 4)
-    assert_same(np.array([clock(x) for x in t]), batch)
 
 
 def test_int_columns_are_whole_numbers() -> None:

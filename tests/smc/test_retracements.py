@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from strategies.smc import retracements as rt
 from strategies.smc import swings as sw
 from strategies.smc._common import CLOSE, HIGH, LOW
+from tests.causality import assert_prefix_property
+from tests.smc.helpers import assert_stream_equals_batch
 from tests.smc.test_structure import SEQ, assert_same, load_bars, make_bars, other_files
 
 DEFAULT = rt.RetracementParams()
@@ -91,37 +93,28 @@ def test_real_data_matches_reference(length: int, params: rt.RetracementParams) 
     assert set(np.unique(out[:, rt.DIR])) <= {-1.0, 0.0, 1.0}
 
 
-def test_stream_equals_batch() -> None:
+def test_live_stream_equals_batch() -> None:
+    """The live path (``SMCStream``: every concept's ``step`` in one fused call per bar)
+    equals batch on every row and column."""
     bars = load_bars()
     for length, params in ((5, DEFAULT), (50, CLOSE_P)):
-        swings = sw.run(bars, length, length)
-        batch = rt.run(bars, swings, params)
-        stream = rt.Stream(params)
-        for i in range(bars.shape[0]):
-            stream.update(i, bars, swings)
-        assert_same(stream.out[: bars.shape[0]], batch)
+        assert_stream_equals_batch(bars, swing_length=length, **params.model_dump())
 
 
-def test_stream_equals_batch_other_files() -> None:
+def test_live_stream_equals_batch_other_files() -> None:
     for bars in other_files():
-        swings = sw.run(bars, 10, 10)
-        stream = rt.Stream(DEFAULT)
-        for i in range(bars.shape[0]):
-            stream.update(i, bars, swings)
-        assert_same(stream.out[: bars.shape[0]], rt.run(bars, swings, DEFAULT))
+        assert_stream_equals_batch(bars, swing_length=10, **DEFAULT.model_dump())
 
 
+@pytest.mark.causality
 def test_prefix_property() -> None:
     bars = load_bars()
-    short = bars[:1500]
-    full = _run(short, 3)
-    for t in range(1500):
-        assert_same(_run(short[: t + 1], 3), full[: t + 1])
-    full = _run(bars, 20, CLOSE_P)
-    for t in np.random.default_rng(3).integers(0, bars.shape[0], 30):
-        assert_same(_run(bars[: t + 1], 20, CLOSE_P), full[: t + 1])
+    assert_prefix_property(lambda b: _run(b, 3), bars[:1500], range(1500))
+    cuts = np.random.default_rng(3).integers(0, bars.shape[0], 30)
+    assert_prefix_property(lambda b: _run(b, 20, CLOSE_P), bars, cuts)
 
 
+@pytest.mark.causality
 @given(
     length=st.integers(1, 40),
     close=st.booleans(),
@@ -131,8 +124,7 @@ def test_prefix_property() -> None:
 def test_prefix_property_hypothesis(length: int, close: bool, start: int, cut: int) -> None:
     bars = load_bars()[start : start + 3000]
     params = rt.RetracementParams(retracement_use_close=close)
-    full = _run(bars, length, params)
-    assert_same(_run(bars[: cut + 1], length, params), full[: cut + 1])
+    assert_prefix_property(lambda b: _run(b, length, params), bars, [min(cut, len(bars) - 1)])
 
 
 def test_bad_input_is_rejected() -> None:

@@ -6,11 +6,12 @@ import gc
 import importlib
 import threading
 import weakref
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
-from strategies.smc import bars_from_frame, make_params
+from strategies.smc import bars_from_frame, detect, make_params, pipeline, set_default_threads
 from strategies.smc._schedule import Task, bottom_levels, default_threads, run_graph
 from strategies.smc.pipeline import concept_nodes, detect_arrays
 from tests.smc.helpers import ETH_15M, load_frame
@@ -82,17 +83,46 @@ def test_a_dependency_that_runs_later_is_rejected() -> None:
         run_graph([Task("a", ("b",), lambda b: b), Task("b", (), lambda: 1)], threads=2)
 
 
-def test_thread_count_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FRACTAL_SMC_THREADS", "1")
-    assert default_threads() == 1
-    monkeypatch.setenv("FRACTAL_SMC_THREADS", "64")
-    assert default_threads() == 8
-    for bad in ("0", "two", "-3"):
-        monkeypatch.setenv("FRACTAL_SMC_THREADS", bad)
-        with pytest.raises(ValueError, match="FRACTAL_SMC_THREADS"):
-            default_threads()
-    monkeypatch.delenv("FRACTAL_SMC_THREADS")
-    assert 1 <= default_threads() <= 8
+@pytest.fixture
+def _restore_default_threads() -> Iterator[None]:
+    yield
+    set_default_threads(None)
+
+
+@pytest.mark.usefixtures("_restore_default_threads")
+def test_thread_count_is_passed_in_never_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """strategies/ is pure: FRACTAL_SMC_THREADS is read by cluster/ (tests/test_settings.py)."""
+    seen: list[int] = []
+    real = pipeline.run_graph
+
+    def spy(tasks: list[Task], threads: int, keep: bool = True) -> dict:
+        seen.append(threads)
+        return real(tasks, threads, keep=keep)
+
+    monkeypatch.setattr(pipeline, "run_graph", spy)
+    df = load_frame(ETH_15M).iloc[:60]
+    cores = default_threads()
+    monkeypatch.setenv("FRACTAL_SMC_THREADS", "5")
+    detect(df)
+    assert seen[-1] == cores  # the variable has no effect here
+    set_default_threads(3)
+    assert default_threads() == 3
+    detect(df)
+    detect_arrays(bars_from_frame(df), make_params())
+    assert seen[-2:] == [3, 3]
+    detect(df, threads=2)
+    detect_arrays(bars_from_frame(df), make_params(), threads=np.int64(64))
+    assert seen[-2:] == [2, 8]  # an explicit count wins; capped at MAX_THREADS
+    for bad in (0, -3, "two", 1.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            set_default_threads(bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="positive integer"):
+            detect(df, threads=bad)  # type: ignore[arg-type]
+    assert default_threads() == 3  # a rejected value changes nothing
+    set_default_threads(None)
+    assert default_threads() == cores
 
 
 def test_every_cell_is_written_although_batch_buffers_start_uninitialised(

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from strategies.smc import sessions
 from strategies.smc._common import HIGH, LOW, TIME, as_bars
+from tests.causality import assert_prefix_property
+from tests.smc.helpers import assert_stream_equals_batch
 from tests.smc.test_atr import BTC_5M, ETH_1H, assert_int_columns_clean, assert_same, real_bars
 
 C = {name: k for k, name in enumerate(sessions.COLUMNS)}
@@ -96,26 +98,24 @@ def test_matches_a_pandas_reference_on_real_data() -> None:
         assert 0.05 < inside.mean() < 0.5
 
 
-def test_stream_equals_batch() -> None:
-    bars = real_bars(BTC_5M)
-    p = sessions.Params(
+def test_live_stream_equals_batch() -> None:
+    """The live path (``SMCStream``: every concept's ``step`` in one fused call per bar)
+    equals batch on every row and column."""
+    assert_stream_equals_batch(
+        real_bars(BTC_5M),
         session_custom_zone="Europe/Berlin",
         session_custom_start="23:30",
         session_custom_end="01:15",
     )
-    s = sessions.Stream(p)
-    for i in range(len(bars)):
-        s.update(i, bars)
-    assert_same(s.out[: len(bars)], sessions.run(bars, p))
 
 
+@pytest.mark.causality
 def test_prefix_property_every_t() -> None:
     bars = real_bars(ETH_1H, 1500)
-    full = sessions.run(bars)
-    for t in range(len(bars)):
-        assert_same(sessions.run(bars[: t + 1]), full[: t + 1])
+    assert_prefix_property(sessions.run, bars, range(len(bars)))
 
 
+@pytest.mark.causality
 @given(st.integers(0, 38_000), st.sampled_from(["21:00", "08:00", "00:00"]))
 def test_prefix_property_random_cuts(t: int, start: str) -> None:
     bars = real_bars(BTC_5M)
@@ -124,7 +124,7 @@ def test_prefix_property_random_cuts(t: int, start: str) -> None:
         session_custom_start=start,
         session_custom_end="06:30",
     )
-    assert_same(sessions.run(bars[: t + 1], p), sessions.run(bars, p)[: t + 1])
+    assert_prefix_property(lambda b: sessions.run(b, p), bars, [min(t, len(bars) - 1)])
 
 
 def test_bad_params_are_named() -> None:

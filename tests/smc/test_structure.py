@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from strategies.smc import structure as ms
 from strategies.smc import swings as sw
 from strategies.smc._common import CLOSE, HIGH, LOW, OPEN, as_bars
+from tests.causality import assert_prefix_property
 from tests.conftest import MARKET, SMC_REFERENCE
+from tests.smc.helpers import assert_stream_equals_batch
 
 BTC_5M = MARKET / "hyperliquid_perp_2025" / "hyperliquid_BTCUSDC_5m.csv.gz"
 ETH_15M = MARKET / "hyperliquid_perp_2025" / "hyperliquid_ETHUSDC_15m.csv.gz"
@@ -301,40 +303,36 @@ def test_real_data_matches_reference_and_invariants(length: int) -> None:
 
 
 @pytest.mark.parametrize("params", [DEFAULT, WICK])
-def test_stream_equals_batch(params: ms.StructureParams) -> None:
-    bars = load_bars()
-    for length in (5, 50):
-        swings = sw.run(bars, length, length)
-        batch = ms.run(bars, swings, params)
-        stream = ms.Stream(params)
-        for i in range(bars.shape[0]):
-            row = stream.update(i, bars, swings)
-            assert row.shape == (len(ms.COLUMNS),)
-        assert_same(stream.out[: bars.shape[0]], batch)
+def test_live_stream_equals_batch(params: ms.StructureParams) -> None:
+    """The live path (``SMCStream``: every concept's ``step`` in one fused call per bar)
+    equals batch on every row and column.
+    Both structure scales run: swings of length 50 and internal swings of length 5."""
+    assert_stream_equals_batch(load_bars(), structure_wick_break=params.structure_wick_break)
 
 
-def test_stream_equals_batch_other_files() -> None:
+def test_live_stream_equals_batch_other_files() -> None:
     for bars in other_files():
-        for length, params in ((5, DEFAULT), (50, WICK)):
-            swings = sw.run(bars, length, length)
-            stream = ms.Stream(params)
-            for i in range(bars.shape[0]):
-                stream.update(i, bars, swings)
-            assert_same(stream.out[: bars.shape[0]], ms.run(bars, swings, params))
+        for params in (DEFAULT, WICK):
+            assert_stream_equals_batch(
+                bars,
+                swing_length=50,
+                internal_length=5,
+                structure_wick_break=params.structure_wick_break,
+            )
 
 
 def _prefix_ok(bars: np.ndarray, length: int, params: ms.StructureParams, cuts) -> None:
-    full = _run(bars, length, params)
-    for t in cuts:
-        assert_same(_run(bars[: t + 1], length, params), full[: t + 1])
+    assert_prefix_property(lambda b: _run(b, length, params), bars, cuts)
 
 
+@pytest.mark.causality
 def test_prefix_property_every_t_first_1500() -> None:
     bars = load_bars()[:1500]
     _prefix_ok(bars, 3, DEFAULT, range(1500))
     _prefix_ok(bars, 5, WICK, range(0, 1500, 3))
 
 
+@pytest.mark.causality
 def test_prefix_property_random_cuts_long_file() -> None:
     bars = load_bars()
     rng = np.random.default_rng(7)
@@ -345,6 +343,7 @@ def test_prefix_property_random_cuts_long_file() -> None:
     _prefix_ok(bars, 10, DEFAULT, [x for t in ev for x in (t - 1, t, t + 1)])
 
 
+@pytest.mark.causality
 @given(
     length=st.integers(1, 30),
     wick=st.booleans(),
@@ -354,9 +353,8 @@ def test_prefix_property_random_cuts_long_file() -> None:
 def test_prefix_property_hypothesis(length: int, wick: bool, start: int, cut: int) -> None:
     bars = load_bars()[start : start + 3000]
     params = ms.StructureParams(structure_wick_break=wick)
-    full = _run(bars, length, params)
-    assert_same(_run(bars[: cut + 1], length, params), full[: cut + 1])
-    for t, _, _, ref, _ in _events(full):
+    _prefix_ok(bars, length, params, [min(cut, len(bars) - 1)])
+    for t, _, _, ref, _ in _events(_run(bars, length, params)):
         assert t - ref >= length + 1
 
 

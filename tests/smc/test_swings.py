@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from strategies.smc import swings
-from strategies.smc._common import GrowableRows
-from tests.smc.helpers import frame_bars, load_frame, make_bars
+from tests.causality import assert_prefix_property, prefix_failure
+from tests.smc.helpers import assert_stream_equals_batch, frame_bars, load_frame, make_bars
+from tests.smc.lookahead import peeking_swings
 
 
 def test_swing_high_is_known_right_bars_after_the_pivot() -> None:
@@ -63,27 +66,37 @@ def test_rejects_bad_lengths() -> None:
         swings.run(make_bars([1, 2], [0, 1]), 0, 3)
 
 
-def test_stream_equals_batch_on_real_data() -> None:
-    bars = frame_bars(load_frame())
-    batch = swings.run(bars, 5, 5)
-    stream = swings.SwingStream(5, 5)
-    buf = GrowableRows(bars.shape[1], capacity=16)
-    for i in range(bars.shape[0]):
-        b = buf.ensure(i + 1)
-        b[i] = bars[i]
-        stream.update(i, b)
-    np.testing.assert_array_equal(stream.out[: bars.shape[0]], batch)
+def test_live_stream_equals_batch_on_real_data() -> None:
+    """The live path (``SMCStream``: every concept's ``step`` in one fused call per bar)
+    equals batch on every row and column."""
+    assert_stream_equals_batch(load_frame(), swing_length=5, internal_length=3)
 
 
-def test_prefix_property_every_cut_on_first_1500_bars() -> None:
+def every_cut_failure(run: Callable[[np.ndarray, int, int], np.ndarray] = swings.run) -> str | None:
+    """The prefix check at every cut of 1,500 real bars (None = it holds)."""
     bars = frame_bars(load_frame().iloc[:1500])
-    full = swings.run(bars, 5, 5)
-    for t in range(bars.shape[0]):
-        np.testing.assert_array_equal(swings.run(bars[: t + 1], 5, 5), full[: t + 1])
+    return prefix_failure(lambda b: run(b, 5, 5), bars, range(bars.shape[0]))
 
 
+@pytest.mark.causality
+def test_prefix_property_every_cut_on_first_1500_bars() -> None:
+    found = every_cut_failure()
+    assert found is None, found
+
+
+@pytest.mark.causality
+@pytest.mark.parametrize("guarded", [False, True], ids=["reads-past-the-end", "guarded"])
+def test_negative_control_a_one_bar_look_ahead_fails_the_same_check(guarded: bool) -> None:
+    """Concept-kernel layer: the check above flags a swing kernel that reads bar i + 1 (past the
+    end of a prefix copy: bounds check; stopping at the last bar: a changed last row)."""
+    found = every_cut_failure(peeking_swings(guarded))
+    assert found is not None
+    assert ("out-of-bounds" in found) is not guarded, found
+
+
+@pytest.mark.causality
 @given(left=st.integers(1, 20), right=st.integers(1, 20), cut=st.integers(0, 38_000))
 def test_prefix_property_random_params_and_cuts(left: int, right: int, cut: int) -> None:
     bars = frame_bars(load_frame())
-    full = swings.run(bars, left, right)
-    np.testing.assert_array_equal(swings.run(bars[: cut + 1], left, right), full[: cut + 1])
+    cuts = [min(cut, len(bars) - 1)]
+    assert_prefix_property(lambda b: swings.run(b, left, right), bars, cuts)

@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from strategies.smc import swings as sw
 from strategies.smc import zones as zn
 from strategies.smc._common import CLOSE
+from tests.causality import assert_prefix_property
+from tests.smc.helpers import assert_stream_equals_batch
 from tests.smc.test_structure import SEQ, assert_same, load_bars, make_bars, other_files
 
 DEFAULT = zn.ZoneParams()
@@ -98,37 +100,27 @@ def test_real_data_matches_vectorised_reference(length: int) -> None:
     assert (out[has, zn.HI_REF] <= np.flatnonzero(has) - length).all()  # ref known R bars later
 
 
-def test_stream_equals_batch() -> None:
-    bars = load_bars()
+def test_live_stream_equals_batch() -> None:
+    """The live path (``SMCStream``: every concept's ``step`` in one fused call per bar)
+    equals batch on every row and column."""
     params = zn.ZoneParams(zone_equilibrium_band=0.1, zone_ote_shallow=0.5)
-    swings = sw.run(bars, 20, 20)
-    batch = zn.run(bars, swings, params)
-    stream = zn.Stream(params)
-    for i in range(bars.shape[0]):
-        stream.update(i, bars, swings)
-    assert_same(stream.out[: bars.shape[0]], batch)
+    assert_stream_equals_batch(load_bars(), swing_length=20, **params.model_dump())
 
 
-def test_stream_equals_batch_other_files() -> None:
+def test_live_stream_equals_batch_other_files() -> None:
     for bars in other_files():
-        swings = sw.run(bars, 10, 10)
-        stream = zn.Stream(DEFAULT)
-        for i in range(bars.shape[0]):
-            stream.update(i, bars, swings)
-        assert_same(stream.out[: bars.shape[0]], zn.run(bars, swings, DEFAULT))
+        assert_stream_equals_batch(bars, swing_length=10, **DEFAULT.model_dump())
 
 
+@pytest.mark.causality
 def test_prefix_property() -> None:
     bars = load_bars()
-    short = bars[:1500]
-    full = _run(short, 3)
-    for t in range(1500):
-        assert_same(_run(short[: t + 1], 3), full[: t + 1])
-    full = _run(bars, 50)
-    for t in np.random.default_rng(5).integers(0, bars.shape[0], 30):
-        assert_same(_run(bars[: t + 1], 50), full[: t + 1])
+    assert_prefix_property(lambda b: _run(b, 3), bars[:1500], range(1500))
+    cuts = np.random.default_rng(5).integers(0, bars.shape[0], 30)
+    assert_prefix_property(lambda b: _run(b, 50), bars, cuts)
 
 
+@pytest.mark.causality
 @given(
     length=st.integers(1, 60),
     band=st.floats(0.0, 0.5),
@@ -138,8 +130,7 @@ def test_prefix_property() -> None:
 def test_prefix_property_hypothesis(length: int, band: float, start: int, cut: int) -> None:
     bars = load_bars()[start : start + 3000]
     params = zn.ZoneParams(zone_equilibrium_band=band)
-    full = _run(bars, length, params)
-    assert_same(_run(bars[: cut + 1], length, params), full[: cut + 1])
+    assert_prefix_property(lambda b: _run(b, length, params), bars, [min(cut, len(bars) - 1)])
 
 
 def test_step_writes_every_column() -> None:

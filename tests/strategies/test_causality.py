@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import ModuleType
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
+from numba import njit
 
 from strategies import bos_orderblock as bo
 from strategies import liquidity_sweep as ls
 from strategies import live
+from strategies.signals import MARKET
 from strategies.smc.pipeline import detect
+from tests.causality import prefix_failure
 from tests.strategies.helpers import BTC_15M, assert_same_signals, run, shipped, timed
 
 # parameter sets that exercise every rule on real data (confirmations, filters, targets, sides)
@@ -65,21 +70,59 @@ def test_stream_fed_by_an_external_detector_row() -> None:
         s.push(1.0, 1.0, 1.0, 1.0, [0.0, 0.0])
 
 
-@pytest.mark.parametrize(("module", "kw"), CASES, ids=IDS)
-def test_prefix_property(module: ModuleType, kw: dict[str, Any]) -> None:
-    df = timed(shipped(n=2500))
-    params = module.Params(**kw)
-    full = module.generate(df, params)
+def kernel_prefix_failure(spec: live.Spec, df: pd.DataFrame) -> str | None:
+    """The prefix check of a strategy (detectors + kernel, every Signals field and row) on
+    fresh copies of prefixes cut at random bars and around its entries; None = it holds."""
+    run = lambda d: live.to_signals(live.run_batch(spec, d))  # noqa: E731
+    try:
+        full = run(df)
+    except IndexError as err:  # an out-of-bounds read under NUMBA_BOUNDSCHECK
+        return f"full run: out-of-bounds read ({err})"
     rng = np.random.default_rng(7)
     events = np.flatnonzero(full.entry)
     cuts = set(rng.integers(0, len(df), 12).tolist())
     for e in events[:: max(1, len(events) // 8)]:
         cuts |= {int(e) - 1, int(e), int(e) + 1}
-    for t in sorted(c for c in cuts if 0 <= c < len(df)):
-        part = module.generate(df.iloc[: t + 1], params)
-        for f in ("entry", "entry_kind", "entry_price", "stop", "target"):
-            a, b = getattr(part, f), getattr(full, f)[: t + 1]
-            assert np.array_equal(a, b, equal_nan=True), (t, f)
+    return prefix_failure(run, df, sorted(c for c in cuts if 0 <= c < len(df)))
+
+
+@pytest.mark.causality
+@pytest.mark.parametrize(("module", "kw"), CASES, ids=IDS)
+def test_prefix_property(module: ModuleType, kw: dict[str, Any]) -> None:
+    df = timed(shipped(n=2500))
+    params = module.Params(**kw)
+    assert np.count_nonzero(module.generate(df, params).entry) > 0  # the case is not vacuous
+    found = kernel_prefix_failure(module.spec(params), df)
+    assert found is None, found
+
+
+def peeking(kernel: live.Kernel, guarded: bool) -> live.Kernel:
+    """``kernel`` plus a one-bar look-ahead: go long at bar i when bar i + 1 closes higher."""
+
+    @njit
+    def peek(start: int, stop: int, x: np.ndarray, p: np.ndarray, s: np.ndarray, out: np.ndarray):  # type: ignore[no-untyped-def]
+        kernel(start, stop, x, p, s, out)
+        for i in range(start, stop):
+            if guarded and i + 1 >= x.shape[0]:
+                continue
+            if x[i + 1, live.X_CLOSE] > x[i, live.X_CLOSE] and out[i, live.OUT_ENTRY] == 0.0:
+                out[i, live.OUT_ENTRY] = 1.0
+                out[i, live.OUT_KIND] = MARKET
+
+    return peek  # type: ignore[no-any-return]
+
+
+@pytest.mark.causality
+@pytest.mark.parametrize("guarded", [False, True], ids=["reads-past-the-end", "guarded"])
+def test_negative_control_a_look_ahead_kernel_fails_the_same_check(guarded: bool) -> None:
+    """Strategy-kernel layer (strategies/live.py): the check above flags a kernel that reads
+    the next bar's close."""
+    spec = ls.spec(ls.Params())
+    found = kernel_prefix_failure(
+        dataclasses.replace(spec, kernel=peeking(spec.kernel, guarded)), timed(shipped(n=2500))
+    )
+    assert found is not None
+    assert ("out-of-bounds" in found) is not guarded, found
 
 
 @pytest.mark.parametrize(("module", "kw"), CASES, ids=IDS)

@@ -25,7 +25,7 @@ def _stream_rows(
 ) -> tuple[SMCStream, np.ndarray, list[int]]:
     s = SMCStream(max_rows=max_rows, **params)
     arr = df[["open", "high", "low", "close", "volume"]].to_numpy(dtype=np.float64)
-    times = df.index.as_unit("ms").asi8.astype(np.float64)
+    times = pd.DatetimeIndex(df.index).as_unit("ms").asi8.astype(np.float64)
     rows = np.empty((len(df), len(s.columns)))
     sizes = []
     for k in range(len(df)):

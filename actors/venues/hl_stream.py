@@ -40,6 +40,7 @@ class CandleStream:
         now_ms: Callable[[], int],
         closed_between: Callable[[int, int], list[Candle]],
         speed: float = 1.0,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.symbol, self.timeframe = symbol, timeframe
         self._step = interval_ms
@@ -47,6 +48,7 @@ class CandleStream:
         self._now_ms = now_ms
         self._closed_between = closed_between
         self._speed = speed
+        self._on_close = on_close
         self._emit_lock = threading.Lock()
         self._stop = threading.Event()
         self._next = (now_ms() // interval_ms) * interval_ms  # first bucket to deliver closed
@@ -78,6 +80,8 @@ class CandleStream:
             log.debug("candle stream %s %s: websocket close raised", self.symbol, self.timeframe)
         if threading.current_thread() is not self._closer:
             self._closer.join(timeout=10)
+        if self._on_close is not None:
+            self._on_close()
 
     # ----- forming candles (websocket thread) -------------------------------------------------
     def _push(self, msg: dict[str, Any]) -> None:

@@ -42,7 +42,9 @@ DiffKind = Literal[
     "order_unresolved",  # journaled open order absent on venue, not explained: look it up
     "unprotected_position",  # no resting reduce-only stop covering the position -> protect
 ]
-Action = Literal["record", "adopt", "mark_closed", "operator", "lookup", "protect", "none"]
+Action = Literal[
+    "record", "adopt", "mark_closed", "confirm", "operator", "lookup", "protect", "none"
+]
 # kinds that leave the venue and the journal consistent once the report's writes are applied
 SELF_HEALING: frozenset[str] = frozenset(
     {"missing_fill", "position_mismatch", "adopt_position", "mark_closed", "order_resolved"}
@@ -157,6 +159,7 @@ def reconcile(
     known_trade_ids: Collection[str] = (),
     lookups: Mapping[str, VenueOrder | None] | None = None,
     time_ms: int = 0,
+    previous: ReconciliationReport | None = None,
 ) -> ReconciliationReport:
     """Compare the journal's view with a venue snapshot (see the module docstring).
 
@@ -164,7 +167,14 @@ def reconcile(
     ``lookups``: ``order_by_cloid`` answers for :func:`cloids_to_look_up`'s intents
     (``None`` = the venue never accepted that cloid).
     ``time_ms``: the venue clock, stamped on synthetic records and the report.
+    ``previous``: the last report, for passes while trading. A position difference is then
+    settled (synthetic fill) only when ``previous`` showed the identical difference; until
+    then it is reported with action ``"confirm"`` and blocks the symbol. Why: the venue's
+    positions and fills are separate requests, and a fill landing between them looks like a
+    size difference for one pass — settling it at once would book a phantom adjustment.
+    Leave it ``None`` at start-up (nothing trades yet: adopt at once).
     """
+    confirmed = {d.diff_id for d in previous.differences} if previous is not None else None
     known = set(known_trade_ids)
     diffs: list[Difference] = []
     fills: list[Fill] = []
@@ -210,8 +220,12 @@ def reconcile(
             else:  # growing: the venue's entry; shrinking: realise nothing we cannot know
                 legs = [(v - j, v_price if abs(v) > abs(j) else j_price)]
             detail = f"journal {j} {sym} vs venue {v}: journal adjusted to the venue"
+        diff_id = stable_id(kind, trade_id)
         if any(price <= 0 for _, price in legs):  # no usable price: escalate, write nothing
             action = "operator"
+        elif confirmed is not None and diff_id not in confirmed:
+            action = "confirm"
+            detail += " (pending: settled if the next pass sees the same difference)"
         else:
             # stamped after every fill known on the symbol, so the canonical fill order
             # (time, trade id) applies the adjustment last
@@ -220,7 +234,7 @@ def reconcile(
             for n, (delta, price) in enumerate(legs):
                 fills.append(_synthetic_fill(f"{trade_id}-{n}", sym, delta, price, t))
         diffs.append(Difference(
-            diff_id=stable_id(kind, trade_id), kind=kind, action=action, symbol=sym,
+            diff_id=diff_id, kind=kind, action=action, symbol=sym,
             journal_size=j, venue_size=v, detail=detail,
         ))  # fmt: skip
 

@@ -139,3 +139,22 @@ def test_readonly_open_of_missing_journal(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="no journal"):
         Journal.open_readonly(tmp_path / "absent.sqlite")
     assert not (tmp_path / "absent.sqlite").exists()
+
+
+@pytest.mark.parametrize("where", ["last_page", "middle_page", "truncated"])
+def test_damaged_file_is_detected_at_open(tmp_path: Path, where: str) -> None:
+    """F18: a damaged journal never opens as if it were fine (the caller quarantines it)."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as j:
+        for i in range(300):
+            j.record_fill(fill(f"t{i}", t=i))
+    raw = bytearray(path.read_bytes())
+    page = 4096
+    if where == "truncated":
+        raw = raw[: len(raw) // 2]
+    else:
+        off = len(raw) - page if where == "last_page" else (len(raw) // page // 2) * page
+        raw[off : off + page] = bytes((7 * k + 3) % 256 for k in range(page))
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CorruptJournal, match="integrity check failed|not a readable"):
+        Journal(path)

@@ -10,6 +10,7 @@ power cut. Every record is keyed by its own identity (cloid, trade id, signal id
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -30,6 +31,8 @@ from actors.state.schema import (
     create,
     integrity_problem,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CorruptJournal", "Journal", "JournalError", "Ledger"]
 
@@ -113,7 +116,16 @@ class Journal:
                  intent.size, intent.kind, intent.purpose, int(intent.reduce_only),
                  intent.model_dump_json(), self._clock()),
             )  # fmt: skip
-            return cur.rowcount == 1
+            if cur.rowcount == 1:
+                return True
+            known = c.execute("SELECT payload FROM intents WHERE cloid=?", (intent.cloid,))
+            first = OrderIntent.model_validate_json(known.fetchone()[0])
+            if first.model_dump(exclude={"source", "seq"}) != intent.model_dump(
+                exclude={"source", "seq"}
+            ):
+                log.warning("cloid %s reused by a different intent %s; the first one stands: %s",
+                            intent.cloid, intent.intent_id, first.intent_id)  # fmt: skip
+            return False
 
     def record_order_update(self, update: OrderUpdate) -> bool:
         """Append an order status change. False if this ``(source, seq)`` was recorded."""

@@ -60,6 +60,9 @@ def test_sigkill_mid_stream_keeps_every_committed_record(tmp_path: Path) -> None
             proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
         assert committed == list(range(len(committed)))  # each round continued the last
+        # a reader (`fractal status`) sees the committed records before any writer reopens
+        with Journal.open_readonly(path, check=True) as reader:
+            assert {f"t{i}" for i in committed} <= reader.known_trade_ids()
         raw = sqlite3.connect(path)
         assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         raw.close()

@@ -158,3 +158,33 @@ def test_damaged_file_is_detected_at_open(tmp_path: Path, where: str) -> None:
     path.write_bytes(bytes(raw))
     with pytest.raises(CorruptJournal, match="integrity check failed|not a readable"):
         Journal(path)
+
+
+def test_reused_cloid_with_different_content_is_refused_and_logged(
+    journal: Journal, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = intent(1, size=1.0)
+    journal.record_intent(first)
+    assert journal.record_intent(first.model_copy(update={"seq": 99})) is False  # a retry
+    assert caplog.records == []
+    assert journal.record_intent(first.model_copy(update={"size": 5.0})) is False
+    assert "reused by a different intent" in caplog.text
+    assert journal.intent(first.cloid) == first
+
+
+def test_concurrent_threads_write_through_one_journal(journal: Journal) -> None:
+    import threading
+
+    def writer(k: int) -> None:
+        for i in range(25):
+            journal.record_fill(fill(f"w{k}-{i}", t=i))
+            journal.positions()  # reads interleave with writes
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert journal.counts()["fills"] == 100 and journal.positions()["BTC"].size == 100.0
+    assert journal.integrity_problem() is None

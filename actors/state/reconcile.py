@@ -42,6 +42,7 @@ DiffKind = Literal[
     "order_unresolved",  # journaled open order absent on venue, not explained: look it up
     "unprotected_position",  # no resting reduce-only stop covering the position -> protect
 ]
+POSITION_KINDS = frozenset({"position_mismatch", "adopt_position", "mark_closed"})
 Action = Literal[
     "record", "adopt", "mark_closed", "confirm", "operator", "lookup", "protect", "none"
 ]
@@ -168,13 +169,20 @@ def reconcile(
     (``None`` = the venue never accepted that cloid).
     ``time_ms``: the venue clock, stamped on synthetic records and the report.
     ``previous``: the last report, for passes while trading. A position difference is then
-    settled (synthetic fill) only when ``previous`` showed the identical difference; until
+    settled (synthetic fill) only when ``previous`` showed the same gap (venue - journal) on
+    that symbol (new fills in between do not reset it); until
     then it is reported with action ``"confirm"`` and blocks the symbol. Why: the venue's
     positions and fills are separate requests, and a fill landing between them looks like a
     size difference for one pass — settling it at once would book a phantom adjustment.
     Leave it ``None`` at start-up (nothing trades yet: adopt at once).
     """
-    confirmed = {d.diff_id for d in previous.differences} if previous is not None else None
+    # position gaps (venue - journal) the previous pass saw, per symbol
+    confirmed: dict[str, list[float]] | None = None
+    if previous is not None:
+        confirmed = {}
+        for d in previous.differences:
+            if d.kind in POSITION_KINDS and d.venue_size is not None and d.journal_size is not None:
+                confirmed.setdefault(d.symbol, []).append(d.venue_size - d.journal_size)
     known = set(known_trade_ids)
     diffs: list[Difference] = []
     fills: list[Fill] = []
@@ -202,7 +210,8 @@ def reconcile(
             continue
         jp = journal_positions.get(sym)
         basis = jp.last_trade_id if jp else ""
-        trade_id = "recon-" + stable_id("adjust", sym, j, v, basis, [f.trade_id for f in fills])
+        sym_fills = [f.trade_id for f in fills if f.symbol == sym]
+        trade_id = "recon-" + stable_id("adjust", sym, j, v, basis, sym_fills)
         j_price = jp.entry_price if jp else _vwap(fills, sym)
         v_price = venue_by_symbol[sym].entry_price if sym in venue_by_symbol else 0.0
         legs: list[tuple[float, float]]  # (signed size, price) of the synthetic fills
@@ -223,7 +232,7 @@ def reconcile(
         diff_id = stable_id(kind, trade_id)
         if any(price <= 0 for _, price in legs):  # no usable price: escalate, write nothing
             action = "operator"
-        elif confirmed is not None and diff_id not in confirmed:
+        elif confirmed is not None and not any(_same(g, v - j) for g in confirmed.get(sym, [])):
             action = "confirm"
             detail += " (pending: settled if the next pass sees the same difference)"
         else:

@@ -238,3 +238,22 @@ def test_while_trading_a_persistent_difference_is_settled_on_the_second_pass() -
     assert second.differences[0].diff_id == first.differences[0].diff_id
     after, _ = derive([fill("t1"), *second.fills])
     assert after["BTC"].size == 3.0
+
+
+def test_while_trading_a_persistent_gap_is_settled_even_as_new_fills_arrive() -> None:
+    """The venue holds 1 more than the journal; each pass also brings a new real fill."""
+    journal = [fill("t1", size=1.0)]
+    prev = reconcile(*(derive(journal)[0], [STOP]), [vpos("BTC", 3.0)],
+                     [vorder(STOP.cloid, size=10.0)], [vfill("v1", size=1.0, t=5)],
+                     known_trade_ids={"t1"}, previous=ReconciliationReport(
+                         report_id="x", time_ms=0, clean=True))  # fmt: skip
+    gap = [d for d in prev.differences if d.kind == "position_mismatch"]
+    assert [d.action for d in gap] == ["confirm"] and prev.fills[0].trade_id == "v1"
+    journal.append(fill("v1", size=1.0, t=5))
+    second = reconcile(derive(journal)[0], [STOP], [vpos("BTC", 4.0)],
+                       [vorder(STOP.cloid, size=10.0)], [vfill("v2", size=1.0, t=6)],
+                       known_trade_ids={"t1", "v1"}, previous=prev)  # fmt: skip
+    settled = [d for d in second.differences if d.kind == "position_mismatch"]
+    assert [d.action for d in settled] == ["adopt"]
+    after, _ = derive([*journal, *second.fills])
+    assert after["BTC"].size == pytest.approx(4.0)

@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.messages import Fill, OrderIntent, OrderUpdate
-from actors.state.ledger import SIZE_EPS, JournalPosition, derive
+from actors.state.ledger import SIZE_EPS, JournalPosition
 from actors.venues.base import VenueFill, VenueOrder, VenuePosition
 
 SOURCE = "reconcile"
@@ -98,11 +98,6 @@ class ReconciliationReport(BaseModel):
     fills: list[Fill] = Field(default_factory=list)  # to journal (real missing + synthetic)
     order_updates: list[OrderUpdate] = Field(default_factory=list)  # terminal resolutions
     blocked_symbols: list[str] = Field(default_factory=list)  # symbols with blocking diffs
-
-    @property
-    def needs_venue_action(self) -> list[Difference]:
-        """Differences the caller must act on at the venue (protect) or escalate (operator)."""
-        return [d for d in self.differences if d.action in ("protect", "operator", "lookup")]
 
 
 def cloids_to_look_up(
@@ -343,11 +338,3 @@ def _resolve_absent(
         cloid=intent.cloid,
         detail=f"{intent.purpose} order {intent.cloid}: {why}",
     )
-
-
-def positions_after_report(
-    journal_fills: Sequence[Fill], report: ReconciliationReport
-) -> dict[str, JournalPosition]:
-    """What the journal's positions become once ``report.fills`` are recorded (for tests and
-    dry runs)."""
-    return derive([*journal_fills, *report.fills])[0]

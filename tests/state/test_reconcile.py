@@ -257,3 +257,9 @@ def test_while_trading_a_persistent_gap_is_settled_even_as_new_fills_arrive() ->
     assert [d.action for d in settled] == ["adopt"]
     after, _ = derive([*journal, *second.fills])
     assert after["BTC"].size == pytest.approx(4.0)
+
+
+def test_no_usable_price_escalates_to_the_operator_and_writes_nothing() -> None:
+    r = reconcile({}, [], [vpos("BTC", 1.0, entry=0.0)], [vorder(None, size=1.0)], [])
+    [d] = [d for d in r.differences if d.kind == "adopt_position"]
+    assert d.action == "operator" and d.blocking and r.fills == [] and not r.clean

@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.messages import Fill, OrderIntent, OrderUpdate
-from actors.state.ledger import SIZE_EPS, JournalPosition, derive
+from actors.state.ledger import SIZE_EPS, JournalPosition
 from actors.venues.base import VenueFill, VenueOrder, VenuePosition
 
 SOURCE = "reconcile"
@@ -42,7 +42,10 @@ DiffKind = Literal[
     "order_unresolved",  # journaled open order absent on venue, not explained: look it up
     "unprotected_position",  # no resting reduce-only stop covering the position -> protect
 ]
-Action = Literal["record", "adopt", "mark_closed", "operator", "lookup", "protect", "none"]
+POSITION_KINDS = frozenset({"position_mismatch", "adopt_position", "mark_closed"})
+Action = Literal[
+    "record", "adopt", "mark_closed", "confirm", "operator", "lookup", "protect", "none"
+]
 # kinds that leave the venue and the journal consistent once the report's writes are applied
 SELF_HEALING: frozenset[str] = frozenset(
     {"missing_fill", "position_mismatch", "adopt_position", "mark_closed", "order_resolved"}
@@ -95,11 +98,6 @@ class ReconciliationReport(BaseModel):
     fills: list[Fill] = Field(default_factory=list)  # to journal (real missing + synthetic)
     order_updates: list[OrderUpdate] = Field(default_factory=list)  # terminal resolutions
     blocked_symbols: list[str] = Field(default_factory=list)  # symbols with blocking diffs
-
-    @property
-    def needs_venue_action(self) -> list[Difference]:
-        """Differences the caller must act on at the venue (protect) or escalate (operator)."""
-        return [d for d in self.differences if d.action in ("protect", "operator", "lookup")]
 
 
 def cloids_to_look_up(
@@ -157,6 +155,7 @@ def reconcile(
     known_trade_ids: Collection[str] = (),
     lookups: Mapping[str, VenueOrder | None] | None = None,
     time_ms: int = 0,
+    previous: ReconciliationReport | None = None,
 ) -> ReconciliationReport:
     """Compare the journal's view with a venue snapshot (see the module docstring).
 
@@ -164,7 +163,21 @@ def reconcile(
     ``lookups``: ``order_by_cloid`` answers for :func:`cloids_to_look_up`'s intents
     (``None`` = the venue never accepted that cloid).
     ``time_ms``: the venue clock, stamped on synthetic records and the report.
+    ``previous``: the last report, for passes while trading. A position difference is then
+    settled (synthetic fill) only when ``previous`` showed the same gap (venue - journal) on
+    that symbol (new fills in between do not reset it); until
+    then it is reported with action ``"confirm"`` and blocks the symbol. Why: the venue's
+    positions and fills are separate requests, and a fill landing between them looks like a
+    size difference for one pass — settling it at once would book a phantom adjustment.
+    Leave it ``None`` at start-up (nothing trades yet: adopt at once).
     """
+    # position gaps (venue - journal) the previous pass saw, per symbol
+    confirmed: dict[str, list[float]] | None = None
+    if previous is not None:
+        confirmed = {}
+        for d in previous.differences:
+            if d.kind in POSITION_KINDS and d.venue_size is not None and d.journal_size is not None:
+                confirmed.setdefault(d.symbol, []).append(d.venue_size - d.journal_size)
     known = set(known_trade_ids)
     diffs: list[Difference] = []
     fills: list[Fill] = []
@@ -192,7 +205,8 @@ def reconcile(
             continue
         jp = journal_positions.get(sym)
         basis = jp.last_trade_id if jp else ""
-        trade_id = "recon-" + stable_id("adjust", sym, j, v, basis, [f.trade_id for f in fills])
+        sym_fills = [f.trade_id for f in fills if f.symbol == sym]
+        trade_id = "recon-" + stable_id("adjust", sym, j, v, basis, sym_fills)
         j_price = jp.entry_price if jp else _vwap(fills, sym)
         v_price = venue_by_symbol[sym].entry_price if sym in venue_by_symbol else 0.0
         legs: list[tuple[float, float]]  # (signed size, price) of the synthetic fills
@@ -210,8 +224,12 @@ def reconcile(
             else:  # growing: the venue's entry; shrinking: realise nothing we cannot know
                 legs = [(v - j, v_price if abs(v) > abs(j) else j_price)]
             detail = f"journal {j} {sym} vs venue {v}: journal adjusted to the venue"
+        diff_id = stable_id(kind, trade_id)
         if any(price <= 0 for _, price in legs):  # no usable price: escalate, write nothing
             action = "operator"
+        elif confirmed is not None and not any(_same(g, v - j) for g in confirmed.get(sym, [])):
+            action = "confirm"
+            detail += " (pending: settled if the next pass sees the same difference)"
         else:
             # stamped after every fill known on the symbol, so the canonical fill order
             # (time, trade id) applies the adjustment last
@@ -220,7 +238,7 @@ def reconcile(
             for n, (delta, price) in enumerate(legs):
                 fills.append(_synthetic_fill(f"{trade_id}-{n}", sym, delta, price, t))
         diffs.append(Difference(
-            diff_id=stable_id(kind, trade_id), kind=kind, action=action, symbol=sym,
+            diff_id=diff_id, kind=kind, action=action, symbol=sym,
             journal_size=j, venue_size=v, detail=detail,
         ))  # fmt: skip
 
@@ -320,11 +338,3 @@ def _resolve_absent(
         cloid=intent.cloid,
         detail=f"{intent.purpose} order {intent.cloid}: {why}",
     )
-
-
-def positions_after_report(
-    journal_fills: Sequence[Fill], report: ReconciliationReport
-) -> dict[str, JournalPosition]:
-    """What the journal's positions become once ``report.fills`` are recorded (for tests and
-    dry runs)."""
-    return derive([*journal_fills, *report.fills])[0]

@@ -60,6 +60,9 @@ def test_sigkill_mid_stream_keeps_every_committed_record(tmp_path: Path) -> None
             proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
         assert committed == list(range(len(committed)))  # each round continued the last
+        # a reader (`fractal status`) sees the committed records before any writer reopens
+        with Journal.open_readonly(path, check=True) as reader:
+            assert {f"t{i}" for i in committed} <= reader.known_trade_ids()
         raw = sqlite3.connect(path)
         assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         raw.close()
@@ -99,3 +102,30 @@ def test_kill_between_temp_write_and_rename_keeps_the_previous_file(tmp_path: Pa
     write_state_json(path, {"version": "next"})  # the next write succeeds and tidies up
     assert read_state_json(path) == {"version": "next"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
+def test_status_in_another_process_while_the_writer_runs(_isolated_data_dir: Path) -> None:
+    """`fractal status --json` in its own process, repeatedly, against a live writer process:
+    exit 0, and it sees at least every record the writer had reported committed."""
+    import json
+
+    from actors.state import journal_path
+
+    proc = _spawn(WRITER, str(journal_path(_isolated_data_dir)))
+    assert proc.stdout is not None
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    seen: list[int] = []
+    try:
+        for _ in range(3):
+            for _ in range(10):  # let the writer commit some more
+                reported = int(proc.stdout.readline()) + 1
+            res = subprocess.run([sys.executable, "-m", "cluster.cli", "status", "--json"],
+                                 capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+            assert res.returncode == 0, res.stderr
+            out = json.loads(res.stdout)
+            assert out["store"] == "ok" and out["fills"] >= reported
+            seen.append(out["fills"])
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert seen == sorted(seen) and seen[-1] > seen[0]

@@ -197,3 +197,69 @@ def test_flipped_position_closes_at_journal_entry_and_opens_at_venue_entry() -> 
     ]  # fmt: skip
     after, [trade] = derive([fill("t1", size=1.0, price=100.0, t=50), *r.fills])
     assert after["BTC"].size == -2.0 and after["BTC"].entry_price == 95.0 and trade.pnl == 0.0
+
+
+def test_while_trading_a_fill_racing_the_snapshot_books_no_phantom_adjustment() -> None:
+    """Positions were read just before a fill, fills just after: one pass sees a difference
+    that the next pass does not. With ``previous`` nothing synthetic is booked."""
+    fills = [fill("t1", size=1.0)]
+    positions, _ = derive(fills)
+    protected = [vorder(STOP.cloid, size=2.0)]
+    start = reconcile(positions, [STOP], [vpos("BTC", 1.0)], protected, [],
+                      known_trade_ids={"t1"})  # fmt: skip
+    assert start.clean
+    racing = vfill("t2", size=1.0, t=5)
+    p1 = reconcile(positions, [STOP], [vpos("BTC", 1.0)], protected, [racing],
+                   known_trade_ids={"t1"}, previous=start)  # fmt: skip
+    assert kinds(p1) == ["missing_fill", "position_mismatch"] and not p1.clean
+    assert p1.differences[1].action == "confirm"
+    assert [f.trade_id for f in p1.fills] == ["t2"]  # the real fill only
+    fills.append(fill("t2", size=1.0, t=5))
+    positions, _ = derive(fills)
+    p2 = reconcile(positions, [STOP], [vpos("BTC", 2.0)], protected, [racing],
+                   known_trade_ids={"t1", "t2"}, previous=p1)  # fmt: skip
+    assert p2.clean and p2.fills == []
+
+
+def test_while_trading_a_persistent_difference_is_settled_on_the_second_pass() -> None:
+    positions, _ = derive([fill("t1", size=1.0)])
+    venue: tuple[list[VenuePosition], list[VenueOrder], list[VenueFill]] = (
+        [vpos("BTC", 3.0, entry=105.0)],
+        [vorder(STOP.cloid, size=3.0)],
+        [],
+    )
+    p1 = reconcile(positions, [STOP], *venue, known_trade_ids={"t1"}, previous=None)
+    assert p1.fills  # at start-up: settled at once
+    first = reconcile(positions, [STOP], *venue, known_trade_ids={"t1"}, previous=p1.model_copy(
+        update={"differences": []}))  # fmt: skip
+    assert first.fills == [] and first.differences[0].action == "confirm"
+    second = reconcile(positions, [STOP], *venue, known_trade_ids={"t1"}, previous=first)
+    assert second.differences[0].action == "adopt" and len(second.fills) == 1
+    assert second.differences[0].diff_id == first.differences[0].diff_id
+    after, _ = derive([fill("t1"), *second.fills])
+    assert after["BTC"].size == 3.0
+
+
+def test_while_trading_a_persistent_gap_is_settled_even_as_new_fills_arrive() -> None:
+    """The venue holds 1 more than the journal; each pass also brings a new real fill."""
+    journal = [fill("t1", size=1.0)]
+    prev = reconcile(*(derive(journal)[0], [STOP]), [vpos("BTC", 3.0)],
+                     [vorder(STOP.cloid, size=10.0)], [vfill("v1", size=1.0, t=5)],
+                     known_trade_ids={"t1"}, previous=ReconciliationReport(
+                         report_id="x", time_ms=0, clean=True))  # fmt: skip
+    gap = [d for d in prev.differences if d.kind == "position_mismatch"]
+    assert [d.action for d in gap] == ["confirm"] and prev.fills[0].trade_id == "v1"
+    journal.append(fill("v1", size=1.0, t=5))
+    second = reconcile(derive(journal)[0], [STOP], [vpos("BTC", 4.0)],
+                       [vorder(STOP.cloid, size=10.0)], [vfill("v2", size=1.0, t=6)],
+                       known_trade_ids={"t1", "v1"}, previous=prev)  # fmt: skip
+    settled = [d for d in second.differences if d.kind == "position_mismatch"]
+    assert [d.action for d in settled] == ["adopt"]
+    after, _ = derive([*journal, *second.fills])
+    assert after["BTC"].size == pytest.approx(4.0)
+
+
+def test_no_usable_price_escalates_to_the_operator_and_writes_nothing() -> None:
+    r = reconcile({}, [], [vpos("BTC", 1.0, entry=0.0)], [vorder(None, size=1.0)], [])
+    [d] = [d for d in r.differences if d.kind == "adopt_position"]
+    assert d.action == "operator" and d.blocking and r.fills == [] and not r.clean

@@ -34,7 +34,7 @@ from actors.venues.factory import VenueSpec, make_venue
 from strategies.risk import PortfolioState
 
 log = logging.getLogger(__name__)
-UNKNOWN_GIVE_UP_MS = 120_000  # wall ms after sending: past the order's expiresAfter (60 s)
+UNKNOWN_GIVE_UP_MS = 120_000  # wall ms after journaling: past the order's expiresAfter (60 s)
 TERMINAL = {"filled", "canceled", "rejected"}
 
 
@@ -46,19 +46,21 @@ class Executor:
         alerter: Any | None = None,
         risk: Any | None = None,
         desk: Any | None = None,
-        auto_confirm: bool = False,
+        require_confirm: bool = False,
         crash: CrashPlan | None = None,
         poll_s: float = 0.5,
         reconcile_s: float = 60.0,
         entry_ttl_ms: int = 900_000,
         adopt_stop_fraction: float = 0.02,
+        confirm_timeout_s: float = 60.0,
     ) -> None:
         import ray
 
         self.spec = spec
         self.venue = make_venue(spec)
         self.keeper, self.alerter, self.risk, self.desk = keeper, alerter, risk, desk
-        self.confirm_needed = spec.network == "mainnet" and not auto_confirm
+        self.confirm_needed = require_confirm  # mainnet without AUTO_CONFIRM
+        self.confirm_timeout_s = confirm_timeout_s
         self.crash = crash
         self.poll_s, self.reconcile_s = poll_s, reconcile_s
         self.entry_ttl_ms = entry_ttl_ms
@@ -77,6 +79,7 @@ class Executor:
         self.cursor = int(cursor) if cursor else self.venue.now_ms() - 7 * 86_400_000
         with self._lock:
             self._rebuild_open_intents()
+            self._resolve_unknown()  # an entry filled before a crash is protected right here
             self._reconcile()
         self._last_reconcile = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="executor", daemon=True)
@@ -164,7 +167,7 @@ class Executor:
             ans_text, ok = "<no terminal>", False
         else:
             self.desk.request.remote(req)
-            ans = ray.get(self.desk.wait.remote(req.request_id))
+            ans = ray.get(self.desk.wait.remote(req.request_id, self.confirm_timeout_s))
             ans_text, ok = ans.answer, ans.confirmed
         self._event(Level.WARNING, "confirm_answer",
                     f"{intent.symbol} {intent.cloid}: answer {ans_text!r} -> "
@@ -323,6 +326,11 @@ class Executor:
 
     def _poll(self) -> None:
         self._sync_fills()
+        self._resolve_unknown()
+        self._expire_entries()
+
+    def _resolve_unknown(self) -> None:
+        """Look every unknown order up by cloid; only past its expiry is "not found" final."""
         now_wall = time.time()
         for intent, sent in list(self.unknown.values()):
             answered, found = look_up(self.venue, intent, attempts=1)
@@ -335,6 +343,8 @@ class Executor:
                 continue
             self.keeper.record_order_update.remote(upd)
             self._on_update(intent, upd)
+
+    def _expire_entries(self) -> None:
         now = self.venue.now_ms()
         for cloid, (intent, placed) in list(self.resting.items()):
             if now - placed >= self.entry_ttl_ms:  # a limit entry lives one bar (backtest rule)
@@ -355,8 +365,9 @@ class Executor:
         import ray
 
         for intent in ray.get(self.keeper.open_intents.remote()):
-            if intent.purpose == "entry":
-                self.unknown[intent.cloid] = (intent, time.time())  # resolved by lookup below
+            if intent.purpose == "entry":  # outcome unknown since it was journaled
+                ms = ray.get(self.keeper.intent_recorded_ms.remote(intent.cloid))
+                self.unknown[intent.cloid] = (intent, (ms or time.time() * 1000) / 1000)
 
     def _reconcile(self) -> dict[str, Any]:
         report = reconciler.run(self.venue, self.keeper, self.cursor)

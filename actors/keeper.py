@@ -104,6 +104,15 @@ class StateKeeper:
     def order_status(self, cloid: str) -> str | None:
         return self.journal.order_status(cloid)
 
+    def intent_recorded_ms(self, cloid: str) -> int | None:
+        """When the intent was journaled (wall ms): how long its outcome has been unknown."""
+        row = self.journal._read(
+            lambda c: c.execute(
+                "SELECT recorded_ms FROM intents WHERE cloid=?", (cloid,)
+            ).fetchone()
+        )
+        return None if row is None else int(row[0])
+
     def open_intents(self) -> list[OrderIntent]:
         return self.journal.open_intents()
 

@@ -100,7 +100,8 @@ def start(config: LiveConfig, namespace_prefix: str = "fractal") -> LiveSystem:
         .remote(config.data_dir, config.snapshot_s, config.backup_keep_days)
     )
     desk = None
-    if config.spec.network == "mainnet" and not config.auto_confirm:
+    confirm = config.spec.network == "mainnet" and not config.auto_confirm
+    if confirm:
         desk = (
             ray.remote(ConfirmDesk)
             .options(**opts, max_concurrency=4, name=f"{namespace_prefix}-confirm")
@@ -109,7 +110,7 @@ def start(config: LiveConfig, namespace_prefix: str = "fractal") -> LiveSystem:
     executor = ray.remote(Executor).options(
         **opts, max_task_retries=0, max_concurrency=4, name=f"{namespace_prefix}-executor"
     ).remote(
-        config.spec, keeper, alerter, None, desk, config.auto_confirm, config.crash,
+        config.spec, keeper, alerter, None, desk, confirm, config.crash,
         config.poll_s, config.reconcile_s,
     )  # fmt: skip
     risk = (

@@ -390,6 +390,13 @@ class Executor:
         return dict(ray.get(self.keeper.metrics.remote()))
 
     def _push_portfolio(self) -> None:
+        if isinstance(self.risk, str):  # by name: survives this actor's restart
+            import ray
+
+            try:
+                self.risk = ray.get_actor(self.risk)
+            except ValueError:
+                return  # not created yet
         if self.risk is not None:
             self.risk.on_portfolio.remote(self.portfolio())
 

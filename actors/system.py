@@ -110,7 +110,7 @@ def start(config: LiveConfig, namespace_prefix: str = "fractal") -> LiveSystem:
     executor = ray.remote(Executor).options(
         **opts, max_task_retries=0, max_concurrency=4, name=f"{namespace_prefix}-executor"
     ).remote(
-        config.spec, keeper, alerter, None, desk, confirm, config.crash,
+        config.spec, keeper, alerter, f"{namespace_prefix}-risk", desk, confirm, config.crash,
         config.poll_s, config.reconcile_s,
     )  # fmt: skip
     risk = (
@@ -118,7 +118,7 @@ def start(config: LiveConfig, namespace_prefix: str = "fractal") -> LiveSystem:
         .options(**opts, name=f"{namespace_prefix}-risk")
         .remote(config.limits, executor, keeper, alerter)
     )
-    ray.get(executor.attach.remote(risk))
+    ray.get(executor.attach.remote(f"{namespace_prefix}-risk"))
     feed_name = f"{namespace_prefix}-feed"
     runners = {
         p.symbol: ray.remote(StrategyRunner)

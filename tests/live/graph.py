@@ -37,12 +37,16 @@ def order_graph(tmp: Path, spec_update: dict[str, Any] | None = None, **executor
     with paper(tmp) as px:
         spec = px.spec.model_copy(update=spec_update or {})
         alerter = ray.remote(Alerter).options(num_cpus=0).remote()
-        keeper = ray.remote(StateKeeper).options(num_cpus=0, max_concurrency=4).remote(
-            tmp / "data", 3600.0
+        keeper = (
+            ray.remote(StateKeeper)
+            .options(num_cpus=0, max_concurrency=4)
+            .remote(tmp / "data", 3600.0)
         )
-        executor = ray.remote(Executor).options(
-            num_cpus=0, max_concurrency=4, max_restarts=2, max_task_retries=0
-        ).remote(spec, keeper, alerter, **executor_kw)
+        executor = (
+            ray.remote(Executor)
+            .options(num_cpus=0, max_concurrency=4, max_restarts=2, max_task_retries=0)
+            .remote(spec, keeper, alerter, **executor_kw)
+        )
         venue = make_venue(px.spec)
         try:
             ray.get(executor.portfolio.remote())

@@ -48,3 +48,17 @@ def entry_intent(symbol: str, side: str, size: float, mid: float, tag: str) -> O
 def venue_fill_size(venue: Any, cloid: str) -> float:
     """Total size the venue filled for ``cloid`` (twice the intent's size = a duplicate order)."""
     return sum(f.size for f in venue.fills_since(0) if f.cloid == cloid)
+
+
+def portfolio_after_restart(executor: Any, timeout_s: float = 120.0) -> Any:
+    """The executor's portfolio once Ray has restarted it (calls fail while it restarts)."""
+    import ray
+    from ray.exceptions import ActorUnavailableError
+
+    def ask() -> Any:
+        try:
+            return ray.get(executor.portfolio.remote())
+        except ActorUnavailableError:
+            return None
+
+    return wait_for(ask, timeout_s, "the executor to restart")

@@ -60,8 +60,10 @@ def test_duplicated_signal_is_decided_and_sent_once(tmp_path: Path) -> None:
     from actors.risk import PortfolioRisk
 
     with order_graph(tmp_path) as g:
-        risk = ray.remote(PortfolioRisk).options(num_cpus=0).remote(
-            Limits(risk_fraction=0.001, max_leverage=1.0), g.executor, g.keeper, g.alerter
+        risk = (
+            ray.remote(PortfolioRisk)
+            .options(num_cpus=0)
+            .remote(Limits(risk_fraction=0.001, max_leverage=1.0), g.executor, g.keeper, g.alerter)
         )
         ray.get(g.executor.attach.remote(risk))
         mid = g.mid()

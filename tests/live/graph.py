@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,10 +54,8 @@ def order_graph(tmp: Path, spec_update: dict[str, Any] | None = None, **executor
             yield Graph(px, spec, keeper, alerter, executor, venue)
         finally:
             for h, stop in ((executor, "stop"), (keeper, "close")):
-                try:
+                with contextlib.suppress(Exception):  # the actor may be one a test killed
                     ray.get(getattr(h, stop).remote(), timeout=30)
-                except Exception:  # noqa: S110 - the actor may be the one a test killed
-                    pass
             for h in (executor, keeper, alerter):
                 ray.kill(h, no_restart=True)
             venue.close()

@@ -47,9 +47,17 @@ def ensure_ray(num_cpus: int = 2) -> Any:
     os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
     import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING, configure_logging=True)  # fmt: skip
+    for attempt in range(3):  # on a saturated machine the raylet can miss Ray's 30 s start wait
+        if ray.is_initialized():
+            return ray
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.WARNING, configure_logging=True)  # fmt: skip
+        except Exception as exc:  # Ray raises a bare Exception for a start-up timeout
+            ray.shutdown()
+            if attempt == 2:
+                raise fail(f"cannot start a local Ray instance: {exc}", 1) from None
+            err_console.print(f"[yellow]Ray did not start ({exc}); retrying[/yellow]")
     return ray
 
 

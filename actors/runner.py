@@ -35,7 +35,7 @@ class StrategyRunner:
         module = registry.get(strategy)
         self.symbol, self.timeframe, self.strategy = symbol, timeframe, strategy
         self.stream = module.stream(module.Params.model_validate(params))
-        self.feed = feed  # handle, or a name resolved lazily (the feed is created after runners)
+        self.feed = feed  # handles, or names resolved lazily (both are created after the runners)
         self.risk = risk
         self.last_ms: int | None = None
         self.signals = 0
@@ -58,8 +58,9 @@ class StrategyRunner:
             return None
         signal = self._signal(bar, row)
         self.signals += 1
-        if self.risk is not None:
-            self.risk.on_signal.remote(signal)
+        risk = self._risk()
+        if risk is not None:
+            risk.on_signal.remote(signal)
         return signal
 
     def state(self) -> dict[str, Any]:
@@ -77,6 +78,13 @@ class StrategyRunner:
 
             self.feed = ray.get_actor(self.feed)
         return self.feed
+
+    def _risk(self) -> Any:
+        if isinstance(self.risk, str):  # by name: PortfolioRisk is created after the runners
+            import ray
+
+            self.risk = ray.get_actor(self.risk)
+        return self.risk
 
     def _catch_up(self, before_ms: int) -> None:
         """Replay the feed's history between the last bar seen and ``before_ms`` (no signals)."""

@@ -53,6 +53,7 @@ class Executor:
         entry_ttl_ms: int = 900_000,
         adopt_stop_fraction: float = 0.02,
         confirm_timeout_s: float = 60.0,
+        one_entry_per_symbol: bool = True,
     ) -> None:
         import ray
 
@@ -61,6 +62,7 @@ class Executor:
         self.keeper, self.alerter, self.risk, self.desk = keeper, alerter, risk, desk
         self.confirm_needed = require_confirm  # mainnet without AUTO_CONFIRM
         self.confirm_timeout_s = confirm_timeout_s
+        self.one_entry_per_symbol = one_entry_per_symbol  # False only in benchmarks
         self.crash = crash
         self.poll_s, self.reconcile_s = poll_s, reconcile_s
         self.entry_ttl_ms = entry_ttl_ms
@@ -149,7 +151,7 @@ class Executor:
             return "reconciliation with the venue is not clean"
         if intent.symbol in self.blocked:
             return "symbol blocked"
-        if (
+        if self.one_entry_per_symbol and (
             self.positions.get(intent.symbol, 0.0) != 0.0
             or intent.symbol in self.portfolio().pending
         ):

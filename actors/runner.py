@@ -76,7 +76,10 @@ class StrategyRunner:
         if isinstance(self.feed, str):
             import ray
 
-            self.feed = ray.get_actor(self.feed)
+            try:
+                self.feed = ray.get_actor(self.feed)
+            except ValueError:  # no feed (a benchmark driving bars itself): no history
+                return None
         return self.feed
 
     def _risk(self) -> Any:

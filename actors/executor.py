@@ -76,6 +76,7 @@ class Executor:
         self.equity = 0.0
         self.unknown: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, sent wall s)
         self.resting: dict[str, tuple[OrderIntent, int]] = {}  # entry cloid -> (intent, venue ms)
+        self._submitted: set[str] = set()  # entry cloids handled by this incarnation
         self.known_tids: set[str] = set(ray.get(keeper.known_trade_ids.remote()))
         cursor = ray.get(keeper.get_meta.remote("fills_cursor"))
         self.cursor = int(cursor) if cursor else self.venue.now_ms() - 7 * 86_400_000
@@ -93,7 +94,10 @@ class Executor:
         import ray
 
         with self._lock:
-            if ray.get(self.keeper.intent.remote(intent.cloid)) is not None:
+            # known cloids answer from memory; record_intent's own answer catches the rest
+            if intent.cloid in self._submitted or (
+                self.confirm_needed and ray.get(self.keeper.intent.remote(intent.cloid))
+            ):
                 self._event(Level.INFO, "duplicate_intent",
                             f"{intent.symbol} intent {intent.cloid} already journaled: not resent")  # fmt: skip
                 return self.portfolio()
@@ -107,7 +111,10 @@ class Executor:
             return self.portfolio()
         with self._lock:
             crash_point(self.crash, "K1")
+            self._submitted.add(intent.cloid)
             if not ray.get(self.keeper.record_intent.remote(intent)):  # persist before send
+                self._event(Level.INFO, "duplicate_intent",
+                            f"{intent.symbol} intent {intent.cloid} already journaled: not resent")  # fmt: skip
                 return self.portfolio()
             crash_point(self.crash, "K2")
             self._send(intent)
@@ -368,6 +375,7 @@ class Executor:
 
         for intent in ray.get(self.keeper.open_intents.remote()):
             if intent.purpose == "entry":  # outcome unknown since it was journaled
+                self._submitted.add(intent.cloid)
                 ms = ray.get(self.keeper.intent_recorded_ms.remote(intent.cloid))
                 self.unknown[intent.cloid] = (intent, (ms or time.time() * 1000) / 1000)
 

@@ -290,9 +290,10 @@ class Executor:
                 cloid = make_cloid("protect", symbol, base, leg, attempt)
             intent = OrderIntent(
                 source=SOURCE, seq=self._next_seq(), intent_id=f"{base}:{leg}:{attempt}", cloid=cloid,
-                signal_id=entry.signal_id if entry else None, symbol=symbol, side=side,
-                size=abs(pos), kind=kind, trigger_price=px, reduce_only=True,
-                purpose=leg,  # type: ignore[arg-type]
+                signal_id=entry.signal_id if entry else None, symbol=symbol,
+                side=side,  # type: ignore[arg-type]
+                size=abs(pos), kind=kind,  # type: ignore[arg-type]
+                trigger_price=px, reduce_only=True, purpose=leg,  # type: ignore[arg-type]
             )  # fmt: skip
             ray.get(self.keeper.record_intent.remote(intent))
             upd = self._send(intent)

@@ -99,9 +99,11 @@ class DataFeed:
         old = self._subs.pop(symbol, None)
         if old is not None:
             old.close()
-        self._subs[symbol] = self.venue.subscribe_candles(
-            symbol, self.timeframe, lambda c, s=symbol: self._pushes.put((s, c))
-        )
+
+        def on_candle(c: Candle, s: str = symbol) -> None:
+            self._pushes.put((s, c))
+
+        self._subs[symbol] = self.venue.subscribe_candles(symbol, self.timeframe, on_candle)
         self._last_push[symbol] = time.monotonic()
 
     def _run(self) -> None:

@@ -140,20 +140,20 @@ def start(
         desk = (
             ray.remote(ConfirmDesk).options(**opts, max_concurrency=4, name=f"{p}-confirm").remote()
         )
-    executor = ray.remote(Executor).options(
+    executor: Any = ray.remote(Executor).options(
         **opts, max_task_retries=0, max_concurrency=4, name=f"{p}-executor"
     ).remote(
         config.spec, keeper, alerter, f"{p}-risk", desk, confirm, config.crash, config.poll_s,
         config.reconcile_s,
     )  # fmt: skip
-    risk = (
+    risk: Any = (
         ray.remote(PortfolioRisk)
         .options(**opts, name=f"{p}-risk")
         .remote(config.limits, executor, keeper, alerter)
     )
     wait_ready(runners)
     ray.get([risk.portfolio.remote(), executor.attach.remote(f"{p}-risk")])
-    feed = ray.remote(DataFeed).options(**opts, max_concurrency=4, name=f"{p}-feed").remote(
+    feed: Any = ray.remote(DataFeed).options(**opts, max_concurrency=4, name=f"{p}-feed").remote(
         config.spec, [s.symbol for s in config.symbols], config.timeframe, config.warmup_bars,
         runners, alerter, config.feed_silence_s,
     )  # fmt: skip

@@ -86,7 +86,7 @@ def sim(
         }
         if config is not None:
             cfg = SimulatorConfig.from_file(
-                config, **{"state_dir": state_dir, "market_dir": settings.market_data_dir}
+                config, defaults={"market_dir": settings.market_data_dir}, state_dir=state_dir
             )
             cfg.accounts.update(accounts)
         else:

@@ -120,7 +120,12 @@ def spec(params: Params) -> Spec:
     p[P_ZONE] = params.discount_only
     p[P_COOL] = params.cooldown
     state = np.array([NEVER, 0.0, np.nan, -1.0, 0.0, np.nan, -1.0])
-    return Spec(COLUMNS, p, state, kernel, params.detector_params())
+    refs = tuple(c for c in COLUMNS if c.endswith("_from"))  # a sweep's wick bar: the kernel
+    # reads input rows from there, at most liq_reclaim_bars back (sweep = reclaim within that)
+    return Spec(
+        COLUMNS, p, state, kernel, params.detector_params(),
+        lookback=params.liq_reclaim_bars, ref_columns=refs,
+    )  # fmt: skip
 
 
 @njit(cache=True)

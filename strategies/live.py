@@ -22,9 +22,11 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.signals import MARKET, Signals
+from strategies.smc._fused_views import view
 from strategies.smc.pipeline import bars_from_frame, detect_arrays, make_params
 from strategies.smc.pipeline import concept_nodes as smc_nodes  # column -> node map
 from strategies.smc.stream import SMCStream
@@ -49,6 +51,10 @@ class Spec:
     state: npt.NDArray[np.float64]
     kernel: Kernel
     detector_params: Mapping[str, Any]
+    # how far back the kernel reads input rows: at most ``lookback`` rows before the current
+    # one, and only from the bar index held in one of ``ref_columns`` on the current row
+    lookback: int = 0
+    ref_columns: tuple[str, ...] = ()
 
 
 def empty_out(n: int) -> npt.NDArray[np.float64]:
@@ -153,52 +159,99 @@ def to_signals(out: npt.NDArray[np.float64]) -> Signals:
     )
 
 
+class HistoryTooShort(ValueError):
+    """A bounded stream was asked to read a row it has dropped: it fails closed (rebuild it)."""
+
+
+@njit(cache=True)
+def _kernel_on_window(
+    kernel: Kernel,
+    i: int,
+    x_arena: np.ndarray,
+    out_arena: np.ndarray,
+    base: int,
+    rows: int,
+    p: np.ndarray,
+    st: np.ndarray,
+) -> None:
+    """Run the kernel on row ``i`` of arenas holding absolute rows ``base..base+rows-1``.
+
+    The views start ``base`` rows before the arenas (``_fused_views.view``: a raw data pointer),
+    so the kernel keeps absolute bar indices — in its state (deadlines, cooldowns) and in the
+    detector references it reads — and only ever touches the rows the arenas hold.
+    """
+    m = x_arena.size // rows
+    x = view(x_arena, -base * m, (base + rows, m))
+    out = view(out_arena, -base * N_OUT, (base + rows, N_OUT))
+    kernel(i, i + 1, x, p, st, out)
+
+
 class StrategyStream:
     """Bar-by-bar form of a strategy: owns an :class:`SMCStream` and the kernel state.
 
     ``update(time_ms, o, h, l, c, v)`` appends one closed bar and returns that bar's Signals row
     (as :meth:`Signals.row` would); :meth:`push` does the same from a detector row you computed.
+
+    ``max_rows`` bounds memory for live use: the input rows the kernel can still read
+    (``spec.lookback`` back) and the last ``max_rows`` output rows are kept, older ones dropped,
+    and the detectors run bounded too. The rows returned are the same; :meth:`signals` then
+    covers only the rows still held. ``None`` (default) keeps everything.
     """
 
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, max_rows: int | None = None) -> None:
+        if max_rows is not None and max_rows < 1:
+            raise ValueError(f"max_rows must be >= 1 or None, got {max_rows}")
         self.spec = spec
-        self.smc = SMCStream(**spec.detector_params)
+        self.max_rows = max_rows
+        self.smc = SMCStream(max_rows=None if max_rows is None else 1, **spec.detector_params)
         # positions of the strategy's columns in the concatenated detector row
         flat = {col: j for j, col in enumerate(c for n in self.smc.nodes for c in n.columns)}
         self._take = np.array([flat[c] for c in spec.columns], dtype=np.intp)
+        self._refs = np.array([spec.columns.index(c) for c in spec.ref_columns], dtype=np.intp)
         self.state = spec.state.copy()
-        self.x = np.empty((1024, N_BAR_COLS + len(spec.columns)), order="F")
-        self.out = empty_out(1024)
+        width = N_BAR_COLS + len(spec.columns)
+        self.base = 0  # absolute index of the oldest row held
+        self._broken: str | None = None
+        if max_rows is None:
+            self.x = np.empty((1024, width), order="F")
+            self.out = empty_out(1024)
+        else:
+            self._keep = max(spec.lookback, max_rows - 1)  # rows kept before the current one
+            self._rows = max(64, 2 * (self._keep + 1))
+            self._x_arena = np.empty(self._rows * width)
+            self._out_arena = np.full(self._rows * N_OUT, np.nan)
+            self.x = self._x_arena.reshape(self._rows, width)
+            self.out = self._out_arena.reshape(self._rows, N_OUT)
         self.n = 0
 
     def update(
         self, time_ms: float, o: float, h: float, lo: float, c: float, v: float = 0.0
     ) -> dict[str, float | int | bool]:
         """Feed one closed bar (open time in epoch ms) through the detectors and the kernel."""
+        self._check_usable()
         self.smc.update_arrays(time_ms, o, h, lo, c, v)
         values = np.concatenate(self.smc.row())[self._take]
-        return self.push(o, h, lo, c, values)
+        try:
+            return self.push(o, h, lo, c, values)
+        except HistoryTooShort as exc:  # the detectors moved on without the kernel: unusable
+            self._broken = str(exc)
+            raise
 
     def push(
         self, o: float, h: float, lo: float, c: float, values: Sequence[float] | np.ndarray
     ) -> dict[str, float | int | bool]:
         """Feed one bar's OHLC and its detector ``values`` (in ``spec.columns`` order)."""
+        self._check_usable()
         if len(values) != len(self.spec.columns):
             raise ValueError(
                 f"expected {len(self.spec.columns)} detector values, got {len(values)}"
             )
         i = self.n
-        if i == self.x.shape[0]:
-            x = np.empty((2 * i, self.x.shape[1]), order="F")
-            x[:i] = self.x
-            out = empty_out(2 * i)
-            out[:i] = self.out
-            self.x, self.out = x, out
-        self.x[i, :N_BAR_COLS] = (o, h, lo, c)
-        self.x[i, N_BAR_COLS:] = values
-        self.spec.kernel(i, i + 1, self.x, self.spec.params, self.state, self.out)
+        if self.max_rows is None:
+            r = self._push_unbounded(i, o, h, lo, c, values)
+        else:
+            r = self._push_bounded(i, o, h, lo, c, np.asarray(values, dtype=np.float64))
         self.n = i + 1
-        r = self.out[i]
         return {
             "entry": int(r[OUT_ENTRY]),
             "entry_kind": int(r[OUT_KIND]),
@@ -210,9 +263,59 @@ class StrategyStream:
             "exit_short": False,
         }
 
+    def _push_unbounded(
+        self, i: int, o: float, h: float, lo: float, c: float, values: Any
+    ) -> np.ndarray:
+        if i == self.x.shape[0]:
+            x = np.empty((2 * i, self.x.shape[1]), order="F")
+            x[:i] = self.x
+            out = empty_out(2 * i)
+            out[:i] = self.out
+            self.x, self.out = x, out
+        self.x[i, :N_BAR_COLS] = (o, h, lo, c)
+        self.x[i, N_BAR_COLS:] = values
+        self.spec.kernel(i, i + 1, self.x, self.spec.params, self.state, self.out)
+        return self.out[i]
+
+    def _push_bounded(
+        self, i: int, o: float, h: float, lo: float, c: float, values: np.ndarray
+    ) -> np.ndarray:
+        full = i - self.base == self._rows
+        base = i - self._keep if full else self.base  # the oldest row held once row i is in
+        for j in self._refs:  # fail closed before anything changes
+            ref = values[j]
+            if 0.0 <= ref < base:
+                raise HistoryTooShort(
+                    f"{self.spec.columns[j]} = {int(ref)} on bar {i} is older than the rows "
+                    f"kept (from {base}); build the stream with a larger lookback"
+                )
+        if full:  # drop what the kernel can no longer read
+            kept = i - base
+            shift = base - self.base
+            self.x[:kept] = self.x[shift : shift + kept]
+            self.out[:kept] = self.out[shift : shift + kept]
+            self.base = base
+        k = i - self.base
+        self.x[k, :N_BAR_COLS] = (o, h, lo, c)
+        self.x[k, N_BAR_COLS:] = values
+        _kernel_on_window(
+            self.spec.kernel, i, self._x_arena, self._out_arena, self.base, self._rows,
+            self.spec.params, self.state,
+        )  # fmt: skip
+        return self.out[k]
+
+    def _check_usable(self) -> None:
+        if self._broken is not None:
+            raise HistoryTooShort(f"stream is unusable after an earlier error: {self._broken}")
+
+    def nbytes(self) -> int:
+        """Bytes held by the input/output rows and the detector arenas."""
+        return int(self.x.nbytes + self.out.nbytes + self.smc.nbytes())
+
     def signals(self) -> Signals:
-        """Every row emitted so far as Signals (equal to the batch over the same bars)."""
-        return to_signals(self.out[: self.n])
+        """Every row still held as Signals (all rows emitted unless ``max_rows`` dropped old
+        ones; then equal to the batch's rows ``base..n-1``)."""
+        return to_signals(self.out[: self.n - self.base])
 
 
 SIDES = {"long": 1.0, "short": -1.0, "both": 0.0}

@@ -1,10 +1,12 @@
-"""Candle stream over the SDK's websocket, turning raw pushes into forming and closed candles.
+"""Candle stream: forming candles from the SDK's websocket, closed candles confirmed over REST.
 
-Why a wrapper: Hyperliquid pushes the *current* candle of a subscription again and again; a bar
-is closed when a later bucket appears or the venue clock has passed its end. Each bucket is
-delivered closed exactly once (never again as forming), so a consumer can act on closed bars
-only. The SDK's websocket thread never reconnects (python-sdk #145): the handle reports the age
-of the last push so the DataFeed's watchdog can close it and subscribe again.
+Why both: Hyperliquid's candle channel pushes the *current* bucket again and again and never
+says "closed"; the last push of a bucket may miss its final trades, and a replay may not push at
+the exact bucket end at all. So the websocket only feeds forming candles (``closed=False``), and
+a small timer thread waits for each bucket's end on the venue clock, then reads the closed
+buckets over REST (the venue's final OHLCV) and delivers each exactly once, in order, never again
+as forming. The SDK's websocket thread never reconnects (python-sdk #145): ``age_s`` reports the
+time since the last push so the DataFeed's watchdog can close the stream and subscribe again.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from typing import Any
 from hyperliquid.websocket_manager import WebsocketManager
 
 from actors.venues import hl_replies
-from actors.venues.base import Candle
+from actors.venues.base import Candle, VenueError
 
 log = logging.getLogger(__name__)
 
+RETRY_WALL_S = (0.05, 5.0)  # re-ask after 50 ms when a bucket is not closed yet, doubling to 5 s
+
 
 class CandleStream:
-    """One websocket, one candle subscription; ``close`` is idempotent."""
+    """One websocket subscription plus one closing thread; ``close`` is idempotent."""
 
     def __init__(
         self,
@@ -34,64 +38,96 @@ class CandleStream:
         interval_ms: int,
         on_candle: Callable[[Candle], None],
         now_ms: Callable[[], int],
+        closed_between: Callable[[int, int], list[Candle]],
+        speed: float = 1.0,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.symbol, self.timeframe = symbol, timeframe
-        self._interval = interval_ms
+        self._step = interval_ms
         self._on_candle = on_candle
         self._now_ms = now_ms
-        self._lock = threading.Lock()
-        self._last: dict[str, Any] | None = None  # latest push of the newest bucket
-        self._closed_upto = -1  # open time of the newest bucket delivered as closed
+        self._closed_between = closed_between
+        self._speed = speed
+        self._on_close = on_close
+        self._emit_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._next = (now_ms() // interval_ms) * interval_ms  # first bucket to deliver closed
         self.last_message_monotonic = time.monotonic()
         self._ws = WebsocketManager(base_url)
         self._ws.daemon = True  # never keep the process alive
         self._ws.ping_sender.daemon = True
         self._ws.start()
         self._ws.subscribe({"type": "candle", "coin": symbol, "interval": timeframe}, self._push)
-        self._stopped = False
+        self._closer = threading.Thread(
+            target=self._close_loop, name=f"candles-{symbol}-{timeframe}", daemon=True
+        )
+        self._closer.start()
 
     def age_s(self) -> float:
-        """Seconds since the last push (the watchdog's input)."""
+        """Seconds since the last websocket push (the watchdog's input)."""
         return time.monotonic() - self.last_message_monotonic
 
     def is_alive(self) -> bool:
-        return not self._stopped and self._ws.is_alive()
+        return not self._stop.is_set() and self._ws.is_alive() and self._closer.is_alive()
 
     def close(self) -> None:
-        if self._stopped:
+        if self._stop.is_set():
             return
-        self._stopped = True
+        self._stop.set()
         try:
             self._ws.stop()
         except Exception:  # the socket may already be gone; closing must not fail
-            log.debug("candle stream %s %s: close raised", self.symbol, self.timeframe)
+            log.debug("candle stream %s %s: websocket close raised", self.symbol, self.timeframe)
+        if threading.current_thread() is not self._closer:
+            self._closer.join(timeout=10)
+        if self._on_close is not None:
+            self._on_close()
 
+    # ----- forming candles (websocket thread) -------------------------------------------------
     def _push(self, msg: dict[str, Any]) -> None:
         self.last_message_monotonic = time.monotonic()
         try:
-            data = msg["data"]
-            t = int(data["t"])
+            c = hl_replies.candle(msg["data"], self.symbol, self.timeframe, closed=False)
         except (KeyError, TypeError, ValueError):
-            log.warning("candle stream %s: malformed push dropped", self.symbol)
+            log.warning("candle stream %s %s: malformed push dropped", self.symbol, self.timeframe)
             return
-        out: list[Candle] = []
-        with self._lock:
-            last = self._last
-            if last is not None and int(last["t"]) < t and int(last["t"]) > self._closed_upto:
-                out.append(self._candle(last, closed=True))  # a later bucket closes this one
-                self._closed_upto = int(last["t"])
-            if t <= self._closed_upto:
-                pass  # a late push of a bucket already delivered closed
-            elif t + self._interval <= self._now_ms():
-                out.append(self._candle(data, closed=True))
-                self._closed_upto = t
-            else:
-                out.append(self._candle(data, closed=False))
-            if last is None or t >= int(last["t"]):
-                self._last = data
-        for c in out:
-            if c is not None:
-                self._on_candle(c)
+        with self._emit_lock:
+            if c.time_ms >= self._next and not self._stop.is_set():
+                self._deliver(c)
 
-    def _candle(self, data: dict[str, Any], closed: bool) -> Candle:
-        return hl_replies.candle(data, self.symbol, self.timeframe, closed)
+    # ----- closed candles (closing thread) ----------------------------------------------------
+    def _close_loop(self) -> None:
+        retry = RETRY_WALL_S[0]
+        while not self._stop.is_set():
+            end = self._next + self._step
+            try:
+                now = self._now_ms()
+            except VenueError as exc:
+                log.warning("candle stream %s: venue clock unavailable (%s)", self.symbol, exc)
+                self._stop.wait(1.0)
+                continue
+            if now < end:
+                self._stop.wait(max((end - now) / 1000 / self._speed, 0.0) + 0.005)
+                continue
+            try:
+                closed = self._closed_between(self._next, now + 1)
+            except VenueError as exc:
+                log.warning("candle stream %s: closed-bar read failed (%s)", self.symbol, exc)
+                self._stop.wait(1.0)
+                continue
+            if not closed:  # the venue has not closed it yet, a data gap, or the data ended
+                self._stop.wait(retry)
+                retry = min(retry * 2, RETRY_WALL_S[1])
+                continue
+            retry = RETRY_WALL_S[0]
+            with self._emit_lock:
+                for c in closed:
+                    if c.time_ms >= self._next and not self._stop.is_set():
+                        self._deliver(c)
+                        self._next = c.time_ms + self._step
+
+    def _deliver(self, c: Candle) -> None:
+        try:
+            self._on_candle(c)
+        except Exception:  # a consumer bug must not kill the stream
+            log.exception("candle stream %s %s: on_candle raised", self.symbol, self.timeframe)

@@ -21,6 +21,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import eth_account
@@ -68,6 +69,7 @@ CANDLE_PAGE = 5000
 _CLOID = re.compile(r"^0x[0-9a-f]{32}$")
 FILLS_PAGE = 2000
 ORDER_EXPIRY_MS = 60_000  # expiresAfter on orders: past it, unknownOid means "never placed"
+CLOSE_GUARD_MS = 2_000  # venue ms past a bucket's end before the newest bucket counts as closed
 CLOCK_RESYNC_S = 5.0  # paper: re-read the replay clock this often (wall seconds)
 EMPTY_SPOT_META: Any = {"universe": [], "tokens": []}  # perps only; avoids spotMeta bugs (#273)
 
@@ -111,12 +113,20 @@ class HyperliquidVenue:
         with _transport("meta"):
             meta = API(spec.base_url, spec.timeout_s).post("/info", {"type": "meta", "dex": ""})
             self.markets = rep.meta_table(meta)
-        self.info = Info(spec.base_url, True, meta, EMPTY_SPOT_META, None, spec.timeout_s)
+        self._meta = meta
+        self.info = self._reader()  # the caller's thread
+        self._clock_info = self._reader()  # paper clock syncs, under _clock_lock
         self._exchange = Exchange(
             self._wallet, spec.base_url, meta, None, self.account, EMPTY_SPOT_META, None,
             spec.timeout_s,
         )  # fmt: skip
         self._check_account()
+
+    def _reader(self) -> Info:
+        """A read-only SDK client on cached meta (no HTTP to build); one per thread of use."""
+        return Info(
+            self.spec.base_url, True, self._meta, EMPTY_SPOT_META, None, self.spec.timeout_s
+        )
 
     def __repr__(self) -> str:
         return f"HyperliquidVenue(network={self.spec.network!r}, account={self.account!r})"
@@ -155,12 +165,13 @@ class HyperliquidVenue:
             sync = self._clock_sync
             if sync is None or time.monotonic() - sync[1] > CLOCK_RESYNC_S:
                 with _transport("clearinghouseState"):
-                    t = rep.server_time(self.info.user_state(self.account))
+                    t = rep.server_time(self._clock_info.user_state(self.account))
                 sync = self._clock_sync = (t, time.monotonic())
             venue_ms, mono = sync
             return venue_ms + int((time.monotonic() - mono) * 1000 * self.spec.clock_speed)
 
     def _fresh_now_ms(self) -> int:
+        """The venue clock read now (paper: from the simulator, not extrapolated)."""
         with self._clock_lock:
             self._clock_sync = None
         return self.now_ms()
@@ -290,29 +301,50 @@ class HyperliquidVenue:
         return sorted(rows, key=lambda f: (f.time_ms, _int_or_str(f.trade_id)))
 
     def candles(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> list[Candle]:
+        return self._candles(self.info, symbol, timeframe, start_ms, end_ms)
+
+    def _candles(
+        self, info: Info, symbol: str, timeframe: str, start_ms: int, end_ms: int
+    ) -> list[Candle]:
+        """Closed candles only: a bucket counts as closed once the venue clock has passed its
+        end, and the newest one only when a later bucket exists or ``CLOSE_GUARD_MS`` more has
+        passed (a local clock slightly ahead of the venue must not close a forming bar)."""
         self.market(symbol)
         step = _interval(timeframe)
         now = self._fresh_now_ms()
         out: dict[int, Candle] = {}
+        newest = -1
         cursor = start_ms
         while cursor < end_ms:
             with _transport("candleSnapshot"):
-                raw = self.info.candles_snapshot(symbol, timeframe, cursor, end_ms - 1)
+                raw = info.candles_snapshot(symbol, timeframe, cursor, end_ms - 1)
                 page = [rep.candle(c, symbol, timeframe, True) for c in raw]
             for c in page:
+                newest = max(newest, c.time_ms)
                 if start_ms <= c.time_ms < end_ms and c.time_ms + step <= now:
                     out[c.time_ms] = c
             if not page or len(page) < CANDLE_PAGE:
                 break
             cursor = max(c.time_ms for c in page) + step
+        if newest in out and newest + step > now - CLOSE_GUARD_MS:
+            del out[newest]
         return [out[t] for t in sorted(out)]
 
     def subscribe_candles(
         self, symbol: str, timeframe: str, on_candle: Callable[[Candle], None]
     ) -> Subscription:
         self.market(symbol)
+        reader = self._reader()  # its own HTTP session: the stream reads on its own thread
         stream = CandleStream(
-            self.spec.base_url, symbol, timeframe, _interval(timeframe), on_candle, self.now_ms
+            self.spec.base_url,
+            symbol,
+            timeframe,
+            _interval(timeframe),
+            on_candle,
+            self.now_ms,
+            partial(self._candles, reader, symbol, timeframe),
+            self.spec.clock_speed,
+            reader.session.close,
         )
         self._streams.append(stream)
         return stream
@@ -322,6 +354,7 @@ class HyperliquidVenue:
             s.close()
         self._streams.clear()
         self.info.session.close()
+        self._clock_info.session.close()
         self._exchange.session.close()
         self._exchange.info.session.close()
 

@@ -44,7 +44,8 @@ NODE_NCOLS = (
 OK, ERR_ORDER, ERR_PRICE, ERR_TIME, ERR_CAPACITY, NEED_CLOCK = 0, 1, 2, 3, 4, 5
 
 # --- state arena header -------------------------------------------------------------------
-CAP, NZ_SESSIONS, NZ_CLOCK, WIDTH = 0, 1, 2, 3
+# BASE: the absolute bar index held in row 0 of every block (0 until the stream drops old rows)
+CAP, NZ_SESSIONS, NZ_CLOCK, WIDTH, BASE = 0, 1, 2, 3, 4
 # parameters (ints and bools stored as exact floats)
 (
     P_SWING_LEN, P_INTERNAL_LEN, P_WICK_BREAK, P_FILTER_INTERNAL, P_ATR_PERIOD,
@@ -144,6 +145,11 @@ class Layout:
         self.outs = np.empty(capacity * self.width)  # fused_step NaN-fills each new row
         self.cap = capacity
         st[CAP] = capacity
+        self.base = 0  # absolute index of the bar in row 0 of every block
+        st[BASE] = 0.0
+        # the steps read bars back to 2 x the longer swing length (pivot confirmation), and back
+        # to the structure's live swing references (break scans, order-block candle search)
+        self.lookback = 2 * max(int(p.swing_length), int(p.internal_length)) + 3
         self._make_views()
 
     def _make_views(self) -> None:
@@ -156,7 +162,7 @@ class Layout:
         self.views = {name: self.blocks[B_NODE0 + k] for k, name in enumerate(NODE_NAMES)}
 
     def grow(self, n: int) -> None:
-        """Double the row capacity (keeping the first ``n`` rows of every block).
+        """Double the row capacity (keeping absolute rows ``base..n-1`` of every block).
 
         ``np.empty``: rows past ``n`` are written (NaN-filled first) by ``fused_step``, so every
         byte of the arena is written once — no fill pass, and the pages of the new half are
@@ -167,9 +173,41 @@ class Layout:
         self.cap *= 2
         self.outs = outs
         self._make_views()
+        kept = n - self.base
         for new, prev in zip(self.blocks, old, strict=True):
-            new[:n] = prev[:n]
+            new[:kept] = prev[:kept]
         self.st[CAP] = self.cap
+
+    def oldest_needed(self, n: int) -> int:
+        """The oldest bar any step may still read when bar ``n`` arrives.
+
+        Every step reads bar rows only at the current bar, within ``lookback`` bars of it, or
+        from a live swing reference of the two structure scales (``_H_REF``/``_L_REF``: the
+        break scan and the order-block candle search run from there). Node output rows are
+        read only at the current bar, so no older row is needed for the computation.
+        """
+        oldest = n - self.lookback
+        for k in (S_STS, S_STI):
+            off = int(self.st[PIECES + 4 * k])
+            for ref in (structure._H_REF, structure._L_REF):
+                r = self.st[off + ref]
+                if r >= 0.0:
+                    oldest = min(oldest, int(r))
+        return max(oldest, 0)
+
+    def drop_before(self, n: int, keep_from: int) -> None:
+        """Forget absolute rows before ``keep_from`` (rows ``keep_from..n-1`` move to the front
+        of every block); the capacity is unchanged."""
+        if not self.base <= keep_from <= n:
+            raise ValueError(f"cannot keep rows from {keep_from} (have {self.base}..{n - 1})")
+        shift = keep_from - self.base
+        if shift == 0:
+            return
+        kept = n - keep_from
+        for blk in self.blocks:
+            blk[:kept] = blk[shift : shift + kept]  # numpy copies overlapping slices safely
+        self.base = keep_from
+        self.st[BASE] = float(keep_from)
 
     def clock_pieces(self) -> list[np.ndarray]:
         """Python-side views of the clock tables (``hour0, table, ovr, ovr_t``)."""

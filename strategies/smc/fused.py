@@ -53,6 +53,7 @@ from strategies.smc._fused_layout import (
     B_LOCAL_P,
     B_LOCAL_S,
     B_NODE0,
+    BASE,
     BLOCKS,
     CAP,
     ERR_CAPACITY,
@@ -143,8 +144,15 @@ def _s3(st: np.ndarray, k: int) -> np.ndarray:
 
 @njit(cache=True, inline="always")
 def _block(outs: np.ndarray, st: np.ndarray, cap: int, k: int) -> np.ndarray:
+    """Block ``k`` indexed by *absolute* bar index: row ``r`` is stored at row ``r - BASE``.
+
+    Rows before ``BASE`` were dropped; the view's data pointer is moved back by ``BASE`` rows so
+    the concept steps keep their absolute indices (which also appear in their outputs), and
+    ``Layout.oldest_needed`` guarantees no step reads a dropped row.
+    """
     c0, nc = int(st[BLOCKS + 2 * k]), int(st[BLOCKS + 2 * k + 1])
-    return view(outs, cap * c0, (cap, nc))
+    base = int(st[BASE])
+    return view(outs, cap * c0 - base * nc, (cap + base, nc))
 
 
 @njit(cache=True, inline="always")
@@ -194,7 +202,10 @@ def _build_step(digest: int) -> Any:
         call ``Layout.refresh_clock(t)`` and retry), so a rejected bar leaves the state intact.
         """
         cap = int(st[CAP])
-        if i < 0 or i >= cap or outs.shape[0] != cap * int(st[WIDTH]) or digest < 0:
+        base = int(st[BASE])
+        if i < base or i - base >= cap or outs.shape[0] != cap * int(st[WIDTH]) or digest < 0:
+            return ERR_CAPACITY
+        if i > 0 and i == base:  # the previous bar (order check, ATR, FVG) must be kept
             return ERR_CAPACITY
         bars = _block(outs, st, cap, B_BARS)
         if i > 0 and t <= bars[i - 1, TIME]:
@@ -206,7 +217,7 @@ def _build_step(digest: int) -> Any:
         # local wall-clock times (sessions' zones, then the periods zone)
         loc_s = _block(outs, st, cap, B_LOCAL_S)
         c0 = int(st[BLOCKS + 2 * B_LOCAL_P])
-        loc_p = view(outs, cap * c0, (cap,))  # 1-D, as periods.step reads it
+        loc_p = view(outs, cap * c0 - base, (cap + base,))  # 1-D, as periods.step reads it
         nzs = int(st[NZ_SESSIONS])
         hour0, table = _s1(st, S_CLK_HOUR0), _s2(st, S_CLK_TAB)
         ovr, ovr_t = _s1(st, S_CLK_OVR), _s1(st, S_CLK_OVR_T)

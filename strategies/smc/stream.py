@@ -23,9 +23,18 @@ class SMCStream:
 
     Each bar is one call of ``fused.fused_step`` (every concept's own ``step``, in graph order,
     on two preallocated arenas); rows live in buffers that double their capacity when full.
+
+    ``max_rows`` bounds memory for long-running (live) streams: only the latest ``max_rows``
+    output rows stay readable (:meth:`row`, :meth:`frame`), and older bars are dropped as soon
+    as no detector can read them any more (``Layout.oldest_needed``: the swing look-back and
+    the live swing references of the structure scales). Rows emitted are identical either
+    way; only the history kept for reading back differs. ``None`` keeps everything.
     """
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, *, max_rows: int | None = None, **params: Any) -> None:
+        if max_rows is not None and max_rows < 1:
+            raise ValueError(f"max_rows must be >= 1 or None, got {max_rows}")
+        self.max_rows = max_rows
         self.params = make_params(**params)
         self.nodes = concept_nodes()
         if tuple(node.name for node in self.nodes) != fused.NODE_NAMES:
@@ -45,9 +54,8 @@ class SMCStream:
         :meth:`frame`. Ints are converted to float64; anything else raises TypeError.
         """
         i = self.n
-        if i == self._layout.cap:
-            self._layout.grow(i)
-            self._outs = self._layout.outs
+        if i - self._layout.base == self._layout.cap:
+            self._make_room(i)
         try:
             code = _fused_step(i, time_ms, o, h, lo, c, v, self._outs, self._st)
         except TypeError:
@@ -59,6 +67,26 @@ class SMCStream:
             self._retry(code, i, time_ms, o, h, lo, c, v)
         self.n = i + 1
         return i
+
+    def _make_room(self, n: int) -> None:
+        """Full arena: drop rows nobody needs (bounded mode) if that frees half, else grow."""
+        layout = self._layout
+        if self.max_rows is not None:
+            keep_from = min(n - self.max_rows, layout.oldest_needed(n), n - 1)
+            if keep_from - layout.base >= layout.cap // 2:
+                layout.drop_before(n, keep_from)
+                return
+        layout.grow(n)
+        self._outs = layout.outs
+
+    @property
+    def first_row(self) -> int:
+        """Absolute index of the oldest row still readable."""
+        return self._layout.base
+
+    def nbytes(self) -> int:
+        """Bytes held by the stream's two arenas (constant once a bounded stream is warm)."""
+        return int(self._layout.outs.nbytes + self._layout.st.nbytes)
 
     def _retry(
         self, code: int, i: int, t: float, o: float, h: float, lo: float, c: float, v: float
@@ -81,7 +109,10 @@ class SMCStream:
         k = i + self.n if i < 0 else i
         if not 0 <= k < self.n:
             raise IndexError(f"row {i} out of range for {self.n} bars")
-        return [self._layout.views[node.name][k] for node in self.nodes]
+        if k < self._layout.base:
+            raise IndexError(f"row {i} was dropped (max_rows={self.max_rows} keeps from "
+                             f"{self._layout.base})")  # fmt: skip
+        return [self._layout.views[node.name][k - self._layout.base] for node in self.nodes]
 
     def update(
         self, time: pd.Timestamp, o: float, h: float, lo: float, c: float, v: float = 0.0
@@ -100,12 +131,12 @@ class SMCStream:
         return pd.Series(values, index=self.columns, name=ts, dtype=object)
 
     def frame(self) -> pd.DataFrame:
-        """Everything emitted so far, in detect()'s layout."""
-        times = pd.to_datetime(
-            self._layout.bars[: self.n, TIME].astype(np.int64), unit="ms", utc=True
-        )
+        """Every row still held (all rows emitted unless ``max_rows`` dropped old ones), in
+        detect()'s layout."""
+        kept = self.n - self._layout.base
+        times = pd.to_datetime(self._layout.bars[:kept, TIME].astype(np.int64), unit="ms", utc=True)
         layout = FrameLayout(self.nodes)
-        floats, ints = layout.alloc(self.n)
+        floats, ints = layout.alloc(kept)
         for node in self.nodes:
-            layout.split(node.name, self._layout.views[node.name], floats, ints)
+            layout.split(node.name, self._layout.views[node.name][:kept], floats, ints)
         return layout.frame(floats, ints, pd.DatetimeIndex(times, name="time"))

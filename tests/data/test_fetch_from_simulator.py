@@ -30,6 +30,7 @@ def sim() -> Iterator[object]:
         clock="manual",
         start_ms=int(START.value // 1_000_000),
         candle_history_limit=None,
+        market_dir=MARKET,
     )
     with run_simulator(cfg) as s:
         s.clock.advance(seconds=20 * 86_400)  # 20 days of 5m bars = 5,760 > one page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from actors.venues.simulator.actions import OrderSpec, parse_order
 from actors.venues.simulator.engine import Venue
 from actors.venues.simulator.market import Bars, CoinData, Market
 
@@ -46,6 +47,11 @@ def order_wire(
     if cloid:
         w["c"] = cloid
     return w
+
+
+def order_spec(**kw: object) -> OrderSpec:
+    """A parsed order (what the engine takes) from order_wire's arguments."""
+    return parse_order(order_wire(**kw))  # type: ignore[arg-type]
 
 
 def scripted_venue(usdc: float = 10_000.0) -> Venue:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from actors.venues.simulator import errors
 from actors.venues.simulator.engine import Venue
 from actors.venues.simulator.ticks import advance_to, set_book
 from actors.venues.simulator.views import clearinghouse_state, order_status
-from tests.sim.helpers import MIN, OTHER, T0, USER, order_wire, scripted_venue, synthetic_market
+from tests.sim.helpers import MIN, OTHER, T0, USER, order_spec, scripted_venue, synthetic_market
 
 
-def place(v: Venue, **kw) -> object:
-    return v.place_orders(kw.pop("user", USER), [order_wire(**kw)], kw.pop("grouping", "na"))[0]
+def place(v: Venue, **kw: Any) -> Any:
+    return v.place_orders(kw.pop("user", USER), [order_spec(**kw)], kw.pop("grouping", "na"))[0]
 
 
 def test_gtc_rests_and_ioc_walks_the_book() -> None:
@@ -115,8 +117,8 @@ def test_trigger_on_wrong_side_of_mark_is_refused() -> None:
 
 def test_normal_tpsl_children_wait_for_fill() -> None:
     v = scripted_venue()
-    entry = order_wire(px="99000", sz="0.01")
-    sl = order_wire(
+    entry = order_spec(px="99000", sz="0.01")
+    sl = order_spec(
         is_buy=False,
         px="90000",
         sz="0.01",
@@ -166,7 +168,7 @@ def test_self_trade_cancels_own_resting_order() -> None:
 def test_modify_with_invalid_replacement_keeps_the_old_order() -> None:
     v = scripted_venue()
     oid = place(v, px="99000", sz="0.01")["resting"]["oid"]
-    st = v.modify(USER, oid, order_wire(px="99000.55", sz="0.01"))
+    st = v.modify(USER, oid, order_spec(px="99000.55", sz="0.01"))
     assert st["error"].startswith(errors.INVALID_PRICE)
     assert v.orders[oid].status == "open"
 
@@ -174,5 +176,5 @@ def test_modify_with_invalid_replacement_keeps_the_old_order() -> None:
 def test_batch_error_answers_once_for_the_whole_batch() -> None:
     v = scripted_venue()
     v.batch_error_next.append("Order has invalid size.")
-    out = v.place_orders(USER, [order_wire(px="99000"), order_wire(px="98000")], "na")
+    out = v.place_orders(USER, [order_spec(px="99000"), order_spec(px="98000")], "na")
     assert out == [{"error": "Order has invalid size."}]

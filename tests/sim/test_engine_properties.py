@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from actors.venues.simulator.engine import COIN_META, Venue
 from actors.venues.simulator.numbers import fmt, round_px
 from actors.venues.simulator.ticks import set_book
-from tests.sim.helpers import OTHER, USER, order_wire, scripted_venue
+from tests.sim.helpers import OTHER, USER, order_spec, scripted_venue
 
 orders = st.lists(
     st.tuples(
@@ -34,7 +34,7 @@ def test_positions_and_cash_follow_fills(seq: list, book_moves: list[int]) -> No
         v.place_orders(
             user,
             [
-                order_wire(
+                order_spec(
                     is_buy=is_buy, px=str(px), sz=f"{lots / 1000:.3f}", tif=tif, reduce_only=ro
                 )
             ],
@@ -75,7 +75,7 @@ def test_sdk_rounded_prices_are_accepted_on_every_coin(
     set_book(v, coin, [(mid, 1e9)], [(round_px(mid * 1.001, szd) or mid, 1e9)])
     px = round_px(mid * factor, szd)
     sz = max(10.0**-szd, round(20 / px, szd)) if px > 0 else 1
-    st_ = v.place_orders(USER, [order_wire(px=fmt(px), sz=fmt(sz), tif="Alo")], "na")[0]
+    st_ = v.place_orders(USER, [order_spec(px=fmt(px), sz=fmt(sz), tif="Alo")], "na")[0]
     if isinstance(st_, dict) and "error" in st_:
         assert not st_["error"].startswith(
             ("Order has invalid price", "Price must be divisible")

@@ -8,14 +8,14 @@ import pytest
 
 from actors.venues.simulator import state, views
 from actors.venues.simulator.engine import Venue
-from tests.sim.helpers import T0, USER, order_wire, scripted_venue
+from tests.sim.helpers import T0, USER, order_spec, scripted_venue
 
 
 def test_save_and_restore_round_trip(tmp_path: Path) -> None:
     v = scripted_venue()
     v.update_leverage(USER, 0, False, 7)
-    v.place_orders(USER, [order_wire(px="100010", sz="0.02", tif="Ioc")], "na")
-    v.place_orders(USER, [order_wire(px="99000", sz="0.01", cloid="0x" + "0" * 31 + "1")], "na")
+    v.place_orders(USER, [order_spec(px="100010", sz="0.02", tif="Ioc")], "na")
+    v.place_orders(USER, [order_spec(px="99000", sz="0.01", cloid="0x" + "0" * 31 + "1")], "na")
     v.nonces.check_and_use(USER, 1_800_000_000_000, 1_800_000_000_000)
     state.save(v, tmp_path)
     w = Venue(None, ["BTC", "ETH"], T0)

@@ -19,6 +19,7 @@ import requests
 from actors.venues.base import Venue
 from actors.venues.factory import VenueSpec, make_venue
 from actors.venues.paper import PaperExchange
+from actors.venues.simulator.market_data import available_coins
 from tests.conftest import MARKET
 
 
@@ -33,6 +34,7 @@ class Harness:
     inject: Callable[..., None] | None = None  # (kind, **params): a venue fault switch
     move_price: Callable[[str, float], None] | None = None  # mark/book to this price
     reset_price: Callable[[str], None] | None = None
+    symbols: list[str] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def need(self, control: str) -> Any:
@@ -60,7 +62,8 @@ class _Malformed(requests.adapters.HTTPAdapter):
         return resp
 
 
-def _paper(tmp_path: Path, symbols: list[str], speed: float = 1.0) -> Iterator[Harness]:
+def _paper(tmp_path: Path, symbols: list[str] | None, speed: float) -> Iterator[Harness]:
+    symbols = symbols or available_coins(MARKET)
     with PaperExchange(
         market_dir=MARKET, state_dir=tmp_path / "paper", symbols=symbols, speed=speed
     ) as px:
@@ -91,6 +94,7 @@ def _paper(tmp_path: Path, symbols: list[str], speed: float = 1.0) -> Iterator[H
                 name="paper",
                 venue=venue,
                 symbol=symbols[0],
+                symbols=symbols,
                 make=make,
                 inject=inject,
                 move_price=move_price,
@@ -102,15 +106,33 @@ def _paper(tmp_path: Path, symbols: list[str], speed: float = 1.0) -> Iterator[H
                 v.close()
 
 
-HARNESSES: dict[str, Callable[[Path], Iterator[Harness]]] = {
-    "paper": lambda tmp: _paper(tmp, ["BTC", "ETH"]),
-    # later: "ccxt-bybit-testnet": lambda tmp: _ccxt(tmp, "bybit"),
+# name -> factory(tmp dir, symbols (None = every market the venue has; first = the test symbol),
+#                 clock speed (venues with a controllable clock; others ignore it))
+HarnessFactory = Callable[[Path, list[str] | None, float], Iterator[Harness]]
+HARNESSES: dict[str, HarnessFactory] = {
+    "paper": _paper,
+    # a later issue: "ccxt-bybit-testnet": _ccxt_bybit,
 }
 
 
 @pytest.fixture(params=sorted(HARNESSES))
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    yield from HARNESSES[request.param](tmp_path)
+    """A fresh account on a slow clock (prices move only when a test moves them or per bar)."""
+    yield from HARNESSES[request.param](tmp_path, ["BTC", "ETH"], 1.0)
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+def fast_harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """A replay clock at 600x: a 5m bar closes every half second of wall time."""
+    yield from HARNESSES[request.param](tmp_path, ["BTC"], 600.0)
+
+
+@pytest.fixture(scope="module", params=sorted(HARNESSES))
+def all_markets(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Harness]:
+    """Every market of the venue (module-scoped: hypothesis draws many orders from it)."""
+    yield from HARNESSES[request.param](tmp_path_factory.mktemp("all"), None, 1.0)
 
 
 @pytest.fixture

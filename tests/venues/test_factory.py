@@ -100,3 +100,32 @@ def test_the_secret_never_reaches_logs(tmp_path: Path, caplog: pytest.LogCapture
     assert all(secret[2:] not in r.getMessage() for r in caplog.records)
     key_file = tmp_path / "paper_account.key"
     assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_agent_wallet_signs_for_the_main_account(tmp_path: Path) -> None:
+    """§7: an approved agent signs, every read uses the main address; the agent's own address
+    as the account (the classic mistake) refuses to start."""
+    import eth_account
+    from hyperliquid.exchange import Exchange
+
+    from actors.messages import make_cloid
+    from actors.venues.base import OrderRequest
+
+    with PaperExchange(market_dir=MARKET, state_dir=tmp_path, symbols=["BTC"], speed=1.0) as px:
+        main = eth_account.Account.from_key(px.spec.secret_key.get_secret_value())
+        reply, agent_key = Exchange(main, px.spec.base_url).approve_agent()
+        assert reply["status"] == "ok"
+        agent = eth_account.Account.from_key(agent_key).address.lower()
+        spec = px.spec.model_copy(
+            update={"secret_key": SecretStr(agent_key), "nonce_path": tmp_path / "agent.json"}
+        )
+        venue = make_venue(spec)
+        c = make_cloid("agent", "BTC", "1", "entry")
+        venue.place(
+            OrderRequest(cloid=c, symbol="BTC", side="buy", size=0.001, kind="limit", price=50e3)
+        )
+        assert [o.cloid for o in venue.open_orders()] == [c]
+        assert [o.user for o in px.simulator.venue.open_orders_of(None)] == [spec.account_address]
+        venue.close()
+        with pytest.raises(VenueError, match="no margin"):
+            make_venue(spec.model_copy(update={"account_address": agent}))

@@ -120,3 +120,33 @@ def test_without_persistence_a_restart_reuses_a_nonce(tmp_path: Path) -> None:
             HyperliquidVenue(spec, nonce_clock_ms=lambda: t0).place(
                 req.model_copy(update={"cloid": make_cloid("nonce", "BTC", "y", "entry")})
             )
+
+
+def test_fifty_concurrent_submits_are_all_accepted(tmp_path: Path) -> None:
+    """F11 PROP: one signer, 50 threads placing at once -> 50 orders, 50 distinct nonces."""
+    with PaperExchange(market_dir=MARKET, state_dir=tmp_path, symbols=["BTC"], speed=1.0) as px:
+        venue = HyperliquidVenue(px.spec)
+        errors: list[BaseException] = []
+        start = threading.Barrier(50)
+
+        def submit(k: int) -> None:
+            c = make_cloid("concurrent", "BTC", str(k), "entry")
+            start.wait(timeout=60)
+            try:
+                venue.place(
+                    OrderRequest(
+                        cloid=c, symbol="BTC", side="buy", size=0.001, kind="limit", price=50_000.0
+                    )  # fmt: skip
+                )
+            except BaseException as exc:  # collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=submit, args=(k,)) for k in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert errors == []
+        assert len(venue.open_orders()) == 50
+        assert len(set(px.simulator.venue.nonces.kept[px.spec.account_address])) == 50
+        venue.close()

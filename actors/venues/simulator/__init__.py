@@ -1,7 +1,8 @@
 """Loopback Hyperliquid simulator: the unmodified hyperliquid-python-sdk trades against it.
 
 from actors.venues.simulator import SimulatorConfig, run_simulator
-with run_simulator(SimulatorConfig(symbols=["BTC"], accounts={addr: 10_000.0})) as sim:
+cfg = SimulatorConfig(symbols=["BTC"], accounts={addr: 10_000.0}, market_dir=market_dir)
+with run_simulator(cfg) as sim:
     Info(sim.base_url, skip_ws=True)
 """
 

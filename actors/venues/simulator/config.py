@@ -1,4 +1,9 @@
-"""Simulator configuration (from code, the CLI, or a TOML/JSON file)."""
+"""Simulator configuration (from code, the CLI, or a TOML/JSON file).
+
+Everything the simulator needs comes in here (actors never read cluster settings): the caller
+supplies `market_dir`, the folder holding `hyperliquid_perp_2025/` (`fractal sim` passes
+`Settings.market_data_dir`), whenever `replay` is on.
+"""
 
 from __future__ import annotations
 
@@ -49,10 +54,15 @@ class SimulatorConfig:
             self.state_dir = Path(self.state_dir)
         if self.market_dir is not None:
             self.market_dir = Path(self.market_dir)
+        elif self.replay:
+            raise ValueError("market_dir is required to replay market data (or set replay=False)")
 
     @classmethod
-    def from_file(cls, path: Path, **overrides: Any) -> SimulatorConfig:
-        """Read a .toml or .json file; unknown keys are an error naming them."""
+    def from_file(
+        cls, path: Path, defaults: dict[str, Any] | None = None, **overrides: Any
+    ) -> SimulatorConfig:
+        """Read a .toml or .json file; unknown keys are an error naming them. `defaults` fill
+        keys the file leaves out; `overrides` (unless None) replace the file's values."""
         text = Path(path).read_text()
         data = tomllib.loads(text) if str(path).endswith(".toml") else json.loads(text)
         if not isinstance(data, dict):
@@ -61,6 +71,7 @@ class SimulatorConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"{path}: unknown simulator settings {unknown}")
+        data = {**(defaults or {}), **data}
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**data)
 

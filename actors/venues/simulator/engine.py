@@ -13,6 +13,7 @@ from typing import Any
 
 from actors.venues.simulator import accounts as acc
 from actors.venues.simulator import errors
+from actors.venues.simulator.actions import OrderSpec
 from actors.venues.simulator.market import Market
 from actors.venues.simulator.matching import ExternalBook, aggregate, opposite_levels
 from actors.venues.simulator.nonces import NonceBook
@@ -140,7 +141,7 @@ class Venue(OrderEntry):
                 self._set_status(child, "canceled")
         return "success"
 
-    def modify(self, user: str, oid: Any, wire: dict[str, Any]) -> Any:
+    def modify(self, user: str, oid: int | str, spec: OrderSpec) -> Any:
         """Cancel-and-replace under a new oid. A replacement that fails validation leaves the
         old order untouched; one that fails later (margin, IOC, ALO) leaves it canceled."""
         if isinstance(oid, str):
@@ -148,11 +149,11 @@ class Venue(OrderEntry):
             old = self.orders.get(key) if key is not None else None
         else:
             old = self.orders.get(oid)
-        asset = wire.get("a", -1)
+        asset = spec.asset
         if old is None or old.user != user or old.status != OPEN:
             return {"error": errors.with_asset(errors.MISSING_ORDER, asset)}
         try:
-            new = self._parse(user, wire)
+            new = self._new_order(user, spec)
         except OrderRejected as rej:
             return {"error": errors.with_asset(rej.msg, asset)}
         self._set_status(old, "canceled")

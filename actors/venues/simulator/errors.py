@@ -37,7 +37,9 @@ SCHEDULE_CANCEL_TOO_EARLY = "Scheduled cancel time too early, must be at least 5
 UNSUPPORTED_ACTION = "Unsupported action type: {action_type}"
 
 # HTTP-level (text/plain bodies so the SDK raises ClientError instead of crashing)
-DESERIALIZE = "Failed to deserialize the JSON body into the target type"
+DESERIALIZE = "Failed to deserialize the JSON body into the target type"  # 422, recorded
+# 429: only the status is recorded (observed_error_strings.json: "body may not be JSON");
+# clients must match on the status, never on this text
 RATE_LIMITED = "Too many requests: IP weight limit exceeded"
 
 

@@ -1,21 +1,36 @@
-"""`POST /exchange`: envelope checks in the venue's order, then the action on the engine.
+"""`POST /exchange`: parse the whole request, then check the envelope, then apply the action.
 
-Order of checks (docs/hyperliquid.md §14): JSON shape (422) -> signature -> signer/agent ->
-vault -> nonce -> expiresAfter -> action. Whole-request failures are {"status":"err"}; per-order
-failures are HTTP 200 {"status":"ok"} with the error inside statuses.
+Order of checks (docs/hyperliquid.md §14): JSON and action shape (422) -> signature ->
+signer/agent -> vault -> nonce -> expiresAfter -> action. `prepare` does everything that needs
+no venue state, so a 422 never touches the venue (no order, no fill, no nonce); `apply` runs
+under the server's lock. Whole-request failures are {"status":"err"}; per-order failures are
+HTTP 200 {"status":"ok"} with the error inside statuses.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from actors.venues.simulator import actions as act
 from actors.venues.simulator import errors
 from actors.venues.simulator.engine import Venue
 from actors.venues.simulator.signing import recover_signer
 
 
 class BadRequest(Exception):
-    """Body does not deserialize: HTTP 422 text/plain."""
+    """Body does not deserialize: HTTP 422 text/plain, nothing applied."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """A well-formed, signature-recovered /exchange request, not yet checked against the venue."""
+
+    signer: str
+    action: act.Action
+    nonce: int
+    vault: Any
+    expires: Any
 
 
 def _err(msg: str) -> dict[str, Any]:
@@ -28,83 +43,86 @@ def _ok(kind: str, data: Any = None) -> dict[str, Any]:
     return {"status": "ok", "response": {"type": kind, "data": data}}
 
 
-def handle_exchange(v: Venue, body: Any, wall_ms: int) -> dict[str, Any]:
-    """Reply body for one /exchange request (raises BadRequest for a 422)."""
+def prepare(body: Any) -> Request:
+    """Deserialize and verify the signature (raises BadRequest; never touches the venue)."""
     if not isinstance(body, dict):
         raise BadRequest(errors.DESERIALIZE)
-    action, nonce, sig = body.get("action"), body.get("nonce"), body.get("signature")
-    if not isinstance(action, dict) or not isinstance(action.get("type"), str):
+    raw, nonce, sig = body.get("action"), body.get("nonce"), body.get("signature")
+    if not isinstance(raw, dict):
         raise BadRequest(errors.DESERIALIZE)
     if not isinstance(nonce, int) or isinstance(nonce, bool):
         raise BadRequest(errors.DESERIALIZE)
-    vault = body.get("vaultAddress")
-    expires = body.get("expiresAfter")
     try:
-        signer = recover_signer(action, sig, vault, nonce, expires)
+        action = act.parse_action(raw)
+    except act.Malformed:
+        raise BadRequest(errors.DESERIALIZE) from None
+    vault, expires = body.get("vaultAddress"), body.get("expiresAfter")
+    try:
+        signer = recover_signer(raw, sig, vault, nonce, expires)
     except ValueError:
         raise BadRequest(errors.DESERIALIZE) from None
-    if action["type"] == "approveAgent":
-        return _approve_agent(v, signer, action, nonce, wall_ms)
-    user = v.master_of(signer)
+    return Request(signer, action, nonce, vault, expires)
+
+
+def apply(v: Venue, req: Request, wall_ms: int) -> dict[str, Any]:
+    """Envelope checks against the venue's state, then the action (call under the lock)."""
+    if isinstance(req.action, act.ApproveAgent):
+        return _approve_agent(v, req, wall_ms)
+    user = v.master_of(req.signer)
     if user is None:
-        return _err(errors.UNKNOWN_SIGNER.format(address=signer))
-    if vault is not None:
-        return _err(errors.VAULT_NOT_REGISTERED.format(address=str(vault).lower()))
-    bad_nonce = v.nonces.check_and_use(signer, nonce, wall_ms)
+        return _err(errors.UNKNOWN_SIGNER.format(address=req.signer))
+    if req.vault is not None:
+        return _err(errors.VAULT_NOT_REGISTERED.format(address=str(req.vault).lower()))
+    bad_nonce = v.nonces.check_and_use(req.signer, req.nonce, wall_ms)
     if bad_nonce:
         return _err(bad_nonce)
-    if expires is not None and (not isinstance(expires, int) or expires < wall_ms):
-        return _err(errors.EXPIRED.format(expires_after=expires))
-    try:
-        return _dispatch(v, user, action)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise BadRequest(errors.DESERIALIZE) from None
+    if req.expires is not None and (not isinstance(req.expires, int) or req.expires < wall_ms):
+        return _err(errors.EXPIRED.format(expires_after=req.expires))
+    return _dispatch(v, user, req.action)
 
 
-def _approve_agent(
-    v: Venue, signer: str, action: dict[str, Any], nonce: int, wall_ms: int
-) -> dict[str, Any]:
-    if signer not in v.accounts:
-        return _err(errors.UNKNOWN_SIGNER.format(address=signer))
-    bad_nonce = v.nonces.check_and_use(signer, nonce, wall_ms)
+def handle_exchange(v: Venue, body: Any, wall_ms: int) -> dict[str, Any]:
+    """prepare + apply in one call (for callers that hold the venue already)."""
+    return apply(v, prepare(body), wall_ms)
+
+
+def _approve_agent(v: Venue, req: Request, wall_ms: int) -> dict[str, Any]:
+    assert isinstance(req.action, act.ApproveAgent)
+    if req.signer not in v.accounts:
+        return _err(errors.UNKNOWN_SIGNER.format(address=req.signer))
+    bad_nonce = v.nonces.check_and_use(req.signer, req.nonce, wall_ms)
     if bad_nonce:
         return _err(bad_nonce)
-    agent = action.get("agentAddress")
-    if not isinstance(agent, str):
-        raise BadRequest(errors.DESERIALIZE)
-    v.approve_agent(signer, agent, action.get("agentName", "") or "")
+    v.approve_agent(req.signer, req.action.agent, req.action.name)
     return _ok("default")
 
 
-def _dispatch(v: Venue, user: str, action: dict[str, Any]) -> dict[str, Any]:
-    kind = action["type"]
-    if kind == "order":
-        orders = action["orders"]
-        if not isinstance(orders, list):
-            raise ValueError("orders must be a list")
-        statuses = v.place_orders(user, orders, action.get("grouping", "na"))
-        return _ok("order", {"statuses": statuses})
-    if kind == "cancel":
-        statuses = [v.cancel(user, c["a"], c["o"]) for c in action["cancels"]]
+def _dispatch(v: Venue, user: str, a: act.Action) -> dict[str, Any]:
+    if isinstance(a, act.PlaceOrders):
+        return _ok("order", {"statuses": v.place_orders(user, a.orders, a.grouping)})
+    if isinstance(a, act.CancelBatch):
+        statuses = [
+            v.cancel(user, c.asset, c.oid)
+            if isinstance(c, act.Cancel)
+            else v.cancel_by_cloid(user, c.asset, c.cloid)
+            for c in a.cancels
+        ]
         return _ok("cancel", {"statuses": statuses})
-    if kind == "cancelByCloid":
-        statuses = [v.cancel_by_cloid(user, c["asset"], c["cloid"]) for c in action["cancels"]]
-        return _ok("cancel", {"statuses": statuses})
-    if kind == "batchModify":
-        statuses = [v.modify(user, m["oid"], m["order"]) for m in action["modifies"]]
-        return _ok("order", {"statuses": statuses})
-    if kind == "modify":
-        status = v.modify(user, action["oid"], action["order"])
+    if isinstance(a, act.BatchModify):
+        return _ok("order", {"statuses": [v.modify(user, m.oid, m.order) for m in a.modifies]})
+    if isinstance(a, act.SingleModify):
+        status = v.modify(user, a.modify.oid, a.modify.order)
         if isinstance(status, dict) and "error" in status:
             return _err(status["error"])
         return _ok("default")
-    if kind == "updateLeverage":
-        msg = v.update_leverage(user, action["asset"], bool(action["isCross"]), action["leverage"])
+    if isinstance(a, act.UpdateLeverage):
+        msg = v.update_leverage(user, a.asset, a.is_cross, a.leverage)
         return _err(msg) if msg else _ok("default")
-    if kind == "updateIsolatedMargin":
-        msg = v.update_isolated_margin(user, action["asset"], action["ntli"])
+    if isinstance(a, act.UpdateIsolatedMargin):
+        msg = v.update_isolated_margin(user, a.asset, a.ntli)
         return _err(msg) if msg else _ok("default")
-    if kind == "scheduleCancel":
-        msg = v.schedule_cancel(user, action.get("time"))
+    if isinstance(a, act.ScheduleCancel):
+        msg = v.schedule_cancel(user, a.time)
         return _err(msg) if msg else _ok("default")
-    return _err(errors.UNSUPPORTED_ACTION.format(action_type=kind))
+    assert isinstance(a, act.Unsupported)
+    return _err(errors.UNSUPPORTED_ACTION.format(action_type=a.kind))

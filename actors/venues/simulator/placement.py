@@ -8,20 +8,18 @@ the ` asset=<id>` suffix.
 from __future__ import annotations
 
 import hashlib
-import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from actors.venues.simulator import accounts as acc
 from actors.venues.simulator import errors
+from actors.venues.simulator.actions import OrderSpec
 from actors.venues.simulator.matching import Level, crosses, opposite_levels, walk
-from actors.venues.simulator.numbers import fmt, parse_decimal, price_rule_violation, size_valid
+from actors.venues.simulator.numbers import fmt, price_rule_violation, size_valid
 from actors.venues.simulator.orders import OPEN, WAITING_FOR_FILL, Order
 
 if TYPE_CHECKING:
     from actors.venues.simulator.matching import ExternalBook
-
-CLOID = re.compile(r"0x[0-9a-fA-F]{32}")
 
 MAX_ORDER_USD = 5_000_000.0
 MIN_ORDER_USD = 10.0
@@ -76,30 +74,31 @@ class OrderEntry:
         def _set_status(self, o: Order, status: str) -> None: ...
         def _emit_update(self, o: Order) -> None: ...
 
-    def place_orders(self, user: str, wires: list[dict[str, Any]], grouping: Any) -> list[Any]:
-        """statuses[] of an `order` action, one per wire (normalTpsl children as bare strings)."""
+    def place_orders(self, user: str, specs: list[OrderSpec], grouping: str) -> list[Any]:
+        """statuses[] of an `order` action, one per order (normalTpsl children as bare strings).
+        `specs` come from actions.parse_action: the whole batch is well-formed before any of it
+        is applied, so a rejection here is always a per-order status, never a half-done batch."""
         if self.batch_error_next:
             return [{"error": self.batch_error_next.pop(0)}]  # one error for the whole batch
-        if grouping == "normalTpsl" and len(wires) >= 2:
-            return self._place_normal_tpsl(user, wires)
-        return [self._place_status(user, w, grouping == "positionTpsl") for w in wires]
+        if grouping == "normalTpsl" and len(specs) >= 2:
+            return self._place_normal_tpsl(user, specs)
+        return [self._place_status(user, s, grouping == "positionTpsl") for s in specs]
 
-    def _place_status(self, user: str, w: dict[str, Any], position_tpsl: bool = False) -> Any:
-        asset = w.get("a")
+    def _place_status(self, user: str, spec: OrderSpec, position_tpsl: bool = False) -> Any:
         try:
-            order = self._parse(user, w)
+            order = self._new_order(user, spec)
             order.is_position_tpsl = position_tpsl and order.is_trigger
             return self._submit(order)
         except OrderRejected as rej:
-            return {"error": errors.with_asset(rej.msg, asset if isinstance(asset, int) else -1)}
+            return {"error": errors.with_asset(rej.msg, spec.asset)}
 
-    def _place_normal_tpsl(self, user: str, wires: list[dict[str, Any]]) -> list[Any]:
-        first = self._place_status(user, wires[0])
+    def _place_normal_tpsl(self, user: str, specs: list[OrderSpec]) -> list[Any]:
+        first = self._place_status(user, specs[0])
         parent = None
         if isinstance(first, dict) and ("resting" in first or "filled" in first):
             parent = self.orders[(first.get("resting") or first["filled"])["oid"]]
         out: list[Any] = [first]
-        for w in wires[1:]:
+        for spec in specs[1:]:
             if parent is None:
                 out.append(
                     {"error": first["error"]}
@@ -108,7 +107,7 @@ class OrderEntry:
                 )
                 continue
             try:
-                child = self._parse(user, w)
+                child = self._new_order(user, spec)
                 if not child.is_trigger:
                     raise OrderRejected(errors.BAD_TRIGGER)
                 if parent.status == OPEN and parent.sz == parent.orig_sz:
@@ -123,49 +122,35 @@ class OrderEntry:
                     self._emit_update(child)
                     out.append("waitingForTrigger")
             except OrderRejected as rej:
-                out.append({"error": errors.with_asset(rej.msg, int(w.get("a", -1)))})
+                out.append({"error": errors.with_asset(rej.msg, spec.asset)})
         return out
 
-    def _parse(self, user: str, w: dict[str, Any]) -> Order:
-        if not isinstance(w, dict) or not {"a", "b", "p", "s", "r", "t"} <= set(w):
-            raise ValueError("order wire needs keys a, b, p, s, r, t")
-        asset = w["a"]
-        if not isinstance(asset, int) or not 0 <= asset < len(self.coins):
-            raise OrderRejected(errors.UNKNOWN_ASSET.format(asset=asset))
-        coin = self.coins[asset]
-        szd = self.sz_decimals[coin]
-        px, sz = parse_decimal(w["p"], "p"), parse_decimal(w["s"], "s")
-        t = w["t"]
-        trigger = t.get("trigger") if isinstance(t, dict) else None
-        tif = t.get("limit", {}).get("tif") if isinstance(t, dict) and "limit" in t else None
-        if trigger is None and tif not in ("Gtc", "Ioc", "Alo"):
-            raise ValueError(f"order type must be limit Gtc/Ioc/Alo or trigger, got {t!r}")
-        cloid = w.get("c")
-        if cloid is not None and not CLOID.fullmatch(str(cloid)):
-            raise ValueError(f"cloid must be 0x + 32 hex digits, got {cloid!r}")
+    def _new_order(self, user: str, spec: OrderSpec) -> Order:
+        """A new oid for a well-formed order; market rules raise OrderRejected (recorded)."""
+        if not spec.asset < len(self.coins):
+            raise OrderRejected(errors.UNKNOWN_ASSET.format(asset=spec.asset))
+        coin = self.coins[spec.asset]
         order = Order(
             oid=self._new_oid(),
             user=user,
             coin=coin,
-            asset=asset,
-            is_buy=bool(w["b"]),
-            limit_px=float(px),
-            orig_sz=float(sz),
-            sz=float(sz),
-            tif=tif if trigger is None else None,
-            reduce_only=bool(w["r"]),
-            cloid=cloid,
+            asset=spec.asset,
+            is_buy=spec.is_buy,
+            limit_px=float(spec.px),
+            orig_sz=float(spec.sz),
+            sz=float(spec.sz),
+            tif=spec.tif,
+            reduce_only=spec.reduce_only,
+            cloid=spec.cloid,
             timestamp=self.now,
             status_ts=self.now,
         )
-        if trigger is not None:
-            order.trigger_px = float(parse_decimal(trigger["triggerPx"], "triggerPx"))
-            order.is_market = bool(trigger["isMarket"])
-            order.tpsl = trigger["tpsl"]
-            if order.tpsl not in ("tp", "sl"):
-                raise ValueError(f"trigger tpsl must be 'tp' or 'sl', got {order.tpsl!r}")
+        if spec.trigger is not None:
+            order.trigger_px = float(spec.trigger.trigger_px)
+            order.is_market = spec.trigger.is_market
+            order.tpsl = spec.trigger.tpsl
         try:
-            self._validate(order, px, sz, szd)
+            self._validate(order, spec.px, spec.sz, self.sz_decimals[coin])
         except OrderRejected as rej:
             self._record_rejection(order, rej.msg)
             raise

@@ -10,24 +10,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from actors.venues.simulator import errors, exchange_api, ticks
 from actors.venues.simulator import state as state_io
-from actors.venues.simulator import ticks
 from actors.venues.simulator.clock import Clock
 from actors.venues.simulator.config import SimulatorConfig
 from actors.venues.simulator.engine import Venue
-from actors.venues.simulator.exchange_api import BadRequest, handle_exchange
+from actors.venues.simulator.exchange_api import BadRequest
 from actors.venues.simulator.faults import Faults
 from actors.venues.simulator.info_api import handle_info, info_weight
 from actors.venues.simulator.market import INTERVAL_MS, Market
 from actors.venues.simulator.ws import SIM_KEY, WsHub, candle_frames, event_frames
+
+log = logging.getLogger(__name__)
 
 HOUR = 3_600_000
 DEFAULT_START_MS = 1_753_142_400_000  # 2025-07-22 00:00 UTC, inside every shipped 1m file
@@ -38,12 +40,8 @@ def build_market(cfg: SimulatorConfig) -> Market | None:
         return None
     from actors.venues.simulator.market_data import load_coin
 
-    market_dir = cfg.market_dir
-    if market_dir is None:
-        from cluster.settings import load_settings
-
-        market_dir = load_settings().market_data_dir
-    coins = {c: load_coin(market_dir, c) for c in cfg.symbols}
+    assert cfg.market_dir is not None  # SimulatorConfig requires it when replaying
+    coins = {c: load_coin(cfg.market_dir, c) for c in cfg.symbols}
     return Market(coins, cfg.candle_history_limit)
 
 
@@ -309,7 +307,7 @@ class Simulator:
         try:
             return json.loads(await request.text())
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise BadRequest("Failed to deserialize the JSON body into the target type") from None
+            raise BadRequest(errors.DESERIALIZE) from None
 
     async def _info(self, request: web.Request) -> web.Response:
         early = await self._prelude("/info")
@@ -318,9 +316,11 @@ class Simulator:
         try:
             body = await self._read_json(request)
             if not self.faults.charge(info_weight(body, None)):
-                return web.Response(status=429, text="Too many requests", content_type="text/plain")
+                return _rate_limited()
             with self.lock:
                 ticks.advance_to(self.venue, self.clock.now_ms())
+                if self.venue.events:  # the replay moved something (fills, funding): keep it
+                    self.persist()
                 reply = handle_info(self.venue, body)
             extra = info_weight(body, reply) - info_weight(body, None)
             if extra:
@@ -342,13 +342,23 @@ class Simulator:
                 else 0
             )
             if not self.faults.charge(1 + n // 40):
-                return web.Response(status=429, text="Too many requests", content_type="text/plain")
-            with self.lock:
-                ticks.advance_to(self.venue, self.clock.now_ms())
-                reply = handle_exchange(self.venue, body, int(time.time() * 1000))
+                return _rate_limited()
+            req = exchange_api.prepare(body)  # a 422 leaves the venue untouched
         except BadRequest as bad:
             return web.Response(status=422, text=str(bad), content_type="text/plain")
-        self.persist()
+        try:
+            with self.lock:
+                try:
+                    ticks.advance_to(self.venue, self.clock.now_ms())
+                    reply = exchange_api.apply(self.venue, req, int(time.time() * 1000))
+                finally:
+                    self.persist()  # whatever was applied is durable before anyone hears of it
+        except Exception:
+            # a simulator bug part-way through an action: the client must treat it as unknown
+            # (a 5xx), look the order up and see whatever was applied and persisted
+            log.exception("simulator failed applying an /exchange action")
+            await self._flush()
+            return web.Response(status=500, text="Internal Server Error", content_type="text/plain")
         await self._flush()
         if self.faults.take_timeout():
             # accepted and applied, but the client never gets the reply
@@ -359,6 +369,11 @@ class Simulator:
                 request.transport.close()
             return web.Response(status=504, text="timeout")
         return web.json_response(reply)
+
+
+def _rate_limited() -> web.Response:
+    """text/plain so the SDK raises ClientError(429) instead of crashing on a JSON body."""
+    return web.Response(status=429, text=errors.RATE_LIMITED, content_type="text/plain")
 
 
 def _is_market_frame(key: tuple[str, ...], stale: set[str]) -> bool:
@@ -376,9 +391,3 @@ def run_simulator(cfg: SimulatorConfig) -> Iterator[Simulator]:
         yield sim
     finally:
         sim.stop()
-
-
-def load_config(path: Path | None, **overrides: Any) -> SimulatorConfig:
-    if path is None:
-        return SimulatorConfig(**{k: v for k, v in overrides.items() if v is not None})
-    return SimulatorConfig.from_file(path, **overrides)

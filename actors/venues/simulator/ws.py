@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -170,7 +169,3 @@ def candle_frames(v: Venue, coin: str, intervals: set[str]) -> list[tuple[tuple[
         if rows:
             out.append((("candle", coin, interval), {"channel": "candle", "data": rows[-1]}))
     return out
-
-
-def now_s() -> float:
-    return time.monotonic()

@@ -188,6 +188,11 @@ def test_rate_limit_429_with_weight_accounting(venue: VenueUnderTest) -> None:
         with pytest.raises(ClientError) as exc:
             info.all_mids()
         assert exc.value.status_code == 429
+        if venue.sim is not None:  # one text for /info and /exchange (the venue's is unrecorded)
+            assert exc.value.error_message == errors.RATE_LIMITED
+            with pytest.raises(ClientError) as exc:
+                venue.exchange(venue.new_wallet()).order("ETH", True, 0.01, 2000, GTC)
+            assert (exc.value.status_code, exc.value.error_message) == (429, errors.RATE_LIMITED)
     finally:
         sim.faults.rate_limit_per_min = None
 

@@ -10,6 +10,7 @@ power cut. Every record is keyed by its own identity (cloid, trade id, signal id
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -31,7 +32,11 @@ from actors.state.schema import (
     integrity_problem,
 )
 
-__all__ = ["CorruptJournal", "Journal", "JournalError"]
+log = logging.getLogger(__name__)
+
+__all__ = ["CorruptJournal", "Journal", "JournalError", "Ledger"]
+
+Ledger = tuple[dict[str, JournalPosition], list[ClosedTrade]]
 
 
 def _wall_ms() -> int:
@@ -58,6 +63,10 @@ class Journal:
         self.readonly = readonly
         self._clock = clock
         self._lock = threading.RLock()
+        # the writer caches the derived ledger until its next write; readers never cache
+        # (another process writes under them)
+        self._generation = 0
+        self._ledger_cache: tuple[int, Ledger] | None = None
         if readonly and not self.path.exists():
             raise JournalError(f"{self.path}: no journal here")
         if not readonly:
@@ -93,6 +102,8 @@ class Journal:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._generation += 1
             self._conn.execute("COMMIT")
 
     def record_intent(self, intent: OrderIntent) -> bool:
@@ -105,7 +116,16 @@ class Journal:
                  intent.size, intent.kind, intent.purpose, int(intent.reduce_only),
                  intent.model_dump_json(), self._clock()),
             )  # fmt: skip
-            return cur.rowcount == 1
+            if cur.rowcount == 1:
+                return True
+            known = c.execute("SELECT payload FROM intents WHERE cloid=?", (intent.cloid,))
+            first = OrderIntent.model_validate_json(known.fetchone()[0])
+            if first.model_dump(exclude={"source", "seq"}) != intent.model_dump(
+                exclude={"source", "seq"}
+            ):
+                log.warning("cloid %s reused by a different intent %s; the first one stands: %s",
+                            intent.cloid, intent.intent_id, first.intent_id)  # fmt: skip
+            return False
 
     def record_order_update(self, update: OrderUpdate) -> bool:
         """Append an order status change. False if this ``(source, seq)`` was recorded."""
@@ -252,21 +272,34 @@ class Journal:
     def fills(self) -> list[Fill]:
         return self._read(q.fills)  # type: ignore[no-any-return]
 
-    def known_trade_ids(self) -> set[str]:
-        return self._read(q.known_trade_ids)  # type: ignore[no-any-return]
+    def known_trade_ids(self, since_ms: int | None = None) -> set[str]:
+        """Trade ids journaled (with fill time >= ``since_ms`` when given: reconciliation only
+        needs those inside the venue fills window)."""
+        return self._read(q.known_trade_ids, since_ms)  # type: ignore[no-any-return]
+
+    def ledger(self) -> Ledger:
+        """Open positions and all closed trades, derived from the fills in one snapshot."""
+        with self._lock:
+            cached = self._ledger_cache
+            if not self.readonly and cached is not None and cached[0] == self._generation:
+                return cached[1]
+            result: Ledger = self._read(q.ledger)
+            if not self.readonly:
+                self._ledger_cache = (self._generation, result)
+            return result
 
     def positions(self) -> dict[str, JournalPosition]:
         """Open positions derived from the fills (size, VWAP entry, stop, target)."""
-        return self._read(q.ledger)[0]  # type: ignore[no-any-return]
+        return dict(self.ledger()[0])
 
     def trades(self, limit: int = 100) -> list[ClosedTrade]:
         """The newest ``limit`` closed trades, oldest first."""
-        trades: list[ClosedTrade] = self._read(q.ledger)[1]
+        trades = self.ledger()[1]
         return trades[-limit:] if limit > 0 else []
 
     def metrics(self) -> dict[str, float | int]:
         """Total P&L (net of fees), win rate and per-trade Sharpe over all closed trades."""
-        return metrics(self._read(q.ledger)[1])
+        return metrics(self.ledger()[1])
 
     def counts(self) -> dict[str, int]:
         """Row counts: ``orders`` (intents), ``fills``, ``signals``, ``order_updates``, ..."""

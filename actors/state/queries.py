@@ -13,6 +13,7 @@ from actors.state.schema import WRITTEN_TABLES
 
 TERMINAL = ("filled", "canceled", "rejected")
 STOP_PURPOSES = ("stop", "adopt_stop")
+FILLED_TOLERANCE = 1e-9  # fills summing to the size within float error fill the order
 
 
 def intent(conn: sqlite3.Connection, cloid: str) -> OrderIntent | None:
@@ -32,7 +33,7 @@ def order_status(conn: sqlite3.Connection, cloid: str) -> str | None:
             return str(s)
     filled = filled_size(conn, cloid)
     it = intent(conn, cloid)
-    if it is not None and filled >= it.size * (1 - 1e-9):
+    if it is not None and filled >= it.size * (1 - FILLED_TOLERANCE):
         return "filled"
     return str(statuses[-1]) if statuses else None
 
@@ -44,14 +45,21 @@ def filled_size(conn: sqlite3.Connection, cloid: str) -> float:
     return float(row[0])
 
 
+_OPEN_INTENTS = f"""
+SELECT i.payload FROM intents i
+WHERE NOT EXISTS (SELECT 1 FROM order_updates u
+                  WHERE u.cloid = i.cloid AND u.status IN {TERMINAL!r})
+  AND (SELECT COALESCE(SUM(f.size), 0) FROM fills f WHERE f.cloid = i.cloid)
+      < i.size * (1 - {FILLED_TOLERANCE!r})
+ORDER BY i.rowid
+"""
+
+
 def open_intents(conn: sqlite3.Connection) -> list[OrderIntent]:
     """Intents not known to be terminal on the venue, oldest first (incl. never-acknowledged
-    ones: after a crash each must be looked up by cloid, F1)."""
-    out = []
-    for cloid, payload in conn.execute("SELECT cloid, payload FROM intents ORDER BY rowid"):
-        if order_status(conn, cloid) not in TERMINAL:
-            out.append(OrderIntent.model_validate_json(payload))
-    return out
+    ones: after a crash each must be looked up by cloid, F1). Same rule as
+    :func:`order_status`, in one query."""
+    return [OrderIntent.model_validate_json(r[0]) for r in conn.execute(_OPEN_INTENTS)]
 
 
 def latest_update(conn: sqlite3.Connection, cloid: str) -> OrderUpdate | None:
@@ -67,8 +75,12 @@ def fills(conn: sqlite3.Connection) -> list[Fill]:
     return [Fill.model_validate_json(r[0]) for r in rows]
 
 
-def known_trade_ids(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT trade_id FROM fills")}
+def known_trade_ids(conn: sqlite3.Connection, since_ms: int | None = None) -> set[str]:
+    if since_ms is None:
+        return {r[0] for r in conn.execute("SELECT trade_id FROM fills")}
+    return {
+        r[0] for r in conn.execute("SELECT trade_id FROM fills WHERE time_ms >= ?", (since_ms,))
+    }
 
 
 def ledger(conn: sqlite3.Connection) -> tuple[dict[str, JournalPosition], list[ClosedTrade]]:

@@ -10,9 +10,13 @@ Idempotence (F6): synthesised records get deterministic ids derived from the fac
 them (symbol, sizes, the journal's last trade id on that symbol), so the same input always
 yields the same ids, and once the report is applied a second run finds nothing new.
 
-Fail closed: ``clean`` is True only when there is no difference at all; a journaled order that
-is absent on the venue and not explained by fills stays a blocking difference until the caller
-looks it up by cloid (``lookups``) — absence is never read as "rejected".
+Fail closed: ``clean`` is True only when no difference is blocking (the only non-blocking one
+is a reduce-only venue order the journal does not know: it cannot add risk, it is reported).
+A journaled order that is absent on the venue and not explained by fills stays blocking until
+the caller looks it up by cloid (``lookups``) — absence is never read as "rejected".
+
+Use: reconcile, :meth:`Journal.apply_reconciliation`, perform the venue actions (protect),
+reconcile again: the second report is the one that says whether entries may resume.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.messages import Fill, OrderIntent, OrderUpdate
-from actors.state.ledger import SIZE_EPS, JournalPosition, derive
+from actors.state.ledger import SIZE_EPS, JournalPosition
 from actors.venues.base import VenueFill, VenueOrder, VenuePosition
 
 SOURCE = "reconcile"
@@ -38,7 +42,10 @@ DiffKind = Literal[
     "order_unresolved",  # journaled open order absent on venue, not explained: look it up
     "unprotected_position",  # no resting reduce-only stop covering the position -> protect
 ]
-Action = Literal["record", "adopt", "mark_closed", "operator", "lookup", "protect", "none"]
+POSITION_KINDS = frozenset({"position_mismatch", "adopt_position", "mark_closed"})
+Action = Literal[
+    "record", "adopt", "mark_closed", "confirm", "operator", "lookup", "protect", "none"
+]
 # kinds that leave the venue and the journal consistent once the report's writes are applied
 SELF_HEALING: frozenset[str] = frozenset(
     {"missing_fill", "position_mismatch", "adopt_position", "mark_closed", "order_resolved"}
@@ -58,7 +65,7 @@ def stable_id(*parts: object) -> str:
 
 def _seq_of(ident: str) -> int:
     # synthetic messages need a (source, seq); derive seq from the id so retries dedupe too
-    return int(ident[:15], 16)
+    return int(hashlib.sha256(ident.encode()).hexdigest()[:15], 16)
 
 
 class Difference(BaseModel):
@@ -76,6 +83,7 @@ class Difference(BaseModel):
     journal_size: float | None = None
     venue_size: float | None = None
     stop_price: float | None = None  # for "protect": the journal's planned stop, if any
+    blocking: bool = True  # False only for what cannot add risk (a reduce-only orphan order)
 
 
 class ReconciliationReport(BaseModel):
@@ -85,16 +93,11 @@ class ReconciliationReport(BaseModel):
 
     report_id: str  # deterministic: hash of the difference ids
     time_ms: int
-    clean: bool  # no difference at all: new entries may go ahead
+    clean: bool  # no blocking difference: new entries may go ahead
     differences: list[Difference] = Field(default_factory=list)
     fills: list[Fill] = Field(default_factory=list)  # to journal (real missing + synthetic)
     order_updates: list[OrderUpdate] = Field(default_factory=list)  # terminal resolutions
-    blocked_symbols: list[str] = Field(default_factory=list)  # no entries until clean
-
-    @property
-    def needs_venue_action(self) -> list[Difference]:
-        """Differences the caller must act on at the venue (protect) or escalate (operator)."""
-        return [d for d in self.differences if d.action in ("protect", "operator", "lookup")]
+    blocked_symbols: list[str] = Field(default_factory=list)  # symbols with blocking diffs
 
 
 def cloids_to_look_up(
@@ -126,6 +129,12 @@ def _same(a: float, b: float) -> bool:
     return abs(a - b) <= SIZE_EPS * max(1.0, abs(a), abs(b))
 
 
+def _vwap(fills: Sequence[Fill], symbol: str) -> float:
+    """Volume-weighted price of some fills of a symbol (0.0 when there are none)."""
+    qty = sum(f.size for f in fills if f.symbol == symbol)
+    return sum(f.size * f.price for f in fills if f.symbol == symbol) / qty if qty else 0.0
+
+
 def _positions_after(
     journal_positions: Mapping[str, JournalPosition], new_fills: Sequence[Fill]
 ) -> dict[str, float]:
@@ -146,6 +155,7 @@ def reconcile(
     known_trade_ids: Collection[str] = (),
     lookups: Mapping[str, VenueOrder | None] | None = None,
     time_ms: int = 0,
+    previous: ReconciliationReport | None = None,
 ) -> ReconciliationReport:
     """Compare the journal's view with a venue snapshot (see the module docstring).
 
@@ -153,7 +163,21 @@ def reconcile(
     ``lookups``: ``order_by_cloid`` answers for :func:`cloids_to_look_up`'s intents
     (``None`` = the venue never accepted that cloid).
     ``time_ms``: the venue clock, stamped on synthetic records and the report.
+    ``previous``: the last report, for passes while trading. A position difference is then
+    settled (synthetic fill) only when ``previous`` showed the same gap (venue - journal) on
+    that symbol (new fills in between do not reset it); until
+    then it is reported with action ``"confirm"`` and blocks the symbol. Why: the venue's
+    positions and fills are separate requests, and a fill landing between them looks like a
+    size difference for one pass — settling it at once would book a phantom adjustment.
+    Leave it ``None`` at start-up (nothing trades yet: adopt at once).
     """
+    # position gaps (venue - journal) the previous pass saw, per symbol
+    confirmed: dict[str, list[float]] | None = None
+    if previous is not None:
+        confirmed = {}
+        for d in previous.differences:
+            if d.kind in POSITION_KINDS and d.venue_size is not None and d.journal_size is not None:
+                confirmed.setdefault(d.symbol, []).append(d.venue_size - d.journal_size)
     known = set(known_trade_ids)
     diffs: list[Difference] = []
     fills: list[Fill] = []
@@ -181,26 +205,40 @@ def reconcile(
             continue
         jp = journal_positions.get(sym)
         basis = jp.last_trade_id if jp else ""
-        trade_id = "recon-" + stable_id("adjust", sym, j, v, basis, [f.trade_id for f in fills])
+        sym_fills = [f.trade_id for f in fills if f.symbol == sym]
+        trade_id = "recon-" + stable_id("adjust", sym, j, v, basis, sym_fills)
+        j_price = jp.entry_price if jp else _vwap(fills, sym)
+        v_price = venue_by_symbol[sym].entry_price if sym in venue_by_symbol else 0.0
+        legs: list[tuple[float, float]]  # (signed size, price) of the synthetic fills
         if abs(j) <= SIZE_EPS:
-            kind, action, price = "adopt_position", "adopt", venue_by_symbol[sym].entry_price
-            detail = f"venue holds {v} {sym} the journal does not know: adopted at {price}"
+            kind, action, legs = "adopt_position", "adopt", [(v, v_price)]
+            detail = f"venue holds {v} {sym} the journal does not know: adopted at {v_price}"
         elif abs(v) <= SIZE_EPS:
-            kind, action = "mark_closed", "mark_closed"
-            price = jp.entry_price if jp else 0.0
+            kind, action, legs = "mark_closed", "mark_closed", [(-j, j_price)]
             detail = (f"journal holds {j} {sym}, the venue none and no fill explains it: "
-                      f"marked closed at entry {price} (realised P&L unknown)")  # fmt: skip
+                      f"marked closed at entry {j_price} (realised P&L unknown)")  # fmt: skip
         else:
             kind, action = "position_mismatch", "adopt"
-            growing = abs(v) > abs(j) and (v > 0) == (j > 0)
-            price = venue_by_symbol[sym].entry_price if growing or not jp else jp.entry_price
+            if (v > 0) != (j > 0):  # flipped: close the journal's side, open the venue's
+                legs = [(-j, j_price), (v, v_price)]
+            else:  # growing: the venue's entry; shrinking: realise nothing we cannot know
+                legs = [(v - j, v_price if abs(v) > abs(j) else j_price)]
             detail = f"journal {j} {sym} vs venue {v}: journal adjusted to the venue"
-        if price <= 0:  # no usable price: cannot synthesise a fill, escalate
+        diff_id = stable_id(kind, trade_id)
+        if any(price <= 0 for _, price in legs):  # no usable price: escalate, write nothing
             action = "operator"
+        elif confirmed is not None and not any(_same(g, v - j) for g in confirmed.get(sym, [])):
+            action = "confirm"
+            detail += " (pending: settled if the next pass sees the same difference)"
         else:
-            fills.append(_synthetic_fill(trade_id, sym, v - j, price, time_ms))
+            # stamped after every fill known on the symbol, so the canonical fill order
+            # (time, trade id) applies the adjustment last
+            t = max([time_ms, jp.last_fill_ms + 1 if jp else 0]
+                    + [f.time_ms + 1 for f in fills if f.symbol == sym])  # fmt: skip
+            for n, (delta, price) in enumerate(legs):
+                fills.append(_synthetic_fill(f"{trade_id}-{n}", sym, delta, price, t))
         diffs.append(Difference(
-            diff_id=stable_id(kind, trade_id), kind=kind, action=action, symbol=sym,
+            diff_id=diff_id, kind=kind, action=action, symbol=sym,
             journal_size=j, venue_size=v, detail=detail,
         ))  # fmt: skip
 
@@ -217,7 +255,8 @@ def reconcile(
         reducing = o.reduce_only
         diffs.append(Difference(
             diff_id=stable_id("orphan_order", o.venue_order_id, o.cloid), kind="orphan_order",
-            action="none" if reducing else "operator", symbol=o.symbol, cloid=o.cloid,
+            action="none" if reducing else "operator", blocking=not reducing, symbol=o.symbol,
+            cloid=o.cloid,
             venue_order_id=o.venue_order_id,
             detail=(f"venue {o.kind} {o.side} {o.remaining} {o.symbol} (oid {o.venue_order_id}) "
                     f"has no journaled intent" + ("; reduce-only, kept" if reducing else
@@ -246,11 +285,11 @@ def reconcile(
         ))  # fmt: skip
 
     diffs.sort(key=lambda d: (d.kind, d.symbol, d.diff_id))
-    blocked = sorted({d.symbol for d in diffs})
+    blocked = sorted({d.symbol for d in diffs if d.blocking})
     return ReconciliationReport(
         report_id=stable_id("report", [d.diff_id for d in diffs]),
         time_ms=time_ms,
-        clean=not diffs,
+        clean=not blocked,
         differences=diffs,
         fills=fills,
         order_updates=updates,
@@ -299,11 +338,3 @@ def _resolve_absent(
         cloid=intent.cloid,
         detail=f"{intent.purpose} order {intent.cloid}: {why}",
     )
-
-
-def positions_after_report(
-    journal_fills: Sequence[Fill], report: ReconciliationReport
-) -> dict[str, JournalPosition]:
-    """What the journal's positions become once ``report.fills`` are recorded (for tests and
-    dry runs)."""
-    return derive([*journal_fills, *report.fills])[0]

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from actors.state.ledger import metrics
+
 if TYPE_CHECKING:
     from actors.state.journal import Journal
 
@@ -67,6 +69,9 @@ def write_state_json(path: Path, payload: dict[str, Any]) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+    # temp files of an earlier writer killed before its rename (there is one writer)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def read_state_json(path: Path) -> dict[str, Any]:
@@ -101,11 +106,10 @@ def _finite(x: float) -> float | None:
 
 
 def build_state_payload(journal: Journal, *, now_ms: int | None = None) -> dict[str, Any]:
-    """Open positions (entry, size, stop, target), the last 100 trades and the metrics (total
-    P&L, win rate, Sharpe), plus counts, equity and the reconciliation status."""
-    positions = journal.positions()
-    trades = journal.trades(TRADES_KEPT)
-    m = journal.metrics()
+    """Open positions (entry, size, stop, target), open orders, the last 100 trades and the
+    metrics (total P&L, win rate, Sharpe), plus counts, equity and the reconciliation status."""
+    positions, all_trades = journal.ledger()
+    m = metrics(all_trades)
     eq = journal.last_equity()
     recon = journal.last_reconciliation()
     return {
@@ -122,7 +126,20 @@ def build_state_payload(journal: Journal, *, now_ms: int | None = None) -> dict[
             }
             for p in positions.values()
         ],  # fmt: skip
-        "trades": [t.model_dump() for t in trades],
+        "open_orders": [
+            {
+                "cloid": i.cloid,
+                "symbol": i.symbol,
+                "side": i.side,
+                "size": i.size,
+                "kind": i.kind,
+                "purpose": i.purpose,
+                "price": i.price,
+                "trigger_price": i.trigger_price,
+            }
+            for i in journal.open_intents()
+        ],  # fmt: skip
+        "trades": [t.model_dump() for t in all_trades[-TRADES_KEPT:]],
         "metrics": {k: _finite(float(v)) if isinstance(v, float) else v for k, v in m.items()},
         "counts": journal.counts(),
         "equity": {"time_ms": eq[0], "equity": eq[1]} if eq else None,

@@ -13,6 +13,7 @@ from typing import Any
 
 from actors.state import journal_path, state_json_path
 from actors.state.journal import CorruptJournal, Journal, JournalError
+from actors.state.ledger import metrics
 from actors.state.snapshot import CorruptState, read_state_json
 
 SIGNALS_SHOWN = 20
@@ -70,8 +71,8 @@ def status(data_dir: Path) -> dict[str, Any]:
 
 def _from_journal(journal: Journal, data_dir: Path) -> dict[str, Any]:
     counts = journal.counts()
-    positions = journal.positions()
-    m = journal.metrics()
+    positions, trades = journal.ledger()
+    m = metrics(trades)
     eq = journal.last_equity()
     recon = journal.last_reconciliation()
     open_orders = []

@@ -60,3 +60,33 @@ def test_corrupt_state_json_exits_2(_isolated_data_dir: Path) -> None:
     state_json_path(_isolated_data_dir).write_text('{"format": "fractal-state/1", "sta')
     res = runner.invoke(app, ["status"])
     assert res.exit_code == 2 and "truncated" in res.stderr
+
+
+def test_signals_equity_and_reconciliation_are_reported(_isolated_data_dir: Path) -> None:
+    from actors.messages import RiskDecision, Signal
+    from actors.state.reconcile import reconcile
+    from actors.venues.base import VenuePosition
+
+    with Journal(journal_path(_isolated_data_dir)) as j:
+        for n, (approved, rule) in enumerate([(True, "approved"), (False, "max_open_positions")]):
+            sig = Signal(source="runner", seq=n, signal_id=f"sig{n}", strategy="s", symbol="BTC",
+                         bar_time_ms=1000 * n, side="buy", kind="market", price=None, stop=90.0)  # fmt: skip
+            j.record_signal(sig, RiskDecision(source="risk", seq=n, signal_id=sig.signal_id,
+                                              approved=approved, rule=rule))  # fmt: skip
+        j.record_intent(intent(0))  # sig0 was acted on
+        j.record_equity(2000, 9_990.5)
+        j.record_reconciliation(reconcile({}, [], [VenuePosition(symbol="SOL", size=1.0,
+                                                                 entry_price=20.0)], [], []))  # fmt: skip
+    out = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert [(s["signal_id"], s["acted"], s["rule"]) for s in out["signals_recent"]] == [
+        ("sig1", False, "max_open_positions"), ("sig0", True, "approved")
+    ]  # fmt: skip
+    assert out["equity"] == {"time_ms": 2000, "equity": 9_990.5}
+    assert out["reconciliation"]["clean"] is False
+    assert out["reconciliation"]["blocked_symbols"] == ["SOL"]
+    assert [o["status"] for o in out["open_orders"]] == ["journaled"]  # never acknowledged
+    assert out["last_write_ms"] is not None and out["state_json"] is None
+    human = runner.invoke(app, ["status"], terminal_width=200)
+    assert human.exit_code == 0
+    for text in ("max_open_positions", "difference(s)", "SOL", "9,990.5", "journaled"):
+        assert text in human.stdout, text

@@ -139,3 +139,52 @@ def test_readonly_open_of_missing_journal(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="no journal"):
         Journal.open_readonly(tmp_path / "absent.sqlite")
     assert not (tmp_path / "absent.sqlite").exists()
+
+
+@pytest.mark.parametrize("where", ["last_page", "middle_page", "truncated"])
+def test_damaged_file_is_detected_at_open(tmp_path: Path, where: str) -> None:
+    """F18: a damaged journal never opens as if it were fine (the caller quarantines it)."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as j:
+        for i in range(300):
+            j.record_fill(fill(f"t{i}", t=i))
+    raw = bytearray(path.read_bytes())
+    page = 4096
+    if where == "truncated":
+        raw = raw[: len(raw) // 2]
+    else:
+        off = len(raw) - page if where == "last_page" else (len(raw) // page // 2) * page
+        raw[off : off + page] = bytes((7 * k + 3) % 256 for k in range(page))
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CorruptJournal, match="integrity check failed|not a readable"):
+        Journal(path)
+
+
+def test_reused_cloid_with_different_content_is_refused_and_logged(
+    journal: Journal, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = intent(1, size=1.0)
+    journal.record_intent(first)
+    assert journal.record_intent(first.model_copy(update={"seq": 99})) is False  # a retry
+    assert caplog.records == []
+    assert journal.record_intent(first.model_copy(update={"size": 5.0})) is False
+    assert "reused by a different intent" in caplog.text
+    assert journal.intent(first.cloid) == first
+
+
+def test_concurrent_threads_write_through_one_journal(journal: Journal) -> None:
+    import threading
+
+    def writer(k: int) -> None:
+        for i in range(25):
+            journal.record_fill(fill(f"w{k}-{i}", t=i))
+            journal.positions()  # reads interleave with writes
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert journal.counts()["fills"] == 100 and journal.positions()["BTC"].size == 100.0
+    assert journal.integrity_problem() is None

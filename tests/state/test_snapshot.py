@@ -59,6 +59,9 @@ def test_payload_from_journal(tmp_path: Path) -> None:
         j.record_fill(fill("t1", cloid=e.cloid, price=100.0, t=1))
         j.record_fill(fill("t2", side="sell", price=110.0, t=2))
         j.record_fill(fill("t3", symbol="ETH", size=2.0, price=10.0, t=3))
+        stop = intent(2, symbol="ETH", side="sell", purpose="stop", kind="stop_loss",
+                      trigger=9.0, reduce_only=True, stop=None, target=None)  # fmt: skip
+        j.record_intent(stop)
         j.record_equity(3, 10_010.0)
         payload = build_state_payload(j, now_ms=42)
     p = tmp_path / "state.json"
@@ -66,9 +69,10 @@ def test_payload_from_journal(tmp_path: Path) -> None:
     state = read_state_json(p)
     assert state["written_ms"] == 42
     assert state["positions"] == [{"symbol": "ETH", "side": "long", "size": 2.0, "entry": 10.0,
-                                   "stop": None, "target": None, "opened_ms": 3}]  # fmt: skip
+                                   "stop": 9.0, "target": None, "opened_ms": 3}]  # fmt: skip
+    assert [(o["cloid"], o["trigger_price"]) for o in state["open_orders"]] == [(stop.cloid, 9.0)]
     assert [t["pnl"] for t in state["trades"]] == [10.0]
     assert state["metrics"]["total_pnl"] == 10.0 and state["metrics"]["win_rate"] == 1.0
-    assert state["counts"]["orders"] == 1 and state["counts"]["fills"] == 3
+    assert state["counts"]["orders"] == 2 and state["counts"]["fills"] == 3
     assert state["equity"] == {"time_ms": 3, "equity": 10_010.0}
     json.loads(p.read_text())  # plain JSON for any reader

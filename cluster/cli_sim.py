@@ -5,14 +5,19 @@ Heavy imports happen inside the command so `fractal --help` stays fast.
 
 from __future__ import annotations
 
+import asyncio
 import os
-import threading
+import signal
 from pathlib import Path
-from typing import Annotated
+from types import TracebackType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cluster.cli_common import console, fail, settings_or_exit
+
+if TYPE_CHECKING:
+    from actors.venues.simulator import Simulator, SimulatorConfig
 
 DEMO_KEY_FILE = "sim/demo_account.key"
 
@@ -34,6 +39,47 @@ def write_demo_key(data_dir: Path) -> tuple[str, Path]:
             fh.write(key + "\n")
     os.chmod(path, 0o600)
     return eth_account.Account.from_key(key).address, path
+
+
+class StopSignals:
+    """Catch SIGINT and SIGTERM from the moment they are installed; `wait()` returns the first.
+
+    Why not `threading.Event().wait()` and KeyboardInterrupt: CPython runs signal handlers only
+    in the main thread, between bytecodes or when its blocking call fails with EINTR. A signal
+    the kernel hands to another thread of the process (the simulator's event-loop thread, an
+    executor worker, a native BLAS thread: none block SIGINT), or one that arrives just before
+    the main thread enters its futex wait, is recorded but never wakes that wait: `fractal sim`
+    then ignored Ctrl-C for ever (seen as the intermittent stop hang). asyncio's signal handling
+    writes every signal into a self-pipe (signal.set_wakeup_fd) whichever thread receives it, so
+    this wait always ends; a signal during start-up is kept until `wait()` runs.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self) -> StopSignals:
+        self._loop = asyncio.new_event_loop()
+        self._got: asyncio.Future[int] = self._loop.create_future()
+        for sig in self.SIGNALS:
+            self._loop.add_signal_handler(sig, self._on_signal, sig)
+        return self
+
+    def _on_signal(self, sig: int) -> None:
+        if not self._got.done():
+            self._got.set_result(sig)
+
+    def wait(self) -> str:
+        """Block until SIGINT or SIGTERM; returns the signal's name."""
+        return signal.Signals(self._loop.run_until_complete(self._got)).name
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for sig in self.SIGNALS:
+            self._loop.remove_signal_handler(sig)  # restores the default handlers
+        self._loop.close()
 
 
 def sim(
@@ -92,12 +138,27 @@ def sim(
         else:
             cfg = SimulatorConfig(accounts=accounts, **overrides)  # type: ignore[arg-type]
         simulator = Simulator(cfg)
-        simulator.start()
     except (ValueError, OSError, RuntimeError) as err:
         hint = (
             " (start with --fresh to discard the saved state)" if "saved state" in str(err) else ""
         )
         raise fail(f"{err}{hint}") from None
+    with StopSignals() as signals:  # installed before start: an early Ctrl-C is not lost
+        try:
+            simulator.start()
+        except RuntimeError as err:
+            raise fail(str(err)) from None
+        try:
+            _announce(simulator, cfg, state_dir, demo)
+            got = signals.wait()
+            console.print(f"{got}: stopping simulator")
+        finally:
+            simulator.stop()
+
+
+def _announce(
+    simulator: Simulator, cfg: SimulatorConfig, state_dir: Path, demo: tuple[str, Path] | None
+) -> None:
     console.print(f"simulator listening on {simulator.base_url}")
     console.print(
         f"  symbols {', '.join(cfg.symbols)} · clock {cfg.clock} x{cfg.speed:g} · state {state_dir}"
@@ -107,9 +168,3 @@ def sim(
     if demo is not None:
         console.print(f"  demo account {demo[0]}: private key written to {demo[1]} (mode 0600)")
     print(simulator.base_url, flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        console.print("stopping simulator")
-    finally:
-        simulator.stop()

@@ -1,4 +1,5 @@
-"""`fractal sim` as a user runs it: prints its URL, serves the SDK, stops on Ctrl-C, resumes state."""
+"""`fractal sim` as a user runs it: prints its URL, serves the SDK, stops on Ctrl-C or SIGTERM
+(every time, also right after start-up and with websockets open), resumes state."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import eth_account
+import pytest
 from hyperliquid.exchange import Exchange
 from hyperliquid.info import Info
 
@@ -33,18 +36,22 @@ def _start(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     )
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """Ctrl-C the simulator and wait for it, draining its pipes (a child blocked on a full
-    stdout/stderr pipe could never exit); if it does not stop, kill it and show its stderr."""
-    proc.send_signal(signal.SIGINT)
+def _stop(proc: subprocess.Popen[str], sig: signal.Signals = signal.SIGINT) -> str:
+    """Signal the simulator and wait for it, draining its pipes (a child blocked on a full
+    stdout/stderr pipe could never exit); if it does not stop, kill it and show its stderr.
+    Returns its stdout."""
+    proc.send_signal(sig)
     try:
-        proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
         _, err = proc.communicate(timeout=30)
         raise AssertionError(
-            f"fractal sim did not stop on SIGINT within 60 s; stderr:\n{err[-3000:]}"
+            f"fractal sim did not stop on {sig.name} within 60 s; stderr:\n{err[-3000:]}"
         ) from None
+    assert proc.returncode == 0, f"{sig.name}: exit {proc.returncode}; stderr:\n{err[-3000:]}"
+    assert f"{sig.name}: stopping simulator" in out
+    return out
 
 
 def test_fractal_sim_demo_account_trades_and_resumes(tmp_path: Path) -> None:
@@ -64,9 +71,38 @@ def test_fractal_sim_demo_account_trades_and_resumes(tmp_path: Path) -> None:
         )
     finally:
         _stop(proc)
-    assert proc.returncode == 0
     proc, url = _start(data_dir)
     try:
         assert [o["oid"] for o in Info(url, skip_ws=True).open_orders(wallet.address)] == [oid]
     finally:
         _stop(proc)
+
+
+@pytest.mark.parametrize(
+    ("sig", "runs"),
+    [pytest.param(signal.SIGINT, 8, id="SIGINT"), pytest.param(signal.SIGTERM, 4, id="SIGTERM")],
+)
+def test_fractal_sim_stops_on_every_signal(tmp_path: Path, sig: signal.Signals, runs: int) -> None:
+    """The signal comes right after the URL line (start-up barely over) and, every other run,
+    with an SDK websocket subscribed: each run must exit 0 having stopped and persisted. The
+    old Event().wait() lost such signals (exit 130 without stopping, or no exit at all) and
+    SIGTERM killed the process without a stop."""
+    data_dir = tmp_path / "data"
+    state = data_dir / "sim" / "sim_state.json"
+    for run in range(runs):
+        proc, url = _start(data_dir)
+        info = None
+        try:
+            if run % 2:
+                info = Info(url, skip_ws=False)
+                got = threading.Event()
+                info.subscribe({"type": "allMids"}, lambda _msg, got=got: got.set())
+                assert got.wait(30), "no allMids snapshot"
+            before = state.stat().st_mtime_ns if state.exists() else 0
+        finally:
+            _stop(proc, sig)
+        assert state.stat().st_mtime_ns > before  # stop() persisted
+        if info is not None:
+            assert info.ws_manager is not None
+            info.ws_manager.join(timeout=30)  # the server closed the socket on its way out
+            assert not info.ws_manager.is_alive()

@@ -103,3 +103,47 @@ def test_cli_rejects_bad_account_with_clear_error() -> None:
     result = CliRunner().invoke(app, ["sim", "--account", "0x12=5", "--port", "0"])
     assert result.exit_code == 1
     assert "--account address must be 0x + 40 hex digits" in result.output
+
+
+def test_start_stop_many_times_with_open_subscriptions(tmp_path: Path) -> None:
+    """Every paper run starts and stops a simulator: each stop must close the SDK's websockets,
+    join the server thread and free the port, with the ticker running or not."""
+    import eth_account
+    from hyperliquid.info import Info
+
+    wallet = eth_account.Account.create()
+    before = set(threading.enumerate())
+    for run in range(12):
+        cfg = SimulatorConfig(
+            symbols=["BTC"],
+            accounts={wallet.address: 10_000.0},
+            clock="accelerated" if run % 2 else "manual",
+            speed=600,
+            tick_interval_s=0.02,
+            state_dir=tmp_path,  # each run resumes the previous one's state
+            market_dir=MARKET,
+        )
+        with run_simulator(cfg) as sim:
+            port, server = sim.port, sim._thread
+            infos, got = [], []
+            for _ in range(2):
+                info = Info(sim.base_url, skip_ws=False)
+                ev = threading.Event()
+                info.subscribe({"type": "allMids"}, lambda _m, ev=ev: ev.set())
+                info.subscribe({"type": "l2Book", "coin": "BTC"}, lambda _m: None)
+                info.subscribe({"type": "candle", "coin": "BTC", "interval": "1m"}, lambda _m: None)
+                info.subscribe({"type": "orderUpdates", "user": wallet.address}, lambda _m: None)
+                infos.append(info)
+                got.append(ev)
+            assert all(ev.wait(10) for ev in got), "no allMids snapshot"
+            if cfg.clock == "manual":
+                sim.step_bar()
+        assert server is not None and not server.is_alive()
+        assert not _port_open(port)
+        for info in infos:
+            assert info.ws_manager is not None
+            info.ws_manager.join(timeout=10)
+            assert not info.ws_manager.is_alive()  # the server closed every socket
+            info.disconnect_websocket()  # ends the SDK's own ping thread
+    server_threads = {t for t in set(threading.enumerate()) - before if "send_ping" not in t.name}
+    assert not server_threads  # server, ticker and executor threads all joined

@@ -8,6 +8,7 @@ while the server must keep serving websockets and clock ticks in the background.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -32,6 +33,7 @@ from actors.venues.simulator.ws import SIM_KEY, WsHub, candle_frames, event_fram
 log = logging.getLogger(__name__)
 
 HOUR = 3_600_000
+STOP_TIMEOUT_S = 30.0
 DEFAULT_START_MS = 1_753_142_400_000  # 2025-07-22 00:00 UTC, inside every shipped 1m file
 
 
@@ -43,6 +45,16 @@ def build_market(cfg: SimulatorConfig) -> Market | None:
     assert cfg.market_dir is not None  # SimulatorConfig requires it when replaying
     coins = {c: load_coin(cfg.market_dir, c) for c in cfg.symbols}
     return Market(coins, cfg.candle_history_limit)
+
+
+def check_start(market: Market, start_ms: int) -> None:
+    """A replay must start where every coin has data (ValueError naming the range otherwise)."""
+    for coin in market.coins:
+        first, last = market.first_time(coin), market.last_close_time(coin)
+        if not first <= start_ms < last:
+            raise ValueError(
+                f"start_ms {start_ms} is outside the shipped {coin} data ({first} to {last})"
+            )
 
 
 def default_start(market: Market | None) -> int:
@@ -64,6 +76,9 @@ class Simulator:
         self.lock = threading.RLock()
         self.market = build_market(cfg)
         saved = state_io.load(cfg.state_dir) if cfg.state_dir is not None else None
+        if saved is None and cfg.start_ms is not None and self.market is not None:
+            check_start(self.market, cfg.start_ms)
+        # a saved state resumes at its own time: start_ms only starts a fresh replay
         start = int(saved["now"]) if saved else (cfg.start_ms or default_start(self.market))
         self.venue = Venue(
             self.market, cfg.symbols, start, cfg.accounts, cfg.coin_meta, cfg.book_level_usd
@@ -88,6 +103,7 @@ class Simulator:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._persisted_at = 0.0
+        self._candle_sent: dict[tuple[str, str], int] = {}  # (coin, interval) -> last pushed t
 
     # ----- lifecycle ------------------------------------------------------------------------
     @property
@@ -106,9 +122,17 @@ class Simulator:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(timeout=30)
+        """Stop serving (websockets closed, port released), join the server thread, persist.
+        Safe to call twice; a server thread that does not end is an error, never ignored."""
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is not None and loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # loop already closed: the thread is ending
+                loop.call_soon_threadsafe(stop.set)
+            thread.join(timeout=STOP_TIMEOUT_S)
+            if thread.is_alive():
+                raise RuntimeError(
+                    f"simulator server thread did not stop within {STOP_TIMEOUT_S} s"
+                )
         self._thread = None
         self.persist()
 
@@ -158,13 +182,13 @@ class Simulator:
         with self.lock:
             self._coin(coin)
             ticks.set_book(self.venue, coin, bids, asks)
-        self._after_change()
+        self._after_change(wait=True)
 
     def clear_book(self, coin: str) -> None:
         with self.lock:
             self._coin(coin)
             ticks.clear_book(self.venue, coin)
-        self._after_change()
+        self._after_change(wait=True)
 
     def add_account(self, address: str, usdc: float) -> None:
         with self.lock:
@@ -179,7 +203,9 @@ class Simulator:
     def _on_clock(self, now: int) -> None:
         with self.lock:
             ticks.advance_to(self.venue, now)
-        self._after_change()
+        # manual time moves only from a caller's thread: it waits for the pushes; the ticker
+        # of real/accelerated clocks does not
+        self._after_change(wait=self.clock.mode == "manual")
 
     def _venue_fault(self, kind: str, params: dict[str, Any]) -> None:
         with self.lock:
@@ -203,12 +229,23 @@ class Simulator:
         if self._loop is not None:
             asyncio.run_coroutine_threadsafe(self.hub.drop_all(), self._loop).result(timeout=10)
 
-    def _after_change(self) -> None:
-        """Persist and push websocket frames for whatever the engine recorded."""
+    def _after_change(self, wait: bool = False) -> None:
+        """Persist and push websocket frames for whatever the engine recorded. With `wait`, the
+        frames are on the sockets when this returns, so a test control (set_book, step_bar,
+        manual clock.advance) is ordered before anything the caller does next."""
         if self.venue.events or time.monotonic() - self._persisted_at > 1.0:
             self.persist()
-        if self._loop is not None and self._loop.is_running():
-            self._loop.call_soon_threadsafe(self._schedule_flush)
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            return
+        if wait and threading.current_thread() is not self._thread:
+            try:
+                asyncio.run_coroutine_threadsafe(self._flush(), loop).result(STOP_TIMEOUT_S)
+            except (RuntimeError, concurrent.futures.TimeoutError):
+                raise RuntimeError("the simulator stopped while pushing websocket frames") from None
+            return
+        with contextlib.suppress(RuntimeError):  # closed between the check and the call
+            loop.call_soon_threadsafe(self._schedule_flush)
 
     def _schedule_flush(self) -> None:
         asyncio.ensure_future(self._flush())
@@ -224,7 +261,7 @@ class Simulator:
                     if key[0] == "candle" and key[1] in moved:
                         wanted.setdefault(key[1], set()).add(key[2])
             for coin, intervals in wanted.items():
-                frames += candle_frames(self.venue, coin, intervals)
+                frames += candle_frames(self.venue, coin, intervals, self._candle_sent)
         stale = self.faults.stale_coins
         if stale:  # market-data pushes of these coins freeze; user channels keep flowing
             frames = [(k, f) for k, f in frames if not _is_market_frame(k, stale)]
@@ -252,7 +289,12 @@ class Simulator:
             if key[0] == "allMids":
                 return [{"channel": "allMids", "data": {"mids": views.all_mids(v)}}]
             if key[0] == "candle" and key[1] in v.asset_of:
-                return [f for _, f in candle_frames(v, key[1], {key[2]})]
+                frames = candle_frames(v, key[1], {key[2]})
+                subscribers = sum(key in c.subs for c in self.hub.clients)
+                if frames and (subscribers <= 1 or (key[1], key[2]) not in self._candle_sent):
+                    # later pushes continue from this candle (unless others already follow one)
+                    self._candle_sent[(key[1], key[2])] = frames[-1][1]["data"]["t"]
+                return [f for _, f in frames]
         return []
 
     def _run(self) -> None:
@@ -288,6 +330,7 @@ class Simulator:
         await self._stop.wait()
         if ticker is not None:
             ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
         await self.hub.drop_all()
         await runner.cleanup()
 

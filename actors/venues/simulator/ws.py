@@ -7,6 +7,7 @@ turned into frames here; a silent-socket fault stops all output while keeping th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections import defaultdict
@@ -113,8 +114,8 @@ class WsHub:
                     await self._send(client, frame)
 
     async def drop_all(self) -> None:
-        for client in list(self.clients):
-            await client.ws.close()
+        """Close every socket at once (one slow peer must not delay the others)."""
+        await asyncio.gather(*(c.ws.close() for c in list(self.clients)), return_exceptions=True)
 
 
 def event_frames(v: Venue, events: list[tuple[str, str, Any]]) -> list[tuple[tuple[str, ...], Any]]:
@@ -162,10 +163,21 @@ def event_frames(v: Venue, events: list[tuple[str, str, Any]]) -> list[tuple[tup
     return out
 
 
-def candle_frames(v: Venue, coin: str, intervals: set[str]) -> list[tuple[tuple[str, ...], Any]]:
+def candle_frames(
+    v: Venue, coin: str, intervals: set[str], since: dict[tuple[str, str], int] | None = None
+) -> list[tuple[tuple[str, ...], Any]]:
+    """Candle pushes for `coin`: every bucket from the one last pushed (`since`, updated here)
+    to the open one, oldest first, so a clock step that closes several bars still delivers
+    each closed candle in its final form before the next one starts. Without `since` (a new
+    subscription's snapshot) only the latest candle."""
     out: list[tuple[tuple[str, ...], Any]] = []
-    for interval in intervals:
-        rows = views.candles(v, coin, interval, v.now - 1, v.now)
-        if rows:
-            out.append((("candle", coin, interval), {"channel": "candle", "data": rows[-1]}))
+    for interval in sorted(intervals):
+        last = since.get((coin, interval)) if since is not None else None
+        rows = views.candles(v, coin, interval, v.now - 1 if last is None else last, v.now)
+        if last is None:
+            rows = rows[-1:]
+        for row in rows:
+            out.append((("candle", coin, interval), {"channel": "candle", "data": row}))
+        if rows and since is not None:
+            since[(coin, interval)] = int(rows[-1]["t"])
     return out

@@ -101,7 +101,7 @@ class StrategyRunner:
             self.last_ms = b.time_ms
 
     def _signal(self, bar: Bar, row: dict[str, Any]) -> Signal:
-        i = self.stream.n - 1
+        i = self.stream.n - 1 - getattr(self.stream, "base", 0)  # row held for this bar
         values = self.stream.x[i, N_BAR_COLS:]
         reasons = {c: float(v) for c, v in zip(self.stream.spec.columns, values, strict=True)
                    if np.isfinite(v) and v != 0.0}  # fmt: skip

@@ -27,8 +27,17 @@ def _run_until_a_trade_closes(tmp_path: Path, px: object, prefix: str) -> dict[s
     )  # fmt: skip
     live = system.start(cfg, namespace_prefix=prefix)
     try:
-        wait_for(lambda: ray.get(live.keeper.metrics.remote())["trades"] >= 1, 240,
-                 "a closed trade", every_s=0.5)  # fmt: skip
+
+        def protected_then_closed() -> bool:
+            # at 7200x the price can cross a tight stop before it is placed (the Executor then
+            # closes the position): wait for a trade whose stop did rest on the venue
+            kinds = [e.kind for e in ray.get(live.alerter.since.remote(0))[0]]
+            return (
+                "stop_resting" in kinds
+                and "position_closed" in kinds[kinds.index("stop_resting") :]
+            )
+
+        wait_for(protected_then_closed, 240, "a protected trade to close", every_s=0.5)
         out = {
             "events": ray.get(live.alerter.since.remote(0))[0],
             "positions": {

@@ -80,7 +80,7 @@ def test_fractal_sim_demo_account_trades_and_resumes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("sig", "runs"),
-    [pytest.param(signal.SIGINT, 8, id="SIGINT"), pytest.param(signal.SIGTERM, 4, id="SIGTERM")],
+    [pytest.param(signal.SIGINT, 6, id="SIGINT"), pytest.param(signal.SIGTERM, 3, id="SIGTERM")],
 )
 def test_fractal_sim_stops_on_every_signal(tmp_path: Path, sig: signal.Signals, runs: int) -> None:
     """The signal comes right after the URL line (start-up barely over) and, every other run,

@@ -27,45 +27,12 @@ from actors.venues.simulator.engine import Venue
 from actors.venues.simulator.exchange_api import BadRequest
 from actors.venues.simulator.faults import Faults
 from actors.venues.simulator.info_api import handle_info, info_weight
-from actors.venues.simulator.market import INTERVAL_MS, Market
+from actors.venues.simulator.replay import build_market, check_start, default_start
 from actors.venues.simulator.ws import SIM_KEY, WsHub, candle_frames, event_frames
 
 log = logging.getLogger(__name__)
 
-HOUR = 3_600_000
 STOP_TIMEOUT_S = 30.0
-DEFAULT_START_MS = 1_753_142_400_000  # 2025-07-22 00:00 UTC, inside every shipped 1m file
-
-
-def build_market(cfg: SimulatorConfig) -> Market | None:
-    if not cfg.replay:
-        return None
-    from actors.venues.simulator.market_data import load_coin
-
-    assert cfg.market_dir is not None  # SimulatorConfig requires it when replaying
-    coins = {c: load_coin(cfg.market_dir, c) for c in cfg.symbols}
-    return Market(coins, cfg.candle_history_limit)
-
-
-def check_start(market: Market, start_ms: int) -> None:
-    """A replay must start where every coin has data (ValueError naming the range otherwise)."""
-    for coin in market.coins:
-        first, last = market.first_time(coin), market.last_close_time(coin)
-        if not first <= start_ms < last:
-            raise ValueError(
-                f"start_ms {start_ms} is outside the shipped {coin} data ({first} to {last})"
-            )
-
-
-def default_start(market: Market | None) -> int:
-    """First hour at which every coin already has its finest (1m) bars."""
-    if market is None:
-        return DEFAULT_START_MS
-    firsts = []
-    for d in market.coins.values():
-        finest = min(d.bars, key=lambda tf: INTERVAL_MS[tf])
-        firsts.append(int(d.bars[finest].t[0]))
-    return (max(firsts) // HOUR + 1) * HOUR
 
 
 class Simulator:
@@ -233,8 +200,8 @@ class Simulator:
         """Persist and push websocket frames for whatever the engine recorded. With `wait`, the
         frames are on the sockets when this returns, so a test control (set_book, step_bar,
         manual clock.advance) is ordered before anything the caller does next."""
-        if self.venue.events or time.monotonic() - self._persisted_at > 1.0:
-            self.persist()
+        if wait or self.venue.events or time.monotonic() - self._persisted_at > 1.0:
+            self.persist()  # a caller's control (manual time, book) is always kept
         loop = self._loop
         if loop is None or not loop.is_running():
             return

@@ -129,3 +129,16 @@ def test_stop_loss_rests_then_fires_on_the_replay(venue: VenueUnderTest) -> None
     assert (fill["dir"], fill["cloid"]) == ("Close Long", str(cloid))
     assert trigger * 0.999 <= float(fill["px"]) < trigger  # one spread below the trigger
     assert fill in info.user_fills_by_time(w.address, fill["time"], fill["time"])
+
+
+def test_manual_clock_moves_are_on_disk_at_once(venue: VenueUnderTest) -> None:
+    """Time is state too: a restart after a crash must resume where the caller moved the clock
+    (before, a move with no bar close within a second of the last save was not written)."""
+    from actors.venues.simulator import state
+
+    sim = venue.controls()
+    assert sim.cfg.state_dir is not None
+    for _ in range(3):  # sub-minute steps: no bar closes, nothing but the time changes
+        now = sim.clock.advance(seconds=7)
+        saved = state.load(sim.cfg.state_dir)
+        assert saved is not None and saved["now"] == now

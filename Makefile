@@ -3,7 +3,10 @@
 PYTHON ?= python3.11
 UV_VERSION := 0.13.8
 VENV := .venv
+# two stamps: `make run` syncs the runtime packages only, `make test`/`lint` add the dev extra
+# (test tools, reference packages); each sync removes the other's stamp, so switching re-syncs
 STAMP := $(VENV)/.synced
+RUN_STAMP := $(VENV)/.synced-run
 export FRACTAL_DATA_DIR ?= $(CURDIR)/data
 TEST_TMP ?= $(or $(TMPDIR),/tmp)/fractal-test
 export NUMBA_CACHE_DIR ?= $(TEST_TMP)/numba-cache
@@ -13,18 +16,30 @@ PYTEST_MARK ?= not slow
 
 .PHONY: run test test-all lint format bench clean-venv
 
-$(STAMP): uv.lock pyproject.toml
+define ensure_uv
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+endef
+
+$(STAMP): uv.lock pyproject.toml
+	$(ensure_uv)
 	$(PYTHON) -m uv sync --locked --extra dev --python $(PYTHON)
+	@rm -f $(RUN_STAMP)
 	@touch $@
 
-run: $(STAMP)
+$(RUN_STAMP): uv.lock pyproject.toml
+	$(ensure_uv)
+	$(PYTHON) -m uv sync --locked --python $(PYTHON)
+	@rm -f $(STAMP)
+	@touch $@
+
+run: $(RUN_STAMP)
 	$(VENV)/bin/fractal run
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --no-cache actors strategies research cluster tests
 	$(VENV)/bin/ruff format --no-cache --check actors strategies research cluster tests
-	$(VENV)/bin/mypy --cache-dir $(TEST_TMP)/mypy strategies research
+	$(VENV)/bin/lint-imports --no-logo --cache-dir $(TEST_TMP)/import-linter
+	$(VENV)/bin/mypy --cache-dir $(TEST_TMP)/mypy strategies research actors cluster
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --no-cache --fix actors strategies research cluster tests

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import typer
 
-from cluster.cli_common import console, fail, settings_or_exit, split_params
+from cluster.cli_common import console, fail, report_frame, settings_or_exit, split_params
+from strategies.registry import names as strategy_names
 
 
 def _parse_params(pairs: list[str], params_model: Any) -> Any:
@@ -34,59 +35,34 @@ def _parse_params(pairs: list[str], params_model: Any) -> Any:
         raise fail(f"bad parameter: {msgs}", 2) from None
 
 
-def _funding_beside(path: Path) -> Path | None:
-    """`<venue>_<SYMBOL>_<tf>.csv.gz` -> the `<venue>_<SYMBOL>_funding.csv.gz` next to it."""
-    stem = path.name.split(".csv")[0]
-    base, _, _ = stem.rpartition("_")
-    cand = path.with_name(f"{base}_funding.csv.gz")
-    return cand if base and cand.is_file() else None
-
-
-def _read_frames(
-    data: Path | None, venue: str, symbol: str, timeframe: str
-) -> tuple[Any, Any, str]:
-    """Candles, funding (or None) and a description of the source."""
-    if data is None:
-        from cluster.market_data import load_market_frame
-
-        try:
-            mf = load_market_frame(settings_or_exit(), venue, symbol, timeframe, with_funding=True)
-        except (FileNotFoundError, ValueError) as err:
-            raise fail(str(err)) from None
-        return mf.candles, mf.funding, mf.source
-    if not data.is_file():
-        raise fail(f"--data file not found: {data}", 2)
-    from research.data.csv_files import load_csv, load_funding_csv
+def _load(
+    settings: Any, data: Path | None, venue: str | None, symbol: str | None, timeframe: str | None
+) -> Any:
+    """Candles + funding: the --data file (checked by load_user_bars) or store/shipped data."""
+    from cluster.market_data import load_market_frame
 
     try:
-        candles = load_csv(data, timeframe)
-    except (OSError, ValueError) as err:
-        raise fail(f"cannot use {data}: {err}", 2) from None
-    funding = None
-    fpath = _funding_beside(data)
-    if fpath is not None:
-        try:
-            funding = load_funding_csv(fpath)
-        except (OSError, ValueError) as err:
-            raise fail(f"cannot use funding file {fpath}: {err}", 2) from None
-    return candles, funding, f"file {data}"
+        frame = load_market_frame(settings, venue, symbol, timeframe, data, with_funding=True)
+    except (FileNotFoundError, ValueError) as err:
+        raise fail(str(err), 2 if data is not None else 1) from None
+    report_frame(frame)
+    return frame
 
 
-def _timeframe(data: Path | None, given: str | None) -> str:
-    """The file name's timeframe when it has one (an explicit, different --timeframe is an
-    error: annualisation depends on it), else --timeframe, else 15m."""
-    if data is not None:
-        from research.data.csv_files import parse_csv_name
+def _check_stops(strategy: str, default_sizing: str, signals: Any, index: Any) -> None:
+    """--sizing risk sizes by the entry-to-stop distance: refuse, in CLI terms, a strategy
+    whose entries carry no stop (the engine's own error speaks Python)."""
+    import numpy as np
 
-        try:
-            from_name = parse_csv_name(data).timeframe
-        except ValueError:
-            from_name = None
-        if from_name is not None and from_name != "funding":
-            if given is not None and given != from_name:
-                raise fail(f"--timeframe {given} contradicts the file name ({from_name})", 2)
-            return from_name
-    return given or "15m"
+    bad = np.flatnonzero((signals.entry != 0) & np.isnan(signals.stop))
+    if bad.size:
+        alt = "all_in" if default_sizing == "risk" else default_sizing
+        raise fail(
+            f"--sizing risk needs a stop on every entry, and {strategy} sets none "
+            f"(first entry without one: bar {int(bad[0])}, {index[bad[0]]:%Y-%m-%d %H:%M} UTC); "
+            f"use --sizing {alt} ({strategy}'s default) or --sizing fraction",
+            2,
+        )
 
 
 def _align(bars: Any, funding: Any) -> Any:
@@ -116,23 +92,37 @@ def _smc_zones(candles: Any, params: Any) -> list[Any]:
 
 
 def backtest(
-    strategy: str = typer.Option(..., "--strategy", help="strategy name (e.g. sma_cross)"),
-    symbol: str = typer.Option("BTC", "--symbol"),
-    timeframe: str | None = typer.Option(
-        None, "--timeframe", help="default: from the --data file name, else 15m"
+    strategy: str = typer.Option(
+        ..., "--strategy", help=f"strategy: {', '.join(strategy_names())}"
     ),
-    data: Path | None = typer.Option(None, "--data", help="CSV(.gz) in the shipped format"),
+    symbol: str | None = typer.Option(
+        None, "--symbol", help="default: from the --data file name, else DEFAULT_SYMBOL (BTC)"
+    ),
+    timeframe: str | None = typer.Option(
+        None, "--timeframe", help="default: the --data file's (name or bar spacing), else 15m"
+    ),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="CSV(.gz) in the shipped format; validated like `fractal data import`",
+    ),
     param: list[str] = typer.Option([], "--param", help="strategy parameter key=value"),
     fee: float | None = typer.Option(
         None, "--fee", help="taker fee in bps (default 4.5); maker = min(1.5, this)"
     ),
     slippage: float | None = typer.Option(None, "--slippage", help="slippage in bps (default 1)"),
     sizing: str | None = typer.Option(
-        None, "--sizing", help="risk | fraction | all_in (default: the strategy's, else risk)"
+        None,
+        "--sizing",
+        help="risk (needs a stop: liquidity_sweep, bos_orderblock) | fraction | all_in "
+        "(default: the strategy's — sma_cross: all_in)",
+    ),
+    fraction: float | None = typer.Option(
+        None, "--fraction", help="notional / equity with --sizing fraction (default 0.1)"
     ),
     leverage: float = typer.Option(1.0, "--leverage", help="max notional / equity"),
     cash: float = typer.Option(10_000.0, "--cash"),
-    venue: str = typer.Option("hyperliquid", "--venue"),
+    venue: str | None = typer.Option(None, "--venue", help="default: hyperliquid"),
     no_funding: bool = typer.Option(False, "--no-funding", help="ignore funding prints"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     report: Path | None = typer.Option(None, "--report", help="write an HTML report here"),
@@ -152,7 +142,9 @@ def backtest(
     except KeyError as err:
         raise fail(str(err.args[0]), 2) from None
     params = _parse_params(param, module.Params)
-    mode = sizing or getattr(module, "DEFAULT_SIZING", "risk")
+    # BacktestConfig validates the value below; the cast only tells mypy what it will be
+    default_sizing = getattr(module, "DEFAULT_SIZING", "risk")
+    mode = cast(Literal["risk", "fraction", "all_in"], sizing or default_sizing)
     settings = settings_or_exit()
     cost_kw: dict[str, Any] = {"funding": not no_funding}
     if fee is not None:
@@ -164,15 +156,23 @@ def backtest(
         cfg = BacktestConfig(
             initial_cash=cash, sizing=mode, leverage=leverage,
             risk_percent=float(settings.base_risk_percent), costs=CostModel(**cost_kw),
+            fraction=BacktestConfig.model_fields["fraction"].default if fraction is None
+            else fraction,
         )  # fmt: skip
     except ValidationError as err:
         msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         raise fail(f"bad option: {msgs}", 2) from None
-    timeframe = _timeframe(data, timeframe)
-    candles, funding, source = _read_frames(data, venue, symbol, timeframe)
+    if fraction is not None and mode != "fraction":
+        raise fail(f"--fraction applies to --sizing fraction, not {mode}", 2)
+    frame = _load(settings, data, venue, symbol, timeframe)
+    candles, funding, timeframe = frame.candles, frame.funding, frame.timeframe
+    symbol = frame.symbol or (data.name if data is not None else None)  # an unnamed file
+    source = frame.source
     try:
         bars = Bars.from_frame(candles, timeframe)
         signals = module.generate(candles, params)
+        if mode == "risk":
+            _check_stops(strategy, default_sizing, signals, candles.index)
         fa = _align(bars, funding) if cfg.costs.funding else None
         result = run_backtest(bars, signals, cfg, fa)
     except (BarsError, SignalError, ValueError) as err:

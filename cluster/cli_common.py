@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 
-from cluster.settings import ConfigError, Settings, load_settings
+from cluster.settings import ENV_FILE, ConfigError, Settings, env_file_warnings, load_settings
+
+if TYPE_CHECKING:
+    from cluster.market_data import MarketFrame
 
 console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: an error line is never broken at the terminal width (it may name a file and a row)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def settings_or_exit() -> Settings:
     """Load settings or print one line per invalid field and exit with status 2."""
+    _warn_about_env_file(Path.cwd() / ENV_FILE)
     try:
         return load_settings()
     except ConfigError as err:
-        err_console.print(f"[red]{err}[/red]")
+        err_console.print(f"[red]{err}[/red]", highlight=False)
         raise typer.Exit(2) from None
+
+
+@functools.cache
+def _warn_about_env_file(path: Path) -> None:
+    """Once per file and process (commands that call each other load settings again)."""
+    for warning in env_file_warnings(path):
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -35,3 +51,16 @@ def split_params(items: list[str]) -> dict[str, str]:
             raise ValueError(f"--param expects key=value, got {item!r}")
         out[key.strip()] = raw.strip()
     return out
+
+
+def report_frame(frame: MarketFrame) -> None:
+    """Tell the user what loading the candles did: shipped files imported into the store just
+    now, and gaps in a --data file (reported, never filled). On stderr: --json owns stdout."""
+    for path in frame.imported:
+        err_console.print(f"imported the shipped file {path} into the store (first use)")
+    if frame.gaps is not None and frame.gaps.gaps:
+        err_console.print(
+            f"[yellow]warning:[/yellow] {frame.source} has {frame.gaps} — kept as they are "
+            "(never filled); indicators see the bars on either side as adjacent",
+            highlight=False,
+        )

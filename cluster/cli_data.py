@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cluster.cli_common import console, fail, settings_or_exit
+from cluster.cli_common import console, err_console, fail, settings_or_exit
 
 if TYPE_CHECKING:
     from research.data.download import MarketDataSource
@@ -48,8 +48,8 @@ def import_(
     settings = settings_or_exit()
     try:
         files = expand_paths(paths)
-    except FileNotFoundError as err:
-        raise fail(str(err)) from None
+    except FileNotFoundError as err:  # a path the user typed
+        raise fail(str(err), 2) from None
     store = MarketStore(settings.store_dir)
     with Progress(console=out, transient=True, disable=len(files) < 2) as progress:
         task = progress.add_task("importing", total=len(files))
@@ -59,32 +59,38 @@ def import_(
 
         results = import_paths(store, files, repair=repair, overwrite=overwrite, on_file=advance)
 
-    table = Table(title=f"imported into {settings.store_dir}")
-    for col in ("dataset", "new rows", "total rows", "first", "last", "gaps / repairs"):
-        table.add_column(col, justify="right" if "rows" in col else "left")
-    errors = []
-    for r in results:
-        if r.report is None:
-            errors.append(r)
-            continue
-        rep = r.report
-        notes = [str(rep.gaps)] if rep.gaps.gaps else []
-        notes += rep.validation.repairs
-        table.add_row(
-            f"{rep.venue}/{rep.symbol}/{rep.timeframe}",
-            str(rep.rows_added),
-            str(rep.rows_total),
-            _ts(rep.first),
-            _ts(rep.last),
-            "[yellow]" + "; ".join(notes) + "[/yellow]" if notes else "",
-        )
-    out.print(table)
+    imported = [r.report for r in results if r.report is not None]
+    if imported:
+        table = Table(title=f"imported into {settings.store_dir}")
+        for col in ("dataset", "new rows", "total rows", "first", "last", "gaps / repairs"):
+            table.add_column(col, justify="right" if "rows" in col else "left")
+        for rep in imported:
+            notes = [str(rep.gaps)] if rep.gaps.gaps else []
+            notes += rep.validation.repairs
+            table.add_row(
+                f"{rep.venue}/{rep.symbol}/{rep.timeframe}",
+                str(rep.rows_added),
+                str(rep.rows_total),
+                _ts(rep.first),
+                _ts(rep.last),
+                "[yellow]" + "; ".join(notes) + "[/yellow]" if notes else "",
+            )
+        out.print(table)
+    errors = [r for r in results if r.report is None]
     for r in errors:
-        out.print(f"[red]rejected[/red] {r.path}: {r.error}")
+        why = r.conflict.with_remedy("re-run with --overwrite") if r.conflict else r.error
+        err_console.print(f"[red]rejected[/red] {r.path}: {why}", highlight=False)
     if errors:
+        hints = ["--repair drops bad rows"] if any(r.conflict is None for r in errors) else []
+        hints += (
+            ["--overwrite replaces differing stored rows"]
+            if any(r.conflict for r in errors)
+            else []
+        )
         raise fail(
             f"{len(errors)} of {len(results)} files rejected (nothing of theirs stored; "
-            "--repair drops bad rows, --overwrite resolves conflicts)"
+            f"{', '.join(hints)})",
+            2,
         )
 
 
@@ -129,8 +135,10 @@ def show(
         else:
             df = store.read(venue, symbol, timeframe)
             gaps = find_gaps(df.index, timeframe_ms(timeframe))  # type: ignore[arg-type]
-    except (ValueError, FileNotFoundError) as err:
+    except FileNotFoundError as err:  # nothing stored under that name
         raise fail(str(err)) from None
+    except ValueError as err:  # a venue, symbol or timeframe that cannot exist
+        raise fail(str(err), 2) from None
     name = f"{canonical_venue(venue)}/{canonical_symbol(venue, symbol)}/{timeframe}"
     out.print(f"[bold]{name}[/bold]  rows: {len(df)}")
     if len(df):
@@ -184,8 +192,8 @@ def fetch(
         if start >= end:
             raise ValueError(f"--since {since} is not before --until {until or 'now'}")
         source = _make_source(venue, testnet=testnet, base_url=base_url)
-    except ValueError as err:
-        raise fail(str(err)) from None
+    except ValueError as err:  # bad arguments
+        raise fail(str(err), 2) from None
 
     store = MarketStore(settings.store_dir)
     table = Table(title=f"fetched {venue} {tf} into {settings.store_dir}")

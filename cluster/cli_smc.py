@@ -8,15 +8,26 @@ from typing import Annotated
 
 import typer
 
-from cluster.cli_common import console, fail, settings_or_exit, split_params
+from cluster.cli_common import console, fail, report_frame, settings_or_exit, split_params
 
 
 def smc(
     symbol: Annotated[str, typer.Argument(help="Market, e.g. BTC (Hyperliquid coin) or BTCUSDT.")],
-    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe.")] = "15m",
-    venue: Annotated[str, typer.Option(help="Venue folder in the store.")] = "hyperliquid",
+    timeframe: Annotated[
+        str | None,
+        typer.Option(
+            "--timeframe", "-t", help="Bar timeframe (default: the --data file's, else 15m)."
+        ),
+    ] = None,
+    venue: Annotated[
+        str | None, typer.Option(help="Venue folder in the store (default hyperliquid).")
+    ] = None,
     data: Annotated[
-        Path | None, typer.Option(help="Read this CSV(.gz) in the shipped format instead.")
+        Path | None,
+        typer.Option(
+            help="Read this CSV(.gz) in the shipped format instead; a shipped-style name "
+            "(<venue>_<SYMBOL>_<tf>.csv.gz) must agree with SYMBOL and --timeframe."
+        ),
     ] = None,
     compat: Annotated[
         bool,
@@ -35,19 +46,25 @@ def smc(
     from cluster.smc_report import run_compat, run_native
 
     settings = settings_or_exit()
+    if bars < 10:
+        raise fail("--bars must be at least 10", 2)
     try:
         params = split_params(param or [])
+    except ValueError as err:
+        raise fail(str(err), 2) from None
+    try:
         frame = load_market_frame(settings, venue, symbol, timeframe, data)
-    except (ValueError, FileNotFoundError) as err:
-        raise fail(str(err)) from None
+    except FileNotFoundError as err:
+        raise fail(str(err), 2 if data is not None else 1) from None
+    except ValueError as err:  # a bad --data file, or a shipped file that fails validation
+        raise fail(str(err), 2 if data is not None else 1) from None
+    report_frame(frame)
     df = frame.candles
     if df.empty:
         raise fail(f"{frame.source} holds no bars")
-    if bars < 10:
-        raise fail("--bars must be at least 10")
-    label = f"{venue}/{symbol}/{timeframe}"
+    label = frame.label
     chart = out or settings.fractal_data_dir / "charts" / (
-        f"smc_{venue}_{symbol}_{timeframe}{'_compat' if compat else ''}.html"
+        f"smc_{label.replace('/', '_').replace(' ', '_')}{'_compat' if compat else ''}.html"
     )
     t0 = time.perf_counter()
     try:
@@ -57,8 +74,8 @@ def smc(
             "(the first run compiles the numba kernels, then they are cached)…"
         ):
             summary = runner(df, params, label, bars, chart)
-    except ValueError as err:
-        raise fail(str(err)) from None
+    except ValueError as err:  # unknown or out-of-range detector parameters
+        raise fail(str(err), 2) from None
     elapsed = time.perf_counter() - t0
     console.print(
         f"[bold]{label}[/bold]: {len(df):,} bars from {frame.source} "

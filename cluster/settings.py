@@ -6,6 +6,7 @@ to actors and research code; `strategies/` never reads the environment.
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -25,6 +26,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d")
+# folders of the checkout that hold code: the program never writes into them
+SOURCE_DIRS = ("actors", "strategies", "research", "cluster", "tests", ".git", ".venv")
+ENV_FILE = ".env"
+
+
+def default_data_dir() -> Path:
+    """``<project root>/data`` whatever the working directory (``cd research && fractal run``
+    must not write a store into the research package); ``./data`` for a non-editable install."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "data"
+    return Path("data").resolve()
 
 
 class Network(StrEnum):
@@ -53,7 +65,7 @@ class Settings(BaseSettings):
     """All user-facing knobs. Invalid values fail at start-up with one message per field."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
     network: Network = Network.PAPER
@@ -63,8 +75,25 @@ class Settings(BaseSettings):
     base_risk_percent: Annotated[Decimal, Field(gt=0, le=10)] = Decimal("1.0")
     max_open_positions: Annotated[int, Field(ge=1, le=100)] = 3
     check_interval_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
-    fractal_data_dir: Path = Path("data")
+    fractal_data_dir: Path = Field(default_factory=default_data_dir)
     shared_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
+
+    @field_validator("network", mode="before")
+    @classmethod
+    def _any_case(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("fractal_data_dir")
+    @classmethod
+    def _outside_the_source_tree(cls, v: Path) -> Path:
+        path = v.expanduser().resolve()
+        for name in SOURCE_DIRS:
+            if path.is_relative_to(PROJECT_ROOT / name):
+                raise ValueError(
+                    f"{path} is inside the source tree ({name}/); the program writes its store, "
+                    f"charts and state there: use a folder outside it, e.g. {PROJECT_ROOT / 'data'}"
+                )
+        return path
 
     @field_validator("default_timeframe")
     @classmethod
@@ -173,3 +202,27 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as err:
         raise ConfigError(format_validation_error(err)) from None
+
+
+def env_file_warnings(path: str | Path = ENV_FILE) -> list[str]:
+    """Keys in ``.env`` that are not settings but look like one (a close spelling, or the
+    same first word as one of ours): pydantic-settings ignores them silently, so a typo such
+    as ``NETWRK=mainnet`` would otherwise leave the default in force without a word."""
+    from dotenv import dotenv_values
+
+    path = Path(path)
+    if not path.is_file():
+        return []
+    ours = [name.upper() for name in Settings.model_fields]
+    prefixes = {name.split("_")[0] for name in ours}
+    out = []
+    for key in dotenv_values(path):
+        upper = key.strip().upper()
+        if not upper or upper in ours:
+            continue
+        close = difflib.get_close_matches(upper, ours, n=1, cutoff=0.75)
+        if close:
+            out.append(f"{path}: unknown key {key} ignored (did you mean {close[0]}?)")
+        elif upper.split("_")[0] in prefixes:
+            out.append(f"{path}: unknown key {key} ignored (settings: {', '.join(ours)})")
+    return out

@@ -1,9 +1,8 @@
-"""Session-wide fixtures: isolated data dir, shared data paths, one Ray instance per session."""
+"""Session-wide fixtures: isolated data dir and shared data paths."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,16 +31,6 @@ def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("NETWORK", raising=False)
     monkeypatch.chdir(tmp_path)  # a stray `.env` in the checkout must not leak into tests
     return data_dir
-
-
-@pytest.fixture(scope="session")
-def ray_session() -> Iterator[object]:
-    """One local Ray instance for the whole test session (never one per test)."""
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-    yield ray
-    ray.shutdown()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
+from cluster.cli import app
 from cluster.settings import ConfigError, Network, load_settings
+from tests.conftest import PROJECT_ROOT
 
 KEY = "0x" + "ab" * 32
 
@@ -59,3 +62,49 @@ def test_malformed_private_key_is_rejected_without_echo(monkeypatch: pytest.Monk
         load_settings()
     assert "PRIVATE_KEY" in str(exc.value)
     assert bad not in str(exc.value)
+
+
+def test_network_accepts_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    for raw, expected in (("Paper", Network.PAPER), (" TESTNET ", Network.TESTNET)):
+        monkeypatch.setenv("NETWORK", raw)
+        assert load_settings().network is expected
+
+
+def test_a_misspelled_dotenv_key_is_warned_about(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text(
+        "NETWRK=mainnet\nDEFAULT_SYMBL=ETH\nMAX_OPEN=4\nHL_TESTNET_PRIVATE_KEY=x\nNETWORK=paper\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    from cluster.settings import env_file_warnings
+
+    warnings = env_file_warnings()
+    assert len(warnings) == 3, warnings
+    assert "unknown key NETWRK ignored (did you mean NETWORK?)" in warnings[0]
+    assert "did you mean DEFAULT_SYMBOL?" in warnings[1]
+    assert "unknown key MAX_OPEN ignored" in warnings[2]  # same first word as MAX_OPEN_POSITIONS
+    # the command line shows them (stderr) and still runs on the valid settings
+    res = CliRunner().invoke(app, ["data", "list"])
+    assert res.exit_code == 0, res.output
+    assert "NETWRK" in res.stderr and "did you mean NETWORK?" in res.stderr
+
+
+def test_default_data_dir_is_the_project_root_not_the_cwd(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FRACTAL_DATA_DIR")
+    monkeypatch.chdir(PROJECT_ROOT / "research")  # `cd research && ../.venv/bin/fractal run`
+    assert load_settings().fractal_data_dir == PROJECT_ROOT / "data"
+
+
+@pytest.mark.parametrize("inside", ["research/data", "strategies", "cluster/x", ".venv/data"])
+def test_a_data_dir_inside_the_source_tree_is_refused(
+    inside: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRACTAL_DATA_DIR", str(PROJECT_ROOT / inside))
+    with pytest.raises(ConfigError, match="FRACTAL_DATA_DIR: .*inside the source tree"):
+        load_settings()
+    monkeypatch.chdir(PROJECT_ROOT)
+    monkeypatch.setenv("FRACTAL_DATA_DIR", inside)  # relative to the working directory
+    res = CliRunner().invoke(app, ["run"])
+    assert res.exit_code == 2 and "inside the source tree" in res.output
+    assert not (PROJECT_ROOT / inside / "store").exists()

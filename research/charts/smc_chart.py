@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from research.charts.smc_overlays import zone_runs
+
 BULL, BEAR = "#26a69a", "#ef5350"
 BULL_FILL, BEAR_FILL = "rgba(38,166,154,0.18)", "rgba(239,83,80,0.18)"
 
@@ -220,31 +222,34 @@ def add_band(
     fill: str,
     name: str,
 ) -> None:
-    """A zone as a per-bar band: what a strategy saw at each bar (NaN = no zone then)."""
+    """A per-bar zone (what a strategy saw at each bar; NaN = no zone then) as one rectangle per
+    run of bars holding the same zone, from the run's first bar to the open of the bar after
+    it. Why rectangles: a filled band between two step lines joins consecutive zones, so a jump
+    from one zone to the next was drawn as a diagonal sliver that no zone ever occupied."""
     if top not in det or bottom not in det:
         raise KeyError(f"chart band needs columns {top!r} and {bottom!r} in the detect() frame")
-    x = df.index[start:]
+    idx = df.index
+    xs: list[object] = []
+    ys: list[float] = []
+    tops = det[top].to_numpy(np.float64)[start:]
+    bottoms = det[bottom].to_numpy(np.float64)[start:]
+    step = idx[-1] - idx[-2] if len(idx) > 1 else pd.Timedelta(0)  # the last bar's width
+    for a, b, lo, hi in zone_runs(tops, bottoms):
+        x0 = idx[start + a]
+        x1 = idx[start + b + 1] if start + b + 1 < len(idx) else idx[-1] + step
+        xs += [x0, x1, x1, x0, x0, None]
+        ys += [lo, lo, hi, hi, lo, np.nan]
     fig.add_trace(
         go.Scatter(
-            x=x,
-            y=det[bottom].iloc[start:],
-            mode="lines",
-            showlegend=False,
-            line={"width": 0.3, "color": color, "shape": "hv"},
-            hoverinfo="skip",
-            legendgroup=name,
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=det[top].iloc[start:],
+            x=xs,
+            y=ys,
             mode="lines",
             name=name,
-            fill="tonexty",
+            fill="toself",
             fillcolor=fill,
-            line={"width": 0.3, "color": color, "shape": "hv"},
-            legendgroup=name,
+            line={"width": 0.3, "color": color},
+            hoverinfo="skip",
+            connectgaps=False,
         )
     )
 

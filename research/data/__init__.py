@@ -7,6 +7,8 @@ Modules (import what you need; nothing heavy is imported here):
 * `validation`   rules, `DataValidationError`, gap summaries, opt-in repair
 * `symbols`      canonical stored symbol names (``BTC``, ``BTCUSDC``, ``BTC/USDC:USDC`` → ``BTC``)
 * `importer`     files/folders → store
+* `user_file`    `load_user_bars`: a user's ``--data FILE`` checked like an import (name, bar
+                 spacing, rows by line, gaps); every command taking ``--data`` uses it
 * `retry`        the one retry policy for network calls (`FetchError`)
 * `fetch_hyperliquid`, `fetch_ccxt`, `download`   venue fetchers and incremental download
 """

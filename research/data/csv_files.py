@@ -57,13 +57,19 @@ def parse_csv_name(path: str | Path) -> CsvName:
 
 
 def read_raw_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Read a CSV unvalidated (the store validates it on write, naming the file)."""
+    """Read a CSV unvalidated (the store validates it on write, naming the file).
+
+    The rows are labelled by their line in the file (index named ``line``; the header is line
+    1), so validation errors say "line 51: open 'world' not a number". Blank lines are dropped.
+    """
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     try:
-        raw = pd.read_csv(path)
+        raw = pd.read_csv(path, skip_blank_lines=False)
     except (OSError, ValueError, EOFError) as err:
         raise ValueError(f"cannot read {path}: {err}") from None
+    raw.index = pd.RangeIndex(2, 2 + len(raw), name="line")
+    raw = raw[raw.notna().any(axis=1)]
     wanted = ("timestamp", *columns)
     missing = [c for c in wanted if c not in raw.columns]
     if missing:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from research.data.csv_files import _NAME, parse_csv_name, read_raw_csv
-from research.data.store import MarketStore, WriteReport
+from research.data.store import DataConflictError, MarketStore, WriteReport
 from research.data.validation import FUNDING_COLUMNS, OHLCV_COLUMNS
 
 
@@ -26,6 +26,7 @@ class ImportResult:
     path: Path
     report: WriteReport | None = None
     error: str | None = None
+    conflict: DataConflictError | None = None  # set when stored rows differ (see `overwrite`)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -111,6 +112,7 @@ def import_paths(
             result.report = import_file(store, path, repair=repair, overwrite=overwrite)
         except (ValueError, OSError) as err:  # validation/conflict errors are ValueErrors
             result.error = str(err)
+            result.conflict = err if isinstance(err, DataConflictError) else None
         results.append(result)
         if on_file is not None:
             on_file(result)

@@ -41,7 +41,16 @@ _SHOW_FIRST = 3
 
 
 class DataConflictError(ValueError):
-    """Incoming rows disagree with stored rows at the same timestamps (pass overwrite=True)."""
+    """Incoming rows disagree with stored rows at the same timestamps (pass overwrite=True).
+
+    ``remedy`` is how the caller's user replaces them: the CLI says ``--overwrite``."""
+
+    def __init__(self, detail: str, remedy: str = "pass overwrite=True") -> None:
+        self.detail = detail
+        super().__init__(f"{detail}; nothing was written. To replace them, {remedy}.")
+
+    def with_remedy(self, remedy: str) -> DataConflictError:
+        return DataConflictError(self.detail, remedy)
 
 
 @dataclass(frozen=True)
@@ -315,7 +324,7 @@ class MarketStore:
             )
             raise DataConflictError(
                 f"{label}: {n_diff} incoming rows differ from stored rows at the same timestamps "
-                f"(first: {first}); nothing was written. Pass overwrite=True to replace them."
+                f"(first: {first})"
             )
         result.rows_added = len(new_rows)
         result.rows_identical = len(common) - n_diff

@@ -22,15 +22,20 @@ _SHOW_FIRST = 3
 
 @dataclass(frozen=True)
 class Problem:
-    """One violated rule: how many rows and where it first happens."""
+    """One violated rule: how many rows and where it first happens.
+
+    ``first`` holds the first offending timestamps (NaT where a row has none); ``rows`` names
+    the same rows in the input ("line 51" for a CSV file, "row 49" for a frame), with the bad
+    values when a cell is not a number, so a user can find them in an editor."""
 
     rule: str
     description: str
     count: int
     first: tuple[pd.Timestamp, ...]
+    rows: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        where = ", ".join(_fmt(t) for t in self.first)
+        where = ", ".join(self.rows) if self.rows else ", ".join(_fmt(t) for t in self.first)
         return f"{self.count} {self.description}" + (f" (first at {where})" if where else "")
 
 
@@ -79,18 +84,81 @@ class DataValidationError(ValueError):
 
 
 def _fmt(ts: pd.Timestamp | None) -> str:
-    return "-" if ts is None else ts.strftime("%Y-%m-%d %H:%M:%S%z")
+    if ts is None or pd.isna(ts):
+        return "no timestamp"
+    return ts.strftime("%Y-%m-%d %H:%M:%S%z")
 
 
 def _first(index: pd.DatetimeIndex, mask: np.ndarray) -> tuple[pd.Timestamp, ...]:
     return tuple(index[mask][:_SHOW_FIRST])
 
 
+@dataclass(frozen=True)
+class RowNames:
+    """How to name the validated frame's rows in messages: the input's row labels (a CSV
+    reader labels them with file line numbers, ``kind="line"``) and the unparseable cells."""
+
+    labels: np.ndarray | None = None  # input label of each frame row; None = a time-indexed frame
+    kind: str = "row"
+    bad_cells: dict[int, str] = field(default_factory=dict)  # frame position -> "open 'x'"
+
+    def name(self, pos: int, ts: pd.Timestamp) -> str:
+        if self.labels is None:
+            return _fmt(ts)
+        where = f"{self.kind} {self.labels[pos]}"
+        detail = self.bad_cells.get(pos) or _fmt(ts)
+        return f"{where}: {detail}"
+
+    def take(self, keep: np.ndarray) -> RowNames:
+        """The names of the rows a repair kept (``keep`` is a boolean mask or positions)."""
+        if self.labels is None:
+            return self
+        positions = np.arange(len(self.labels))[keep]
+        cells = {new: self.bad_cells[old] for new, old in enumerate(positions) if old in self.bad_cells}
+        return RowNames(self.labels[keep], self.kind, cells)
+
+
 def _problem(
-    rule: str, description: str, index: pd.DatetimeIndex, mask: np.ndarray
+    rule: str,
+    description: str,
+    index: pd.DatetimeIndex,
+    mask: np.ndarray,
+    names: RowNames | None = None,
 ) -> Problem | None:
     count = int(mask.sum())
-    return Problem(rule, description, count, _first(index, mask)) if count else None
+    if not count:
+        return None
+    first = _first(index, mask)
+    rows: tuple[str, ...] = ()
+    if names is not None and names.labels is not None:
+        positions = np.flatnonzero(mask)[:_SHOW_FIRST]
+        rows = tuple(names.name(int(p), t) for p, t in zip(positions, first, strict=True))
+    return Problem(rule, description, count, first, rows)
+
+
+def _short(value: object) -> str:
+    text = repr(str(value))
+    return text if len(text) <= 24 else text[:20] + "…'"
+
+
+def row_names(df: pd.DataFrame, columns: tuple[str, ...]) -> RowNames:
+    """Row labels of an input frame and its cells that are present but not numbers.
+
+    A time-indexed frame (from a fetcher or the store) is named by its timestamps."""
+    if isinstance(df.index, pd.DatetimeIndex) and "timestamp" not in df.columns:
+        return RowNames()
+    cells: dict[int, list[str]] = {}
+    for col in ("timestamp", *columns):
+        if col not in df.columns or pd.api.types.is_numeric_dtype(df[col]):
+            continue
+        raw = df[col]
+        bad = np.flatnonzero(raw.notna().to_numpy() & pd.to_numeric(raw, errors="coerce").isna())
+        for pos in bad:
+            cells.setdefault(int(pos), []).append(f"{col} {_short(raw.iloc[pos])}")
+    kind = str(df.index.name) if df.index.name else "row"
+    return RowNames(
+        np.asarray(df.index), kind, {p: ", ".join(v) + " not a number" for p, v in cells.items()}
+    )
 
 
 def to_frame(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -137,37 +205,48 @@ def _time_ms(index: pd.DatetimeIndex) -> np.ndarray:
     return index.as_unit("ns").asi8 // 1_000_000
 
 
-def find_problems(df: pd.DataFrame, grid_ms: int, *, ohlc_rules: bool = True) -> list[Problem]:
-    """Every rule that the canonical frame ``df`` violates (empty list = valid)."""
+def find_problems(
+    df: pd.DataFrame, grid_ms: int, *, ohlc_rules: bool = True, names: RowNames | None = None
+) -> list[Problem]:
+    """Every rule that the canonical frame ``df`` violates (empty list = valid).
+
+    ``names`` (from `row_names` on the input) makes messages name input rows and bad cells."""
     idx = pd.DatetimeIndex(df.index)
     values = df.to_numpy(dtype="float64")
     nat = np.asarray(idx.isna())
     ms = _time_ms(idx)
+    garbage = np.zeros(len(idx), dtype=bool)
+    if names is not None and names.bad_cells:
+        garbage[list(names.bad_cells)] = True
+
+    def problem(rule: str, description: str, mask: np.ndarray) -> Problem | None:
+        # a row with an unparseable cell is reported once, as that, not by the other rules
+        return _problem(rule, description, idx, mask & ~garbage, names)
+
     checks: list[Problem | None] = [
-        _problem(
+        _problem("not_a_number", "rows with a value that is not a number", idx, garbage, names),
+        problem(
             "nan",
             "rows with NaN/inf values or no timestamp",
-            idx,
             ~np.isfinite(values).all(axis=1) | nat,
         ),
     ]
     if ohlc_rules:
         o, h, low, c, v = (df[col].to_numpy() for col in OHLCV_COLUMNS)
         checks += [
-            _problem(
+            problem(
                 "nonpositive_price",
                 "rows with a non-positive price",
-                idx,
                 np.asarray((df[["open", "high", "low", "close"]].to_numpy() <= 0).any(axis=1)),
             ),
-            _problem(
-                "high_lt_open_close", "rows with high < max(open, close)", idx, h < np.maximum(o, c)
+            problem(
+                "high_lt_open_close", "rows with high < max(open, close)", h < np.maximum(o, c)
             ),
-            _problem(
-                "low_gt_open_close", "rows with low > min(open, close)", idx, low > np.minimum(o, c)
+            problem(
+                "low_gt_open_close", "rows with low > min(open, close)", low > np.minimum(o, c)
             ),
-            _problem("high_lt_low", "rows with high < low", idx, h < low),
-            _problem("negative_volume", "rows with negative volume", idx, v < 0),
+            problem("high_lt_low", "rows with high < low", h < low),
+            problem("negative_volume", "rows with negative volume", v < 0),
         ]
     valid_ms = ms[~nat]
     dup = np.zeros(len(idx), dtype=bool)
@@ -176,14 +255,11 @@ def find_problems(df: pd.DataFrame, grid_ms: int, *, ohlc_rules: bool = True) ->
     if len(valid_ms) > 1:
         back[np.flatnonzero(~nat)[1:]] = np.diff(valid_ms) < 0
     checks += [
-        _problem("duplicates", "duplicate timestamps", idx, dup),
-        _problem(
-            "out_of_order", "out-of-order rows (timestamp earlier than the row before)", idx, back
-        ),
-        _problem(
+        problem("duplicates", "duplicate timestamps", dup),
+        problem("out_of_order", "out-of-order rows (timestamp earlier than the row before)", back),
+        problem(
             "off_grid",
             f"timestamps off the {grid_ms // 60_000}-minute grid",
-            idx,
             ~nat & (ms % grid_ms != 0),
         ),
     ]
@@ -208,20 +284,25 @@ def find_gaps(index: pd.DatetimeIndex, grid_ms: int) -> GapSummary:
     )
 
 
-def _repair(df: pd.DataFrame, grid_ms: int) -> tuple[pd.DataFrame, list[str]]:
-    """Drop NaN and off-grid rows, sort, drop duplicates (keep the last); say what was done."""
+def _repair(df: pd.DataFrame, grid_ms: int) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    """Drop unparseable/NaN and off-grid rows, sort, drop duplicates (keep the last); say what
+    was done. Also returns the input positions of the rows kept (to keep naming them)."""
     done: list[str] = []
+    pos = np.arange(len(df))
     bad = ~np.isfinite(df.to_numpy(dtype="float64")).all(axis=1) | np.asarray(df.index.isna())
     if bad.any():
-        done.append(f"dropped {int(bad.sum())} rows with NaN/inf values or no timestamp")
-        df = df[~bad]
+        done.append(
+            f"dropped {int(bad.sum())} rows with NaN/inf or non-numeric values or no timestamp"
+        )
+        df, pos = df[~bad], pos[~bad]
     off = _time_ms(pd.DatetimeIndex(df.index)) % grid_ms != 0
     if off.any():
         done.append(f"dropped {int(off.sum())} off-grid rows")
-        df = df[~off]
+        df, pos = df[~off], pos[~off]
     if not df.index.is_monotonic_increasing:
         done.append("sorted rows by time")
-        df = df.sort_index(kind="stable")
+        order = np.argsort(_time_ms(pd.DatetimeIndex(df.index)), kind="stable")
+        df, pos = df.iloc[order], pos[order]
     dup = df.index.duplicated(keep="last")
     if dup.any():
         keys = df.index[dup]
@@ -232,8 +313,8 @@ def _repair(df: pd.DataFrame, grid_ms: int) -> tuple[pd.DataFrame, list[str]]:
             f"dropped {int(dup.sum())} duplicate-timestamp rows "
             f"({differing} timestamps had differing values; kept the last occurrence)"
         )
-        df = df[~dup]
-    return df, done
+        df, pos = df[~dup], pos[~dup]
+    return df, done, pos
 
 
 def _validate(
@@ -250,11 +331,12 @@ def _validate(
         frame = to_frame(df, columns)
     except DataValidationError as err:
         raise DataValidationError(label, err.problems) from None
+    names = row_names(df, columns)
     report = ValidationReport(rows_in=len(frame), rows_out=len(frame))
-    report.problems = find_problems(frame, grid_ms, ohlc_rules=ohlc_rules)
+    report.problems = find_problems(frame, grid_ms, ohlc_rules=ohlc_rules, names=names)
     if report.problems and repair:
-        frame, report.repairs = _repair(frame, grid_ms)
-        remaining = find_problems(frame, grid_ms, ohlc_rules=ohlc_rules)
+        frame, report.repairs, kept = _repair(frame, grid_ms)
+        remaining = find_problems(frame, grid_ms, ohlc_rules=ohlc_rules, names=names.take(kept))
         if remaining:
             raise DataValidationError(f"{label} (after repair)".lstrip(), remaining)
     elif report.problems:

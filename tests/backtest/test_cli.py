@@ -43,12 +43,25 @@ def test_json_has_metrics_and_trades_with_iso_utc_times() -> None:
     assert out["params"] == {"fast": 10, "slow": 50}
 
 
-def test_fee_and_slippage_zero_change_the_result() -> None:
+def test_fee_and_slippage_each_strictly_cost() -> None:
+    def total_return(*args: str) -> float:
+        res = _run("--data", str(DATA), "--json", "--no-funding", *args)
+        assert res.exit_code == 0, res.output
+        out = json.loads(res.stdout)
+        assert out["trade_count"] > 0
+        return float(out["total_return"])
+
     base = json.loads(_run("--data", str(DATA), "--json").stdout)
     free = json.loads(_run("--data", str(DATA), "--json", "--fee", "0", "--slippage", "0").stdout)
     assert free["fees_paid"] == 0.0
     assert base["fees_paid"] > 0
-    assert free["total_return"] > base["total_return"] - 1e-12
+    # each cost alone, the other off and funding off, must make the result strictly worse
+    none = total_return("--fee", "0", "--slippage", "0")
+    assert total_return("--fee", "0", "--slippage", "1") < none
+    assert total_return("--fee", "4.5", "--slippage", "0") < none
+    assert total_return("--fee", "0", "--slippage", "10") < total_return(
+        "--fee", "0", "--slippage", "1"
+    )
 
 
 def test_report_writes_html(tmp_path: Path) -> None:
@@ -67,7 +80,7 @@ def test_report_writes_html(tmp_path: Path) -> None:
         (("--param", "nope=1"), "unknown parameter"),
         (("--param", "fast"), "key=value"),
         (("--sizing", "yolo"), "sizing"),
-        (("--sizing", "risk"), "risk sizing needs a stop"),
+        (("--sizing", "risk"), "--sizing risk needs a stop on every entry, and sma_cross"),
     ],
 )
 def test_bad_input_is_a_clear_error(args: tuple[str, ...], needle: str) -> None:
@@ -103,3 +116,12 @@ def test_timeframe_comes_from_the_file_name() -> None:
         app, ["backtest", "--strategy", "sma_cross", "--data", str(DATA), "--timeframe", "15m"]
     )
     assert res.exit_code == 2 and "contradicts the file name" in res.output
+
+
+def test_help_lists_the_strategies() -> None:
+    from strategies.registry import names
+
+    res = runner.invoke(app, ["backtest", "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0
+    for name in names():
+        assert name in res.output, name

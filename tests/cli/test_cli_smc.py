@@ -20,6 +20,8 @@ def test_smc_imports_shipped_data_and_writes_chart(_isolated_data_dir: Path) -> 
     )
     assert res.exit_code == 0, res.output
     assert "swing highs" in res.output and "7,793 bars" in res.output
+    # the first use says it imported the shipped file, not just "from store"
+    assert "imported the shipped file" in res.stderr and "hyperliquid_BTCUSDC_1h" in res.stderr
     html = out.read_text()
     assert "plotly" in html.lower() and "Candlestick".lower() in html.lower()
     # the shipped file was imported into the store, so a second run reads parquet
@@ -51,11 +53,11 @@ def test_smc_errors_are_clear() -> None:
     res = runner.invoke(app, ["smc", "NOPE", "-t", "15m"])
     assert res.exit_code == 1 and "no data for hyperliquid/NOPE/15m" in res.output
     res = runner.invoke(app, ["smc", "BTC", "-t", "1h", "-p", "swing_lenght=3"])
-    assert res.exit_code == 1 and "unknown SMC parameter" in res.output
+    assert res.exit_code == 2 and "unknown SMC parameter" in res.output
     res = runner.invoke(app, ["smc", "BTC", "-t", "1h", "-p", "oops"])
-    assert res.exit_code == 1 and "key=value" in res.output
+    assert res.exit_code == 2 and "key=value" in res.output
     res = runner.invoke(app, ["smc", "BTC", "-t", "1h", "--data", "/nonexistent.csv.gz"])
-    assert res.exit_code == 1 and "not found" in res.output
+    assert res.exit_code == 2 and "not found" in res.output
 
 
 def test_run_is_paper_live_on_the_default_symbol(monkeypatch, _isolated_data_dir: Path) -> None:
@@ -96,7 +98,7 @@ def test_smc_compat_mode_warns_and_charts(_isolated_data_dir: Path) -> None:
     res = runner.invoke(
         app, ["smc", "ETH", "-t", "1h", "--data", str(ETH_1H), "--compat", "-p", "fvg_merge=false"]
     )
-    assert res.exit_code == 1 and "compat mode takes only swing_length" in res.output
+    assert res.exit_code == 2 and "compat mode takes only swing_length" in res.output
 
 
 def test_native_chart_draws_every_layer() -> None:

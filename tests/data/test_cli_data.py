@@ -52,14 +52,14 @@ def test_list_empty_store() -> None:
 
 def test_bad_path_is_clean_error() -> None:
     result = runner.invoke(app, ["data", "import", "/no/such/place.csv.gz"])
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert "no such file or folder" in result.output
     assert "Traceback" not in result.output
 
 
 def test_bad_timeframe_is_clean_error() -> None:
     result = runner.invoke(app, ["data", "show", "hyperliquid", "BTC", "7m"])
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert "unknown timeframe '7m'" in result.output
     assert "Traceback" not in result.output
 
@@ -73,8 +73,11 @@ def test_rejected_file_gives_nonzero_exit(tmp_path: Path) -> None:
     bad = tmp_path / "x_AAA_5m.csv"
     bad.write_text("timestamp,open,high,low,close,volume\n0,1,2,0.5,1.5,-1\n")
     result = runner.invoke(app, ["data", "import", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "negative volume" in result.output and "rejected" in result.output
+    assert "line 2" in result.output  # the row is named by its line in the file
+    # nothing was imported: no empty "imported into" table above the rejection
+    assert "imported into" not in result.output
 
 
 # ---- fractal data fetch (Hyperliquid loopback from tests/data/conftest.py) -------------------
@@ -142,7 +145,7 @@ def test_fetch_bad_arguments_are_clean_errors(hl_server) -> None:
     }
     for expected, args in cases.items():
         result = runner.invoke(app, args)
-        assert result.exit_code != 0, args
+        assert result.exit_code == 2, args
         assert expected in result.output, (expected, result.output)
         assert "Traceback" not in result.output
 
@@ -178,7 +181,8 @@ def test_conflicting_import_needs_overwrite(_isolated_data_dir: Path) -> None:
     b = MARKET / "binance_spot_btc_2017_2024" / "binance_BTCUSDT_1h.csv.gz"
     assert runner.invoke(app, ["data", "import", str(a)]).exit_code == 0
     refused = runner.invoke(app, ["data", "import", str(b)])
-    assert refused.exit_code == 1 and "differ from stored rows" in refused.output
+    assert refused.exit_code == 2 and "differ from stored rows" in refused.output
+    assert "re-run with --overwrite" in refused.output and "overwrite=True" not in refused.output
     forced = runner.invoke(app, ["data", "import", str(b), "--overwrite"])
     assert forced.exit_code == 0, forced.output
     stored = MarketStore(_isolated_data_dir / "store").read("binance", "BTCUSDT", "1h")

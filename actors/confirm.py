@@ -78,10 +78,12 @@ class ConfirmDesk:
         self._cv = threading.Condition()
         self._pending: dict[str, ConfirmRequest] = {}
         self._answers: dict[str, ConfirmAnswer] = {}
+        self._asked_at: dict[str, float] = {}
 
     def request(self, req: ConfirmRequest) -> None:
         with self._cv:
             self._pending.setdefault(req.request_id, req)
+            self._asked_at.setdefault(req.request_id, self._clock())
             self._cv.notify_all()
 
     def next_pending(self, wait_s: float = 0.5) -> ConfirmRequest | None:
@@ -99,14 +101,16 @@ class ConfirmDesk:
                 self._cv.notify_all()
 
     def wait(self, request_id: str, timeout_s: float = TIMEOUT_S) -> ConfirmAnswer:
-        """The answer to ``request_id``; a skip after ``timeout_s`` without one."""
-        deadline = self._clock() + timeout_s
+        """The answer to ``request_id``; a skip ``timeout_s`` after it was asked without one."""
+        deadline = self._asked_at.get(request_id, self._clock()) + timeout_s
         with self._cv:
             while request_id not in self._answers:
                 left = deadline - self._clock()
                 if left <= 0:
                     self._pending.pop(request_id, None)
+                    self._asked_at.pop(request_id, None)
                     return ConfirmAnswer(request_id=request_id, confirmed=False,
                                          answer="<timeout>")  # fmt: skip
                 self._cv.wait(min(left, 1.0))
+            self._asked_at.pop(request_id, None)
             return self._answers.pop(request_id)

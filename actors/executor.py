@@ -34,7 +34,7 @@ from actors.venues.factory import VenueSpec, make_venue
 from strategies.risk import PortfolioState
 
 log = logging.getLogger(__name__)
-UNKNOWN_GIVE_UP_MS = 120_000  # wall ms after sending: past the order's expiresAfter (60 s)
+UNKNOWN_GIVE_UP_MS = 120_000  # wall ms after journaling: past the order's expiresAfter (60 s)
 TERMINAL = {"filled", "canceled", "rejected"}
 
 
@@ -46,19 +46,23 @@ class Executor:
         alerter: Any | None = None,
         risk: Any | None = None,
         desk: Any | None = None,
-        auto_confirm: bool = False,
+        require_confirm: bool = False,
         crash: CrashPlan | None = None,
         poll_s: float = 0.5,
         reconcile_s: float = 60.0,
         entry_ttl_ms: int = 900_000,
         adopt_stop_fraction: float = 0.02,
+        confirm_timeout_s: float = 60.0,
+        one_entry_per_symbol: bool = True,
     ) -> None:
         import ray
 
         self.spec = spec
         self.venue = make_venue(spec)
         self.keeper, self.alerter, self.risk, self.desk = keeper, alerter, risk, desk
-        self.confirm_needed = spec.network == "mainnet" and not auto_confirm
+        self.confirm_needed = require_confirm  # mainnet without AUTO_CONFIRM
+        self.confirm_timeout_s = confirm_timeout_s
+        self.one_entry_per_symbol = one_entry_per_symbol  # False only in benchmarks
         self.crash = crash
         self.poll_s, self.reconcile_s = poll_s, reconcile_s
         self.entry_ttl_ms = entry_ttl_ms
@@ -72,11 +76,13 @@ class Executor:
         self.equity = 0.0
         self.unknown: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, sent wall s)
         self.resting: dict[str, tuple[OrderIntent, int]] = {}  # entry cloid -> (intent, venue ms)
+        self._submitted: set[str] = set()  # entry cloids handled by this incarnation
         self.known_tids: set[str] = set(ray.get(keeper.known_trade_ids.remote()))
         cursor = ray.get(keeper.get_meta.remote("fills_cursor"))
         self.cursor = int(cursor) if cursor else self.venue.now_ms() - 7 * 86_400_000
         with self._lock:
             self._rebuild_open_intents()
+            self._resolve_unknown()  # an entry filled before a crash is protected right here
             self._reconcile()
         self._last_reconcile = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="executor", daemon=True)
@@ -88,7 +94,10 @@ class Executor:
         import ray
 
         with self._lock:
-            if ray.get(self.keeper.intent.remote(intent.cloid)) is not None:
+            # known cloids answer from memory; record_intent's own answer catches the rest
+            if intent.cloid in self._submitted or (
+                self.confirm_needed and ray.get(self.keeper.intent.remote(intent.cloid))
+            ):
                 self._event(Level.INFO, "duplicate_intent",
                             f"{intent.symbol} intent {intent.cloid} already journaled: not resent")  # fmt: skip
                 return self.portfolio()
@@ -102,7 +111,10 @@ class Executor:
             return self.portfolio()
         with self._lock:
             crash_point(self.crash, "K1")
+            self._submitted.add(intent.cloid)
             if not ray.get(self.keeper.record_intent.remote(intent)):  # persist before send
+                self._event(Level.INFO, "duplicate_intent",
+                            f"{intent.symbol} intent {intent.cloid} already journaled: not resent")  # fmt: skip
                 return self.portfolio()
             crash_point(self.crash, "K2")
             self._send(intent)
@@ -146,7 +158,7 @@ class Executor:
             return "reconciliation with the venue is not clean"
         if intent.symbol in self.blocked:
             return "symbol blocked"
-        if (
+        if self.one_entry_per_symbol and (
             self.positions.get(intent.symbol, 0.0) != 0.0
             or intent.symbol in self.portfolio().pending
         ):
@@ -164,7 +176,7 @@ class Executor:
             ans_text, ok = "<no terminal>", False
         else:
             self.desk.request.remote(req)
-            ans = ray.get(self.desk.wait.remote(req.request_id))
+            ans = ray.get(self.desk.wait.remote(req.request_id, self.confirm_timeout_s))
             ans_text, ok = ans.answer, ans.confirmed
         self._event(Level.WARNING, "confirm_answer",
                     f"{intent.symbol} {intent.cloid}: answer {ans_text!r} -> "
@@ -278,9 +290,10 @@ class Executor:
                 cloid = make_cloid("protect", symbol, base, leg, attempt)
             intent = OrderIntent(
                 source=SOURCE, seq=self._next_seq(), intent_id=f"{base}:{leg}:{attempt}", cloid=cloid,
-                signal_id=entry.signal_id if entry else None, symbol=symbol, side=side,
-                size=abs(pos), kind=kind, trigger_price=px, reduce_only=True,
-                purpose=leg,  # type: ignore[arg-type]
+                signal_id=entry.signal_id if entry else None, symbol=symbol,
+                side=side,  # type: ignore[arg-type]
+                size=abs(pos), kind=kind,  # type: ignore[arg-type]
+                trigger_price=px, reduce_only=True, purpose=leg,  # type: ignore[arg-type]
             )  # fmt: skip
             ray.get(self.keeper.record_intent.remote(intent))
             upd = self._send(intent)
@@ -323,6 +336,11 @@ class Executor:
 
     def _poll(self) -> None:
         self._sync_fills()
+        self._resolve_unknown()
+        self._expire_entries()
+
+    def _resolve_unknown(self) -> None:
+        """Look every unknown order up by cloid; only past its expiry is "not found" final."""
         now_wall = time.time()
         for intent, sent in list(self.unknown.values()):
             answered, found = look_up(self.venue, intent, attempts=1)
@@ -335,6 +353,8 @@ class Executor:
                 continue
             self.keeper.record_order_update.remote(upd)
             self._on_update(intent, upd)
+
+    def _expire_entries(self) -> None:
         now = self.venue.now_ms()
         for cloid, (intent, placed) in list(self.resting.items()):
             if now - placed >= self.entry_ttl_ms:  # a limit entry lives one bar (backtest rule)
@@ -355,8 +375,10 @@ class Executor:
         import ray
 
         for intent in ray.get(self.keeper.open_intents.remote()):
-            if intent.purpose == "entry":
-                self.unknown[intent.cloid] = (intent, time.time())  # resolved by lookup below
+            if intent.purpose == "entry":  # outcome unknown since it was journaled
+                self._submitted.add(intent.cloid)
+                ms = ray.get(self.keeper.intent_recorded_ms.remote(intent.cloid))
+                self.unknown[intent.cloid] = (intent, (ms or time.time() * 1000) / 1000)
 
     def _reconcile(self) -> dict[str, Any]:
         report = reconciler.run(self.venue, self.keeper, self.cursor)
@@ -379,6 +401,13 @@ class Executor:
         return dict(ray.get(self.keeper.metrics.remote()))
 
     def _push_portfolio(self) -> None:
+        if isinstance(self.risk, str):  # by name: survives this actor's restart
+            import ray
+
+            try:
+                self.risk = ray.get_actor(self.risk)
+            except ValueError:
+                return  # not created yet
         if self.risk is not None:
             self.risk.on_portfolio.remote(self.portfolio())
 

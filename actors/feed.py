@@ -99,9 +99,11 @@ class DataFeed:
         old = self._subs.pop(symbol, None)
         if old is not None:
             old.close()
-        self._subs[symbol] = self.venue.subscribe_candles(
-            symbol, self.timeframe, lambda c, s=symbol: self._pushes.put((s, c))
-        )
+
+        def on_candle(c: Candle, s: str = symbol) -> None:
+            self._pushes.put((s, c))
+
+        self._subs[symbol] = self.venue.subscribe_candles(symbol, self.timeframe, on_candle)
         self._last_push[symbol] = time.monotonic()
 
     def _run(self) -> None:
@@ -119,7 +121,7 @@ class DataFeed:
     def _tick(self) -> None:
         now = self.venue.now_ms()
         for s in self.symbols:
-            if time.monotonic() - self._last_push.get(s, 0.0) > self.silence_s:
+            if self._silent(s):
                 self._event(Level.WARNING, "stream_silent",
                             f"{s} {self.timeframe} stream silent for {self.silence_s:g} s: "
                             "reconnecting and back-filling")  # fmt: skip
@@ -128,6 +130,18 @@ class DataFeed:
             if last is None or now >= last + 2 * self.tf:  # the next bucket has closed
                 start = now // self.tf * self.tf - self.tf if last is None else last + self.tf
                 self._fetch_and_publish(s, start, now)
+
+    def _silent(self, symbol: str) -> bool:
+        """The websocket itself is silent (the stream's own age when it reports one: its closing
+        timer keeps delivering closed bars over REST while the socket is dead) or has died."""
+        sub = self._subs.get(symbol)
+        age = getattr(sub, "age_s", None)
+        alive = getattr(sub, "is_alive", None)
+        if callable(alive) and not alive():
+            return True
+        if callable(age):
+            return bool(age() > self.silence_s)
+        return time.monotonic() - self._last_push.get(symbol, 0.0) > self.silence_s
 
     def _fetch_and_publish(self, symbol: str, start: int, now: int, warmup: bool = False) -> None:
         end = now // self.tf * self.tf  # buckets opening before `end` have closed by `now`

@@ -31,6 +31,7 @@ from actors.state.snapshot import (
 )
 
 log = logging.getLogger(__name__)
+EVENT_FLUSH_S = 0.5
 
 
 class StateKeeper:
@@ -54,6 +55,8 @@ class StateKeeper:
         self._backup_day: date | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._events: list[Event] = []
+        self._events_lock = threading.Lock()
         self.snapshot()
         self._thread = threading.Thread(target=self._loop, name="state-snapshots", daemon=True)
         self._thread.start()
@@ -83,7 +86,18 @@ class StateKeeper:
         self.journal.record_signal(signal, decision)
 
     def record_event(self, event: Event) -> None:
-        self.journal.record_event(event)
+        """Buffered (written within ``EVENT_FLUSH_S``): events are the operator's log, not money
+        facts, so they do not queue fsyncs in front of the next intent (intents, order updates
+        and fills are written synchronously)."""
+        with self._events_lock:
+            self._events.append(event)
+
+    def flush_events(self) -> int:
+        with self._events_lock:
+            batch, self._events = self._events, []
+        for ev in batch:
+            self.journal.record_event(ev)
+        return len(batch)
 
     def record_equity(self, time_ms: int, equity: float) -> None:
         self.journal.record_equity(time_ms, equity)
@@ -103,6 +117,15 @@ class StateKeeper:
 
     def order_status(self, cloid: str) -> str | None:
         return self.journal.order_status(cloid)
+
+    def intent_recorded_ms(self, cloid: str) -> int | None:
+        """When the intent was journaled (wall ms): how long its outcome has been unknown."""
+        row = self.journal._read(
+            lambda c: c.execute(
+                "SELECT recorded_ms FROM intents WHERE cloid=?", (cloid,)
+            ).fetchone()
+        )
+        return None if row is None else int(row[0])
 
     def open_intents(self) -> list[OrderIntent]:
         return self.journal.open_intents()
@@ -135,9 +158,13 @@ class StateKeeper:
         return self.state_json
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.snapshot_s):
+        next_snapshot = time.monotonic() + self.snapshot_s
+        while not self._stop.wait(EVENT_FLUSH_S):
             try:
-                self.snapshot()
+                self.flush_events()
+                if time.monotonic() >= next_snapshot:
+                    next_snapshot = time.monotonic() + self.snapshot_s
+                    self.snapshot()
             except Exception as exc:  # keep snapshotting; the journal is the truth
                 log.error("state snapshot failed: %s", exc)
 
@@ -145,6 +172,7 @@ class StateKeeper:
         """Final snapshot, then close the journal (shutdown)."""
         self._stop.set()
         try:
+            self.flush_events()
             self.snapshot()
         finally:
             self.journal.close()

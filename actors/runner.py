@@ -35,7 +35,7 @@ class StrategyRunner:
         module = registry.get(strategy)
         self.symbol, self.timeframe, self.strategy = symbol, timeframe, strategy
         self.stream = module.stream(module.Params.model_validate(params))
-        self.feed = feed  # handle, or a name resolved lazily (the feed is created after runners)
+        self.feed = feed  # handles, or names resolved lazily (both are created after the runners)
         self.risk = risk
         self.last_ms: int | None = None
         self.signals = 0
@@ -58,8 +58,9 @@ class StrategyRunner:
             return None
         signal = self._signal(bar, row)
         self.signals += 1
-        if self.risk is not None:
-            self.risk.on_signal.remote(signal)
+        risk = self._risk()
+        if risk is not None:
+            risk.on_signal.remote(signal)
         return signal
 
     def state(self) -> dict[str, Any]:
@@ -75,8 +76,18 @@ class StrategyRunner:
         if isinstance(self.feed, str):
             import ray
 
-            self.feed = ray.get_actor(self.feed)
+            try:
+                self.feed = ray.get_actor(self.feed)
+            except ValueError:  # no feed (a benchmark driving bars itself): no history
+                return None
         return self.feed
+
+    def _risk(self) -> Any:
+        if isinstance(self.risk, str):  # by name: PortfolioRisk is created after the runners
+            import ray
+
+            self.risk = ray.get_actor(self.risk)
+        return self.risk
 
     def _catch_up(self, before_ms: int) -> None:
         """Replay the feed's history between the last bar seen and ``before_ms`` (no signals)."""
@@ -90,7 +101,7 @@ class StrategyRunner:
             self.last_ms = b.time_ms
 
     def _signal(self, bar: Bar, row: dict[str, Any]) -> Signal:
-        i = self.stream.n - 1
+        i = self.stream.n - 1 - getattr(self.stream, "base", 0)  # row held for this bar
         values = self.stream.x[i, N_BAR_COLS:]
         reasons = {c: float(v) for c, v in zip(self.stream.spec.columns, values, strict=True)
                    if np.isfinite(v) and v != 0.0}  # fmt: skip

@@ -80,8 +80,41 @@ class LiveSystem:
                 ray.kill(h, no_restart=True)
 
 
-def start(config: LiveConfig, namespace_prefix: str = "fractal") -> LiveSystem:
-    """Create the actors (Ray must be initialised) and return their handles."""
+def start_runners(
+    symbols: tuple[SymbolPlan, ...], timeframe: str, namespace_prefix: str = "fractal"
+) -> dict[str, Any]:
+    """Create the runners first: loading (or, with a cold cache, compiling) the strategy kernels
+    takes seconds to a minute, and needs no venue, so it happens before a paper clock runs."""
+    import ray
+
+    from actors.runner import StrategyRunner
+
+    opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0}
+    return {
+        p.symbol: ray.remote(StrategyRunner)
+        .options(**opts, name=f"{namespace_prefix}-runner-{p.symbol}")
+        .remote(
+            p.symbol,
+            timeframe,
+            p.strategy,
+            p.params,
+            f"{namespace_prefix}-feed",
+            f"{namespace_prefix}-risk",
+        )  # fmt: skip
+        for p in symbols
+    }
+
+
+def wait_ready(runners: dict[str, Any]) -> None:
+    import ray
+
+    ray.get([r.state.remote() for r in runners.values()])
+
+
+def start(
+    config: LiveConfig, namespace_prefix: str = "fractal", runners: dict[str, Any] | None = None
+) -> LiveSystem:
+    """Create the actors (Ray must be initialised) and return their handles once all are up."""
     import ray
 
     from actors.alerter import Alerter
@@ -90,44 +123,38 @@ def start(config: LiveConfig, namespace_prefix: str = "fractal") -> LiveSystem:
     from actors.feed import DataFeed
     from actors.keeper import StateKeeper
     from actors.risk import PortfolioRisk
-    from actors.runner import StrategyRunner
 
+    p = namespace_prefix
     opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0}
-    alerter = ray.remote(Alerter).options(**opts, name=f"{namespace_prefix}-alerter").remote()
+    if runners is None:
+        runners = start_runners(config.symbols, config.timeframe, p)
+    alerter = ray.remote(Alerter).options(**opts, name=f"{p}-alerter").remote()
     keeper = (
         ray.remote(StateKeeper)
-        .options(**opts, max_concurrency=4, name=f"{namespace_prefix}-keeper")
+        .options(**opts, max_concurrency=4, name=f"{p}-keeper")
         .remote(config.data_dir, config.snapshot_s, config.backup_keep_days)
     )
     desk = None
-    if config.spec.network == "mainnet" and not config.auto_confirm:
+    confirm = config.spec.network == "mainnet" and not config.auto_confirm
+    if confirm:
         desk = (
-            ray.remote(ConfirmDesk)
-            .options(**opts, max_concurrency=4, name=f"{namespace_prefix}-confirm")
-            .remote()
+            ray.remote(ConfirmDesk).options(**opts, max_concurrency=4, name=f"{p}-confirm").remote()
         )
-    executor = ray.remote(Executor).options(
-        **opts, max_task_retries=0, max_concurrency=4, name=f"{namespace_prefix}-executor"
+    executor: Any = ray.remote(Executor).options(
+        **opts, max_task_retries=0, max_concurrency=4, name=f"{p}-executor"
     ).remote(
-        config.spec, keeper, alerter, None, desk, config.auto_confirm, config.crash,
-        config.poll_s, config.reconcile_s,
+        config.spec, keeper, alerter, f"{p}-risk", desk, confirm, config.crash, config.poll_s,
+        config.reconcile_s,
     )  # fmt: skip
-    risk = (
+    risk: Any = (
         ray.remote(PortfolioRisk)
-        .options(**opts, name=f"{namespace_prefix}-risk")
+        .options(**opts, name=f"{p}-risk")
         .remote(config.limits, executor, keeper, alerter)
     )
-    ray.get(executor.attach.remote(risk))
-    feed_name = f"{namespace_prefix}-feed"
-    runners = {
-        p.symbol: ray.remote(StrategyRunner)
-        .options(**opts, name=f"{namespace_prefix}-runner-{p.symbol}")
-        .remote(p.symbol, config.timeframe, p.strategy, p.params, feed_name, risk)
-        for p in config.symbols
-    }
-    ray.get([r.state.remote() for r in runners.values()])  # constructed (strategy kernels loaded)
-    feed = ray.remote(DataFeed).options(**opts, max_concurrency=4, name=feed_name).remote(
-        config.spec, [p.symbol for p in config.symbols], config.timeframe, config.warmup_bars,
+    wait_ready(runners)
+    ray.get([risk.portfolio.remote(), executor.attach.remote(f"{p}-risk")])
+    feed: Any = ray.remote(DataFeed).options(**opts, max_concurrency=4, name=f"{p}-feed").remote(
+        config.spec, [s.symbol for s in config.symbols], config.timeframe, config.warmup_bars,
         runners, alerter, config.feed_silence_s,
     )  # fmt: skip
     ray.get(feed.stats.remote())  # warm-up back-filled, streams subscribed

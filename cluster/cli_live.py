@@ -47,9 +47,17 @@ def ensure_ray(num_cpus: int = 2) -> Any:
     os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
     import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING, configure_logging=True)  # fmt: skip
+    for attempt in range(3):  # on a saturated machine the raylet can miss Ray's 30 s start wait
+        if ray.is_initialized():
+            return ray
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.WARNING, configure_logging=True)  # fmt: skip
+        except Exception as exc:  # Ray raises a bare Exception for a start-up timeout
+            ray.shutdown()
+            if attempt == 2:
+                raise fail(f"cannot start a local Ray instance: {exc}", 1) from None
+            err_console.print(f"[yellow]Ray did not start ({exc}); retrying[/yellow]")
     return ray
 
 
@@ -62,16 +70,6 @@ def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
     except ConfigError as err:
         err_console.print(f"[red]{err}[/red]")
         raise typer.Exit(2) from None
-
-
-def _warm_kernels(plans: list[Any]) -> None:
-    """Compile or load the strategies' numba kernels here, before any clock runs."""
-    from strategies import registry
-
-    for p in plans:
-        module = registry.get(p.strategy)
-        stream = module.stream(module.Params.model_validate(p.params))
-        stream.update(0.0, 1.0, 1.0, 1.0, 1.0, 0.0)
 
 
 def _fmt_event(ev: Any) -> str:
@@ -153,15 +151,16 @@ def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> N
     if os.environ.get("FRACTAL_CRASH_AT"):
         crash = CrashPlan(os.environ["FRACTAL_CRASH_AT"], data_dir / "crash.marker", (os.getpid(),))
     t0 = time.monotonic()
-    _warm_kernels(plans)
     ray = ensure_ray()
-    console.print(f"  kernels and Ray ready in {time.monotonic() - t0:.1f} s")
+    runners = system.start_runners(tuple(plans), settings.default_timeframe)
+    system.wait_ready(runners)  # kernels loaded (or compiled) before any paper clock runs
+    console.print(f"  Ray and strategy kernels ready in {time.monotonic() - t0:.1f} s")
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with _venue(settings, data_dir, symbols) as spec:
             cfg = _live_config(settings, spec, data_dir, plans, crash)
-            live_system = system.start(cfg)
+            live_system = system.start(cfg, runners=runners)
             try:
                 console.print(f"  live in {time.monotonic() - t0:.1f} s"
                               + (f"; stopping after {seconds:g} s" if seconds else "; Ctrl-C stops"))  # fmt: skip

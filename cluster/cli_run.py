@@ -30,5 +30,6 @@ def run(
         seconds = parse_duration(duration)
     except ValueError as err:
         raise fail(str(err), 2) from None
-    settings = _settings(None, {"network": "paper", "paper_speed": speed})
+    _settings(None, {})  # the configuration as written must be valid (exit 2 naming the field)
+    settings = _settings(None, {"network": "paper", "paper_speed": speed})  # always paper
     run_live(settings, [settings.default_symbol], seconds)

@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     paper_start: datetime | None = None  # replay start (UTC); default: the venue's paper start
     paper_equity: Annotated[float, Field(gt=0)] = 10_000.0
 
+    @field_validator("account_address", "paper_start", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
     @field_validator("live_strategy")
     @classmethod
     def _known_strategy(cls, v: str) -> str:

@@ -60,16 +60,23 @@ def test_smc_errors_are_clear() -> None:
     assert res.exit_code == 2 and "not found" in res.output
 
 
-def test_run_uses_default_symbol_and_timeframe(monkeypatch, _isolated_data_dir: Path) -> None:
+def test_run_is_paper_live_on_the_default_symbol(monkeypatch, _isolated_data_dir: Path) -> None:
+    """`fractal run` = the live system on paper for DEFAULT_SYMBOL/DEFAULT_TIMEFRAME, even when
+    NETWORK says otherwise (the run itself is tested in tests/live/test_contract.py)."""
+    import cluster.cli_run as cli_run
+
+    calls = []
+    monkeypatch.setattr(
+        cli_run, "run_live", lambda st, symbols, secs: calls.append((st, symbols, secs))
+    )
     monkeypatch.setenv("DEFAULT_SYMBOL", "SOL")
     monkeypatch.setenv("DEFAULT_TIMEFRAME", "1h")
-    res = runner.invoke(app, ["run"])
+    monkeypatch.setenv("NETWORK", "testnet")
+    res = runner.invoke(app, ["run", "--duration", "45s", "--speed", "600"])
     assert res.exit_code == 0, res.output
-    assert "network=paper" in res.output
-    assert "imported the shipped file" in res.stderr and "SOLUSDC_1h" in res.stderr
-    again = runner.invoke(app, ["run"])  # the second run reads the store and says only that
-    assert again.exit_code == 0 and "imported" not in again.output
-    assert (_isolated_data_dir / "charts" / "smc_hyperliquid_SOL_1h.html").is_file()
+    ((st, symbols, secs),) = calls
+    assert (st.network.value, st.default_timeframe, st.paper_speed) == ("paper", "1h", 600.0)
+    assert (symbols, secs) == (["SOL"], 45.0)
 
 
 def test_run_rejects_bad_config(monkeypatch) -> None:

@@ -131,6 +131,10 @@ def live(
     ]
     if not names:
         raise fail("--symbols is empty", 2)
+    if settings.network is not Network.PAPER and (
+        settings.private_key is None or settings.account_address is None
+    ):  # before anything starts
+        raise fail(f"{settings.network.value} needs PRIVATE_KEY and ACCOUNT_ADDRESS", 2)
     run_live(settings, names, seconds)
 
 

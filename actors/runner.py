@@ -20,6 +20,9 @@ from strategies.live import N_BAR_COLS
 from strategies.signals import LIMIT, STOP
 
 KINDS = {LIMIT: "limit", STOP: "stop"}
+# rows of detector/signal history a live runner keeps readable: memory stays flat on an endless
+# feed (older bars are dropped once no detector or kernel can read them; signals are unchanged)
+LIVE_MAX_ROWS = 2048
 
 
 class StrategyRunner:
@@ -34,7 +37,7 @@ class StrategyRunner:
     ) -> None:
         module = registry.get(strategy)
         self.symbol, self.timeframe, self.strategy = symbol, timeframe, strategy
-        self.stream = module.stream(module.Params.model_validate(params))
+        self.stream = module.stream(module.Params.model_validate(params), max_rows=LIVE_MAX_ROWS)
         self.feed = feed  # handles, or names resolved lazily (both are created after the runners)
         self.risk = risk
         self.last_ms: int | None = None

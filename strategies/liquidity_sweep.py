@@ -222,8 +222,9 @@ def generate(
     return live.to_signals(live.run_batch(spec(p), data, detections))
 
 
-def stream(params: Params | None = None) -> live.StrategyStream:
-    """The live form: feed closed bars one by one, get each bar's Signals row."""
+def stream(params: Params | None = None, max_rows: int | None = None) -> live.StrategyStream:
+    """The live form: feed closed bars one by one, get each bar's Signals row (``max_rows``:
+    bounded memory for an endless feed, see :class:`strategies.live.StrategyStream`)."""
     p = live.checked_params(Params, params)
     assert isinstance(p, Params)
-    return live.StrategyStream(spec(p))
+    return live.StrategyStream(spec(p), max_rows=max_rows)

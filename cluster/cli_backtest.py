@@ -188,6 +188,10 @@ def backtest(
     candles, funding, timeframe = frame.candles, frame.funding, frame.timeframe
     symbol = frame.symbol or (data.name if data is not None else None)  # an unnamed file
     source = frame.source
+    try:  # the venue's own max leverage and margin tiers for this coin
+        cfg = cfg.for_market(frame.venue, frame.symbol)
+    except ValueError as err:
+        raise fail(str(err), 2) from None
     try:
         bars = Bars.from_frame(candles, timeframe)
         signals = module.generate(candles, params)

@@ -50,7 +50,8 @@ def _datasets(
         try:
             bars = Bars.from_frame(frame.candles, frame.timeframe)
             fa = _align(bars, frame.funding) if config.costs.funding else None
-            out.append(build(frame.candles, bars, fa, config, name, frame.source))
+            config.for_market(frame.venue, frame.symbol)  # a leverage above the coin's max: exit 2
+            out.append(build(frame.candles, bars, fa, config, name, frame.source, frame.venue))
         except (BarsError, ValueError) as err:
             raise fail(f"{name}/{frame.timeframe}: {err}", 2) from None
     labels = [d.label for d in out]

@@ -49,6 +49,30 @@ class BacktestConfig(BaseModel):
             )
         return self
 
+    def for_market(self, venue: str | None, symbol: str | None) -> BacktestConfig:
+        """This config with the venue's own margin for ``symbol``: on Hyperliquid each perp has
+        its max leverage and margin tiers (DOGE 10x, BTC 40x, ...), so a backtest liquidates
+        where the venue would. Other venues, or a coin without a table, keep the config as is.
+        A ``leverage`` above the coin's maximum is refused (ValueError naming both)."""
+        from research.backtest.margin import HYPERLIQUID_TIERS, canonical_symbol
+
+        if venue != "hyperliquid" or not symbol:
+            return self
+        try:
+            coin = canonical_symbol("hyperliquid", symbol)
+        except ValueError:
+            return self
+        if coin not in HYPERLIQUID_TIERS:
+            return self
+        kept = self.costs.model_dump(exclude={"max_leverage", "margin_tiers"})
+        costs = CostModel.for_symbol(coin, **kept)
+        if self.leverage > costs.max_leverage:
+            raise ValueError(
+                f"leverage {self.leverage} exceeds {coin}'s max leverage {costs.max_leverage} "
+                "on Hyperliquid"
+            )
+        return self.model_copy(update={"costs": costs})
+
     def vector(self) -> np.ndarray:
         """The float64 layout the numba core reads (see engine.C_*)."""
         v = np.zeros(k.N_CFG)

@@ -131,6 +131,7 @@ def evaluate(
     module = registry.get(strategy)
     o, h, lo, c = data["open"], data["high"], data["low"], data["close"]
     n = c.shape[0]
+    config = config.for_market(data.get("venue"), data.get("symbol"))
     cfg = config.vector()
     stats = np.zeros((len(params), k.N_STATS))
     rets = np.zeros((len(params), periods))
@@ -174,6 +175,7 @@ def equity_curve(
 ) -> np.ndarray:
     """One variant's per-bar equity (for the top-N chart)."""
     module = registry.get(strategy)
+    config = config.for_market(data.get("venue"), data.get("symbol"))
     sig = _signals(module, params, data, x)
     rec = np.empty((k.N_REC, data["close"].shape[0]))
     k.simulate(

@@ -59,6 +59,7 @@ def build(
     config: BacktestConfig,
     symbol: str,
     source: str,
+    venue: str | None = None,
 ) -> Dataset:
     """The task inputs for these candles: OHLC, per-bar funding and slippage rows (as
     run_backtest computes them), the (n, 6) detector bar array, and the annualisation."""
@@ -75,8 +76,11 @@ def build(
         "det_bars": det_bars,
         "ppy": m.periods_per_year(bars.timeframe),
         "timeframe": bars.timeframe,
+        "venue": venue,  # with symbol: the venue's margin for this coin (BacktestConfig.for_market)
+        "symbol": symbol,
     }
-    digest = _digest(det_bars, rates, bars.timeframe)
+    margin = config.for_market(venue, symbol).costs.model_dump_json(include={"margin_tiers"})
+    digest = _digest(det_bars, rates, bars.timeframe, margin)
     return Dataset(
         symbol=symbol,
         timeframe=bars.timeframe,

@@ -29,7 +29,9 @@ def test_random_limit_orders_are_accepted_on_every_market(
     now = v.now_ms()
     ref = v.candles(sym, "5m", now - 86_400_000, now)[-1].close
     side = data.draw(st.sampled_from(["buy", "sell"]), label="side")
-    offset = data.draw(st.floats(min_value=0.002, max_value=0.6), label="offset")
+    # the reference is the last closed 5m bar while the replay clock runs on: stay 5 % away so
+    # the market cannot reach the order before it is cancelled (this test is about rounding)
+    offset = data.draw(st.floats(min_value=0.05, max_value=0.6), label="offset")
     px = ref * (1 - offset) if side == "buy" else ref * (1 + offset)
     notional = data.draw(st.floats(min_value=12.0, max_value=3_000.0), label="notional")
     c = _cloid()

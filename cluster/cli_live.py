@@ -212,6 +212,20 @@ class _venue:
             self.paper.__exit__(None, None, None)
 
 
+def telegram_config(settings: Settings, data_dir: Path) -> Any:
+    """Telegram alerts when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are set; else None (log)."""
+    if not settings.telegram_configured:
+        return None
+    from actors.alerts.sink import TelegramAlertConfig
+
+    return TelegramAlertConfig(
+        token=settings.telegram_bot_token,  # type: ignore[arg-type]  # checked: configured
+        chat_id=str(settings.telegram_chat_id), data_dir=data_dir,
+        min_level=settings.alert_min_level, per_hour=settings.alerts_per_hour,
+        disabled_kinds=settings.alert_disabled_kind_set,
+    )  # fmt: skip
+
+
 def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any],
                  crash: Any) -> Any:  # fmt: skip
     from actors.system import LiveConfig
@@ -229,7 +243,7 @@ def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any]
         reconcile_s=max(1.0, settings.check_interval_seconds / speed) if paper
         else settings.check_interval_seconds,
         poll_s=0.1 if paper and speed > 60 else 0.5, auto_confirm=settings.auto_confirm,
-        feed_silence_s=30.0, crash=crash,
+        feed_silence_s=30.0, crash=crash, telegram=telegram_config(settings, data_dir),
     )  # fmt: skip
 
 

@@ -161,11 +161,13 @@ def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> N
         with _venue(settings, data_dir, symbols) as spec:
             cfg = _live_config(settings, spec, data_dir, plans, crash)
             live_system = system.start(cfg, runners=runners)
+            reports = _daily_reports(settings, data_dir, live_system.alerter)
             try:
                 console.print(f"  live in {time.monotonic() - t0:.1f} s"
                               + (f"; stopping after {seconds:g} s" if seconds else "; Ctrl-C stops"))  # fmt: skip
                 _loop(ray, live_system, stop, seconds)
             finally:
+                reports.stop()
                 console.print("stopping: flushing state, stopping actors")
                 live_system.stop()
                 _summary(data_dir)
@@ -210,6 +212,15 @@ class _venue:
     def __exit__(self, *exc: object) -> None:
         if self.paper is not None:
             self.paper.__exit__(None, None, None)
+
+
+def _daily_reports(settings: Settings, data_dir: Path, alerter: Any) -> Any:
+    """Yesterday's report at DAILY_REPORT_UTC, its summary sent to the Alerter."""
+    from actors.reports.schedule import DailyReportScheduler
+
+    return DailyReportScheduler(
+        data_dir, settings.daily_report_utc, lambda ev: alerter.send.remote(ev)
+    ).start()
 
 
 def telegram_config(settings: Settings, data_dir: Path) -> Any:

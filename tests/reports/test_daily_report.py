@@ -130,3 +130,14 @@ def test_bad_date_exits_2_with_one_line(_isolated_data_dir: Path, bad: str) -> N
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "--date" in lines[0] and bad in lines[0]
     assert not (_isolated_data_dir / "reports").exists()
+
+
+def test_unreadable_store_exits_2_and_is_left_alone(_isolated_data_dir: Path) -> None:
+    path = journal_path(_isolated_data_dir)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a database at all" * 100)
+    res = runner.invoke(app, ["report", "--date", "2025-07-02"])
+    assert res.exit_code == 2
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "journal.sqlite" in lines[0]
+    assert path.read_bytes() == b"not a database at all" * 100

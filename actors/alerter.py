@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict, deque
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from actors.messages import Event, Level
+
+if TYPE_CHECKING:
+    from actors.alerts.sink import TelegramAlertConfig
 
 log = logging.getLogger("fractal.alerts")
 LOG_LEVELS = {Level.INFO: logging.INFO, Level.WARNING: logging.WARNING,
@@ -35,8 +38,17 @@ class LogSink:
 class Alerter:
     """Receives events from every actor; keeps the last ``keep`` for readers (the CLI)."""
 
-    def __init__(self, sinks: list[AlertSink] | None = None, keep: int = 10_000) -> None:
-        self.sinks: list[AlertSink] = list(sinks) if sinks is not None else [LogSink()]
+    def __init__(
+        self,
+        sinks: list[AlertSink] | None = None,
+        keep: int = 10_000,
+        telegram: TelegramAlertConfig | None = None,
+    ) -> None:
+        """``telegram`` (token and chat id resolved by ``cluster``) adds Telegram delivery; the
+        dispatcher logs every event itself, so it replaces the log sink (no double lines)."""
+        if sinks is None:
+            sinks = [LogSink()] if telegram is None else [_telegram_sink(telegram)]
+        self.sinks: list[AlertSink] = list(sinks)
         self._events: deque[tuple[int, Event]] = deque(maxlen=keep)
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._keep = keep
@@ -63,5 +75,18 @@ class Alerter:
         out = [e for i, e in self._events if i > index][:limit]
         return out, index + len(out) if out else max(index, 0)
 
+    def close(self) -> None:
+        """Stop sinks that run threads (queued alerts stay in their outbox)."""
+        for sink in self.sinks:
+            closer = getattr(sink, "close", None)
+            if callable(closer):
+                closer()
+
     def count(self, kind: str | None = None) -> int:
         return sum(1 for _, e in self._events if kind is None or e.kind == kind)
+
+
+def _telegram_sink(config: TelegramAlertConfig) -> AlertSink:
+    from actors.alerts.sink import TelegramSink
+
+    return TelegramSink(config)

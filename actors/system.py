@@ -48,6 +48,7 @@ class LiveConfig:
     feed_silence_s: float = 30.0
     auto_confirm: bool = False
     crash: CrashPlan | None = None
+    telegram: Any = None  # actors.alerts.sink.TelegramAlertConfig: alerts also go to Telegram
 
 
 @dataclass
@@ -128,7 +129,9 @@ def start(
     opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0}
     if runners is None:
         runners = start_runners(config.symbols, config.timeframe, p)
-    alerter = ray.remote(Alerter).options(**opts, name=f"{p}-alerter").remote()
+    alerter = (
+        ray.remote(Alerter).options(**opts, name=f"{p}-alerter").remote(telegram=config.telegram)
+    )
     keeper = (
         ray.remote(StateKeeper)
         .options(**opts, max_concurrency=4, name=f"{p}-keeper")

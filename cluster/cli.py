@@ -12,6 +12,7 @@ from cluster import (
     cli_data,
     cli_live,
     cli_mlflow,
+    cli_report,
     cli_run,
     cli_sim,
     cli_smc,
@@ -36,6 +37,7 @@ app.command("sim")(cli_sim.sim)
 app.command("run")(cli_run.run)
 app.command("live")(cli_live.live)
 app.command("status")(cli_status.status)
+app.command("report")(cli_report.report)
 
 
 def main() -> None:

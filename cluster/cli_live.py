@@ -165,11 +165,13 @@ def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> N
         with _venue(settings, data_dir, symbols) as spec:
             cfg = _live_config(settings, spec, data_dir, plans, crash)
             live_system = system.start(cfg, runners=runners)
+            reports = _daily_reports(settings, data_dir, live_system.alerter)
             try:
                 console.print(f"  live in {time.monotonic() - t0:.1f} s"
                               + (f"; stopping after {seconds:g} s" if seconds else "; Ctrl-C stops"))  # fmt: skip
                 _loop(ray, live_system, stop, seconds)
             finally:
+                reports.stop()
                 console.print("stopping: flushing state, stopping actors")
                 live_system.stop()
                 _summary(data_dir)
@@ -216,6 +218,29 @@ class _venue:
             self.paper.__exit__(None, None, None)
 
 
+def _daily_reports(settings: Settings, data_dir: Path, alerter: Any) -> Any:
+    """Yesterday's report at DAILY_REPORT_UTC, its summary sent to the Alerter."""
+    from actors.reports.schedule import DailyReportScheduler
+
+    return DailyReportScheduler(
+        data_dir, settings.daily_report_utc, lambda ev: alerter.send.remote(ev)
+    ).start()
+
+
+def telegram_config(settings: Settings, data_dir: Path) -> Any:
+    """Telegram alerts when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are set; else None (log)."""
+    if not settings.telegram_configured:
+        return None
+    from actors.alerts.sink import TelegramAlertConfig
+
+    return TelegramAlertConfig(
+        token=settings.telegram_bot_token,  # type: ignore[arg-type]  # checked: configured
+        chat_id=str(settings.telegram_chat_id), data_dir=data_dir,
+        min_level=settings.alert_min_level, per_hour=settings.alerts_per_hour,
+        disabled_kinds=settings.alert_disabled_kind_set,
+    )  # fmt: skip
+
+
 def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any],
                  crash: Any) -> Any:  # fmt: skip
     from actors.system import LiveConfig
@@ -233,7 +258,7 @@ def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any]
         reconcile_s=max(1.0, settings.check_interval_seconds / speed) if paper
         else settings.check_interval_seconds,
         poll_s=0.1 if paper and speed > 60 else 0.5, auto_confirm=settings.auto_confirm,
-        feed_silence_s=30.0, crash=crash,
+        feed_silence_s=30.0, crash=crash, telegram=telegram_config(settings, data_dir),
     )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -114,6 +114,33 @@ class Settings(BaseSettings):
             # never echo the value: it is a secret even when malformed
             raise ValueError("must be 64 hex characters (optionally prefixed with 0x)")
         return v
+
+    # ---- alerts and the daily report (issue #19) -------------------------------------------
+    telegram_bot_token: SecretStr | None = None  # with TELEGRAM_CHAT_ID: alerts go to Telegram
+    telegram_chat_id: str | None = None
+    alert_min_level: Literal["INFO", "WARNING", "CRITICAL"] = "INFO"  # CRITICAL always goes out
+    alerts_per_hour: Annotated[int, Field(ge=3, le=1000)] = 10  # 2 are reserved for CRITICAL
+    alert_disabled_kinds: str = ""  # comma-separated kinds never sent, e.g. "trade_opened"
+    daily_report_utc: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "00:05"
+
+    @field_validator("telegram_bot_token", "telegram_chat_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("alert_min_level", mode="before")
+    @classmethod
+    def _upper_level(cls, v: object) -> object:
+        return v.strip().upper() if isinstance(v, str) else v
+
+    @property
+    def telegram_configured(self) -> bool:
+        """Both the bot token and the chat id are set (else alerts go to the log only)."""
+        return self.telegram_bot_token is not None and bool(self.telegram_chat_id)
+
+    @property
+    def alert_disabled_kind_set(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.alert_disabled_kinds.split(",") if k.strip())
 
     @property
     def market_data_dir(self) -> Path:

@@ -1,0 +1,1 @@
+"""Reports on the live system's journal (read-only): the daily report and its Telegram summary."""

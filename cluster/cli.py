@@ -9,6 +9,7 @@ import typer
 
 from cluster import (
     cli_backtest,
+    cli_breaker,
     cli_data,
     cli_live,
     cli_mlflow,
@@ -36,6 +37,10 @@ app.command("sim")(cli_sim.sim)
 app.command("run")(cli_run.run)
 app.command("live")(cli_live.live)
 app.command("status")(cli_status.status)
+app.add_typer(
+    cli_breaker.app, name="breaker", help="Circuit breakers: status, trip, resume, confirm."
+)
+app.command("kill")(cli_breaker.kill)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from actors.messages import Event, Level, OrderIntent, RiskDecision, Signal, make_cloid
@@ -33,6 +34,7 @@ class PortfolioRisk:
         alerter: Any | None = None,
         rule_set: Sequence[rules.Rule] = rules.DEFAULT_RULES,
         submit_timeout_s: float = 120.0,
+        data_dir: Path | None = None,
     ) -> None:
         import ray
 
@@ -40,10 +42,13 @@ class PortfolioRisk:
         self.executor, self.keeper, self.alerter = executor, keeper, alerter
         self.rules = tuple(rule_set)
         self.submit_timeout_s = submit_timeout_s
+        self.data_dir = data_dir  # where the circuit-breaker states live (None: no breakers)
+        self._tripped: tuple[str, ...] | None = None
         # rebuild: the Executor holds the portfolio (venue + journal)
         self.state: PortfolioState = ray.get(executor.portfolio.remote())
         self._decided: OrderedDict[str, RiskDecision] = OrderedDict()
         self._seq = time.time_ns() // 1000
+        self._breakers()  # a restart with a tripped breaker comes up HALTED, and says so
 
     def on_portfolio(self, state: PortfolioState) -> None:
         """The Executor's latest view (after fills, reconciliations, orders)."""
@@ -58,7 +63,8 @@ class PortfolioRisk:
         ref = signal.price if signal.price is not None else signal.reasons.get("close", math_nan())
         proposal = Proposal(symbol=signal.symbol, side=signal.side, price=ref, stop=signal.stop,
                             target=signal.target)  # fmt: skip
-        d = rules.evaluate(proposal, self.state, self.limits, self.rules)
+        state = replace(self.state, breakers=self._breakers())
+        d = rules.evaluate(proposal, state, self.limits, self.rules)
         decision = RiskDecision(
             source=SOURCE, seq=signal.seq, signal_id=signal.signal_id, approved=d.approved,
             rule=d.rule, size=d.size, detail=d.detail,
@@ -89,6 +95,26 @@ class PortfolioRisk:
             self._event(Level.CRITICAL, "submit_unknown",
                         f"{signal.symbol} entry {intent.cloid}: executor did not answer ({exc})")  # fmt: skip
         return decision
+
+    def _breakers(self) -> tuple[str, ...]:
+        """Tripped breakers, re-read from the store before every decision (so `fractal breaker
+        trip` halts entries at once); an unreadable store fails closed."""
+        if self.data_dir is None:
+            return ()
+        from actors.state.breakers import read_states
+        from strategies.breakers import halted
+
+        try:
+            tripped = tuple(halted(read_states(self.data_dir)))
+        except Exception as exc:  # fail closed: no proof the breakers are armed
+            tripped = ("unreadable",)
+            log.error("breaker states unreadable: %s", exc)
+        if tripped != self._tripped:
+            self._tripped = tripped
+            self._event(Level.CRITICAL if tripped else Level.INFO, "breakers",
+                        f"HALTED by breaker(s) {', '.join(tripped)}: no new entries"
+                        if tripped else "all circuit breakers armed", breakers=list(tripped))  # fmt: skip
+        return tripped
 
     def portfolio(self) -> PortfolioState:
         return self.state

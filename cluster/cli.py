@@ -13,6 +13,7 @@ from cluster import (
     cli_data,
     cli_live,
     cli_mlflow,
+    cli_preflight,
     cli_run,
     cli_sim,
     cli_smc,
@@ -41,6 +42,7 @@ app.add_typer(
     cli_breaker.app, name="breaker", help="Circuit breakers: status, trip, resume, confirm."
 )
 app.command("kill")(cli_breaker.kill)
+app.command("preflight")(cli_preflight.preflight)
 
 
 def main() -> None:

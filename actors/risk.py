@@ -113,7 +113,7 @@ class PortfolioRisk:
             self._tripped = tripped
             self._event(Level.CRITICAL if tripped else Level.INFO, "breakers",
                         f"HALTED by breaker(s) {', '.join(tripped)}: no new entries"
-                        if tripped else "all circuit breakers armed", breakers=list(tripped))  # fmt: skip
+                        if tripped else "all circuit breakers armed", breakers=",".join(tripped))  # fmt: skip
         return tripped
 
     def portfolio(self) -> PortfolioState:

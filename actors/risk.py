@@ -10,6 +10,7 @@ builds the :class:`PortfolioState` from what the Executor reports.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from actors.messages import Event, Level, OrderIntent, RiskDecision, Signal, make_cloid
 from strategies import risk as rules
+from strategies.breakers import Thresholds, drawdown_trip
 from strategies.risk import Limits, PortfolioState, Proposal
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class PortfolioRisk:
         rule_set: Sequence[rules.Rule] = rules.DEFAULT_RULES,
         submit_timeout_s: float = 120.0,
         data_dir: Path | None = None,
+        thresholds: Thresholds | None = None,
     ) -> None:
         import ray
 
@@ -44,6 +47,8 @@ class PortfolioRisk:
         self.submit_timeout_s = submit_timeout_s
         self.data_dir = data_dir  # where the circuit-breaker states live (None: no breakers)
         self._tripped: tuple[str, ...] | None = None
+        self.thresholds = thresholds or Thresholds()
+        self._peak = 0.0  # equity peak since this actor started (in memory: resets on restart)
         # rebuild: the Executor holds the portfolio (venue + journal)
         self.state: PortfolioState = ray.get(executor.portfolio.remote())
         self._decided: OrderedDict[str, RiskDecision] = OrderedDict()
@@ -53,6 +58,27 @@ class PortfolioRisk:
     def on_portfolio(self, state: PortfolioState) -> None:
         """The Executor's latest view (after fills, reconciliations, orders)."""
         self.state = state
+        self._auto_trip()
+
+    def _auto_trip(self) -> None:
+        """Trip ``drawdown`` when the equity the Executor reports (the venue's account value,
+        marked to market) falls more than the threshold below its peak: persisted, logged and
+        sent as a CRITICAL event. Other automatic trips are not wired yet."""
+        eq = self.state.equity
+        if self.data_dir is None or not (math.isfinite(eq) and eq > 0):
+            return
+        self._peak = max(self._peak, eq)
+        t = drawdown_trip([self._peak, eq], self.thresholds)
+        if t is None or t.name in (self._tripped or ()):
+            return
+        from actors.state.breakers import BreakerStore
+
+        try:
+            BreakerStore(self.data_dir).trip(t.name, t.reason, t.values)
+        except Exception as exc:  # the decision path re-reads and fails closed if unreadable
+            log.error("could not persist the %s trip: %s", t.name, exc)
+        self._event(Level.CRITICAL, "breaker_trip", f"circuit breaker {t.name} tripped: {t.reason}",
+                    breaker=t.name)  # fmt: skip
 
     def on_signal(self, signal: Signal) -> RiskDecision:
         """Decide ``signal`` (idempotent: a signal id is decided once) and submit the entry."""
@@ -63,6 +89,7 @@ class PortfolioRisk:
         ref = signal.price if signal.price is not None else signal.reasons.get("close", math_nan())
         proposal = Proposal(symbol=signal.symbol, side=signal.side, price=ref, stop=signal.stop,
                             target=signal.target)  # fmt: skip
+        self._auto_trip()
         state = replace(self.state, breakers=self._breakers())
         d = rules.evaluate(proposal, state, self.limits, self.rules)
         decision = RiskDecision(

@@ -149,3 +149,21 @@ def test_mainnet_refuses_before_any_venue_and_never_prints_the_key(
     assert "preflight failed" in res.output and "trades_20" in res.output
     assert KEY not in res.output and KEY[2:] not in res.output
     assert connects == []
+
+
+@pytest.mark.parametrize(("typed", "starts"), [("I ACCEPT THE RISK\n", True), ("yes\n", False)])
+def test_mainnet_override_needs_the_typed_acknowledgement(
+    typed: str, starts: bool, monkeypatch: pytest.MonkeyPatch, _isolated_data_dir: Path
+) -> None:
+    import cluster.cli_live as cli_live
+
+    started: list[object] = []
+    monkeypatch.setattr(cli_live, "run_live", lambda *a, **k: started.append(a))
+    monkeypatch.setenv("PRIVATE_KEY", KEY)
+    monkeypatch.setenv("ACCOUNT_ADDRESS", "0x" + "12" * 20)
+    res = runner.invoke(app, ["live", "--network", "mainnet", "--accept-preflight-failure"],
+                        input=typed)  # fmt: skip
+    assert (res.exit_code == 0, bool(started)) == (starts, starts)
+    assert KEY not in res.output
+    logged = [line for line in _log(_isolated_data_dir) if "override_acknowledged" in line]
+    assert len(logged) == (1 if starts else 0)

@@ -10,14 +10,17 @@ builds the :class:`PortfolioState` from what the Executor reports.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from actors.messages import Event, Level, OrderIntent, RiskDecision, Signal, make_cloid
 from strategies import risk as rules
+from strategies.breakers import Thresholds, drawdown_trip
 from strategies.risk import Limits, PortfolioState, Proposal
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,8 @@ class PortfolioRisk:
         alerter: Any | None = None,
         rule_set: Sequence[rules.Rule] = rules.DEFAULT_RULES,
         submit_timeout_s: float = 120.0,
+        data_dir: Path | None = None,
+        thresholds: Thresholds | None = None,
     ) -> None:
         import ray
 
@@ -40,14 +45,40 @@ class PortfolioRisk:
         self.executor, self.keeper, self.alerter = executor, keeper, alerter
         self.rules = tuple(rule_set)
         self.submit_timeout_s = submit_timeout_s
+        self.data_dir = data_dir  # where the circuit-breaker states live (None: no breakers)
+        self._tripped: tuple[str, ...] | None = None
+        self.thresholds = thresholds or Thresholds()
+        self._peak = 0.0  # equity peak since this actor started (in memory: resets on restart)
         # rebuild: the Executor holds the portfolio (venue + journal)
         self.state: PortfolioState = ray.get(executor.portfolio.remote())
         self._decided: OrderedDict[str, RiskDecision] = OrderedDict()
         self._seq = time.time_ns() // 1000
+        self._breakers()  # a restart with a tripped breaker comes up HALTED, and says so
 
     def on_portfolio(self, state: PortfolioState) -> None:
         """The Executor's latest view (after fills, reconciliations, orders)."""
         self.state = state
+        self._auto_trip()
+
+    def _auto_trip(self) -> None:
+        """Trip ``drawdown`` when the equity the Executor reports (the venue's account value,
+        marked to market) falls more than the threshold below its peak: persisted, logged and
+        sent as a CRITICAL event. Other automatic trips are not wired yet."""
+        eq = self.state.equity
+        if self.data_dir is None or not (math.isfinite(eq) and eq > 0):
+            return
+        self._peak = max(self._peak, eq)
+        t = drawdown_trip([self._peak, eq], self.thresholds)
+        if t is None or t.name in (self._tripped or ()):
+            return
+        from actors.state.breakers import BreakerStore
+
+        try:
+            BreakerStore(self.data_dir).trip(t.name, t.reason, t.values)
+        except Exception as exc:  # the decision path re-reads and fails closed if unreadable
+            log.error("could not persist the %s trip: %s", t.name, exc)
+        self._event(Level.CRITICAL, "breaker_trip", f"circuit breaker {t.name} tripped: {t.reason}",
+                    breaker=t.name)  # fmt: skip
 
     def on_signal(self, signal: Signal) -> RiskDecision:
         """Decide ``signal`` (idempotent: a signal id is decided once) and submit the entry."""
@@ -58,7 +89,9 @@ class PortfolioRisk:
         ref = signal.price if signal.price is not None else signal.reasons.get("close", math_nan())
         proposal = Proposal(symbol=signal.symbol, side=signal.side, price=ref, stop=signal.stop,
                             target=signal.target)  # fmt: skip
-        d = rules.evaluate(proposal, self.state, self.limits, self.rules)
+        self._auto_trip()
+        state = replace(self.state, breakers=self._breakers())
+        d = rules.evaluate(proposal, state, self.limits, self.rules)
         decision = RiskDecision(
             source=SOURCE, seq=signal.seq, signal_id=signal.signal_id, approved=d.approved,
             rule=d.rule, size=d.size, detail=d.detail,
@@ -89,6 +122,26 @@ class PortfolioRisk:
             self._event(Level.CRITICAL, "submit_unknown",
                         f"{signal.symbol} entry {intent.cloid}: executor did not answer ({exc})")  # fmt: skip
         return decision
+
+    def _breakers(self) -> tuple[str, ...]:
+        """Tripped breakers, re-read from the store before every decision (so `fractal breaker
+        trip` halts entries at once); an unreadable store fails closed."""
+        if self.data_dir is None:
+            return ()
+        from actors.state.breakers import read_states
+        from strategies.breakers import halted
+
+        try:
+            tripped = tuple(halted(read_states(self.data_dir)))
+        except Exception as exc:  # fail closed: no proof the breakers are armed
+            tripped = ("unreadable",)
+            log.error("breaker states unreadable: %s", exc)
+        if tripped != self._tripped:
+            self._tripped = tripped
+            self._event(Level.CRITICAL if tripped else Level.INFO, "breakers",
+                        f"HALTED by breaker(s) {', '.join(tripped)}: no new entries"
+                        if tripped else "all circuit breakers armed", breakers=",".join(tripped))  # fmt: skip
+        return tripped
 
     def portfolio(self) -> PortfolioState:
         return self.state

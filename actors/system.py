@@ -152,7 +152,7 @@ def start(
     risk: Any = (
         ray.remote(PortfolioRisk)
         .options(**opts, name=f"{p}-risk")
-        .remote(config.limits, executor, keeper, alerter)
+        .remote(config.limits, executor, keeper, alerter, data_dir=config.data_dir)
     )
     wait_ready(runners)
     ray.get([risk.portfolio.remote(), executor.attach.remote(f"{p}-risk")])

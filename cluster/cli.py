@@ -9,9 +9,11 @@ import typer
 
 from cluster import (
     cli_backtest,
+    cli_breaker,
     cli_data,
     cli_live,
     cli_mlflow,
+    cli_preflight,
     cli_report,
     cli_run,
     cli_sim,
@@ -38,6 +40,11 @@ app.command("run")(cli_run.run)
 app.command("live")(cli_live.live)
 app.command("status")(cli_status.status)
 app.command("report")(cli_report.report)
+app.add_typer(
+    cli_breaker.app, name="breaker", help="Circuit breakers: status, trip, resume, confirm."
+)
+app.command("kill")(cli_breaker.kill)
+app.command("preflight")(cli_preflight.preflight)
 
 
 def main() -> None:

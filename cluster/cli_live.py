@@ -111,6 +111,13 @@ def live(
         str | None,
         typer.Option(help="Stop after this much wall-clock time once live, e.g. 10m, 24h."),
     ] = None,
+    accept_preflight_failure: Annotated[
+        bool,
+        typer.Option(
+            help="Mainnet only: start despite a failed preflight after typing "
+            "I ACCEPT THE RISK (logged)."
+        ),
+    ] = False,
 ) -> None:
     """Run the live system until Ctrl-C/SIGTERM or --duration; state is flushed on the way out."""
     overrides: dict[str, Any] = {}
@@ -131,6 +138,10 @@ def live(
     ]
     if not names:
         raise fail("--symbols is empty", 2)
+    if settings.network is Network.MAINNET:  # before any venue or Ray is touched
+        from cluster.cli_preflight import require_preflight
+
+        require_preflight(settings.fractal_data_dir, accept_preflight_failure)
     if settings.network is not Network.PAPER and (
         settings.private_key is None or settings.account_address is None
     ):  # before anything starts
@@ -161,6 +172,10 @@ def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> N
     console.print(f"  Ray and strategy kernels ready in {time.monotonic() - t0:.1f} s")
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    from actors.state.runs import run_ended, run_started
+
+    run_id = run_started(data_dir, net.value)  # preflight evidence: runs, restarts, crashes
+    clean = False
     try:
         with _venue(settings, data_dir, symbols) as spec:
             cfg = _live_config(settings, spec, data_dir, plans, crash)
@@ -175,7 +190,9 @@ def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> N
                 console.print("stopping: flushing state, stopping actors")
                 live_system.stop()
                 _summary(data_dir)
+        clean = True
     finally:
+        run_ended(data_dir, run_id, clean)
         for s, h in previous.items():
             signal.signal(s, h)
         ray.shutdown()
@@ -252,7 +269,8 @@ def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any]
         spec=spec, data_dir=data_dir, symbols=tuple(plans), timeframe=settings.default_timeframe,
         limits=Limits(risk_fraction=float(settings.base_risk_percent) / 100,
                       max_open_positions=settings.max_open_positions,
-                      max_leverage=settings.max_leverage),
+                      max_leverage=settings.max_leverage,
+                      max_position_usd=settings.max_position_usd),
         warmup_bars=settings.live_warmup_bars, snapshot_s=settings.state_snapshot_seconds,
         backup_keep_days=settings.backup_keep_days,
         reconcile_s=max(1.0, settings.check_interval_seconds / speed) if paper

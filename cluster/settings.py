@@ -162,6 +162,8 @@ class Settings(BaseSettings):
     live_symbol_strategies: dict[str, SymbolStrategy] = Field(default_factory=dict)
     live_warmup_bars: Annotated[int, Field(ge=100, le=5000)] = 1000
     max_leverage: Annotated[float, Field(gt=0, le=50)] = 2.0  # notional cap, x equity
+    # canary cap on one entry's notional in USD (0: off); set it small for a first mainnet run
+    max_position_usd: Annotated[float, Field(ge=0, le=1e9)] = 0.0
     state_snapshot_seconds: Annotated[float, Field(gt=0, le=86_400)] = 60.0
     backup_keep_days: Annotated[int, Field(ge=1, le=3650)] = 7
     paper_speed: Annotated[float, Field(gt=0, le=100_000)] = 60.0  # simulated s per wall s

@@ -42,7 +42,8 @@ class PortfolioState:
     pending: frozenset[str] = frozenset()
     blocked: frozenset[str] = frozenset()
     reconciled: bool = False
-    halted: str | None = None  # reason, when the whole system is HALTED (breakers: later issue)
+    halted: str | None = None  # reason, when the whole system is HALTED
+    breakers: tuple[str, ...] = ()  # tripped circuit breakers (strategies.breakers): no entries
 
     def open_symbols(self) -> set[str]:
         """Symbols that hold or are about to hold a position."""
@@ -57,6 +58,7 @@ class Limits:
     max_open_positions: int = 3
     max_leverage: float = 2.0  # notional cap as a multiple of equity
     size_step: float = 0.0  # 0: the venue adapter rounds
+    max_position_usd: float = 0.0  # canary cap on one entry's notional (MAX_POSITION_USD; 0: off)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,13 @@ def reject(rule: str, detail: str) -> Decision:
 def not_halted(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
     """Fail closed: a HALTED system takes no new entries (stops stay on the venue)."""
     return reject("halted", s.halted) if s.halted else None
+
+
+def breakers_armed(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
+    """A tripped circuit breaker blocks new entries; the decision names it (``breaker:<name>``)."""
+    if s.breakers:
+        return reject(f"breaker:{s.breakers[0]}", f"tripped: {', '.join(s.breakers)}")
+    return None
 
 
 def reconciliation_clean(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
@@ -127,6 +136,7 @@ def positive_equity(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | N
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (
+    breakers_armed,
     not_halted,
     reconciliation_clean,
     positive_equity,
@@ -138,13 +148,19 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 
 
 def size_for(p: Proposal, s: PortfolioState, lim: Limits) -> float:
-    """Risk ``risk_fraction`` of current equity between price and stop, capped by leverage."""
-    return float(
+    """Risk ``risk_fraction`` of current equity between price and stop, capped by leverage and
+    by the canary notional ``max_position_usd`` (a cap, not a rejection: the entry gets smaller)."""
+    size = float(
         position_size(
             RISK, s.equity, p.price, p.stop, lim.risk_fraction, 0.0, lim.max_leverage,
             lim.size_step,
         )
     )  # fmt: skip
+    if lim.max_position_usd > 0 and size * p.price > lim.max_position_usd:
+        size = lim.max_position_usd / p.price
+        if lim.size_step > 0:
+            size = math.floor(size / lim.size_step) * lim.size_step
+    return size
 
 
 def evaluate(

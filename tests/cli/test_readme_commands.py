@@ -36,6 +36,10 @@ NOT_RUN: dict[str, str] = {
     "fractal sweep": "starts a Ray instance of its own",
     # started, read back over REST and stopped by pid in tests/research/test_mlflow_ui.py
     "fractal mlflow-ui": "a long-running MLflow server (tested in tests/research)",
+    # needs the one-time code `fractal breaker resume` printed (the cycle: tests/breakers)
+    "fractal breaker confirm": "takes the code printed by resume (tests/breakers/test_breaker_cli.py)",
+    # exits 1 by design until a store holds testnet evidence (tests/breakers/test_preflight*)
+    "fractal preflight": "fails by design on a store without testnet evidence (tests/breakers)",
 }
 # command prefix -> (argument overrides, a regex its stdout prints once it serves)
 SERVERS: dict[str, tuple[dict[str, str], str]] = {

@@ -41,6 +41,9 @@ class Thresholds(BaseModel):
     atr_multiple: float = Field(default=3.0, gt=1.0, le=100.0)
     exchange_failures: int = Field(default=3, ge=1, le=1000)
     exchange_window_s: float = Field(default=300.0, gt=0.0, le=86_400.0)
+    atr_period: int = Field(default=14, ge=2, le=1000)
+    atr_baseline_bars: int = Field(default=500, ge=20, le=100_000)  # median ATR over these bars
+    close_positions: bool = False  # on an automatic trip also close every position (reduce-only)
 
 
 class BreakerState(BaseModel):
@@ -117,6 +120,19 @@ def loss_streak_trip(closed_pnls: Sequence[float], t: Thresholds) -> Trip | None
             values={"streak": float(streak), "last_pnl": float(closed_pnls[-1])},
         )
     return None
+
+
+def loss_streak_since(
+    trades: Sequence[tuple[int, float]], after_ms: int, t: Thresholds
+) -> Trip | None:
+    """:func:`loss_streak_trip` over ``(closed_ms, pnl)`` round trips closed after ``after_ms``
+    (the newest trade of the previous trip: a resumed breaker counts a fresh streak). The trip's
+    ``after_ms`` value is the newest trade counted, persisted with the breaker's state."""
+    fresh = [(ms, pnl) for ms, pnl in trades if ms > after_ms]
+    trip = loss_streak_trip([pnl for _, pnl in fresh], t)
+    if trip is None:
+        return None
+    return trip.model_copy(update={"values": {**trip.values, "after_ms": float(fresh[-1][0])}})
 
 
 def volatility_trip(atr_now: float, atr_baseline: float, t: Thresholds) -> Trip | None:

@@ -2,19 +2,24 @@
 
 Why a list of small rules over one frozen state: each rule answers one question ("is the
 reconciliation clean?", "is there room for another position?") and names itself in the decision,
-so the journal records *which* rule blocked a signal. Later rules (correlation, VaR, circuit
-breakers) are more functions of the same shape appended to :data:`DEFAULT_RULES`; the state grows
-fields, the evaluation loop does not change. No I/O, no clock: the PortfolioRisk actor builds the
-state from what the Executor reports and calls :func:`evaluate`.
+so the journal records *which* rule blocked a signal. Gates (breakers, drawdown, correlation, ...)
+reject; after sizing, the portfolio caps (exposure, leverage, canary, VaR) may shrink or reject the
+entry, and a shrunk approval names the cap (``resized:var``). No I/O, no clock: the PortfolioRisk
+actor and the portfolio backtest build the state (:mod:`strategies.portfolio_view`) and call
+:func:`evaluate`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
+
+from strategies.portfolio_risk import PortfolioLimits, correlation_rule, exposure_rule, var_rule
 from strategies.sizing import RISK, position_size
 
 Side = Literal["buy", "sell"]
@@ -44,6 +49,15 @@ class PortfolioState:
     reconciled: bool = False
     halted: str | None = None  # reason, when the whole system is HALTED
     breakers: tuple[str, ...] = ()  # tripped circuit breakers (strategies.breakers): no entries
+    # venue view of open positions (Executor): entry price and unrealised P&L at the venue's mark
+    entries: dict[str, float] = field(default_factory=dict)
+    unrealized: dict[str, float] = field(default_factory=dict)
+    venue_failures: tuple[int, ...] = ()  # wall ms of recent venue failures (5xx, 429, timeouts)
+    # market view (strategies.portfolio_view.with_market): latest closes, per-bar returns on one
+    # grid, and the equity peak (persisted by the caller) that ``equity`` is measured against
+    marks: dict[str, float] = field(default_factory=dict)
+    returns: Mapping[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    peak_equity: float = 0.0
 
     def open_symbols(self) -> set[str]:
         """Symbols that hold or are about to hold a position."""
@@ -59,6 +73,9 @@ class Limits:
     max_leverage: float = 2.0  # notional cap as a multiple of equity
     size_step: float = 0.0  # 0: the venue adapter rounds
     max_position_usd: float = 0.0  # canary cap on one entry's notional (MAX_POSITION_USD; 0: off)
+    max_drawdown_pct: float = 10.0  # no new position while equity is this far below its peak
+    # correlation, VaR and exposure caps; None: off (order-path tests without market data)
+    portfolio: PortfolioLimits | None = None
 
 
 @dataclass(frozen=True)
@@ -135,16 +152,88 @@ def positive_equity(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | N
     return reject("no_equity", f"equity {s.equity}")
 
 
+def drawdown_within_limit(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
+    """Equity marked to market (open positions included) more than ``max_drawdown_pct`` below
+    its peak: no new position (the ``drawdown`` breaker also trips; this gate needs no store)."""
+    if s.peak_equity <= 0:
+        return None
+    dd = (s.peak_equity - s.equity) / s.peak_equity * 100.0
+    if dd > lim.max_drawdown_pct:
+        return reject("drawdown", f"equity {s.equity:.2f} is {dd:.2f}% below its peak "
+                      f"{s.peak_equity:.2f} (limit {lim.max_drawdown_pct}%)")  # fmt: skip
+    return None
+
+
+def open_notional(s: PortfolioState) -> dict[str, float] | None:
+    """Signed notional of each open position at its latest close (the entry price without one);
+    None when a position has neither (the caps cannot be checked: fail closed)."""
+    out: dict[str, float] = {}
+    for sym, size in s.positions.items():
+        px = s.marks.get(sym, s.entries.get(sym))
+        if size == 0.0:
+            continue
+        if px is None or not px > 0:
+            return None
+        out[sym] = size * px
+    return out
+
+
+def correlation_gate(p: Proposal, s: PortfolioState, lim: Limits) -> Decision | None:
+    """No new position whose return correlation with an open one (or an entry in flight, taken
+    as the same direction) exceeds the limit; a missing history rejects (fail closed)."""
+    if lim.portfolio is None:
+        return None
+    book = open_notional(s)
+    if book is None:
+        return reject("correlation", "an open position has no price (fail closed)")
+    sign = 1.0 if p.side == "buy" else -1.0
+    for sym in s.pending - {p.symbol}:
+        book.setdefault(sym, sign)
+    r = correlation_rule(p.symbol, sign, s.returns, book, lim.portfolio)
+    return reject(r.rule, r.detail) if r.rejected else None
+
+
 DEFAULT_RULES: tuple[Rule, ...] = (
     breakers_armed,
     not_halted,
     reconciliation_clean,
     positive_equity,
+    drawdown_within_limit,
     valid_geometry,
     symbol_not_blocked,
     one_position_per_symbol,
     max_open_positions,
+    correlation_gate,
 )
+
+
+def portfolio_caps(p: Proposal, s: PortfolioState, lim: Limits, size: float) -> Decision:
+    """Exposure, leverage and canary caps, then the VaR limit, on the sized entry: each may
+    shrink it (the decision names the last rule that did) or reject it."""
+    assert lim.portfolio is not None
+    book = open_notional(s)
+    if book is None:
+        return reject("exposure", "an open position has no price (fail closed)")
+    sign = 1.0 if p.side == "buy" else -1.0
+    want = sign * size * p.price
+    resized_by, detail = "", ""
+    caps = exposure_rule(p.symbol, want, s.equity, book, lim.portfolio)
+    if caps.rejected:
+        return reject(caps.rule, caps.detail)
+    if abs(caps.allowed_notional) < abs(want):
+        want, resized_by, detail = caps.allowed_notional, caps.rule, caps.detail
+    var = var_rule(p.symbol, want, s.equity, book, s.returns, lim.portfolio)
+    if var.rejected:
+        return reject(var.rule, var.detail)
+    if abs(var.allowed_notional) < abs(want):
+        want, resized_by, detail = var.allowed_notional, var.rule, var.detail
+    qty = abs(want) / p.price
+    if lim.size_step > 0:
+        qty = math.floor(qty / lim.size_step) * lim.size_step
+    if not qty > 0:
+        return reject(resized_by or "size_zero", f"resized to nothing ({detail})")
+    rule = f"resized:{resized_by}" if resized_by else "approved"
+    return Decision(approved=True, rule=rule, size=qty, detail=detail)
 
 
 def size_for(p: Proposal, s: PortfolioState, lim: Limits) -> float:
@@ -174,4 +263,6 @@ def evaluate(
     size = size_for(p, s, lim)
     if not size > 0.0:
         return reject("size_zero", "risk sizing gave no quantity")
+    if lim.portfolio is not None:
+        return portfolio_caps(p, s, lim, size)
     return Decision(approved=True, rule="approved", size=size)

@@ -31,6 +31,7 @@ from actors.messages import Event, Level, OrderIntent, OrderUpdate, make_cloid
 from actors.orders import SOURCE, fill_of, look_up, place_checked, update_from_venue, update_of
 from actors.venues.base import VenueError
 from actors.venues.factory import VenueSpec, make_venue
+from actors.venues.failures import FailureCountingVenue
 from strategies.risk import PortfolioState
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class Executor:
         import ray
 
         self.spec = spec
-        self.venue = make_venue(spec)
+        self.venue: Any = FailureCountingVenue(make_venue(spec))  # feeds exchange_failures
         self.keeper, self.alerter, self.risk, self.desk = keeper, alerter, risk, desk
         self.confirm_needed = require_confirm  # mainnet without AUTO_CONFIRM
         self.confirm_timeout_s = confirm_timeout_s
@@ -73,6 +74,8 @@ class Executor:
         self.reconciled = False
         self.blocked: set[str] = set()
         self.positions: dict[str, float] = {}
+        self.entries: dict[str, float] = {}  # venue entry price per open position
+        self.unrealized: dict[str, float] = {}  # venue unrealised P&L per open position
         self.equity = 0.0
         self.unknown: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, sent wall s)
         self.resting: dict[str, tuple[OrderIntent, int]] = {}  # entry cloid -> (intent, venue ms)
@@ -132,6 +135,8 @@ class Executor:
         return PortfolioState(
             equity=self.equity, positions=dict(self.positions), pending=frozenset(pending),
             blocked=frozenset(self.blocked), reconciled=self.reconciled,
+            entries=dict(self.entries), unrealized=dict(self.unrealized),
+            venue_failures=self.venue.failures(),
         )  # fmt: skip
 
     def reconcile_now(self) -> dict[str, Any]:
@@ -143,6 +148,53 @@ class Executor:
         with self._lock:
             self._poll()
             return self.portfolio()
+
+    def cancel_entries(self, reason: str) -> int:
+        """A circuit breaker tripped: cancel every resting entry (never the protective stops
+        and targets); returns how many were canceled. Each is looked up and journaled."""
+        n = 0
+        with self._lock:
+            for cloid, (intent, _) in list(self.resting.items()):
+                try:
+                    self.venue.cancel(intent.symbol, cloid)
+                except VenueError as exc:
+                    self._event(Level.WARNING, "cancel_failed", f"{intent.symbol} {cloid}: {exc}")
+                    continue
+                _, found = look_up(self.venue, intent, attempts=1)
+                now = self.venue.now_ms()
+                upd = (update_from_venue(intent, found, now) if found is not None
+                       else update_of(intent, "canceled", now, error=reason))  # fmt: skip
+                self.keeper.record_order_update.remote(upd)
+                self._on_update(intent, upd)
+                self.resting.pop(cloid, None)
+                n += 1
+            self._push_portfolio()
+        if n:
+            self._event(
+                Level.CRITICAL, "entries_canceled", f"{n} resting entries canceled: {reason}"
+            )
+        return n
+
+    def flatten(self, reason: str) -> int:
+        """Close every position with a journaled reduce-only market order (a breaker configured
+        to close positions); the protective legs are canceled once a position is flat. Returns
+        the number of positions still open on the venue afterwards (0: flat)."""
+        import ray
+
+        with self._lock:
+            self._refresh_account()
+            for symbol, pos in sorted(self.positions.items()):
+                cloid = make_cloid("flatten", symbol, f"{pos}", reason, self._next_seq())
+                intent = OrderIntent(source=SOURCE, seq=self._next_seq(), intent_id=f"exit:{cloid}",
+                                     cloid=cloid, signal_id=None, symbol=symbol,
+                                     side="sell" if pos > 0 else "buy", size=abs(pos),
+                                     kind="market", reduce_only=True, purpose="exit")  # fmt: skip
+                self._event(Level.CRITICAL, "flatten", f"{symbol}: closing {pos:g} ({reason})")
+                ray.get(self.keeper.record_intent.remote(intent))  # persist before send
+                self._send(intent)
+            self._refresh_account()
+            self._push_portfolio()
+            return len(self.positions)
 
     def stop(self) -> None:
         self._stop.set()
@@ -391,7 +443,10 @@ class Executor:
         return {"clean": report.clean, "differences": len(report.differences), **actions}
 
     def _refresh_account(self) -> None:
-        self.positions = {p.symbol: p.size for p in self.venue.positions() if p.size != 0.0}
+        held = [p for p in self.venue.positions() if p.size != 0.0]
+        self.positions = {p.symbol: p.size for p in held}
+        self.entries = {p.symbol: p.entry_price for p in held}
+        self.unrealized = {p.symbol: p.unrealized_pnl for p in held}
         self.equity = self.venue.equity()
         self.keeper.record_equity.remote(self.venue.now_ms(), self.equity)
 

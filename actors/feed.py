@@ -84,6 +84,15 @@ class DataFeed:
             return [b for b in self.history[symbol]
                     if (after_ms is None or b.time_ms > after_ms) and b.time_ms < before_ms]  # fmt: skip
 
+    def ohlc_since(
+        self, after_ms: dict[str, int]
+    ) -> dict[str, list[tuple[int, float, float, float]]]:
+        """``(time_ms, high, low, close)`` of the kept closed bars newer than ``after_ms[symbol]``
+        (every kept bar of a symbol not named): PortfolioRisk's incremental market view."""
+        with self._lock:
+            return {s: [(b.time_ms, b.high, b.low, b.close) for b in h
+                        if b.time_ms > after_ms.get(s, -1)] for s, h in self.history.items()}  # fmt: skip
+
     def stats(self) -> dict[str, Any]:
         return {"published": self.published, "last_closed": dict(self.last_closed)}
 

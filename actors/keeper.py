@@ -136,6 +136,10 @@ class StateKeeper:
     def known_trade_ids(self) -> set[str]:
         return self.journal.known_trade_ids()
 
+    def closed_trades(self, limit: int = 100) -> list[tuple[int, float]]:
+        """``(closed_ms, net pnl)`` of the newest closed round trips, oldest first (loss streak)."""
+        return [(t.closed_ms, t.pnl) for t in self.journal.trades(limit)]
+
     def counts(self) -> dict[str, int]:
         return self.journal.counts()
 

@@ -3,12 +3,15 @@
 Why it waits for the Executor: risk is a property of the whole portfolio, so signals are decided
 one at a time, and each approved entry is handed to the Executor and awaited before the next
 signal is judged — the next decision sees that entry as in flight (no two entries can race past
-MAX_OPEN_POSITIONS). The rules are the pure functions of :mod:`strategies.risk`; this actor only
-builds the :class:`PortfolioState` from what the Executor reports.
+MAX_OPEN_POSITIONS). The rules are the pure functions of :mod:`strategies.risk`, applied by
+:class:`actors.risk_core.RiskCore` (shared with the portfolio-backtest parity test); this actor
+moves messages: the Executor's portfolio view and the DataFeed's bars in, decisions, breaker trips
+(persisted, logged, CRITICAL) and their actions (cancel resting entries, optionally flatten) out.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -19,12 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from actors.messages import Event, Level, OrderIntent, RiskDecision, Signal, make_cloid
+from actors.risk_core import RiskCore
 from strategies import risk as rules
-from strategies.breakers import Thresholds, drawdown_trip
+from strategies.breakers import BreakerState, Thresholds, Trip
 from strategies.risk import Limits, PortfolioState, Proposal
 
 log = logging.getLogger(__name__)
 SOURCE = "risk"
+PEAK_META = "equity_peak"  # journal meta: {"peak": ..., "reset_ms": ...}
+PEAK_STEP = 0.0005  # persist the peak when it rose 0.05 % (drawdown error bounded by that)
+WATCH_S = 1.0  # market view and breaker states re-read at most this often outside decisions
 
 
 class PortfolioRisk:
@@ -38,47 +45,118 @@ class PortfolioRisk:
         submit_timeout_s: float = 120.0,
         data_dir: Path | None = None,
         thresholds: Thresholds | None = None,
+        feed: Any | None = None,
+        tf_ms: int = 900_000,
+        correlation_bar_ms: int | None = None,
     ) -> None:
         import ray
 
         self.limits = limits
         self.executor, self.keeper, self.alerter = executor, keeper, alerter
+        self.feed = feed  # DataFeed handle or its name (created after this actor)
         self.rules = tuple(rule_set)
         self.submit_timeout_s = submit_timeout_s
         self.data_dir = data_dir  # where the circuit-breaker states live (None: no breakers)
         self._tripped: tuple[str, ...] | None = None
         self.thresholds = thresholds or Thresholds()
-        self._peak = 0.0  # equity peak since this actor started (in memory: resets on restart)
+        peak = ray.get(keeper.get_meta.remote(PEAK_META))
+        stored = json.loads(peak) if peak else {}
+        self._peak_reset_ms = int(stored.get("reset_ms", 0))
+        self._peak_saved = float(stored.get("peak", 0.0))
+        self.core = RiskCore(limits, self.thresholds, tf_ms, correlation_bar_ms,
+                             peak=self._peak_saved)  # fmt: skip
+        self._last_watch = -math.inf
         # rebuild: the Executor holds the portfolio (venue + journal)
         self.state: PortfolioState = ray.get(executor.portfolio.remote())
         self._decided: OrderedDict[str, RiskDecision] = OrderedDict()
         self._seq = time.time_ns() // 1000
         self._breakers()  # a restart with a tripped breaker comes up HALTED, and says so
+        self._check_loss_streak()
 
     def on_portfolio(self, state: PortfolioState) -> None:
         """The Executor's latest view (after fills, reconciliations, orders)."""
-        self.state = state
-        self._auto_trip()
+        prev, self.state = self.state, state
+        closed = any(q != 0.0 and state.positions.get(s, 0.0) == 0.0
+                     for s, q in prev.positions.items())  # fmt: skip
+        self._watch(force=False)
+        if closed:
+            self._check_loss_streak()
 
-    def _auto_trip(self) -> None:
-        """Trip ``drawdown`` when the equity the Executor reports (the venue's account value,
-        marked to market) falls more than the threshold below its peak: persisted, logged and
-        sent as a CRITICAL event. Other automatic trips are not wired yet."""
-        eq = self.state.equity
-        if self.data_dir is None or not (math.isfinite(eq) and eq > 0):
+    # ----- automatic circuit breakers ----------------------------------------------------------
+    def _watch(self, force: bool) -> None:
+        """Refresh the market view, then trip what the evidence says: drawdown of the marked
+        equity (peak persisted), exchange failures, volatility of each new bar."""
+        if self.data_dir is None:
             return
-        self._peak = max(self._peak, eq)
-        t = drawdown_trip([self._peak, eq], self.thresholds)
-        if t is None or t.name in (self._tripped or ()):
+        now = time.monotonic()
+        grown: list[str] = []
+        if force or now - self._last_watch >= WATCH_S:
+            self._last_watch = now
+            grown = self._refresh_market()
+            self._breakers()
+        trips = self.core.equity_trips(self.state, int(time.time() * 1000))
+        self._save_peak()
+        self._trip_all(trips + self.core.volatility_trips(grown))
+
+    def _check_loss_streak(self) -> None:
+        """``loss_streak``: consecutive losing round trips since the breaker's previous trip."""
+        import ray
+
+        if self.data_dir is None:
             return
+        after = self._states().get("loss_streak")
+        after_ms = after.values.get("after_ms", -1.0) if after is not None else -1.0
+        trades = ray.get(self.keeper.closed_trades.remote(max(50, self.thresholds.loss_streak)))
+        t = self.core.loss_streak_trip(trades, after_ms)
+        self._trip_all([t] if t is not None else [])
+
+    def _trip_all(self, trips: list[Trip]) -> None:
         from actors.state.breakers import BreakerStore
 
+        assert self.data_dir is not None
+        for t in trips:
+            if t.name in (self._tripped or ()):
+                continue
+            try:
+                BreakerStore(self.data_dir).trip(t.name, t.reason, t.values)
+            except Exception as exc:  # the decision path re-reads and fails closed if unreadable
+                log.error("could not persist the %s trip: %s", t.name, exc)
+            self._event(Level.CRITICAL, "breaker_trip",
+                        f"circuit breaker {t.name} tripped: {t.reason}", breaker=t.name)  # fmt: skip
+            self._breakers()
+
+    def _on_new_trips(self, names: Sequence[str]) -> None:
+        """What a trip does beyond blocking entries: cancel the resting entries, and close every
+        position when BREAKER_CLOSE_POSITIONS is on (the venue keeps the stops otherwise)."""
+        reason = f"circuit breaker {', '.join(names)} tripped"
+        self.executor.cancel_entries.remote(reason)
+        if self.thresholds.close_positions:
+            self.executor.flatten.remote(reason)
+
+    # ----- market view and peak ----------------------------------------------------------------
+    def _refresh_market(self) -> list[str]:
+        """New closed bars from the DataFeed's history (incremental); [] when unavailable."""
+        import ray
+
+        if isinstance(self.feed, str):  # by name: the feed starts after this actor
+            try:
+                self.feed = ray.get_actor(self.feed)
+            except ValueError:
+                return []
+        if self.feed is None:
+            return []
         try:
-            BreakerStore(self.data_dir).trip(t.name, t.reason, t.values)
-        except Exception as exc:  # the decision path re-reads and fails closed if unreadable
-            log.error("could not persist the %s trip: %s", t.name, exc)
-        self._event(Level.CRITICAL, "breaker_trip", f"circuit breaker {t.name} tripped: {t.reason}",
-                    breaker=t.name)  # fmt: skip
+            rows = ray.get(self.feed.ohlc_since.remote(self.core.newest()), timeout=10)
+        except Exception as exc:  # stale view: the portfolio gates fail closed on old bars
+            log.warning("market view not refreshed: %s", exc)
+            return []
+        return self.core.add_bars(rows)
+
+    def _save_peak(self, force: bool = False) -> None:
+        if force or self.core.peak > self._peak_saved * (1 + PEAK_STEP):
+            self._peak_saved = self.core.peak
+            self.keeper.set_meta.remote(PEAK_META, json.dumps(
+                {"peak": self.core.peak, "reset_ms": self._peak_reset_ms}))  # fmt: skip
 
     def on_signal(self, signal: Signal) -> RiskDecision:
         """Decide ``signal`` (idempotent: a signal id is decided once) and submit the entry."""
@@ -89,9 +167,13 @@ class PortfolioRisk:
         ref = signal.price if signal.price is not None else signal.reasons.get("close", math_nan())
         proposal = Proposal(symbol=signal.symbol, side=signal.side, price=ref, stop=signal.stop,
                             target=signal.target)  # fmt: skip
-        self._auto_trip()
+        if self.data_dir is not None:
+            self._watch(force=True)
+        elif self.limits.portfolio is not None:
+            self._refresh_market()
         state = replace(self.state, breakers=self._breakers())
-        d = rules.evaluate(proposal, state, self.limits, self.rules)
+        d = self.core.decide(proposal, state, signal.bar_time_ms, self.rules)
+        self._save_peak()
         decision = RiskDecision(
             source=SOURCE, seq=signal.seq, signal_id=signal.signal_id, approved=d.approved,
             rule=d.rule, size=d.size, detail=d.detail,
@@ -123,24 +205,44 @@ class PortfolioRisk:
                         f"{signal.symbol} entry {intent.cloid}: executor did not answer ({exc})")  # fmt: skip
         return decision
 
+    def _states(self) -> dict[str, BreakerState]:
+        from actors.state.breakers import read_states
+
+        assert self.data_dir is not None
+        return read_states(self.data_dir)
+
     def _breakers(self) -> tuple[str, ...]:
         """Tripped breakers, re-read from the store before every decision (so `fractal breaker
-        trip` halts entries at once); an unreadable store fails closed."""
+        trip` halts entries at once); an unreadable store fails closed. A newly seen trip cancels
+        the resting entries; a resumed ``drawdown`` restarts the peak from today's equity."""
         if self.data_dir is None:
             return ()
-        from actors.state.breakers import read_states
         from strategies.breakers import halted
 
         try:
-            tripped = tuple(halted(read_states(self.data_dir)))
+            states = self._states()
+            tripped = tuple(halted(states))
         except Exception as exc:  # fail closed: no proof the breakers are armed
-            tripped = ("unreadable",)
+            states, tripped = {}, ("unreadable",)
             log.error("breaker states unreadable: %s", exc)
+        dd = states.get("drawdown")
+        if (
+            dd is not None
+            and not dd.tripped
+            and dd.used_code_hashes
+            and (dd.since_ms > self._peak_reset_ms)
+        ):  # the operator accepted the loss: measure from here
+            eq = self.core.marked(self.state) if self.state.equity > 0 else 0.0
+            self.core.peak, self._peak_reset_ms = eq, dd.since_ms
+            self._save_peak(force=True)
         if tripped != self._tripped:
+            new = [n for n in tripped if n not in (self._tripped or ())]
             self._tripped = tripped
             self._event(Level.CRITICAL if tripped else Level.INFO, "breakers",
                         f"HALTED by breaker(s) {', '.join(tripped)}: no new entries"
                         if tripped else "all circuit breakers armed", breakers=",".join(tripped))  # fmt: skip
+            if new:
+                self._on_new_trips(new)
         return tripped
 
     def portfolio(self) -> PortfolioState:

@@ -18,6 +18,7 @@ from typing import Any
 
 from actors.crash import CrashPlan
 from actors.venues.factory import VenueSpec
+from strategies.breakers import Thresholds
 from strategies.risk import Limits
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class LiveConfig:
     auto_confirm: bool = False
     crash: CrashPlan | None = None
     telegram: Any = None  # actors.alerts.sink.TelegramAlertConfig: alerts also go to Telegram
+    thresholds: Thresholds | None = None  # circuit breakers (None: the defaults)
+    correlation_timeframe: str | None = None  # bar size of the correlation/VaR returns
 
 
 @dataclass
@@ -149,11 +152,15 @@ def start(
         config.spec, keeper, alerter, f"{p}-risk", desk, confirm, config.crash, config.poll_s,
         config.reconcile_s,
     )  # fmt: skip
+    from actors.feed import TF_MS
+
     risk: Any = (
         ray.remote(PortfolioRisk)
         .options(**opts, name=f"{p}-risk")
-        .remote(config.limits, executor, keeper, alerter, data_dir=config.data_dir)
-    )
+        .remote(config.limits, executor, keeper, alerter, data_dir=config.data_dir,
+                thresholds=config.thresholds, feed=f"{p}-feed", tf_ms=TF_MS[config.timeframe],
+                correlation_bar_ms=TF_MS[config.correlation_timeframe or config.timeframe])
+    )  # fmt: skip
     wait_ready(runners)
     ray.get([risk.portfolio.remote(), executor.attach.remote(f"{p}-risk")])
     feed: Any = ray.remote(DataFeed).options(**opts, max_concurrency=4, name=f"{p}-feed").remote(

@@ -261,16 +261,13 @@ def telegram_config(settings: Settings, data_dir: Path) -> Any:
 def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any],
                  crash: Any) -> Any:  # fmt: skip
     from actors.system import LiveConfig
-    from strategies.risk import Limits
 
     paper = settings.network is Network.PAPER
     speed = settings.paper_speed if paper else 1.0
     return LiveConfig(
         spec=spec, data_dir=data_dir, symbols=tuple(plans), timeframe=settings.default_timeframe,
-        limits=Limits(risk_fraction=float(settings.base_risk_percent) / 100,
-                      max_open_positions=settings.max_open_positions,
-                      max_leverage=settings.max_leverage,
-                      max_position_usd=settings.max_position_usd),
+        limits=settings.risk_limits(), thresholds=settings.breaker_thresholds(),
+        correlation_timeframe=settings.correlation_timeframe,
         warmup_bars=settings.live_warmup_bars, snapshot_s=settings.state_snapshot_seconds,
         backup_keep_days=settings.backup_keep_days,
         reconcile_s=max(1.0, settings.check_interval_seconds / speed) if paper

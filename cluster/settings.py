@@ -187,12 +187,103 @@ class Settings(BaseSettings):
             _check_params(cfg.strategy, cfg.params, f"LIVE_SYMBOL_STRATEGIES[{symbol}]")
         return self
 
+    # ---- portfolio risk and circuit breakers (issue #18) ----------------------------------------
+    # Bounds mirror strategies.risk.Limits / portfolio_risk.PortfolioLimits / breakers.Thresholds;
+    # tests/breakers/test_risk_settings.py checks every default and bound builds those models.
+    max_drawdown_pct: Annotated[float, Field(gt=0, lt=100)] = 10.0  # no new position beyond
+    max_symbol_exposure_pct: Annotated[float, Field(gt=0, le=10_000)] = 100.0  # of equity
+    max_total_exposure_pct: Annotated[float, Field(gt=0, le=10_000)] = 300.0  # of equity
+    correlation_max: Annotated[float, Field(gt=0, le=1)] = 0.8
+    correlation_window: Annotated[int, Field(ge=20, le=100_000)] = 500  # bars of the bar size
+    correlation_timeframe: str | None = None  # bar size of the returns (default: the timeframe)
+    var_method: Literal["historical", "parametric"] = "historical"
+    var_confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.99
+    var_horizon_bars: Annotated[int, Field(ge=1, le=100_000)] = 96
+    var_limit_pct: Annotated[float, Field(gt=0, le=100)] = 5.0  # of equity
+    breaker_drawdown_pct: Annotated[float, Field(gt=0, lt=100)] = 10.0
+    breaker_loss_streak: Annotated[int, Field(ge=1, le=1000)] = 5
+    breaker_atr_multiple: Annotated[float, Field(gt=1, le=100)] = 3.0
+    breaker_atr_period: Annotated[int, Field(ge=2, le=1000)] = 14
+    breaker_atr_baseline_bars: Annotated[int, Field(ge=20, le=100_000)] = 500
+    breaker_exchange_failures: Annotated[int, Field(ge=1, le=1000)] = 3
+    breaker_exchange_window_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
+    breaker_close_positions: bool = False  # a trip also closes every position (reduce-only)
+
+    @field_validator("correlation_timeframe", mode="before")
+    @classmethod
+    def _corr_timeframe(cls, v: object) -> object:
+        if isinstance(v, str) and not v.strip():
+            return None
+        if v is not None and v not in TIMEFRAMES:
+            raise ValueError(f"unknown timeframe {v!r}; expected one of {', '.join(TIMEFRAMES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _windows_fit_the_history(self) -> Settings:
+        """The live feed keeps LIVE_WARMUP_BARS bars per symbol: a window longer than that
+        could never be filled and every entry would fail closed."""
+        tf = _tf_ms(self.default_timeframe)
+        corr = _tf_ms(self.correlation_timeframe or self.default_timeframe)
+        bad = []
+        if corr % tf:
+            bad.append(f"CORRELATION_TIMEFRAME {self.correlation_timeframe} is not a multiple of "
+                       f"DEFAULT_TIMEFRAME {self.default_timeframe}")  # fmt: skip
+        elif (self.correlation_window + 2) * (corr // tf) > self.live_warmup_bars:
+            bad.append(f"CORRELATION_WINDOW {self.correlation_window} bars of "
+                       f"{self.correlation_timeframe or self.default_timeframe} need "
+                       f"{(self.correlation_window + 2) * (corr // tf)} {self.default_timeframe} "
+                       f"bars, more than LIVE_WARMUP_BARS {self.live_warmup_bars}")  # fmt: skip
+        if self.breaker_atr_baseline_bars + self.breaker_atr_period + 1 > self.live_warmup_bars:
+            bad.append(f"BREAKER_ATR_BASELINE_BARS + BREAKER_ATR_PERIOD + 1 is more than "
+                       f"LIVE_WARMUP_BARS {self.live_warmup_bars}")  # fmt: skip
+        if bad:
+            raise ValueError("; ".join(bad))
+        return self
+
+    def risk_limits(self) -> Any:
+        """strategies.risk.Limits with the portfolio limits, from these settings."""
+        from strategies.portfolio_risk import PortfolioLimits
+        from strategies.risk import Limits
+
+        return Limits(
+            risk_fraction=float(self.base_risk_percent) / 100,
+            max_open_positions=self.max_open_positions, max_leverage=self.max_leverage,
+            max_position_usd=self.max_position_usd, max_drawdown_pct=self.max_drawdown_pct,
+            portfolio=PortfolioLimits(
+                max_correlation=self.correlation_max, correlation_window=self.correlation_window,
+                var_confidence=self.var_confidence, var_horizon_bars=self.var_horizon_bars,
+                var_limit_pct=self.var_limit_pct, var_method=self.var_method,
+                max_symbol_exposure_pct=self.max_symbol_exposure_pct,
+                max_total_exposure_pct=self.max_total_exposure_pct,
+                max_leverage=self.max_leverage,
+                max_position_usd=self.max_position_usd or None,
+            ),
+        )  # fmt: skip
+
+    def breaker_thresholds(self) -> Any:
+        """strategies.breakers.Thresholds from these settings."""
+        from strategies.breakers import Thresholds
+
+        return Thresholds(
+            drawdown_pct=self.breaker_drawdown_pct, loss_streak=self.breaker_loss_streak,
+            atr_multiple=self.breaker_atr_multiple, atr_period=self.breaker_atr_period,
+            atr_baseline_bars=self.breaker_atr_baseline_bars,
+            exchange_failures=self.breaker_exchange_failures,
+            exchange_window_s=self.breaker_exchange_window_s,
+            close_positions=self.breaker_close_positions,
+        )  # fmt: skip
+
     def strategy_for(self, symbol: str) -> tuple[str, dict[str, Any]]:
         """(strategy name, parameters) that ``symbol`` runs live."""
         cfg = self.live_symbol_strategies.get(symbol)
         if cfg is not None:
             return cfg.strategy, dict(cfg.params)
         return self.live_strategy, dict(self.live_strategy_params)
+
+
+def _tf_ms(tf: str) -> int:
+    """``15m`` -> 900000 (the timeframes of TIMEFRAMES)."""
+    return int(tf[:-1]) * {"m": 60_000, "h": 3_600_000, "d": 86_400_000}[tf[-1]]
 
 
 def _check_strategy(name: str) -> str:

@@ -108,7 +108,8 @@ def warm_sweep(df: pd.DataFrame) -> None:
                     dict(spec.detector_params), list(spec.columns),
                 )  # fmt: skip
                 x.flags.writeable = False
-            batch.evaluate(name, data, x, [module.Params().model_dump(mode="json")], cfg, 16)
+            job = batch.Job(name, [module.Params().model_dump(mode="json")], cfg, 16)
+            batch.evaluate(job, data, x)
 
 
 def main() -> None:

@@ -72,6 +72,7 @@ def _start(cfg: np.ndarray, x: np.ndarray, buf: np.ndarray) -> None:
 def _advance(
     i0: int,
     i1: int,
+    base: int,
     o: np.ndarray,
     h: np.ndarray,
     lo: np.ndarray,
@@ -85,7 +86,8 @@ def _advance(
     buf: np.ndarray,
     no_trades: np.ndarray,
 ) -> None:
-    """Advance one variant over bars [i0, i1); fast/slow hold the block's SMA values."""
+    """Advance one variant over bars [i0, i1); fast/slow hold the SMA values of the block
+    that starts at bar `base` (<= i0)."""
     n = c.shape[0]
     taker = cfg[k.C_TAKER]
     slip = cfg[k.C_SLIP]
@@ -126,7 +128,7 @@ def _advance(
             # is the cash on each of them; same values, same order as the per-bar path)
             j = i
             while j < i1:
-                a1 = fast[j - i0] - slow[j - i0]
+                a1 = fast[j - base] - slow[j - base]
                 sig = cross(a_prev, a1)
                 a_prev = a1
                 j += 1
@@ -165,7 +167,7 @@ def _advance(
                 peak, dd_floor, max_dd, dd_bars, max_dd_bars = drawdown(
                     eq, peak, dd_floor, max_dd, dd_bars, max_dd_bars
                 )
-                a1 = fast[j - i0] - slow[j - i0]
+                a1 = fast[j - base] - slow[j - base]
                 sig = cross(a_prev, a1)
                 a_prev = a1
                 j += 1
@@ -240,7 +242,7 @@ def _advance(
             eq, peak, dd_floor, max_dd, dd_bars, max_dd_bars
         )
         # 7. this bar's crossing becomes an order for the next bar
-        a1 = fast[i - i0] - slow[i - i0]
+        a1 = fast[i - base] - slow[i - base]
         sig = cross(a_prev, a1)
         a_prev = a1
         if qty != 0.0:
@@ -307,13 +309,17 @@ def _run_chunk(
     slow_idx: np.ndarray,
     cfg: np.ndarray,
     stats: np.ndarray,
+    ends: np.ndarray,
+    period_eq: np.ndarray,
     block: int,
     v0: int,
     v1: int,
 ) -> None:
-    """Variants [v0, v1) over all bars, block by block, with the SMA rows they use."""
+    """Variants [v0, v1) over all bars, block by block, with the SMA rows they use; at each
+    period end e in `ends` a variant's equity at bar e - 1 goes to period_eq[v, period]."""
     n = c.shape[0]
     n_win = windows.shape[0]
+    n_end = ends.shape[0]
     used = np.zeros(n_win, dtype=np.bool_)
     for v in range(v0, v1):
         used[fast_idx[v]] = True
@@ -326,15 +332,34 @@ def _run_chunk(
     rows = cfg.shape[0]
     for v in range(v0, v1):
         _start(cfg[0 if rows == 1 else v], state[v - v0], bufs[v - v0])
+    p0 = 0  # first period end not yet reached
+    while p0 < n_end and ends[p0] <= 0:  # an empty first period: the equity before bar 0
+        for v in range(v0, v1):
+            period_eq[v, p0] = state[v - v0, X_PREVEQ]
+        p0 += 1
     for i0 in range(0, n, block):
         i1 = min(n, i0 + block)
         for u in range(n_win):
             if used[u]:
                 sma_into(c, windows[u], i0, i1, sums[u], smas[u])
+        p1 = p0  # period ends inside (i0, i1]
+        while p1 < n_end and ends[p1] <= i1:
+            p1 += 1
         for v in range(v0, v1):
-            _advance(i0, i1, o, h, lo, c, funding, slip_abs, smas[fast_idx[v]],
-                     smas[slow_idx[v]], cfg[0 if rows == 1 else v], state[v - v0],
-                     bufs[v - v0], no_trades)  # fmt: skip
+            x = state[v - v0]
+            cv = cfg[0 if rows == 1 else v]
+            fs, ss, buf = smas[fast_idx[v]], smas[slow_idx[v]], bufs[v - v0]
+            s = i0
+            for q in range(p0, p1):  # cut the block at each period end (state carries over)
+                if ends[q] > s:
+                    _advance(s, ends[q], i0, o, h, lo, c, funding, slip_abs, fs, ss, cv, x, buf,
+                             no_trades)  # fmt: skip
+                    s = ends[q]
+                period_eq[v, q] = x[X_PREVEQ]  # equity marked at bar ends[q] - 1
+            if s < i1:
+                _advance(s, i1, i0, o, h, lo, c, funding, slip_abs, fs, ss, cv, x, buf,
+                         no_trades)  # fmt: skip
+        p0 = p1
     for v in range(v0, v1):
         _finish(state[v - v0], bufs[v - v0], stats[v])
 
@@ -352,6 +377,8 @@ def simulate_sma_grid(
     slow_idx: np.ndarray,
     cfg: np.ndarray,
     stats: np.ndarray,
+    ends: np.ndarray,
+    period_eq: np.ndarray,
     block: int,
     chunks: int,
 ) -> None:
@@ -360,14 +387,43 @@ def simulate_sma_grid(
     One parallel task per chunk of consecutive variants, each walking all bars on its own
     (no barrier per block: on a busy 2-core machine a thread wake-up costs more than a
     block). A window used by two chunks is computed by both. `cfg` is (V, N_CFG) or
-    (1, N_CFG); `stats` is (V, N_STATS)."""
+    (1, N_CFG); `stats` is (V, N_STATS); `ends` (P,) non-decreasing bar indices in [0, n]
+    and `period_eq` (V, P) receive each variant's equity at the end of each period (what the
+    overfitting statistics read, with no variants x bars array; P = 0 records nothing)."""
     n_var = fast_idx.shape[0]
     for ch in prange(chunks):
         v0 = ch * n_var // chunks
         v1 = (ch + 1) * n_var // chunks
         if v1 > v0:
             _run_chunk(o, h, lo, c, funding, slip_abs, windows, fast_idx, slow_idx, cfg, stats,
-                       block, v0, v1)  # fmt: skip
+                       ends, period_eq, block, v0, v1)  # fmt: skip
+
+
+def simulate_pairs(
+    arrays: tuple[np.ndarray, ...],
+    fast: np.ndarray,
+    slow: np.ndarray,
+    cfg: np.ndarray,
+    ends: np.ndarray | None = None,
+    block: int = BLOCK,
+    chunks: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Summary stats (V, N_STATS) and period-end equity (V, len(ends)) of checked (fast, slow)
+    int64 pairs on arrays = (open, high, low, close, funding rates, absolute slippage)."""
+    o, h, lo, c, rates, slip_abs = arrays
+    n = c.shape[0]
+    e = np.zeros(0, dtype=np.int64) if ends is None else np.asarray(ends, dtype=np.int64)
+    if e.ndim != 1 or (e.size and (e[0] < 0 or e[-1] > n or np.any(np.diff(e) < 0))):
+        raise ValueError(f"period ends must be non-decreasing bar indices in [0, {n}]")
+    windows, inverse = np.unique(np.concatenate((fast, slow)), return_inverse=True)
+    stats = np.zeros((fast.size, k.N_STATS))
+    period_eq = np.empty((fast.size, e.size))
+    simulate_sma_grid(
+        o, h, lo, c, rates, slip_abs, windows, inverse[: fast.size].astype(np.int64),
+        inverse[fast.size :].astype(np.int64), cfg, stats, e, period_eq, max(1, min(block, n)),
+        max(1, min(chunks or numba.get_num_threads(), fast.size)),
+    )  # fmt: skip
+    return stats, period_eq
 
 
 def _pairs(fast: npt.ArrayLike, slow: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -413,14 +469,8 @@ def run_sma_grid(
         raise SignalError("sma_cross sets no stop, and risk sizing needs one (use all_in/fraction)")
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
-    n = len(bars)
     rates, slip_abs = _inputs(bars, cfgs[0], funding)
-    windows, inverse = np.unique(np.concatenate((f, s)), return_inverse=True)
     cfg = np.stack([c.vector() for c in cfgs])
-    stats = np.zeros((f.size, k.N_STATS))
-    simulate_sma_grid(
-        bars.open, bars.high, bars.low, bars.close, rates, slip_abs, windows,
-        inverse[: f.size].astype(np.int64), inverse[f.size :].astype(np.int64), cfg, stats,
-        min(block, n), max(1, min(chunks or numba.get_num_threads(), f.size)),
-    )  # fmt: skip
-    return grid_summary(stats, cfg[:, k.C_CASH], n, m.periods_per_year(bars.timeframe))
+    arrays = (bars.open, bars.high, bars.low, bars.close, rates, slip_abs)
+    stats, _ = simulate_pairs(arrays, f, s, cfg, None, block, chunks)
+    return grid_summary(stats, cfg[:, k.C_CASH], len(bars), m.periods_per_year(bars.timeframe))

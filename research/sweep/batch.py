@@ -1,11 +1,15 @@
 """A batch of strategy variants on one dataset, evaluated in one process (one Ray task).
 
-Per variant: the strategy's signals (SMC strategies: their numba kernel on the shared detector
-matrix; others: ``generate``), then one ``engine.simulate`` call that fills the summary
-accumulators *and* the equity record in the same pass. Results are compact: the engine's
-stats row (metrics come from ``runner.metrics_from_stats``, as in ``fractal backtest``) and
-the compounded return of each of ``periods`` equal slices of the bars (the matrix the
-overfitting statistics read). The record buffer is reused across the batch.
+Results are compact: per variant the engine's stats row (metrics come from
+``runner.metrics_from_stats``, as in ``fractal backtest``) and the compounded return of each of
+``periods`` equal slices of the bars (the matrix the overfitting statistics read).
+
+sma_cross (without risk sizing, which it cannot satisfy) runs in the fused grid kernel
+(``sma_grid.simulate_pairs``): signals evaluated inside the kernel, each variant's equity taken
+at the period ends as it passes them, so no variants x bars array exists. Every other strategy:
+per variant its signals (SMC strategies: their numba kernel on the shared detector matrix;
+others: ``generate``), then one ``engine.simulate`` call that fills the summary accumulators
+*and* the equity record (a buffer reused across the batch) in the same pass.
 """
 
 from __future__ import annotations
@@ -13,13 +17,16 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from research.backtest import engine as k
+from research.backtest.config import BacktestConfig
 from research.backtest.runner import _check_sizing
+from research.backtest.sma_grid import simulate_pairs
 from strategies import live, registry
 from strategies.signals import Signals
 
@@ -50,40 +57,6 @@ def _signals(
          "low": data["low"], "close": data["close"], "volume": data["det_bars"][:, 4]}
     )  # fmt: skip
     return module.generate(frame, p)  # type: ignore[no-any-return]
-
-
-class _SmaCrossBatch:
-    """sma_cross signals for many variants with buffers reused and each window's SMA computed
-    once per batch: the same functions ``sma_cross.generate`` calls (sma, _cross), so the
-    arrays are identical, without ~34 MB of fresh signal pages per 1M-bar variant."""
-
-    def __init__(self, close: np.ndarray) -> None:
-        from strategies.signals import MARKET
-
-        n = close.shape[0]
-        self.close = np.ascontiguousarray(close, dtype=np.float64)
-        self.smas: dict[int, np.ndarray] = {}
-        self.entry = np.zeros(n, dtype=np.int8)
-        self.exit_long = np.zeros(n, dtype=np.bool_)
-        nan = np.full(n, np.nan)
-        self.fixed = {
-            "entry_kind": np.full(n, MARKET, dtype=np.int8), "entry_price": nan, "stop": nan,
-            "target": nan, "trail": nan, "exit_short": np.zeros(n, dtype=np.bool_),
-        }  # fmt: skip
-
-    def _sma(self, w: int) -> np.ndarray:
-        from strategies.sma_cross import sma
-
-        if w not in self.smas:
-            self.smas[w] = sma(self.close, w)
-        return self.smas[w]
-
-    def signals(self, module: Any, params: Mapping[str, Any]) -> Signals:
-        from strategies.sma_cross import _cross
-
-        p = module.Params.model_validate(dict(params))
-        _cross(self._sma(p.fast), self._sma(p.slow), self.entry, self.exit_long)
-        return Signals(entry=self.entry, exit_long=self.exit_long, **self.fixed)
 
 
 class _KernelBatch:
@@ -118,52 +91,82 @@ class _KernelBatch:
         )  # fmt: skip
 
 
-def evaluate(
-    strategy: str,
-    data: Mapping[str, Any],
-    x: np.ndarray | None,
-    params: Sequence[Mapping[str, Any]],
-    config: Any,
-    periods: int,
-) -> dict[str, Any]:
-    """Stats rows (V, N_STATS), period returns (V, periods) and the kernel seconds."""
-    t0 = time.perf_counter()
-    module = registry.get(strategy)
+@dataclass(frozen=True)
+class Job:
+    """One task's variants: everything but the shared arrays (which travel as object refs)."""
+
+    strategy: str
+    params: Sequence[Mapping[str, Any]]
+    config: BacktestConfig
+    periods: int
+
+
+def period_returns(end_equity: np.ndarray, cash: float) -> np.ndarray:
+    """(V, P) equity at the end of each period -> the compounded return of each period."""
+    start = np.empty_like(end_equity)
+    start[:, 0] = cash
+    start[:, 1:] = end_equity[:, :-1]
+    return end_equity / start - 1.0  # type: ignore[no-any-return]
+
+
+def _sma_fused(
+    module: Any, data: Mapping[str, Any], job: Job, cfg: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """sma_cross variants in the fused grid kernel: the same stats and period-end equity as
+    one engine pass each (tested), with no per-variant signal or equity arrays."""
+    ps = [module.Params.model_validate(dict(p)) for p in job.params]
+    fast = np.array([p.fast for p in ps], dtype=np.int64)
+    slow = np.array([p.slow for p in ps], dtype=np.int64)
+    arrays = (data["open"], data["high"], data["low"], data["close"], data["rates"],
+              data["slip_abs"])  # fmt: skip
+    return simulate_pairs(arrays, fast, slow, cfg[None, :], ends)
+
+
+def _engine(
+    module: Any, data: Mapping[str, Any], x: np.ndarray | None, job: Job, config: BacktestConfig,
+    ends: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Any strategy: its signals, then one engine pass per variant with the equity record."""
     o, h, lo, c = data["open"], data["high"], data["low"], data["close"]
     n = c.shape[0]
-    config = config.for_market(data.get("venue"), data.get("symbol"))
     cfg = config.vector()
-    stats = np.zeros((len(params), k.N_STATS))
-    rets = np.zeros((len(params), periods))
+    stats = np.zeros((len(job.params), k.N_STATS))
+    end_eq = np.empty((len(job.params), ends.size))
     rec = np.empty((k.N_REC, n))
     no_trades = np.zeros((0, k.N_TRADE_COLS))
-    edges = period_edges(n, periods)
-    cash = cfg[k.C_CASH]
-    sma_batch = _SmaCrossBatch(c) if module.NAME == "sma_cross" and x is None else None
+    at = np.maximum(ends - 1, 0)
     smc_batch = _KernelBatch(n) if x is not None and hasattr(module, "spec") else None
-    for v, p in enumerate(params):
+    for v, p in enumerate(job.params):
         if smc_batch is not None:
             assert x is not None
             sig = smc_batch.signals(module, p, x)
-        elif sma_batch is not None:
-            sig = sma_batch.signals(module, p)
         else:
             sig = _signals(module, p, data, x)
-        if sma_batch is None:  # sma_cross rows are valid by construction: 0/1 market entries
-            sig.validate(c)
+        sig.validate(c)
         _check_sizing(config, sig.stop, sig.entry)
         k.simulate(
             o, h, lo, c, data["rates"], data["slip_abs"],
             sig.entry, sig.entry_kind, sig.entry_price, sig.stop, sig.target, sig.trail,
             sig.exit_long, sig.exit_short, cfg, stats[v], no_trades, rec,
         )  # fmt: skip
-        eq = rec[k.R_EQUITY]
-        end = eq[edges[1:] - 1]
-        start = np.concatenate(([cash], end[:-1]))
-        rets[v] = end / start - 1.0
+        end_eq[v] = np.where(ends > 0, rec[k.R_EQUITY][at], cfg[k.C_CASH])
+    return stats, end_eq
+
+
+def evaluate(job: Job, data: Mapping[str, Any], x: np.ndarray | None) -> dict[str, Any]:
+    """Stats rows (V, N_STATS), period returns (V, periods) and the kernel seconds."""
+    t0 = time.perf_counter()
+    module = registry.get(job.strategy)
+    config = job.config.for_market(data.get("venue"), data.get("symbol"))
+    cfg = config.vector()
+    ends = period_edges(data["close"].shape[0], job.periods)[1:]
+    if module.NAME == "sma_cross" and x is None and config.sizing != "risk":
+        stats, end_eq = _sma_fused(module, data, job, cfg, ends)
+    else:  # (sma_cross with risk sizing fails there, on its first entry, as in the backtest)
+        stats, end_eq = _engine(module, data, x, job, config, ends)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"stats": stats, "period_returns": rets, "seconds": time.perf_counter() - t0,
-            "peak_rss_mb": rss_mb}  # fmt: skip
+    return {"stats": stats, "period_returns": period_returns(end_eq, cfg[k.C_CASH]),
+            "seconds": time.perf_counter() - t0, "peak_rss_mb": rss_mb}  # fmt: skip
 
 
 def equity_curve(
@@ -171,7 +174,7 @@ def equity_curve(
     data: Mapping[str, Any],
     x: np.ndarray | None,
     params: Mapping[str, Any],
-    config: Any,
+    config: BacktestConfig,
 ) -> np.ndarray:
     """One variant's per-bar equity (for the top-N chart)."""
     module = registry.get(strategy)

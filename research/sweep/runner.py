@@ -2,7 +2,8 @@
 batches finish, finished variants skipped, Ctrl-C keeps what finished.
 
 Batch size comes from the measured per-variant cost (``NS_PER_BAR``: signals + one engine
-pass with the equity record, ≈ 15-25 ns per bar on the 2-core dev VM for the SMC strategies):
+pass with the equity record, ≈ 15-25 ns per bar on the 2-core dev VM for the SMC strategies;
+``NS_PER_BAR_FUSED`` for sma_cross in the fused grid kernel):
 a task should run ≈ ``TASK_SECONDS`` so Ray's 1-6 ms per task stays far below 1 %, with at
 least ``MIN_BATCH`` variants when the sweep is big enough, and never fewer tasks than cores.
 """
@@ -30,6 +31,7 @@ from research.sweep.plan import Variant
 from research.sweep.results import RETURNS_COLUMN, ResultsStore
 
 NS_PER_BAR = 20.0
+NS_PER_BAR_FUSED = 4.0  # sma_cross in the fused grid kernel, one thread
 TASK_SECONDS = 3.0
 MIN_BATCH = 100
 
@@ -62,10 +64,26 @@ class RunStats:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def batch_size(n_bars: int, group: int, cpus: int) -> int:
-    """Variants per task for a group of ``group`` variants on ``n_bars`` bars."""
-    per = max(math.ceil(TASK_SECONDS / (NS_PER_BAR * 1e-9 * max(n_bars, 1))), MIN_BATCH)
-    return max(1, min(per, math.ceil(group / cpus)))
+def _ns_per_bar(strategy: str, detector: Any) -> float:
+    """Measured per-variant cost per bar of the path batch.evaluate takes."""
+    return NS_PER_BAR_FUSED if strategy == "sma_cross" and detector is None else NS_PER_BAR
+
+
+def batch_size(n_bars: int, group: int, cpus: int, ns_per_bar: float = NS_PER_BAR) -> int:
+    """Variants per task for a group of ``group`` variants on ``n_bars`` bars: about
+    ``TASK_SECONDS`` of work (at least ``MIN_BATCH`` variants), split so that every round of
+    tasks fills every core (10 tasks on 2 cores, not 7 with the last one alone)."""
+    per = max(math.ceil(TASK_SECONDS / (ns_per_bar * 1e-9 * max(n_bars, 1))), MIN_BATCH)
+    rounds = math.ceil(group / (cpus * per))
+    return max(1, math.ceil(group / (cpus * rounds)))
+
+
+def _ordered(strategy: str, members: list[Variant]) -> list[Variant]:
+    """sma_cross variants sorted by (slow, fast): a task then computes the SMA rows of a
+    slice of the slow windows, not of all of them (each task computes the rows it uses)."""
+    if strategy != "sma_cross":
+        return members
+    return sorted(members, key=lambda v: (v.params.get("slow", 0), v.params.get("fast", 0)))
 
 
 def _rows(
@@ -135,40 +153,29 @@ def run_variants(
     detect_infos: list[Any] = []
     for (digest, det), members in groups.items():
         ds = members[0].dataset
+        members = _ordered(strategy, members)
+        data = ds_refs[digest]
         periods = batch.periods_for(ds.bars)
-        size = batch_size(ds.bars, len(members), stats.cpus)
+        size = batch_size(ds.bars, len(members), stats.cpus, _ns_per_bar(strategy, det))
         chunks = [members[i : i + size] for i in range(0, len(members), size)]
-        params = [[v.params for v in c] for c in chunks]
+        jobs = [batch.Job(strategy, [v.params for v in c], config, periods) for c in chunks]
         if det is None:
-            for c, p in zip(chunks, params, strict=True):
-                inflight[
-                    tasks.evaluate_task.remote(strategy, ds_refs[digest], None, p, config, periods)
-                ] = c
+            for c, job in zip(chunks, jobs, strict=True):
+                inflight[tasks.evaluate_task.remote(job, data, None)] = c
             continue
         stats.detector_sets += 1
         det_params, columns = json.loads(det[0]), list(det[1])
-        key = cache_key(ds.candles_digest, det_params, columns)
+        detection = tasks.Detection(
+            cdir, cache_key(ds.candles_digest, det_params, columns), det_params, columns
+        )
         if len(chunks) == 1:
-            ref = tasks.detect_evaluate_task.remote(
-                strategy,
-                ds_refs[digest],
-                cdir,
-                key,
-                det_params,
-                columns,
-                params[0],
-                config,
-                periods,
-            )
-            inflight[ref] = chunks[0]
+            inflight[tasks.detect_evaluate_task.remote(jobs[0], data, detection)] = chunks[0]
             continue
-        refs: Any = tasks.detect_task.remote(ds_refs[digest], cdir, key, det_params, columns)
+        refs: Any = tasks.detect_task.remote(data, detection)  # num_returns=2
         x_ref, info_ref = refs
         detect_infos.append(info_ref)
-        for c, p in zip(chunks, params, strict=True):
-            inflight[
-                tasks.evaluate_task.remote(strategy, ds_refs[digest], x_ref, p, config, periods)
-            ] = c
+        for c, job in zip(chunks, jobs, strict=True):
+            inflight[tasks.evaluate_task.remote(job, data, x_ref)] = c
     stats.tasks = len(inflight) + len(detect_infos)
     bar = tqdm(
         total=len(variants), initial=stats.skipped, unit="variant", file=sys.stderr,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,67 +50,51 @@ def _prune(cache_dir: Path | None) -> None:
         total -= size
 
 
+@dataclass(frozen=True)
+class Detection:
+    """Where one detector matrix comes from: its cache key, parameters and columns."""
+
+    cache_dir: str | None
+    key: str
+    params: Mapping[str, Any]
+    columns: Sequence[str]
+
+
 def _matrix(
-    data: Mapping[str, Any],
-    cache_dir: str | None,
-    key: str,
-    det: Mapping[str, Any],
-    columns: Sequence[str],
-    solo: bool = False,
+    data: Mapping[str, Any], det: Detection, solo: bool = False
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    cdir = Path(cache_dir) if cache_dir else None
+    cdir = Path(det.cache_dir) if det.cache_dir else None
     ohlc = (data["open"], data["high"], data["low"], data["close"])
-    size = data["close"].shape[0] * (len(ohlc) + len(columns)) * 8
+    size = data["close"].shape[0] * (len(ohlc) + len(det.columns)) * 8
     write = not solo or size <= SOLO_WRITE_BYTES
-    x, info = detector_cache.load_or_compute(cdir, key, data["det_bars"], ohlc, det, columns, write)
+    x, info = detector_cache.load_or_compute(
+        cdir, det.key, data["det_bars"], ohlc, det.params, det.columns, write
+    )
     if not info["hit"]:
         _prune(cdir)
     return x, info
 
 
 @ray.remote(num_cpus=1, num_returns=2)
-def detect_task(
-    data: Mapping[str, Any],
-    cache_dir: str | None,
-    key: str,
-    det: Mapping[str, Any],
-    columns: Sequence[str],
-) -> tuple[np.ndarray, dict[str, Any]]:
+def detect_task(data: Mapping[str, Any], det: Detection) -> tuple[np.ndarray, dict[str, Any]]:
     """The detector matrix for one (dataset, detector parameters), into the object store."""
     _one_thread()
-    return _matrix(data, cache_dir, key, det, columns)
+    return _matrix(data, det)
 
 
 @ray.remote(num_cpus=1)
-def evaluate_task(
-    strategy: str,
-    data: Mapping[str, Any],
-    x: np.ndarray | None,
-    params: Sequence[Mapping[str, Any]],
-    config: Any,
-    periods: int,
-) -> dict[str, Any]:
-    """A batch of variants on a shared (object-store) detector matrix."""
+def evaluate_task(job: batch.Job, data: Mapping[str, Any], x: np.ndarray | None) -> dict[str, Any]:
+    """A batch of variants on a shared (object-store) detector matrix, or none."""
     _one_thread()
-    return batch.evaluate(strategy, data, x, params, config, periods)
+    return batch.evaluate(job, data, x)
 
 
 @ray.remote(num_cpus=1)
-def detect_evaluate_task(
-    strategy: str,
-    data: Mapping[str, Any],
-    cache_dir: str | None,
-    key: str,
-    det: Mapping[str, Any],
-    columns: Sequence[str],
-    params: Sequence[Mapping[str, Any]],
-    config: Any,
-    periods: int,
-) -> dict[str, Any]:
+def detect_evaluate_task(job: batch.Job, data: Mapping[str, Any], det: Detection) -> dict[str, Any]:
     """Detection and a small batch in one task: a group that fits one batch never sends its
     matrix (8 bytes x bars x columns) through the object store."""
     _one_thread()
-    x, info = _matrix(data, cache_dir, key, det, columns, solo=len(params) == 1)
-    out = batch.evaluate(strategy, data, x, params, config, periods)
+    x, info = _matrix(data, det, solo=len(job.params) == 1)
+    out = batch.evaluate(job, data, x)
     out["detect"] = info
     return out

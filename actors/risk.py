@@ -241,6 +241,8 @@ class PortfolioRisk:
             self._save_peak(force=True)
         if tripped != self._tripped:
             new = [n for n in tripped if n not in (self._tripped or ())]
+            if ("kill" in tripped) != ("kill" in (self._tripped or ())):
+                self.executor.set_killed.remote("kill" in tripped)
             self._tripped = tripped
             self._event(Level.CRITICAL if tripped else Level.INFO, "breakers",
                         f"HALTED by breaker(s) {', '.join(tripped)}: no new entries"

@@ -212,3 +212,30 @@ def test_trip_cancels_resting_entries_and_optionally_flattens(
             assert [p.symbol for p in g.venue.positions() if p.size] == ["BTC"]
             assert protective, "the stop stays on the venue"
         ray.kill(risk, no_restart=True)
+
+
+def test_kill_breaker_makes_the_executor_send_nothing_until_resumed(tmp_path: Path) -> None:
+    import ray
+
+    from actors.state.breakers import BreakerStore
+
+    data_dir = tmp_path / "data"
+    store = BreakerStore(data_dir)
+    store.trip("kill", "drill")
+    with _graph(tmp_path) as g:
+        risk = _risk(g, data_dir)  # comes up HALTED and relays the kill switch to the executor
+        d = ray.get(risk.on_signal.remote(_signal(g, 1)))
+        assert (d.approved, d.rule) == (False, "breaker:kill")
+        wait_for(lambda: ray.get(g.alerter.count.remote("kill_switch")) >= 1, 30, "the relay")
+        direct = entry_intent("BTC", "buy", 0.001, g.mid(), "bypass")  # even bypassing risk
+        ray.get(g.executor.submit.remote(direct))
+        assert ray.get(g.keeper.order_status.remote(direct.cloid)) == "rejected"
+        assert [f for f in g.venue.fills_since(0) if f.cloid == direct.cloid] == []
+        assert g.venue.open_orders() == []
+        store.request_resume("kill", "code-kill-1")
+        store.confirm("code-kill-1")
+        d = ray.get(risk.on_signal.remote(_signal(g, 2)))
+        assert d.approved, d
+        wait_for(lambda: [f for f in g.venue.fills_since(0) if f.side == "buy"], 60,
+                 "the entry after the resume to fill")  # fmt: skip
+        ray.kill(risk, no_restart=True)

@@ -113,14 +113,16 @@ def test_loss_streak_trips_from_the_journal_and_counts_afresh_after_resume(tmp_p
 def test_volatility_trips_on_the_feeds_bars(tmp_path: Path) -> None:
     import ray
 
-    rng = np.random.default_rng(3)
-    close = 100 * np.cumprod(1 + rng.normal(0, 0.001, 700))
-    high, low = close * 1.001, close * 0.999
-    high[-10:], low[-10:] = close[-10:] * 1.03, close[-10:] * 0.97  # ATR ~ 20x its baseline
-    rows = [(900_000 * i, float(h), float(lo), float(c)) for i, (h, lo, c)
-            in enumerate(zip(high, low, close, strict=True))]  # fmt: skip
     data_dir = tmp_path / "data"
     with _graph(tmp_path) as g:
+        # bars at the venue's price level: the first signal's entry is marked with them
+        rng = np.random.default_rng(3)
+        close = np.cumprod(1 + rng.normal(0, 0.001, 700))
+        close *= g.mid() / close[-1]
+        high, low = close * 1.001, close * 0.999
+        high[-10:], low[-10:] = close[-10:] * 1.03, close[-10:] * 0.97  # ATR ~ 20x its baseline
+        rows = [(900_000 * i, float(h), float(lo), float(c)) for i, (h, lo, c)
+                in enumerate(zip(high, low, close, strict=True))]  # fmt: skip
         calm = ray.remote(FakeFeed).options(num_cpus=0).remote({"BTC": rows[:-10]})
         risk = _risk(g, data_dir, feed=calm)
         d = ray.get(risk.on_signal.remote(_signal(g, 1)))
@@ -129,7 +131,7 @@ def test_volatility_trips_on_the_feeds_bars(tmp_path: Path) -> None:
         ray.kill(risk, no_restart=True)
         risk = _risk(g, data_dir, feed=stormy)
         d = ray.get(risk.on_signal.remote(_signal(g, 2)))
-        assert (d.approved, d.rule) == (False, "breaker:volatility")
+        assert (d.approved, d.rule) == (False, "breaker:volatility"), read_events(data_dir)
         line = _tripped_once(g, data_dir, "volatility")
         assert line["values"]["ratio"] > 3.0 and "BTC" in line["reason"]
         ray.kill(risk, no_restart=True)

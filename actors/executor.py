@@ -72,6 +72,7 @@ class Executor:
         self._seq = time.time_ns() // 1000
         self._stop = threading.Event()
         self.reconciled = False
+        self.killed = False  # the kill switch: nothing at all is sent to the venue
         self.blocked: set[str] = set()
         self.positions: dict[str, float] = {}
         self.entries: dict[str, float] = {}  # venue entry price per open position
@@ -175,6 +176,15 @@ class Executor:
             )
         return n
 
+    def set_killed(self, killed: bool) -> None:
+        """The `kill` breaker (PortfolioRisk relays it): while set, no order of any kind is
+        sent — the operator's `fractal kill` owns the account."""
+        if killed != self.killed:
+            self.killed = killed
+            self._event(Level.CRITICAL if killed else Level.INFO, "kill_switch",
+                        "kill switch engaged: the executor sends nothing" if killed
+                        else "kill switch released: the executor sends orders again")  # fmt: skip
+
     def flatten(self, reason: str) -> int:
         """Close every position with a journaled reduce-only market order (a breaker configured
         to close positions); the protective legs are canceled once a position is flat. Returns
@@ -239,6 +249,11 @@ class Executor:
         """Venue call for a journaled intent, then journal what happened."""
         import ray
 
+        if self.killed:  # journaled, never sent: the kill switch owns the account
+            upd = update_of(intent, "rejected", self.venue.now_ms(), error="kill switch: not sent")
+            ray.get(self.keeper.record_order_update.remote(upd))
+            self._on_update(intent, upd)
+            return upd
         upd = place_checked(self.venue, intent, self.venue.now_ms())
         crash_point(self.crash, "K4" if intent.purpose == "entry" else "K7")
         ray.get(self.keeper.record_order_update.remote(upd))

@@ -104,9 +104,13 @@ class PortfolioRisk:
 
         if self.data_dir is None:
             return
-        after = self._states().get("loss_streak")
-        after_ms = after.values.get("after_ms", -1.0) if after is not None else -1.0
-        trades = ray.get(self.keeper.closed_trades.remote(max(50, self.thresholds.loss_streak)))
+        try:
+            after = self._states().get("loss_streak")
+            after_ms = after.values.get("after_ms", -1.0) if after is not None else -1.0
+            trades = ray.get(self.keeper.closed_trades.remote(max(50, self.thresholds.loss_streak)))
+        except Exception as exc:  # the decision path re-reads the states and fails closed
+            log.error("loss streak not checked: %s", exc)
+            return
         t = self.core.loss_streak_trip(trades, after_ms)
         self._trip_all([t] if t is not None else [])
 
@@ -237,6 +241,8 @@ class PortfolioRisk:
             self._save_peak(force=True)
         if tripped != self._tripped:
             new = [n for n in tripped if n not in (self._tripped or ())]
+            if ("kill" in tripped) != ("kill" in (self._tripped or ())):
+                self.executor.set_killed.remote("kill" in tripped)
             self._tripped = tripped
             self._event(Level.CRITICAL if tripped else Level.INFO, "breakers",
                         f"HALTED by breaker(s) {', '.join(tripped)}: no new entries"

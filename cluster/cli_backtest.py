@@ -169,6 +169,15 @@ def backtest(
     no_funding: bool = typer.Option(False, "--no-funding", help="ignore funding prints"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     report: Path | None = typer.Option(None, "--report", help="write an HTML report here"),
+    symbols: str | None = typer.Option(
+        None, "--symbols", help="with --portfolio: comma-separated symbols, e.g. BTC,ETH,SOL"
+    ),
+    portfolio: bool = typer.Option(
+        False,
+        "--portfolio",
+        help="one book over --symbols, every entry judged by the live risk rules "
+        "(correlation, VaR, drawdown, exposure caps; settings as for `fractal live`)",
+    ),
 ) -> None:
     """Backtest one strategy: next-bar-open fills, fees, slippage, funding, liquidation."""
     from research.backtest.bars import Bars, BarsError
@@ -181,6 +190,16 @@ def backtest(
     except KeyError as err:
         raise fail(str(err.args[0]), 2) from None
     params = _parse_params(param, module.Params)
+    if portfolio or symbols is not None:
+        from cluster.cli_portfolio import run_portfolio_backtest
+
+        if not portfolio or not symbols or symbol is not None or data is not None or report:
+            raise fail("--symbols goes with --portfolio (and not with --symbol, --data or "
+                       "--report)", 2)  # fmt: skip
+        cost = backtest_config(module, fee, slippage, "risk", leverage, cash, no_funding)
+        run_portfolio_backtest(strategy, module, params, symbols, timeframe, venue, cost.costs,
+                               cash, as_json)  # fmt: skip
+        return
     default_sizing = getattr(module, "DEFAULT_SIZING", "risk")
     cfg = backtest_config(module, fee, slippage, sizing, leverage, cash, no_funding, fraction)
     mode = cfg.sizing

@@ -15,6 +15,7 @@ The demo key is generated with eth-account, kept in memory and in ``state_dir/pa
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +28,7 @@ from actors.venues.simulator import Simulator, SimulatorConfig
 
 DEFAULT_PAPER_START_MS = 1_751_328_000_000  # 2025-07-01 00:00:00 UTC
 KEY_FILE = "paper_account.key"
+ENDPOINT_FILE = "endpoint.json"  # where a running paper venue listens (for `fractal kill`)
 
 
 def _load_or_create_key(path: Path) -> str:
@@ -120,6 +122,7 @@ class PaperExchange:
                 nonce_path=self.state_dir / "paper_nonce.json",
                 clock_speed=self.speed,
             )
+            _write_endpoint(self.state_dir / ENDPOINT_FILE, sim.base_url, self.speed)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -133,4 +136,26 @@ class PaperExchange:
     ) -> None:
         sim, self._sim = self._sim, None
         if sim is not None:
+            (self.state_dir / ENDPOINT_FILE).unlink(missing_ok=True)
             sim.stop()
+
+
+def _write_endpoint(path: Path, base_url: str, speed: float) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"base_url": base_url, "pid": os.getpid(), "speed": speed}))
+    os.replace(tmp, path)
+
+
+def running_spec(state_dir: Path) -> VenueSpec | None:
+    """The spec of the paper venue another process is running on ``state_dir`` (its endpoint
+    file names a live pid), or None: lets `fractal kill` reach a running `fractal live`."""
+    try:
+        ep = json.loads((Path(state_dir) / ENDPOINT_FILE).read_text())
+        os.kill(int(ep["pid"]), 0)  # raises when that process is gone
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    key = _load_or_create_key(Path(state_dir) / KEY_FILE)
+    return VenueSpec(kind="paper", network="paper", base_url=str(ep["base_url"]),
+                     account_address=eth_account.Account.from_key(key).address.lower(),
+                     secret_key=SecretStr(key), nonce_path=Path(state_dir) / "paper_nonce.json",
+                     clock_speed=float(ep.get("speed", 1.0)))  # fmt: skip

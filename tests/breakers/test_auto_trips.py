@@ -113,14 +113,16 @@ def test_loss_streak_trips_from_the_journal_and_counts_afresh_after_resume(tmp_p
 def test_volatility_trips_on_the_feeds_bars(tmp_path: Path) -> None:
     import ray
 
-    rng = np.random.default_rng(3)
-    close = 100 * np.cumprod(1 + rng.normal(0, 0.001, 700))
-    high, low = close * 1.001, close * 0.999
-    high[-10:], low[-10:] = close[-10:] * 1.03, close[-10:] * 0.97  # ATR ~ 20x its baseline
-    rows = [(900_000 * i, float(h), float(lo), float(c)) for i, (h, lo, c)
-            in enumerate(zip(high, low, close, strict=True))]  # fmt: skip
     data_dir = tmp_path / "data"
     with _graph(tmp_path) as g:
+        # bars at the venue's price level: the first signal's entry is marked with them
+        rng = np.random.default_rng(3)
+        close = np.cumprod(1 + rng.normal(0, 0.001, 700))
+        close *= g.mid() / close[-1]
+        high, low = close * 1.001, close * 0.999
+        high[-10:], low[-10:] = close[-10:] * 1.03, close[-10:] * 0.97  # ATR ~ 20x its baseline
+        rows = [(900_000 * i, float(h), float(lo), float(c)) for i, (h, lo, c)
+                in enumerate(zip(high, low, close, strict=True))]  # fmt: skip
         calm = ray.remote(FakeFeed).options(num_cpus=0).remote({"BTC": rows[:-10]})
         risk = _risk(g, data_dir, feed=calm)
         d = ray.get(risk.on_signal.remote(_signal(g, 1)))
@@ -129,7 +131,7 @@ def test_volatility_trips_on_the_feeds_bars(tmp_path: Path) -> None:
         ray.kill(risk, no_restart=True)
         risk = _risk(g, data_dir, feed=stormy)
         d = ray.get(risk.on_signal.remote(_signal(g, 2)))
-        assert (d.approved, d.rule) == (False, "breaker:volatility")
+        assert (d.approved, d.rule) == (False, "breaker:volatility"), read_events(data_dir)
         line = _tripped_once(g, data_dir, "volatility")
         assert line["values"]["ratio"] > 3.0 and "BTC" in line["reason"]
         ray.kill(risk, no_restart=True)
@@ -211,4 +213,31 @@ def test_trip_cancels_resting_entries_and_optionally_flattens(
         else:
             assert [p.symbol for p in g.venue.positions() if p.size] == ["BTC"]
             assert protective, "the stop stays on the venue"
+        ray.kill(risk, no_restart=True)
+
+
+def test_kill_breaker_makes_the_executor_send_nothing_until_resumed(tmp_path: Path) -> None:
+    import ray
+
+    from actors.state.breakers import BreakerStore
+
+    data_dir = tmp_path / "data"
+    store = BreakerStore(data_dir)
+    store.trip("kill", "drill")
+    with _graph(tmp_path) as g:
+        risk = _risk(g, data_dir)  # comes up HALTED and relays the kill switch to the executor
+        d = ray.get(risk.on_signal.remote(_signal(g, 1)))
+        assert (d.approved, d.rule) == (False, "breaker:kill")
+        wait_for(lambda: ray.get(g.alerter.count.remote("kill_switch")) >= 1, 30, "the relay")
+        direct = entry_intent("BTC", "buy", 0.001, g.mid(), "bypass")  # even bypassing risk
+        ray.get(g.executor.submit.remote(direct))
+        assert ray.get(g.keeper.order_status.remote(direct.cloid)) == "rejected"
+        assert [f for f in g.venue.fills_since(0) if f.cloid == direct.cloid] == []
+        assert g.venue.open_orders() == []
+        store.request_resume("kill", "code-kill-1")
+        store.confirm("code-kill-1")
+        d = ray.get(risk.on_signal.remote(_signal(g, 2)))
+        assert d.approved, d
+        wait_for(lambda: [f for f in g.venue.fills_since(0) if f.side == "buy"], 60,
+                 "the entry after the resume to fill")  # fmt: skip
         ray.kill(risk, no_restart=True)

@@ -40,6 +40,8 @@ NOT_RUN: dict[str, str] = {
     "fractal breaker confirm": "takes the code printed by resume (tests/breakers/test_breaker_cli.py)",
     # exits 1 by design until a store holds testnet evidence (tests/breakers/test_preflight*)
     "fractal preflight": "fails by design on a store without testnet evidence (tests/breakers)",
+    # cancels on the venue of a running live run (paper: its simulator), which is not up here
+    "fractal kill": "needs a running venue (tests/breakers/test_kill_switch.py)",
 }
 # command prefix -> (argument overrides, a regex its stdout prints once it serves)
 SERVERS: dict[str, tuple[dict[str, str], str]] = {

@@ -104,6 +104,11 @@ def _sweep(strategy: str, params: list[str], datasets: list[Any], config: Any, m
     }  # fmt: skip
 
 
+def _partial(report: dict[str, Any], section: str) -> None:
+    """Each section on stderr as it finishes: a long run cut short keeps what it measured."""
+    print(json.dumps({section: report.get(section)}, default=str), file=sys.stderr, flush=True)
+
+
 def _spread(lo: int, count: int, step: int) -> str:
     return f"{lo}:{lo + (count - 1) * step}:{step}"
 
@@ -210,8 +215,10 @@ def main() -> None:
             report["sma_grid"]["ratio_end_to_end"] = (
                 ours["bar_variants_per_s"] / vbt["bar_variants_per_s"]
             )
+            _partial(report, "sma_grid")
     if "optuna" in sections:
         report["optuna"] = bench_optuna(a.optuna_trials, 32, root)
+        _partial(report, "optuna")
     if "bos10" in sections:
         per_rr = max(1, a.per_set // 10)
         params = [f"swing_length={_spread(20, a.det_sets, 10)}",
@@ -220,6 +227,7 @@ def main() -> None:
         r = _sweep("bos_orderblock", params, [ds], bos_cfg, True, root)
         r["target_s"] = 120.0 * (r["variants"] * a.bars) / 1e9
         report["bos_10x100"] = r
+        _partial(report, "bos_10x100")
     if "bos_own" in sections:
         sw = max(1, a.own // 10)
         params = [f"swing_length={_spread(20, sw, 1)}",
@@ -227,6 +235,7 @@ def main() -> None:
         r = _sweep("bos_orderblock", params, [ds], bos_cfg, True, root)
         r["target_s"] = 600.0 * (r["variants"] * a.bars) / 1e9
         report["bos_own_detectors"] = r
+        _partial(report, "bos_own_detectors")
     report["load_avg_end"] = os.getloadavg()
     print(json.dumps(report, default=str))
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 MARKET = 0
 LIMIT = 1
@@ -92,12 +93,36 @@ class Signals:
 
     def validate(self, close: FloatArray | None = None) -> None:
         """Raise SignalError on the first broken rule; `close` enables the stop-side check
-        for market entries (their reference price is the signal bar's close)."""
+        for market entries (their reference price is the signal bar's close).
+
+        Why two passes: the rules are checked in one numba pass over the bars (`_rules_hold`);
+        only when it finds a broken one do the numpy checks below run, to name it. A sweep
+        validates every variant's million bars, and the numpy checks alone cost more than the
+        simulation on an SMC strategy that re-emits its resting entry on half the bars."""
         n = len(self)
         for f in fields(self):
             a = getattr(self, f.name)
             if not isinstance(a, np.ndarray) or a.shape != (n,):
                 raise SignalError(f"{f.name}: expected a numpy array of shape ({n},)")
+        if not self._rules_hold(close):
+            self._check_rules(close)
+
+    def _rules_hold(self, close: FloatArray | None) -> bool:
+        """True when the one-pass check finds no broken rule (False also for unusual dtypes or
+        a close of the wrong shape: _check_rules then decides)."""
+        if self.entry.dtype != np.int8 or self.entry_kind.dtype != np.int8:
+            return False
+        floats = (self.entry_price, self.stop, self.target, self.trail)
+        if any(a.dtype != np.float64 for a in floats):
+            return False
+        c = np.empty(0) if close is None else np.asarray(close, dtype=np.float64)
+        if close is not None and c.shape != self.entry.shape:
+            return False
+        return bool(_rules_hold(self.entry, self.entry_kind, *floats, c, close is not None))
+
+    def _check_rules(self, close: FloatArray | None = None) -> None:
+        """The rules in numpy, raising on the first broken one with the bar it is on."""
+        n = len(self)
         bad = (self.entry < -1) | (self.entry > 1)
         if bad.any():
             raise SignalError(f"entry must be -1, 0 or +1 (bar {_first(bad)})")
@@ -154,3 +179,40 @@ class Signals:
 
 def _first(mask: npt.NDArray[np.bool_]) -> int:
     return int(np.flatnonzero(mask)[0])
+
+
+@njit(cache=True)
+def _rules_hold(
+    entry: np.ndarray,
+    kind: np.ndarray,
+    price: np.ndarray,
+    stop: np.ndarray,
+    target: np.ndarray,
+    trail: np.ndarray,
+    close: np.ndarray,
+    has_close: bool,
+) -> bool:
+    """Signals._check_rules as one pass over the bars: True when no rule is broken (the same
+    comparisons on the same float64 values, so NaN and the boundaries behave identically;
+    a property test holds the two to the same verdict)."""
+    for i in range(entry.shape[0]):
+        e = entry[i]
+        if e == 0:
+            continue
+        if e < -1 or e > 1:
+            return False
+        kd = kind[i]
+        if kd != MARKET and kd != LIMIT and kd != STOP:
+            return False
+        resting = kd != MARKET
+        p = price[i]
+        if resting and not (np.isfinite(p) and p > 0):
+            return False
+        for a in (stop[i], target[i], trail[i]):
+            if not np.isnan(a) and not (np.isfinite(a) and a > 0):
+                return False
+        ref = p if resting else (close[i] if has_close else np.nan)
+        side = np.float64(e)
+        if (stop[i] - ref) * side >= 0 or (target[i] - ref) * side <= 0:
+            return False
+    return True

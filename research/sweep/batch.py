@@ -153,9 +153,32 @@ def _engine(
     return stats, end_eq
 
 
+def reset_peak_rss() -> None:
+    """Restart this process's peak-RSS mark (Linux: writing 5 to clear_refs resets VmHWM and
+    nothing else), so a long-lived Ray worker reports the peak of this task, not of its past."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:  # not Linux: ru_maxrss (the process's lifetime peak) is reported instead
+        pass
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS since the last reset_peak_rss (VmHWM), else the process's lifetime peak."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def evaluate(job: Job, data: Mapping[str, Any], x: np.ndarray | None) -> dict[str, Any]:
-    """Stats rows (V, N_STATS), period returns (V, periods) and the kernel seconds."""
-    t0 = time.perf_counter()
+    """Stats rows (V, N_STATS), period returns (V, periods), the wall and CPU seconds, the peak
+    RSS (since the task began: tasks.py resets the mark; resident object-store pages included)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     module = registry.get(job.strategy)
     config = job.config.for_market(data.get("venue"), data.get("symbol"))
     cfg = config.vector()
@@ -164,9 +187,9 @@ def evaluate(job: Job, data: Mapping[str, Any], x: np.ndarray | None) -> dict[st
         stats, end_eq = _sma_fused(module, data, job, cfg, ends)
     else:  # (sma_cross with risk sizing fails there, on its first entry, as in the backtest)
         stats, end_eq = _engine(module, data, x, job, config, ends)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"stats": stats, "period_returns": period_returns(end_eq, cfg[k.C_CASH]),
-            "seconds": time.perf_counter() - t0, "peak_rss_mb": rss_mb}  # fmt: skip
+            "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+            "peak_rss_mb": peak_rss_mb()}  # fmt: skip
 
 
 def equity_curve(

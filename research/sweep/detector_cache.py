@@ -77,14 +77,19 @@ def load_or_compute(
     write: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """The matrix from the disk cache, else computed (and stored unless ``write`` is False);
-    info says which and how long."""
-    t0 = time.perf_counter()
+    info says which and how long (wall and CPU seconds)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     path = None if cache_dir is None else cache_dir / f"{key}.npy"
     if path is not None and path.is_file():
         try:
             x = np.load(path)
             if x.shape == (det_bars.shape[0], N_BAR_COLS + len(columns)):
-                return x, {"key": key, "hit": True, "seconds": time.perf_counter() - t0}
+                return x, {
+                    "key": key,
+                    "hit": True,
+                    "seconds": time.perf_counter() - t0,
+                    "cpu_seconds": time.process_time() - c0,
+                }
         except (OSError, ValueError):
             pass  # unreadable entry: recompute and overwrite
     x = compute_matrix(det_bars, ohlc, detector_params, columns)
@@ -94,4 +99,9 @@ def load_or_compute(
         with open(tmp, "wb") as fh:
             np.save(fh, x)
         os.replace(tmp, path)
-    return x, {"key": key, "hit": False, "seconds": time.perf_counter() - t0}
+    return x, {
+        "key": key,
+        "hit": False,
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+    }

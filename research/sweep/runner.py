@@ -55,13 +55,23 @@ class RunStats:
     tasks: int = 0
     wall_seconds: float = 0.0
     kernel_seconds: float = 0.0  # summed over tasks (evaluation + detection)
+    kernel_cpu_seconds: float = 0.0  # the same tasks' CPU time (what an idle machine would take)
     detect_seconds: float = 0.0
     cache_hits: int = 0  # detector matrices read from the disk cache
     cache_misses: int = 0  # detector matrices computed
     detector_sets: int = 0  # distinct (dataset, detector parameters) needed this run
     cpus: int = 1
-    worker_peak_rss_mb: float = 0.0  # the largest task process's peak RSS
+    worker_peak_rss_mb: float = 0.0  # the largest peak RSS of one task
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def add_detection(self, info: dict[str, Any]) -> None:
+        """Count one detector matrix (read from the cache or computed)."""
+        self.kernel_seconds += info["seconds"]
+        self.kernel_cpu_seconds += info.get("cpu_seconds", 0.0)
+        self.detect_seconds += info["seconds"]
+        self.cache_hits += info["hit"]
+        self.cache_misses += not info["hit"]
+        self.worker_peak_rss_mb = max(self.worker_peak_rss_mb, info.get("peak_rss_mb", 0.0))
 
 
 def _ns_per_bar(strategy: str, detector: Any) -> float:
@@ -193,21 +203,15 @@ def run_variants(
                 store.append(_rows(members, out, strategy, config))
                 stats.computed += len(members)
                 stats.kernel_seconds += out["seconds"]
+                stats.kernel_cpu_seconds += out["cpu_seconds"]
                 stats.worker_peak_rss_mb = max(stats.worker_peak_rss_mb, out["peak_rss_mb"])
-                info = out.get("detect")
-                if info is not None:
-                    stats.kernel_seconds += info["seconds"]
-                    stats.detect_seconds += info["seconds"]
-                    stats.cache_hits += info["hit"]
-                    stats.cache_misses += not info["hit"]
+                if "detect" in out:
+                    stats.add_detection(out["detect"])
                 bar.update(len(members))
                 if on_batch is not None:
                     on_batch(stats.computed)
         for info in ray.get(detect_infos):
-            stats.kernel_seconds += info["seconds"]
-            stats.detect_seconds += info["seconds"]
-            stats.cache_hits += info["hit"]
-            stats.cache_misses += not info["hit"]
+            stats.add_detection(info)
     except KeyboardInterrupt:
         for ref in inflight:
             ray.cancel(ref, force=True)

@@ -24,10 +24,12 @@ CACHE_CAP_BYTES = int(float(os.environ.get("FRACTAL_DETECTOR_CACHE_GB", "4")) * 
 SOLO_WRITE_BYTES = 32 * 2**20
 
 
-def _one_thread() -> None:
+def _task_start() -> None:
+    """One numba thread; the process's peak-RSS mark restarted, so each task reports its own."""
     import numba
 
     numba.set_num_threads(1)
+    batch.reset_peak_rss()
 
 
 def _prune(cache_dir: Path | None) -> None:
@@ -72,20 +74,21 @@ def _matrix(
     )
     if not info["hit"]:
         _prune(cdir)
+    info["peak_rss_mb"] = batch.peak_rss_mb()
     return x, info
 
 
 @ray.remote(num_cpus=1, num_returns=2)
 def detect_task(data: Mapping[str, Any], det: Detection) -> tuple[np.ndarray, dict[str, Any]]:
     """The detector matrix for one (dataset, detector parameters), into the object store."""
-    _one_thread()
+    _task_start()
     return _matrix(data, det)
 
 
 @ray.remote(num_cpus=1)
 def evaluate_task(job: batch.Job, data: Mapping[str, Any], x: np.ndarray | None) -> dict[str, Any]:
     """A batch of variants on a shared (object-store) detector matrix, or none."""
-    _one_thread()
+    _task_start()
     return batch.evaluate(job, data, x)
 
 
@@ -93,7 +96,7 @@ def evaluate_task(job: batch.Job, data: Mapping[str, Any], x: np.ndarray | None)
 def detect_evaluate_task(job: batch.Job, data: Mapping[str, Any], det: Detection) -> dict[str, Any]:
     """Detection and a small batch in one task: a group that fits one batch never sends its
     matrix (8 bytes x bars x columns) through the object store."""
-    _one_thread()
+    _task_start()
     x, info = _matrix(data, det, solo=len(job.params) == 1)
     out = batch.evaluate(job, data, x)
     out["detect"] = info

@@ -23,7 +23,6 @@ import importlib.util
 import json
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -67,6 +66,7 @@ def _dataset(candles: pd.DataFrame, config: Any) -> Any:
 
 def _sweep(strategy: str, params: list[str], datasets: list[Any], config: Any, mlflow: bool,
            root: Path) -> dict[str, Any]:  # fmt: skip
+    from research.sweep.batch import peak_rss_mb, reset_peak_rss
     from research.sweep.space import Space
     from research.sweep.sweep import SweepRequest, run_sweep
     from strategies import registry
@@ -77,6 +77,8 @@ def _sweep(strategy: str, params: list[str], datasets: list[Any], config: Any, m
         datasets=datasets, data_dir=Path(tempfile.mkdtemp(dir=root)), progress=False,
         mlflow=mlflow,
     )  # fmt: skip
+    load0 = os.getloadavg()
+    reset_peak_rss()  # the driver's peak during this sweep only
     t0 = time.perf_counter()
     out = run_sweep(req)
     wall = time.perf_counter() - t0
@@ -84,15 +86,27 @@ def _sweep(strategy: str, params: list[str], datasets: list[Any], config: Any, m
     n = datasets[0].bars
     return {
         "variants": out["variants"], "computed": out["computed"], "bars": n,
+        "load_avg_start": load0, "load_avg_end": os.getloadavg(),
         "end_to_end_s": wall, "runner_wall_s": t["wall_s"], "kernel_s": t["kernel_s"],
-        "detect_s": t["detect_s"], "tasks": t["tasks"], "cpus": t["cpus"],
+        "kernel_cpu_s": t["kernel_cpu_s"], "detect_s": t["detect_s"], "tasks": t["tasks"],
+        "cpus": t["cpus"],
         "ray_overhead": t["wall_s"] * t["cpus"] / t["kernel_s"] - 1 if t["kernel_s"] else None,
+        # what the runner would take on an idle machine: the tasks' CPU seconds over the cores
+        # (no Ray overhead, no report or MLflow; CPU time is what a loaded machine inflates least)
+        "idle_projection_runner_s": t["kernel_cpu_s"] / t["cpus"],
         "variants_per_s": out["computed"] / wall, "bar_variants_per_s": n * out["computed"] / wall,
+        "runner_variants_per_s": out["computed"] / t["wall_s"],
         "runner_bar_variants_per_s": n * out["computed"] / t["wall_s"],
-        "detector_cache": out["detector_cache"], "worker_peak_rss_mb": t["worker_peak_rss_mb"],
-        "driver_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "detector_cache": out["detector_cache"],
+        "worker_task_peak_rss_mb": t["worker_peak_rss_mb"],
+        "driver_peak_rss_mb": peak_rss_mb(),
         "dsr": out["dsr"], "pbo": out["pbo"], "results": out["results"],
     }  # fmt: skip
+
+
+def _partial(report: dict[str, Any], section: str) -> None:
+    """Each section on stderr as it finishes: a long run cut short keeps what it measured."""
+    print(json.dumps({section: report.get(section)}, default=str), file=sys.stderr, flush=True)
 
 
 def _spread(lo: int, count: int, step: int) -> str:
@@ -156,41 +170,37 @@ def main() -> None:
     candles = _candles(npz, a.bars)
     bos_cfg = BacktestConfig()  # costs on: fees, 1 bp slippage; risk sizing
     ds = _dataset(candles, bos_cfg)
-    warm = _dataset(candles.iloc[:20_000].reset_index(drop=True), bos_cfg)
+    warm_candles = candles.iloc[:20_000].reset_index(drop=True)
+    warm = _dataset(warm_candles, bos_cfg)
     t0 = time.perf_counter()
     _sweep("bos_orderblock", ["rr=2:3:1"], [warm], bos_cfg, True, root)
+    # each Ray worker loads the sma kernels from the numba cache on its first sma batch
+    sma_cfg = BacktestConfig(
+        sizing="all_in",
+        costs=CostModel(taker_fee=bb.FEE, maker_fee=bb.FEE, slippage_bps=0.0, funding=False),
+    )  # fmt: skip
+    _sweep("sma_cross", ["fast=5:10:5", "slow=20:40:20"], [_dataset(warm_candles, sma_cfg)],
+           sma_cfg, False, root)  # fmt: skip
     report["warmup_s"] = time.perf_counter() - t0
 
-    if "bos10" in sections:
-        per_rr = max(1, a.per_set // 10)
-        params = [f"swing_length={_spread(20, a.det_sets, 10)}",
-                  f"max_wait={_spread(10, min(10, a.per_set), 10)}",
-                  f"cooldown={_spread(0, per_rr, 5)}"]  # fmt: skip
-        r = _sweep("bos_orderblock", params, [ds], bos_cfg, True, root)
-        r["target_s"] = 120.0 * (r["variants"] * a.bars) / 1e9
-        report["bos_10x100"] = r
-    if "bos_own" in sections:
-        sw = max(1, a.own // 10)
-        params = [f"swing_length={_spread(20, sw, 1)}",
-                  f"internal_length={_spread(3, min(10, a.own), 1)}"]  # fmt: skip
-        r = _sweep("bos_orderblock", params, [ds], bos_cfg, True, root)
-        r["target_s"] = 600.0 * (r["variants"] * a.bars) / 1e9
-        report["bos_own_detectors"] = r
     if "sma" in sections:
-        fee = bb.FEE
-        sma_cfg = BacktestConfig(
-            sizing="all_in",
-            costs=CostModel(taker_fee=fee, maker_fee=fee, slippage_bps=0.0, funding=False),
-        )  # fmt: skip
         sma_ds = _dataset(candles, sma_cfg)
         fast, slow = bb.grid_pairs(a.sma_variants)
         pairs = sorted(set(zip(fast.tolist(), slow.tolist(), strict=True)))
         params = [f"fast={','.join(str(f) for f in sorted({p[0] for p in pairs}))}",
                   f"slow={','.join(str(s) for s in sorted({p[1] for p in pairs}))}"]  # fmt: skip
         ours = _sweep("sma_cross", params, [sma_ds], sma_cfg, False, root)
+        load0 = os.getloadavg()
         both = bb.spawn("vbt", str(npz), ["--variants", str(a.vbt_variants), "--repeat", "1"])
         vbt = both.get("grid", both)  # vectorbt's single run is timed too; only its grid is used
-        report["sma_grid"] = {"ours": ours, "vectorbt_chunk": vbt}
+        vbt["load_avg_start"], vbt["load_avg_end"] = load0, os.getloadavg()
+        # peak memory of the runner's processes during the sweep: the driver, and each task
+        # (a task's RSS counts the object-store pages it read; `cpus` tasks run at once)
+        mem = {"driver_mb": ours["driver_peak_rss_mb"], "task_mb": ours["worker_task_peak_rss_mb"]}
+        mem["largest_process_mb"] = max(mem.values())
+        mem["driver_plus_concurrent_tasks_mb"] = mem["driver_mb"] + ours["cpus"] * mem["task_mb"]
+        report["sma_grid"] = {"ours": ours, "vectorbt_chunk": vbt, "peak_rss": mem,
+                              "target_ratio": 100.0, "target_peak_mb": 1024.0}  # fmt: skip
         if "grid" in vbt:
             table = pd.read_parquet(ours["results"])
             key = dict(zip(zip(table["param_fast"], table["param_slow"], strict=True),
@@ -201,8 +211,31 @@ def main() -> None:
             report["sma_grid"]["ratio_bar_variants_per_s"] = (
                 ours["runner_bar_variants_per_s"] / vbt["bar_variants_per_s"]
             )
+            # the whole sweep (PBO/DSR/walk-forward report and the parquet table included)
+            report["sma_grid"]["ratio_end_to_end"] = (
+                ours["bar_variants_per_s"] / vbt["bar_variants_per_s"]
+            )
+            _partial(report, "sma_grid")
     if "optuna" in sections:
         report["optuna"] = bench_optuna(a.optuna_trials, 32, root)
+        _partial(report, "optuna")
+    if "bos10" in sections:
+        per_rr = max(1, a.per_set // 10)
+        params = [f"swing_length={_spread(20, a.det_sets, 10)}",
+                  f"max_wait={_spread(10, min(10, a.per_set), 10)}",
+                  f"cooldown={_spread(0, per_rr, 5)}"]  # fmt: skip
+        r = _sweep("bos_orderblock", params, [ds], bos_cfg, True, root)
+        r["target_s"] = 120.0 * (r["variants"] * a.bars) / 1e9
+        report["bos_10x100"] = r
+        _partial(report, "bos_10x100")
+    if "bos_own" in sections:
+        sw = max(1, a.own // 10)
+        params = [f"swing_length={_spread(20, sw, 1)}",
+                  f"internal_length={_spread(3, min(10, a.own), 1)}"]  # fmt: skip
+        r = _sweep("bos_orderblock", params, [ds], bos_cfg, True, root)
+        r["target_s"] = 600.0 * (r["variants"] * a.bars) / 1e9
+        report["bos_own_detectors"] = r
+        _partial(report, "bos_own_detectors")
     report["load_avg_end"] = os.getloadavg()
     print(json.dumps(report, default=str))
 

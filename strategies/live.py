@@ -118,7 +118,7 @@ def detect_columns(
     """The named ``detect()`` columns, straight from the numpy core.
 
     Why not ``detect()``: only the concepts these columns need are computed, and no ~300-column
-    frame is built; the values are the same (``detect`` builds its frame from these arrays)."""
+    frame is built; the values are the same (``tests/smc/test_frame.py``)."""
     outs = detect_arrays(
         bars_from_frame(frame), make_params(**detector_params), columns=list(columns)
     )

@@ -1,15 +1,18 @@
-"""Assemble the concept nodes' outputs into ``detect()``'s DataFrame with one copy.
+"""``detect()``'s DataFrame: typed blocks written once, wrapped by pandas without a copy.
 
-A node writes an ``(n, k)`` float64 array whose index/flag columns hold whole numbers. The frame
-wants those as int64 and the levels as float64, in node order. At 1M bars × 300 columns every
-extra pass is 2.4 GB of memory traffic, so: one float64 and one int64 block (column-major, as
-pandas stores them) are allocated once, each node's output is split into them by a tiled njit
-copy (run on the node's own worker thread as soon as it finishes), and the frame wraps the two
-blocks as they are (no ``concat``, no column reordering copy).
+A concept's ``step`` writes its row as float64 (levels, and whole numbers for events, flags and
+bar references). The frame stores each column in the smallest dtype that holds every value it
+can take (:func:`column_dtype`): levels float64 (NaN = none), bar references int32 (int64 past
+2**31 - 1 bars; -1 = none), event kinds / directions / trend int8, event counts int16 or int32,
+0/1 states bool. The frame is one 2-D block per dtype (column-major, as pandas stores them),
+allocated once and filled by :func:`emit` straight from the kernels' rows, then handed to pandas
+as they are (``create_dataframe_from_blocks``: no concat, no reorder, no copy). Every
+conversion is checked: a value its dtype cannot hold exactly raises instead of changing.
 """
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -18,7 +21,59 @@ import pandas as pd
 from numba import njit
 from pandas.api.internals import create_dataframe_from_blocks
 
-TILE = 512  # rows per tile: a tile of the widest node (46 columns) stays in L2
+# destination codes (``plan[:, 2]``); one block per dtype
+F64, BOOL, I8, I16, I32, I64 = range(6)
+DTYPES = (np.float64, np.bool_, np.int8, np.int16, np.int32, np.int64)
+INT32_MAX_BARS = 2**31 - 1
+
+# integer columns by name (suffix of the concept's base name; scale prefixes do not matter)
+_REF = ("_ref", "_from", "_first", "_start", "_known")  # a bar index, -1 for none
+_SMALL = ("_kind", "_dir", "_trend", "zone_leg")  # 0 / ±1 / 2 codes
+_FLAG = ("swing_high", "swing_low", "_active", "zone_in_ote")  # 0/1 states
+# counts bounded by a table size (ob_max_active <= 1024, fvg_max_active <= 4096,
+# liq_max_pools <= 1024): int16; a pool's member count is unbounded: int32
+_COUNT16 = (
+    "_new", "_touched", "_invalidated", "_retest", "_merged", "_ce", "_filled", "_inverted",
+    "_n_bull", "_n_bear", "_sweep", "_break", "_n",
+)  # fmt: skip
+_COUNT32 = ("liq_eqh", "liq_eql", "_near_count")
+
+
+def column_dtype(name: str, is_int: bool, n_bars: int) -> int:
+    """Destination code of column ``name`` (``is_int``: the concept declares it whole-numbered).
+
+    ``_active`` is a count for the order-block table (``ob_*_active``), a 0/1 state for sessions.
+    Unknown integer columns raise: a new column must be given its dtype here.
+    """
+    if not is_int:
+        return F64
+    if name.endswith(_REF):
+        return I32 if n_bars <= INT32_MAX_BARS else I64
+    if name.endswith(_SMALL):
+        return I8
+    if name.startswith("ob_") and name.endswith("_active"):
+        return I16
+    if name.endswith(_FLAG):
+        return BOOL
+    if name.endswith(_COUNT32):
+        return I32
+    if name.endswith(_COUNT16):
+        return I16
+    raise RuntimeError(f"SMC column {name!r} has no frame dtype (see _frame.column_dtype)")
+
+
+def block(shape: tuple[int, int], dtype: type) -> np.ndarray:
+    """A C-ordered array on plain (4 KiB) anonymous pages when large.
+
+    Why not ``np.empty``: numpy asks the kernel for transparent huge pages on every array of
+    4 MiB or more; on the (virtualised) machines measured for issue #17 a fresh huge-page write
+    cost 2-4x the system time of small pages (1.36 GB: 1.4-2.9 s vs 0.5-0.8 s), and the frame
+    is fresh memory on every call. The mapping is released with the array (it is its base).
+    """
+    nbytes = shape[0] * shape[1] * np.dtype(dtype).itemsize
+    if nbytes < 1 << 22:
+        return np.empty(shape, dtype=dtype)
+    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype).reshape(shape)
 
 
 class _NodeColumns(Protocol):
@@ -31,65 +86,119 @@ class _NodeColumns(Protocol):
 
 
 @njit(cache=True, nogil=True)
-def _split_columns(
-    out: np.ndarray, pos: np.ndarray, is_int: np.ndarray, floats: np.ndarray, ints: np.ndarray
-) -> None:
-    """Row-major node output → rows ``pos[j]`` of the column-major float / int64 blocks."""
-    n, k = out.shape
-    for i0 in range(0, n, TILE):
-        i1 = min(i0 + TILE, n)
-        for j in range(k):
-            row = pos[j]
-            if is_int[j]:
-                for i in range(i0, i1):
-                    ints[row, i] = np.int64(out[i, j])
-            else:
-                for i in range(i0, i1):
-                    floats[row, i] = out[i, j]
+def emit(
+    out: np.ndarray,
+    i0: int,
+    i1: int,
+    shift: int,
+    plan: np.ndarray,
+    f64: np.ndarray,
+    b1: np.ndarray,
+    i8: np.ndarray,
+    i16: np.ndarray,
+    i32: np.ndarray,
+    i64: np.ndarray,
+) -> int:
+    """Rows ``i0..i1-1`` of one node's output into the typed blocks (frame row ``i - shift``).
+
+    ``plan`` rows are ``(node column, destination code, block row)``. Returns -1, or the plan
+    row of the first value its dtype cannot hold exactly (nothing is rounded or wrapped).
+    """
+    for r in range(plan.shape[0]):
+        j, code, row = plan[r, 0], plan[r, 1], plan[r, 2]
+        if code == F64:
+            for i in range(i0, i1):
+                f64[row, i - shift] = out[i, j]
+        elif code == BOOL:
+            for i in range(i0, i1):
+                x = out[i, j]
+                if x != 0.0 and x != 1.0:
+                    return r
+                b1[row, i - shift] = x != 0.0
+        else:
+            lo, hi = -128.0, 127.0
+            if code == I16:
+                lo, hi = -32768.0, 32767.0
+            elif code == I32:
+                lo, hi = -2147483648.0, 2147483647.0
+            elif code == I64:
+                lo, hi = -9007199254740992.0, 9007199254740992.0  # exact in float64
+            for i in range(i0, i1):
+                x = out[i, j]
+                if not (lo <= x <= hi) or x != np.floor(x):  # NaN fails the range test
+                    return r
+                if code == I8:
+                    i8[row, i - shift] = np.int8(x)
+                elif code == I16:
+                    i16[row, i - shift] = np.int16(x)
+                elif code == I32:
+                    i32[row, i - shift] = np.int32(x)
+                else:
+                    i64[row, i - shift] = np.int64(x)
+    return -1
 
 
 class FrameLayout:
-    """Where each node column lands in the frame's float64 / int64 blocks."""
+    """Where each node column lands in the frame's typed blocks, for frames of ``n_bars`` rows
+    (or referring to bars up to ``n_bars``: the reference dtype depends on it)."""
 
-    def __init__(self, nodes: Sequence[_NodeColumns]) -> None:
+    def __init__(self, nodes: Sequence[_NodeColumns], n_bars: int) -> None:
         self.columns = pd.Index([c for node in nodes for c in node.columns])
         if self.columns.has_duplicates:
             dup = sorted(set(self.columns[self.columns.duplicated()]))
             raise ValueError(f"column(s) produced by two nodes: {', '.join(dup)}")
-        self._node: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
-        counts = [0, 0]  # float, int block rows used so far
-        flags: list[bool] = []
+        self.plans: dict[str, np.ndarray] = {}
+        self._names: dict[str, list[str]] = {}
+        places: list[list[int]] = [[] for _ in DTYPES]
+        pos = 0
         for node in nodes:
-            is_int = np.array([c in node.int_columns for c in node.columns], dtype=np.bool_)
-            pos = np.empty(len(node.columns), dtype=np.int64)
-            for j, flag in enumerate(is_int):
-                pos[j] = counts[int(flag)]
-                counts[int(flag)] += 1
-            self._node[node.name] = (pos, is_int, len(node.columns))
-            flags.extend(bool(f) for f in is_int)
-        # the frame column of each block row (blocks are filled in frame order)
-        is_int_col = np.array(flags, dtype=np.bool_)
-        order = np.arange(len(self.columns), dtype=np.int64)
-        self.float_place = order[~is_int_col]
-        self.int_place = order[is_int_col]
+            plan = np.empty((len(node.columns), 3), dtype=np.int64)
+            for j, col in enumerate(node.columns):
+                code = column_dtype(col, col in node.int_columns, n_bars)
+                plan[j] = (j, code, len(places[code]))
+                places[code].append(pos)
+                pos += 1
+            self.plans[node.name] = plan
+            self._names[node.name] = list(node.columns)
+        self.places = [np.array(p, dtype=np.int64) for p in places]
 
-    def alloc(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Uninitialised blocks for ``n`` bars (every cell is written by :meth:`split`)."""
-        return (
-            np.empty((len(self.float_place), n), dtype=np.float64),
-            np.empty((len(self.int_place), n), dtype=np.int64),
+    def dtypes(self) -> pd.Series:
+        """The frame's dtype per column (what :meth:`frame` will hold)."""
+        by_col: dict[str, np.dtype] = {}
+        for name, plan in self.plans.items():
+            for col, (_, code, _) in zip(self._names[name], plan, strict=True):
+                by_col[col] = np.dtype(DTYPES[code])
+        return pd.Series([by_col[c] for c in self.columns], index=self.columns, dtype=object)
+
+    def alloc(self, n: int) -> list[np.ndarray]:
+        """Uninitialised ``(columns, n)`` blocks, one per dtype (every cell is written by
+        :meth:`split` / the batch runner; unused dtypes get an empty block)."""
+        return [block((len(p), n), dt) for p, dt in zip(self.places, DTYPES, strict=True)]
+
+    def check(self, name: str, bad: int, out_row: float | None = None) -> None:
+        """Raise for ``emit``'s answer ``bad`` on node ``name`` (no-op for -1)."""
+        if bad < 0:
+            return
+        plan = self.plans[name]
+        col = self._names[name][int(plan[bad, 0])]
+        dt = np.dtype(DTYPES[int(plan[bad, 1])])
+        raise RuntimeError(
+            f"SMC column {col!r} holds a value {dt} cannot represent exactly"
+            + (f" (e.g. {out_row})" if out_row is not None else "")
+            + "; its frame dtype in _frame.column_dtype is wrong"
         )
 
-    def split(self, name: str, out: np.ndarray, floats: np.ndarray, ints: np.ndarray) -> None:
-        """Copy the first ``floats.shape[1]`` rows of node ``name``'s output into the blocks."""
-        pos, is_int, k = self._node[name]
-        n = floats.shape[1]
-        if out.ndim != 2 or out.shape[1] != k or out.shape[0] < n:
-            raise ValueError(f"node {name!r}: output of shape {out.shape}, expected ({n}, {k})")
-        _split_columns(np.ascontiguousarray(out[:n]), pos, is_int, floats, ints)
+    def split(self, name: str, out: np.ndarray, blocks: list[np.ndarray]) -> None:
+        """Write node ``name``'s ``(n, k)`` float64 output (first ``n`` rows) into the blocks."""
+        plan = self.plans[name]
+        n = blocks[F64].shape[1]
+        if out.ndim != 2 or out.shape[1] != len(plan) or out.shape[0] < n:
+            raise ValueError(
+                f"node {name!r}: output of shape {out.shape}, expected ({n}, {len(plan)})"
+            )
+        self.check(name, emit(np.ascontiguousarray(out), 0, n, 0, plan, *blocks))
 
-    def frame(self, floats: np.ndarray, ints: np.ndarray, index: pd.Index) -> pd.DataFrame:
-        """The DataFrame over the two blocks (no copy)."""
-        return create_dataframe_from_blocks(
-            [(floats, self.float_place), (ints, self.int_place)], index=index, columns=self.columns
-        )
+    def frame(self, blocks: list[np.ndarray], index: pd.Index) -> pd.DataFrame:
+        """The DataFrame over the blocks (no copy: each column is a row of its block)."""
+        pairs = [(b, p) for b, p in zip(blocks, self.places, strict=True) if len(p)]
+        return create_dataframe_from_blocks(pairs, index=index, columns=self.columns)

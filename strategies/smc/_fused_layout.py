@@ -68,7 +68,10 @@ B_NODE0 = 1  # node k (NODE_NAMES order) is block B_NODE0 + k
 B_LOCAL_S, B_LOCAL_P = B_NODE0 + len(NODE_NAMES), B_NODE0 + len(NODE_NAMES) + 1
 N_BLOCKS = B_LOCAL_P + 1
 BLOCKS = PIECES + 4 * N_STATE
-HEADER = BLOCKS + 2 * N_BLOCKS
+# node mask: MASK + k is 1.0 when node k (NODE_NAMES order) is computed (the stream computes
+# every node; a batch worker only the nodes it writes and their dependencies, see _fused_batch)
+MASK = BLOCKS + 2 * N_BLOCKS
+HEADER = MASK + N_NODES
 
 
 def _sub(cls: type[BaseModel], p: Any) -> Any:
@@ -111,6 +114,7 @@ class Layout:
         size = HEADER + sum(a.size for a in pieces)
         st = np.zeros(size, dtype=np.float64)
         st[NZ_SESSIONS] = len(ses_zones)
+        st[MASK : MASK + N_NODES] = 1.0
         st[NZ_CLOCK] = len(self.clock_zones)
         params = {
             P_SWING_LEN: p.swing_length, P_INTERNAL_LEN: p.internal_length,

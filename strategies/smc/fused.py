@@ -33,6 +33,7 @@ from numba import njit, types
 
 from strategies.smc import (
     _common,
+    _frame,
     _fused_layout,
     _fused_views,
     atr,
@@ -60,6 +61,7 @@ from strategies.smc._fused_layout import (
     ERR_ORDER,
     ERR_PRICE,
     ERR_TIME,
+    MASK,
     NEED_CLOCK,
     NODE_NAMES,
     NODE_NCOLS,
@@ -160,6 +162,89 @@ def _node(outs: np.ndarray, st: np.ndarray, cap: int, k: int) -> np.ndarray:
     return _block(outs, st, cap, B_NODE0 + k)
 
 
+@njit(cache=True, inline="always")
+def _on(st: np.ndarray, k: int) -> bool:
+    return st[MASK + k] != 0.0
+
+
+@njit(cache=True, inline="always")
+def _graph_row(
+    i: int,
+    bars: np.ndarray,
+    loc_s: np.ndarray,
+    loc_p: np.ndarray,
+    outs: np.ndarray,
+    st: np.ndarray,
+    cap: int,
+) -> None:
+    """Row ``i`` of every node the mask selects, in NODE_NAMES order (shared by the stream's
+    ``fused_step`` and the batch ``_fused_batch``: one graph, one set of concept steps).
+
+    ``bars``/``loc_s``/``loc_p`` are indexed by absolute bar; node outputs live in ``outs``
+    (``_node``: absolute rows from ``st[BASE]``). A node reads only row ``i`` of its inputs.
+    """
+    sw_out = _node(outs, st, cap, 0)
+    isw_out = _node(outs, st, cap, 1)
+    atr_out = _node(outs, st, cap, 2)
+    sts_out = _node(outs, st, cap, 3)
+    sti_out = _node(outs, st, cap, 4)
+    per_out = _node(outs, st, cap, 8)
+    if _on(st, 0):
+        n = int(st[P_SWING_LEN])
+        swings.step(i, bars, n, n, _s1(st, S_SW), sw_out)
+    if _on(st, 1):
+        n = int(st[P_INTERNAL_LEN])
+        swings.step(i, bars, n, n, _s1(st, S_ISW), isw_out)
+    if _on(st, 2):
+        atr.step(i, bars, int(st[P_ATR_PERIOD]), _s1(st, S_ATR), atr_out)
+    wick = st[P_WICK_BREAK] != 0.0
+    if _on(st, 3):
+        structure.step(i, bars, sw_out, wick, _s1(st, S_STS), sts_out)
+    if _on(st, 4):
+        structure.step(i, bars, isw_out, wick, _s1(st, S_STI), sti_out)
+        if st[P_FILTER_INTERNAL] != 0.0:
+            structure.filter_internal_step(i, sti_out, sts_out)
+    use_body = st[P_OB_USE_BODY] != 0.0
+    close_inval = st[P_OB_CLOSE_INVAL] != 0.0
+    ob_period = int(st[P_OB_ATR_PERIOD])
+    ob_mult = st[P_OB_ATR_MULT]
+    if _on(st, 5):
+        order_blocks.step(
+            i, bars, sts_out, use_body, close_inval, ob_period, ob_mult,
+            _s1(st, S_OBS_SCAL), _s2(st, S_OBS_TAB), _node(outs, st, cap, 5),
+        )  # fmt: skip
+    if _on(st, 6):
+        order_blocks.step(
+            i, bars, sti_out, use_body, close_inval, ob_period, ob_mult,
+            _s1(st, S_OBI_SCAL), _s2(st, S_OBI_TAB), _node(outs, st, cap, 6),
+        )  # fmt: skip
+    if _on(st, 7):
+        middle_dir, merge = st[P_FVG_MIDDLE_DIR] != 0.0, st[P_FVG_MERGE] != 0.0
+        fvg.step(
+            i, bars, atr_out, middle_dir, st[P_FVG_MIN_ATR], merge,
+            _s3(st, S_FVG_TABS), _s1(st, S_FVG_META), _s2(st, S_FVG_SNAP), _node(outs, st, cap, 7),
+        )  # fmt: skip
+    if _on(st, 8):
+        periods.step(i, bars, loc_p, _s2(st, S_PER), per_out)
+    if _on(st, 9):
+        sessions.step(i, bars, loc_s, _s2(st, S_SES_SPEC), _s2(st, S_SES), _node(outs, st, cap, 9))
+    if _on(st, 10):
+        liquidity.step(
+            i, bars, isw_out, atr_out, per_out, st[P_LIQ_TOL_ATR], int(st[P_LIQ_RECLAIM]),
+            _s3(st, S_LIQ_POOLS), _s3(st, S_LIQ_CANDS), _s2(st, S_LIQ_SIZES), _s3(st, S_LIQ_LEVELS),
+            _node(outs, st, cap, 10),
+        )  # fmt: skip
+    if _on(st, 11):
+        retracements.step(
+            i, bars, sw_out, st[P_RET_USE_CLOSE] != 0.0, _s1(st, S_RET), _node(outs, st, cap, 11)
+        )
+    if _on(st, 12):
+        zones.step(
+            i, bars, sw_out, st[P_ZONE_EPS], st[P_ZONE_SHALLOW], st[P_ZONE_MID], st[P_ZONE_DEEP],
+            _node(outs, st, cap, 12),
+        )  # fmt: skip
+
+
 def _sources_digest() -> int:
     """Hash of the source files whose njit code ``fused_step`` links in.
 
@@ -175,7 +260,7 @@ def _sources_digest() -> int:
 
 
 DEPENDENCIES: tuple[ModuleType, ...] = (
-    _common, clock, _fused_layout, _fused_views, atr, fvg, liquidity, order_blocks, periods,
+    _common, clock, _frame, _fused_layout, _fused_views, atr, fvg, liquidity, order_blocks, periods,
     retracements, sessions, structure, swings, zones,
 )  # fmt: skip
 SOURCES_DIGEST = _sources_digest()
@@ -235,54 +320,7 @@ def _build_step(digest: int) -> Any:
         bars[i, CLOSE] = c
         bars[i, VOLUME] = v
         bars[i, TIME] = t
-        # the graph, in NODE_NAMES order
-        sw_out = _node(outs, st, cap, 0)
-        n = int(st[P_SWING_LEN])
-        swings.step(i, bars, n, n, _s1(st, S_SW), sw_out)
-        isw_out = _node(outs, st, cap, 1)
-        n = int(st[P_INTERNAL_LEN])
-        swings.step(i, bars, n, n, _s1(st, S_ISW), isw_out)
-        atr_out = _node(outs, st, cap, 2)
-        atr.step(i, bars, int(st[P_ATR_PERIOD]), _s1(st, S_ATR), atr_out)
-        wick = st[P_WICK_BREAK] != 0.0
-        sts_out = _node(outs, st, cap, 3)
-        structure.step(i, bars, sw_out, wick, _s1(st, S_STS), sts_out)
-        sti_out = _node(outs, st, cap, 4)
-        structure.step(i, bars, isw_out, wick, _s1(st, S_STI), sti_out)
-        if st[P_FILTER_INTERNAL] != 0.0:
-            structure.filter_internal_step(i, sti_out, sts_out)
-        use_body = st[P_OB_USE_BODY] != 0.0
-        close_inval = st[P_OB_CLOSE_INVAL] != 0.0
-        ob_period = int(st[P_OB_ATR_PERIOD])
-        ob_mult = st[P_OB_ATR_MULT]
-        order_blocks.step(
-            i, bars, sts_out, use_body, close_inval, ob_period, ob_mult,
-            _s1(st, S_OBS_SCAL), _s2(st, S_OBS_TAB), _node(outs, st, cap, 5),
-        )  # fmt: skip
-        order_blocks.step(
-            i, bars, sti_out, use_body, close_inval, ob_period, ob_mult,
-            _s1(st, S_OBI_SCAL), _s2(st, S_OBI_TAB), _node(outs, st, cap, 6),
-        )  # fmt: skip
-        middle_dir, merge = st[P_FVG_MIDDLE_DIR] != 0.0, st[P_FVG_MERGE] != 0.0
-        fvg.step(
-            i, bars, atr_out, middle_dir, st[P_FVG_MIN_ATR], merge,
-            _s3(st, S_FVG_TABS), _s1(st, S_FVG_META), _s2(st, S_FVG_SNAP), _node(outs, st, cap, 7),
-        )  # fmt: skip
-        per_out = _node(outs, st, cap, 8)
-        periods.step(i, bars, loc_p, _s2(st, S_PER), per_out)
-        sessions.step(i, bars, loc_s, _s2(st, S_SES_SPEC), _s2(st, S_SES), _node(outs, st, cap, 9))
-        liquidity.step(
-            i, bars, isw_out, atr_out, per_out, st[P_LIQ_TOL_ATR], int(st[P_LIQ_RECLAIM]),
-            _s3(st, S_LIQ_POOLS), _s3(st, S_LIQ_CANDS), _s2(st, S_LIQ_SIZES), _s3(st, S_LIQ_LEVELS),
-            _node(outs, st, cap, 10),
-        )  # fmt: skip
-        retracements.step(
-            i, bars, sw_out, st[P_RET_USE_CLOSE] != 0.0, _s1(st, S_RET), _node(outs, st, cap, 11)
-        )
-        zones.step(
-            i, bars, sw_out, st[P_ZONE_EPS], st[P_ZONE_SHALLOW], st[P_ZONE_MID], st[P_ZONE_DEEP],
-            _node(outs, st, cap, 12),
-        )  # fmt: skip
+        _graph_row(i, bars, loc_s, loc_p, outs, st, cap)
         return OK
 
     return fused_step

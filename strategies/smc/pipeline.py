@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from strategies.smc import (
+    _fused_batch,
     atr,
     fvg,
     liquidity,
@@ -277,7 +278,10 @@ def detect(
 
     Returns one row per input bar (same index). Row ``t`` uses bars ``0..t`` only: events sit
     on the bar at which they became known and carry ``*_ref`` pointing at the bar they are
-    about. Index columns are int64 with -1 for none; levels are float64 with NaN for none.
+    about. Levels are float64 (NaN for none); bar references int32 (int64 past 2**31 - 1 bars;
+    -1 for none); kinds / directions int8; event counts int16 (pool sizes int32); 0/1 states
+    bool (``_frame.column_dtype``). The frame is a few typed blocks the concept steps' rows are
+    converted into chunk by chunk (``_fused_batch``): no full-length float64 intermediate.
     ``columns`` limits the work to the concepts those columns need (the frame then holds every
     column of those concepts; values are the same as in the full frame). ``threads``: as in
     :func:`detect_arrays`.
@@ -286,14 +290,10 @@ def detect(
     k = resolve_threads(threads)
     bars = bars_from_frame(df)
     nodes = select_nodes(columns)
-    layout = FrameLayout(nodes)
-    floats, ints = layout.alloc(bars.shape[0])
-
-    def into_frame(name: str, out: np.ndarray) -> None:  # on the node's worker thread
-        layout.split(name, out, floats, ints)
-
-    _run_nodes(nodes, bars, p, k, after=into_frame, keep=False)
-    return layout.frame(floats, ints, df.index)
+    layout = FrameLayout(nodes, bars.shape[0])
+    blocks = layout.alloc(bars.shape[0])
+    _fused_batch.fill(bars, p, layout, blocks, {n.name: n.deps for n in nodes}, k)
+    return layout.frame(blocks, df.index)
 
 
 def detect_arrays(

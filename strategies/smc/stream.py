@@ -135,8 +135,8 @@ class SMCStream:
         detect()'s layout."""
         kept = self.n - self._layout.base
         times = pd.to_datetime(self._layout.bars[:kept, TIME].astype(np.int64), unit="ms", utc=True)
-        layout = FrameLayout(self.nodes)
-        floats, ints = layout.alloc(kept)
+        layout = FrameLayout(self.nodes, self.n)
+        blocks = layout.alloc(kept)
         for node in self.nodes:
-            layout.split(node.name, self._layout.views[node.name][:kept], floats, ints)
-        return layout.frame(floats, ints, pd.DatetimeIndex(times, name="time"))
+            layout.split(node.name, self._layout.views[node.name][:kept], blocks)
+        return layout.frame(blocks, pd.DatetimeIndex(times, name="time"))

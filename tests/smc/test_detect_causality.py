@@ -16,11 +16,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strategies.smc import SMCStream, bars_from_frame, detect, detect_arrays, make_params, swings
+from strategies.smc import (
+    SMCStream,
+    _fused_batch,
+    bars_from_frame,
+    detect,
+    detect_arrays,
+    make_params,
+    swings,
+)
 from tests.causality import prefix_failure
 from tests.conftest import SMC_REFERENCE
 from tests.smc.helpers import BTC_5M, ETH_15M, load_frame
-from tests.smc.lookahead import peeking_swings
+from tests.smc.lookahead import peeking_detect_runner, peeking_swings
 
 PARAM_SETS = [
     {},
@@ -71,7 +79,11 @@ def test_negative_control_a_look_ahead_node_fails_the_same_checks(
     found = every_cut_failure("btc5m", PARAM_SETS[1])
     assert found is not None
     assert ("out-of-bounds" in found) is not guarded, found
-    frame_found = first_divergence(load_frame(BTC_5M).iloc[:500], list(range(0, 500, 7)))
+    # detect() runs the fused graph chunk by chunk (not ``swings.run``): plant it there too
+    monkeypatch.setattr(_fused_batch, "run_chunks", peeking_detect_runner(guarded))
+    frame_found = first_divergence(
+        load_frame(BTC_5M).iloc[:500], list(range(0, 500, 7)), **PARAM_SETS[1]
+    )
     assert frame_found is not None
 
 
@@ -97,7 +109,8 @@ def test_prefix_property_around_event_bars() -> None:
     """Cut exactly at, before and after bars where events fire (where look-ahead hides)."""
     df = load_frame(BTC_5M).iloc[:6000]
     full = detect(df)
-    event_cols = [c for c in full.columns if full[c].dtype == np.int64 and not c.endswith("_ref")]
+    event_cols = [c for c in full.columns if full[c].dtype != np.float64 and not c.endswith("_ref")]
+    assert len(event_cols) > 100  # every integer / flag column but the references
     rows = np.flatnonzero((full[event_cols] != 0).any(axis=1).to_numpy())
     rng = np.random.default_rng(7)
     picked = rng.choice(rows, size=min(60, len(rows)), replace=False)

@@ -7,6 +7,7 @@ bad bars are rejected with a clear message and leave the stream's state intact.
 
 from __future__ import annotations
 
+import inspect
 import types
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 from numba import njit
 
-from strategies.smc import SMCStream, bars_from_frame, detect, fused, make_params
+from strategies.smc import SMCStream, _fused_batch, bars_from_frame, detect, fused, make_params
 from strategies.smc import _fused_clock as clock
 from strategies.smc._fused_views import view
 from strategies.smc.periods import local_ms
@@ -231,14 +232,19 @@ def test_cache_key_covers_every_linked_concept_module() -> None:
     carries a digest of every module it links in (a closure value, part of numba's key)."""
     py_func = fused.fused_step.py_func
     assert [c.cell_contents for c in py_func.__closure__] == [fused.SOURCES_DIGEST]
-    referenced = {
-        obj
-        for name in py_func.__code__.co_names
-        if isinstance(obj := py_func.__globals__.get(name), types.ModuleType)
-        and obj.__name__.startswith("strategies.")
-    }
-    assert len(referenced) >= 11  # the ten concept modules and the clock
-    assert referenced <= set(fused.DEPENDENCIES)
+    # detect()'s batch runner links the same graph (and the frame's emit): same key
+    batch = _fused_batch.run_chunks.py_func
+    assert [c.cell_contents for c in batch.__closure__] == [fused.SOURCES_DIGEST]
+    referenced: set[types.ModuleType] = set()
+    funcs = [py_func, fused._graph_row.py_func, batch]  # the graph body is a shared njit function
+    for func in funcs:
+        for name in func.__code__.co_names:
+            obj = func.__globals__.get(name)
+            if isinstance(obj, types.ModuleType) and obj.__name__.startswith("strategies."):
+                referenced.add(obj)
+    referenced.add(inspect.getmodule(_fused_batch.emit))  # type: ignore[arg-type]
+    assert len(referenced) >= 12  # the ten concept modules, the clock and the frame
+    assert referenced - {fused} <= set(fused.DEPENDENCIES)
 
 
 @njit

@@ -7,11 +7,19 @@ import importlib
 import threading
 import weakref
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
 
-from strategies.smc import bars_from_frame, detect, make_params, pipeline, set_default_threads
+from strategies.smc import (
+    _fused_batch,
+    bars_from_frame,
+    detect,
+    make_params,
+    pipeline,
+    set_default_threads,
+)
 from strategies.smc._schedule import Task, bottom_levels, default_threads, run_graph
 from strategies.smc.pipeline import concept_nodes, detect_arrays
 from tests.smc.helpers import ETH_15M, load_frame
@@ -96,12 +104,18 @@ def test_thread_count_is_passed_in_never_read_from_the_environment(
     """strategies/ is pure: FRACTAL_SMC_THREADS is read by cluster/ (tests/test_settings.py)."""
     seen: list[int] = []
     real = pipeline.run_graph
+    real_fill = _fused_batch.fill
 
     def spy(tasks: list[Task], threads: int, keep: bool = True) -> dict:
         seen.append(threads)
         return real(tasks, threads, keep=keep)
 
+    def spy_fill(*args: Any) -> None:  # detect()'s engine: threads is its last argument
+        seen.append(args[-1])
+        real_fill(*args)
+
     monkeypatch.setattr(pipeline, "run_graph", spy)
+    monkeypatch.setattr(_fused_batch, "fill", spy_fill)
     df = load_frame(ETH_15M).iloc[:60]
     cores = default_threads()
     monkeypatch.setenv("FRACTAL_SMC_THREADS", "5")

@@ -33,7 +33,7 @@ class BinanceDialect:
         elif kind == "take_profit":
             params |= {"takeProfitPrice": trigger, "reduceOnly": True}
         elif post_only:
-            params["timeInForce"] = "GTX"
+            params["postOnly"] = True  # ccxt sends timeInForce GTX
         return params
 
     def find(self, ex: Any, symbol: str, client: str) -> dict[str, Any] | None:

@@ -74,7 +74,7 @@ def order(o: Any, symbol: str, contract_size: float) -> VenueOrder:
         symbol=symbol,
         side=side_of(o.get("side")),
         size=amount,
-        remaining=max(amount - filled, 0.0) if status == "open" else 0.0,
+        remaining=max(amount - filled, 0.0),  # canceled/expired: what never filled
         kind=kind_of(o),
         price=float(o["price"]) if o.get("price") else None,
         trigger_price=float(trig) if trig else None,

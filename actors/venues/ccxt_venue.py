@@ -218,7 +218,7 @@ class CcxtVenue:
                 reply = self.dialect.find(self.ex, sym, client)
             got = self._placed(order, reply)
         self._order_cloids[got.venue_order_id] = order.cloid
-        filled = got.size - got.remaining if got.status == "open" else got.size
+        filled = got.size - got.remaining
         if got.status in ("canceled", "expired", "rejected") and filled == 0:
             raise OrderRejected(order.cloid, f"{got.status} by {self.spec.exchange} "
                                 "(post-only would take, or nothing to reduce)")  # fmt: skip

@@ -71,6 +71,7 @@ class LoopbackServer:
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, query) log
 
     @property
     def base_url(self) -> str:
@@ -138,6 +139,7 @@ class LoopbackServer:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         write = self.dialect.is_write(request)
+        self.requests.append((request.method, request.path, dict(request.query)))
         if self.faults.over_limit():
             return self.dialect.rate_limited()
         if self.faults.take_maintenance():

@@ -69,7 +69,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     testnet = bool(os.environ.get("HL_TESTNET_PRIVATE_KEY"))
     checked = numba_cache.boundscheck()
     for item in items:
-        if "testnet" in item.keywords and not testnet:
+        marker = item.get_closest_marker("testnet")
+        env = marker.kwargs.get("env") if marker is not None else None
+        if env:  # a venue with its own credentials (CCXT exchanges): skip without those
+            missing = [name for name in env if not os.environ.get(name)]
+            if missing:
+                item.add_marker(pytest.mark.skip(reason=f"{', '.join(missing)} not set"))
+        elif "testnet" in item.keywords and not testnet:
             item.add_marker(skip_testnet)
         if "causality" in item.keywords and not checked:
             item.add_marker(skip_causality)

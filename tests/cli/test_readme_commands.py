@@ -40,6 +40,9 @@ NOT_RUN: dict[str, str] = {
     "fractal breaker confirm": "takes the code printed by resume (tests/breakers/test_breaker_cli.py)",
     # exits 1 by design until a store holds testnet evidence (tests/breakers/test_preflight*)
     "fractal preflight": "fails by design on a store without testnet evidence (tests/breakers)",
+    # exchange API keys and the exchange's testnet; the venue runs the conformance suite on a
+    # loopback server (tests/venues/), the CLI's checks in tests/live/test_cli_live_ccxt.py
+    "fractal live --venue": "needs exchange testnet keys (tests/venues, tests/live)",
 }
 # command prefix -> (argument overrides, a regex its stdout prints once it serves)
 SERVERS: dict[str, tuple[dict[str, str], str]] = {

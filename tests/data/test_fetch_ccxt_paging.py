@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from actors.venues.loopback import LoopbackServer, run_loopback
-from research.data.fetch_ccxt import OHLCV_PAGE, CcxtFetcher, make_exchange
+from research.data.fetch_ccxt import FUNDING_PAGE, OHLCV_PAGE, CcxtFetcher, make_exchange
 from tests.conftest import MARKET
 
 STEP = 300_000
@@ -71,3 +71,20 @@ def test_candles_from_the_middle_with_an_hourly_step(server: LoopbackServer) -> 
     assert times[0] == start + (-start) % 3_600_000
     assert all(b - a == 3_600_000 for a, b in zip(times, times[1:], strict=False))
     assert times[-1] + 3_600_000 <= now
+
+
+FUNDING_PATHS = {"binanceusdm": "/fapi/v1/fundingRate"}
+
+
+def test_funding_pages_once_through_what_has_settled(server: LoopbackServer) -> None:
+    path = MARKET / "binance_usdm_2025" / "binanceusdm_BTCUSDT_funding.csv.gz"
+    with gzip.open(path, "rt") as fh:
+        shipped = np.loadtxt(fh, delimiter=",", skiprows=1, ndmin=2)
+    now = server.engine.now()
+    want = shipped[shipped[:, 0] <= now]
+    frame = _fetcher(server).funding("BTC/USDT:USDT", int(shipped[0, 0]), now + 1)
+    times = (frame.index.asi8 // 1_000_000).tolist()
+    assert times == want[:, 0].astype(np.int64).tolist()  # each print once, none from the future
+    np.testing.assert_allclose(frame["funding_rate"].to_numpy(), want[:, 1])
+    pages = [q for m, p, q in server.requests if p == FUNDING_PATHS[server.exchange]]
+    assert len(want) > 0 and len(pages) >= -(-len(want) // FUNDING_PAGE[server.exchange])

@@ -59,6 +59,7 @@ class BinanceApi:
         get("/fapi/v1/time", self.time)
         get("/fapi/v1/exchangeInfo", self.exchange_info)
         get("/fapi/v1/klines", self.klines)
+        get("/fapi/v1/fundingRate", self.funding_rate)
         for path, handler in (
             ("/fapi/v1/order", self.order), ("/fapi/v1/algoOrder", self.algo_order),
             ("/fapi/v1/openOrders", self.open_orders),
@@ -177,6 +178,28 @@ class BinanceApi:
             [t, _num(o), _num(h), _num(lo), _num(c), _num(v), t + step - 1, _num(v * c), 100,
              _num(v / 2), _num(v * c / 2), "0"]
             for t, o, h, lo, c, v in rows
+        ])  # fmt: skip
+
+    async def funding_rate(self, request: web.Request) -> web.Response:
+        """Settled funding prints up to the server clock (never a future one)."""
+        q = request.query
+        try:
+            symbol = self._symbol(q.get("symbol"))
+        except Reject as r:
+            return self._reject(r)
+        f = self.engine.markets[symbol].funding
+        if f is None:
+            return web.json_response([])
+        now = self.engine.now()
+        limit = min(int(q.get("limit", 100)), 1000)
+        lo = int(q.get("startTime", 0))
+        hi = min(int(q.get("endTime", now)), now)
+        rows = f[(f[:, 0] >= lo) & (f[:, 0] <= hi)]
+        rows = rows[:limit] if "startTime" in q else rows[-limit:]
+        return web.json_response([
+            {"symbol": f"{symbol}USDT", "fundingTime": int(t), "fundingRate": f"{r:.8f}",
+             "markPrice": "0"}
+            for t, r in rows
         ])  # fmt: skip
 
     # ----- orders -----------------------------------------------------------------------------

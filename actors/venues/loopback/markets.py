@@ -59,6 +59,7 @@ class Market:
     symbol: str  # "BTC"
     rules: Rules
     bars: Series
+    funding: np.ndarray | None = None  # (time ms, rate) rows of the shipped funding file
     min_notional: Decimal = Decimal("5")
 
     @property
@@ -91,5 +92,10 @@ def load_markets(market_dir: Path, symbols: list[str]) -> dict[str, Market]:
         path = Path(market_dir) / DATASET / f"binanceusdm_{s}USDT_5m.csv.gz"
         if not path.exists():
             raise ValueError(f"no shipped 5m bars for {s!r} at {path}")
-        out[s] = Market(s, RULES[s], _read(path))
+        fpath = path.with_name(f"binanceusdm_{s}USDT_funding.csv.gz")
+        funding = None
+        if fpath.exists():
+            with gzip.open(fpath, "rt") as fh:
+                funding = np.loadtxt(fh, delimiter=",", skiprows=1, ndmin=2)
+        out[s] = Market(s, RULES[s], _read(path), funding)
     return out

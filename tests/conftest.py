@@ -41,6 +41,9 @@ def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SHARED_DATA_DIR", str(SHARED))
     monkeypatch.delenv("PRIVATE_KEY", raising=False)
     monkeypatch.delenv("NETWORK", raising=False)
+    for name in ("BINANCE", "BYBIT", "OKX"):  # exchange keys of the developer's shell
+        for part in ("API_KEY", "API_SECRET", "API_PASSWORD"):
+            monkeypatch.delenv(f"{name}_{part}", raising=False)
     monkeypatch.chdir(tmp_path)  # a stray `.env` in the checkout must not leak into tests
     return data_dir
 

@@ -4,15 +4,21 @@ kline formats and limits): several pages, no gaps, no duplicates, and it stops a
 from __future__ import annotations
 
 import gzip
-import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from actors.venues.loopback import LoopbackServer, run_loopback
-from research.data.fetch_ccxt import FUNDING_PAGE, OHLCV_PAGE, CcxtFetcher, make_exchange
+from research.data.fetch_ccxt import (
+    FUNDING_PAGE,
+    OHLCV_PAGE,
+    CcxtFetcher,
+    make_exchange,
+    point_at,
+)
 from tests.conftest import MARKET
 
 STEP = 300_000
@@ -35,13 +41,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[LoopbackServer]:
 
 def _fetcher(srv: LoopbackServer) -> CcxtFetcher:
     exchange: Any = make_exchange(srv.exchange)
-
-    def at(u: Any) -> Any:
-        if isinstance(u, str):
-            return re.sub(r"^https?://[^/]+", srv.base_url, u)
-        return {k: at(v) for k, v in u.items()} if isinstance(u, dict) else u
-
-    exchange.urls["api"] = at(exchange.urls["api"])
+    point_at(exchange, srv.base_url)
     exchange.enableRateLimit = False
     return CcxtFetcher(exchange, sleep=lambda s: None, clock_ms=srv.engine.now)
 
@@ -88,3 +88,28 @@ def test_funding_pages_once_through_what_has_settled(server: LoopbackServer) -> 
     np.testing.assert_allclose(frame["funding_rate"].to_numpy(), want[:, 1])
     pages = [q for m, p, q in server.requests if p == FUNDING_PATHS[server.exchange]]
     assert len(want) > 0 and len(pages) >= -(-len(want) // FUNDING_PAGE[server.exchange])
+
+
+def test_cli_fetch_stores_the_loopback_history(
+    server: LoopbackServer, _isolated_data_dir: Path
+) -> None:
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from cluster.cli import app
+    from research.data.store import MarketStore
+
+    until = server.engine.now() // STEP * STEP - STEP  # the forming bar stays out
+    since = until - 4 * 86_400_000
+    iso = [pd.Timestamp(t, unit="ms", tz="UTC").isoformat() for t in (since, until)]
+    args = ["data", "fetch", "--venue", server.exchange, "--symbols", "BTC", "--timeframe", "5m",
+            "--since", iso[0], "--until", iso[1], "--base-url", server.base_url]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    store = MarketStore(_isolated_data_dir / "store")
+    stored = store.read(server.exchange, "BTC", "5m")
+    shipped = _shipped_5m("BTC")
+    want = shipped[(shipped[:, 0] >= since) & (shipped[:, 0] < until)]
+    assert (stored.index.asi8 // 1_000_000).tolist() == want[:, 0].astype(np.int64).tolist()
+    np.testing.assert_allclose(stored["close"].to_numpy(), want[:, 4])
+    assert len(store.read_funding(server.exchange, "BTC")) == 4 * 3  # 8-hourly prints

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.crash import CrashPlan
+from actors.venues.ccxt_spec import CcxtSpec
 from actors.venues.factory import VenueSpec
 from strategies.breakers import Thresholds
 from strategies.risk import Limits
@@ -36,7 +37,7 @@ class SymbolPlan:
 class LiveConfig:
     """Everything the graph needs, resolved by ``cluster`` (actors read no environment)."""
 
-    spec: VenueSpec
+    spec: VenueSpec | CcxtSpec
     data_dir: Path
     symbols: tuple[SymbolPlan, ...]
     timeframe: str

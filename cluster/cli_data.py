@@ -237,7 +237,7 @@ def fetch(
 
 def _make_source(venue: str, *, testnet: bool, base_url: str | None) -> MarketDataSource:
     """The fetcher for ``venue``; ValueError with a clear message for bad combinations."""
-    from research.data.fetch_ccxt import SUPPORTED, CcxtFetcher, make_exchange
+    from research.data.fetch_ccxt import SUPPORTED, CcxtFetcher, make_exchange, point_at
     from research.data.fetch_hyperliquid import MAINNET_URL, TESTNET_URL, HyperliquidFetcher
 
     if venue == "hyperliquid":
@@ -248,6 +248,5 @@ def _make_source(venue: str, *, testnet: bool, base_url: str | None) -> MarketDa
     if base_url:
         if not base_url.startswith(("http://127.0.0.1", "http://localhost")):
             raise ValueError("--base-url for ccxt venues is for loopback test servers only")
-        api = exchange.urls["api"]
-        exchange.urls["api"] = {k: f"{base_url.rstrip('/')}/{k}" for k in api}
+        point_at(exchange, base_url)
     return CcxtFetcher(exchange)

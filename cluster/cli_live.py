@@ -111,6 +111,12 @@ def live(
         str | None,
         typer.Option(help="Stop after this much wall-clock time once live, e.g. 10m, 24h."),
     ] = None,
+    venue: Annotated[
+        str,
+        typer.Option(
+            help="hyperliquid | binanceusdm | bybit | okx (CCXT venues: testnet/mainnet)."
+        ),
+    ] = "hyperliquid",
     accept_preflight_failure: Annotated[
         bool,
         typer.Option(
@@ -138,18 +144,45 @@ def live(
     ]
     if not names:
         raise fail("--symbols is empty", 2)
+    venue = venue.strip().lower()
+    if venue not in ("hyperliquid", *CCXT_VENUES):
+        raise fail(f"--venue {venue!r}: expected hyperliquid, {', '.join(CCXT_VENUES)}", 2)
+    if venue != "hyperliquid":
+        _check_ccxt(settings, venue)  # before any venue or Ray is touched
     if settings.network is Network.MAINNET:  # before any venue or Ray is touched
         from cluster.cli_preflight import require_preflight
 
         require_preflight(settings.fractal_data_dir, accept_preflight_failure)
-    if settings.network is not Network.PAPER and (
-        settings.private_key is None or settings.account_address is None
+    if (
+        venue == "hyperliquid"
+        and settings.network is not Network.PAPER
+        and (settings.private_key is None or settings.account_address is None)
     ):  # before anything starts
         raise fail(f"{settings.network.value} needs PRIVATE_KEY and ACCOUNT_ADDRESS", 2)
-    run_live(settings, names, seconds)
+    run_live(settings, names, seconds, venue)
 
 
-def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> None:
+CCXT_VENUES = ("binanceusdm", "bybit", "okx")
+CCXT_IMPLEMENTED = ("binanceusdm",)  # bybit/okx: not yet (README "Exchanges through ccxt")
+
+
+def _check_ccxt(settings: Settings, venue: str) -> None:
+    """A CCXT venue needs testnet/mainnet, an implemented adapter and its API keys (exit 2)."""
+    if settings.network is Network.PAPER:
+        raise fail(f"--venue {venue} needs --network testnet or mainnet "
+                   "(paper trading is Hyperliquid's simulator)", 2)  # fmt: skip
+    if venue not in CCXT_IMPLEMENTED:
+        raise fail(f"--venue {venue}: live trading through ccxt is implemented for "
+                   f"{', '.join(CCXT_IMPLEMENTED)} only so far", 2)  # fmt: skip
+    try:
+        settings.ccxt_credentials(venue)
+    except ValueError as err:
+        raise fail(str(err), 2) from None
+
+
+def run_live(
+    settings: Settings, symbols: list[str], seconds: float | None, venue: str = "hyperliquid"
+) -> None:
     """The live loop (also what `fractal run` starts)."""
     from actors import system
     from actors.crash import CrashPlan
@@ -177,7 +210,7 @@ def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> N
     run_id = run_started(data_dir, net.value)  # preflight evidence: runs, restarts, crashes
     clean = False
     try:
-        with _venue(settings, data_dir, symbols) as spec:
+        with _venue(settings, data_dir, symbols, venue) as spec:
             cfg = _live_config(settings, spec, data_dir, plans, crash)
             live_system = system.start(cfg, runners=runners)
             reports = _daily_reports(settings, data_dir, live_system.alerter)
@@ -201,14 +234,19 @@ def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> N
 class _venue:
     """Paper: the simulator for the run's lifetime; testnet/mainnet: the credentials' spec."""
 
-    def __init__(self, settings: Settings, data_dir: Path, symbols: list[str]) -> None:
+    def __init__(
+        self, settings: Settings, data_dir: Path, symbols: list[str], venue: str = "hyperliquid"
+    ) -> None:
         self.settings, self.data_dir, self.symbols = settings, data_dir, symbols
+        self.venue = venue
         self.paper: Any = None
 
     def __enter__(self) -> Any:
         from actors.venues.factory import VenueSpec
 
         s = self.settings
+        if self.venue != "hyperliquid":
+            return self._ccxt_spec()
         if s.network is Network.PAPER:
             from actors.venues.paper import PaperExchange
 
@@ -228,6 +266,23 @@ class _venue:
             network=s.network.value,  # type: ignore[arg-type]
             account_address=s.account_address, secret_key=s.private_key,
             nonce_path=self.data_dir / "state" / f"{s.network.value}_nonce.json",
+        )  # fmt: skip
+
+    def _ccxt_spec(self) -> Any:
+        from actors.venues.ccxt_spec import CcxtSpec
+
+        s = self.settings
+        creds = s.ccxt_credentials(self.venue)  # checked before start; never printed
+        if s.network is Network.MAINNET:
+            console.print(f"[bold red]MAINNET[/bold red] {self.venue}: real money. "
+                          + ("AUTO_CONFIRM is on." if s.auto_confirm else
+                             "Every order request needs a typed CONFIRM."))  # fmt: skip
+        return CcxtSpec(
+            exchange=self.venue,  # type: ignore[arg-type]
+            network=s.network.value,  # type: ignore[arg-type]
+            api_key=creds["api_key"], secret=creds["api_secret"],
+            password=creds.get("api_password"), symbols=tuple(self.symbols),
+            leverage=s.ccxt_leverage,
         )  # fmt: skip
 
     def __exit__(self, *exc: object) -> None:

@@ -115,6 +115,27 @@ class Settings(BaseSettings):
             raise ValueError("must be 64 hex characters (optionally prefixed with 0x)")
         return v
 
+    # ---- CCXT exchanges (issue #20): API keys for `fractal live --venue ...` (secrets) -------
+    binance_api_key: SecretStr | None = None
+    binance_api_secret: SecretStr | None = None
+    bybit_api_key: SecretStr | None = None
+    bybit_api_secret: SecretStr | None = None
+    okx_api_key: SecretStr | None = None
+    okx_api_secret: SecretStr | None = None
+    okx_api_password: SecretStr | None = None
+    ccxt_leverage: Annotated[int, Field(ge=1, le=100)] = 3  # set per symbol at start
+
+    def ccxt_credentials(self, exchange: str) -> dict[str, SecretStr]:
+        """The API credentials of ``exchange`` (ValueError naming the missing variables)."""
+        prefix = {"binanceusdm": "binance", "bybit": "bybit", "okx": "okx"}[exchange]
+        names = ["api_key", "api_secret"] + (["api_password"] if exchange == "okx" else [])
+        got = {n: getattr(self, f"{prefix}_{n}") for n in names}
+        missing = [f"{prefix}_{n}".upper() for n, v in got.items()
+                   if v is None or not v.get_secret_value()]  # fmt: skip
+        if missing:
+            raise ValueError(f"{exchange} needs {' and '.join(missing)} (env or --config file)")
+        return got
+
     # ---- alerts and the daily report (issue #19) -------------------------------------------
     telegram_bot_token: SecretStr | None = None  # with TELEGRAM_CHAT_ID: alerts go to Telegram
     telegram_chat_id: str | None = None

@@ -41,6 +41,9 @@ def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SHARED_DATA_DIR", str(SHARED))
     monkeypatch.delenv("PRIVATE_KEY", raising=False)
     monkeypatch.delenv("NETWORK", raising=False)
+    for name in ("BINANCE", "BYBIT", "OKX"):  # exchange keys of the developer's shell
+        for part in ("API_KEY", "API_SECRET", "API_PASSWORD"):
+            monkeypatch.delenv(f"{name}_{part}", raising=False)
     monkeypatch.chdir(tmp_path)  # a stray `.env` in the checkout must not leak into tests
     return data_dir
 
@@ -69,7 +72,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     testnet = bool(os.environ.get("HL_TESTNET_PRIVATE_KEY"))
     checked = numba_cache.boundscheck()
     for item in items:
-        if "testnet" in item.keywords and not testnet:
+        marker = item.get_closest_marker("testnet")
+        env = marker.kwargs.get("env") if marker is not None else None
+        if env:  # a venue with its own credentials (CCXT exchanges): skip without those
+            missing = [name for name in env if not os.environ.get(name)]
+            if missing:
+                item.add_marker(pytest.mark.skip(reason=f"{', '.join(missing)} not set"))
+        elif "testnet" in item.keywords and not testnet:
             item.add_marker(skip_testnet)
         if "causality" in item.keywords and not checked:
             item.add_marker(skip_causality)

@@ -18,6 +18,7 @@ from hyperliquid.utils.constants import MAINNET_API_URL, TESTNET_API_URL
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from actors.venues.base import Venue
+from actors.venues.ccxt_spec import CcxtSpec
 
 NETWORK_URLS = {"testnet": TESTNET_API_URL, "mainnet": MAINNET_API_URL}
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -95,8 +96,12 @@ class VenueSpec(BaseModel):
         )
 
 
-def make_venue(spec: VenueSpec) -> Venue:
+def make_venue(spec: VenueSpec | CcxtSpec) -> Venue:
     """Build the client for ``spec``; checks the main account at start (raises VenueError)."""
+    if isinstance(spec, CcxtSpec):
+        from actors.venues.ccxt_venue import CcxtVenue
+
+        return CcxtVenue(spec)
     from actors.venues.hyperliquid import HyperliquidVenue
 
     return HyperliquidVenue(spec)

@@ -7,6 +7,7 @@ retry policy. Public market data needs no API key.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,21 @@ def make_exchange(exchange_id: str, *, sandbox: bool = False) -> Any:
     return exchange
 
 
+def point_at(exchange: Any, base_url: str) -> None:
+    """Send every API call of ``exchange`` to ``base_url`` (a loopback test server), keeping
+    each URL's path (``https://fapi.binance.com/fapi/v1`` -> ``{base_url}/fapi/v1``)."""
+    host = re.compile(r"^https?://[^/]+")
+
+    def rewrite(urls: Any) -> Any:
+        if isinstance(urls, str):
+            return host.sub(base_url.rstrip("/"), urls)
+        if isinstance(urls, dict):
+            return {k: rewrite(v) for k, v in urls.items()}
+        return urls
+
+    exchange.urls["api"] = rewrite(exchange.urls["api"])
+
+
 class CcxtFetcher:
     """Pages ``fetch_ohlcv`` / ``fetch_funding_rate_history`` into the store's frame shapes."""
 
@@ -62,8 +78,8 @@ class CcxtFetcher:
         return call_with_retry(f"{self.id} {name}", fn, *args, sleep=self._sleep, **kwargs)
 
     def market_symbol(self, symbol: str) -> str:
-        """Unified ccxt symbol for ``BTC/USDT:USDT`` or an exchange id like ``BTCUSDT``
-        (perpetual swaps preferred)."""
+        """Unified ccxt symbol for ``BTC/USDT:USDT``, an exchange id like ``BTCUSDT`` or a bare
+        coin ``BTC`` (its linear USDT perpetual); perpetual swaps preferred."""
         if not self._markets_loaded:
             self._call("load_markets", self.exchange.load_markets)
             self._markets_loaded = True
@@ -81,6 +97,8 @@ class CcxtFetcher:
             )
         ]
         candidates.sort(key=lambda m: (not m.get("swap"), not m.get("linear")))
+        if not candidates and f"{wanted}/USDT:USDT" in markets:  # a bare coin: its USDT perp
+            return f"{wanted}/USDT:USDT"
         if not candidates:
             raise ValueError(f"unknown {self.id} symbol {symbol!r}")
         return str(candidates[0]["symbol"])

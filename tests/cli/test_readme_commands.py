@@ -42,6 +42,9 @@ NOT_RUN: dict[str, str] = {
     "fractal preflight": "fails by design on a store without testnet evidence (tests/breakers)",
     # cancels on the venue of a running live run (paper: its simulator), which is not up here
     "fractal kill": "needs a running venue (tests/breakers/test_kill_switch.py)",
+    # exchange API keys and the exchange's testnet; the venue runs the conformance suite on a
+    # loopback server (tests/venues/), the CLI's checks in tests/live/test_cli_live_ccxt.py
+    "fractal live --venue": "needs exchange testnet keys (tests/venues, tests/live)",
 }
 # command prefix -> (argument overrides, a regex its stdout prints once it serves)
 SERVERS: dict[str, tuple[dict[str, str], str]] = {

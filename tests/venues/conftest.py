@@ -15,9 +15,13 @@ from typing import Any
 
 import pytest
 import requests
+from pydantic import SecretStr
 
 from actors.venues.base import Venue
+from actors.venues.ccxt_spec import CcxtSpec
 from actors.venues.factory import VenueSpec, make_venue
+from actors.venues.loopback import markets as loopback_markets
+from actors.venues.loopback import run_loopback
 from actors.venues.paper import PaperExchange
 from actors.venues.simulator.market_data import available_coins
 from tests.conftest import MARKET
@@ -34,6 +38,7 @@ class Harness:
     inject: Callable[..., None] | None = None  # (kind, **params): a venue fault switch
     move_price: Callable[[str, float], None] | None = None  # mark/book to this price
     reset_price: Callable[[str], None] | None = None
+    min_size: Callable[[str], float] = lambda symbol: 0.0  # the venue's smallest order (base)
     symbols: list[str] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -106,12 +111,60 @@ def _paper(tmp_path: Path, symbols: list[str] | None, speed: float) -> Iterator[
                 v.close()
 
 
+def _ccxt(exchange: str) -> Callable[[Path, list[str] | None, float], Iterator[Harness]]:
+    """A CCXT venue on its loopback server (the exchange's own formats, replayed prices)."""
+
+    def factory(tmp_path: Path, symbols: list[str] | None, speed: float) -> Iterator[Harness]:
+        symbols = symbols or loopback_markets.available(MARKET)
+        key, secret = "loopback-key", "loopback-secret"
+        with run_loopback(exchange, market_dir=MARKET, symbols=symbols, api_key=key,
+                          secret=secret, password="loopback-pass", speed=speed) as srv:  # fmt: skip
+            spec = CcxtSpec(
+                exchange=exchange,  # type: ignore[arg-type]
+                network="loopback",
+                api_key=SecretStr(key),
+                secret=SecretStr(secret),
+                password=SecretStr("loopback-pass"),
+                symbols=tuple(symbols),
+                base_url=srv.base_url,
+                clock_speed=speed,
+            )
+            clients: list[Venue] = []
+
+            def make(**overrides: Any) -> Venue:
+                v = make_venue(spec.model_copy(update=overrides))
+                clients.append(v)
+                return v
+
+            def move_price(symbol: str, price: float) -> None:
+                srv.engine.set_price(symbol, price)
+
+            try:
+                yield Harness(
+                    name=exchange,
+                    venue=make(),
+                    symbol=symbols[0],
+                    symbols=symbols,
+                    make=make,
+                    inject=srv.inject,
+                    move_price=move_price,
+                    reset_price=srv.engine.clear_price,
+                    min_size=lambda s: float(srv.engine.markets[s].rules.min_qty),
+                    extras={"server": srv, "spec": spec},
+                )
+            finally:
+                for v in clients:
+                    v.close()
+
+    return factory
+
+
 # name -> factory(tmp dir, symbols (None = every market the venue has; first = the test symbol),
 #                 clock speed (venues with a controllable clock; others ignore it))
 HarnessFactory = Callable[[Path, list[str] | None, float], Iterator[Harness]]
 HARNESSES: dict[str, HarnessFactory] = {
     "paper": _paper,
-    # a later issue: "ccxt-bybit-testnet": _ccxt_bybit,
+    "binanceusdm": _ccxt("binanceusdm"),
 }
 
 

@@ -40,7 +40,7 @@ def test_random_limit_orders_are_accepted_on_every_market(
             cloid=c,
             symbol=sym,
             side=side,  # type: ignore[arg-type]
-            size=notional / px,
+            size=max(notional / px, all_markets.min_size(sym)),
             kind="limit",
             price=px,
         )
@@ -61,7 +61,13 @@ def test_random_market_orders_and_closes_are_accepted_on_every_market(
     side = data.draw(st.sampled_from(["buy", "sell"]), label="side")
     notional = data.draw(st.floats(min_value=12.0, max_value=3_000.0), label="notional")
     opened = v.place(
-        OrderRequest(cloid=_cloid(), symbol=sym, side=side, size=notional / ref, kind="market")  # type: ignore[arg-type]
+        OrderRequest(
+            cloid=_cloid(),
+            symbol=sym,
+            side=side,  # type: ignore[arg-type]
+            size=max(notional / ref, all_markets.min_size(sym)),
+            kind="market",
+        )
     )
     assert opened.status == "filled", opened
     live = next(p.size for p in v.positions() if p.symbol == sym)

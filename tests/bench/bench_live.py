@@ -232,11 +232,14 @@ def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> 
         s, "5m", STRATEGY, {}, None, graph.risk) for s in SYMBOLS}  # fmt: skip
     ray.get([r.set_far.remote(float(venue._mid(s))) for s, r in runners.items()])
     handles = [*graph.handles, *runners.values()]
+    names = ["alerter", "keeper", "executor", "risk", *(f"runner-{s}" for s in runners)]
     pids = ray.get([h.__ray_call__.remote(lambda self: os.getpid()) for h in handles])
     procs = [psutil.Process(p) for p in pids]
+    per_proc: list[list[float]] = []
 
     def rss_mb() -> float:
-        return sum(p.memory_info().rss for p in procs) / 2**20
+        per_proc.append([p.memory_info().rss / 2**20 for p in procs])
+        return sum(per_proc[-1])
 
     series = {s: load_bars(s, "5m", per) for s in SYMBOLS}
     n = min(len(b) for b in series.values())
@@ -260,8 +263,11 @@ def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> 
     n_signals = sum(st["signals"] for st in states)
     for r in runners.values():
         ray.kill(r)
-    after_warmup = next(mb for bars, _, mb in samples if bars >= n * len(SYMBOLS) // 4)
+    i_warm = next(i for i, (bars, _, _) in enumerate(samples) if bars >= n * len(SYMBOLS) // 4)
+    after_warmup = samples[i_warm][2]
     end = samples[-1][2]
+    by_process = {name: {"after_warmup_mb": round(per_proc[i_warm][j], 1),
+                         "end_mb": round(per_proc[-1][j], 1)} for j, name in enumerate(names)}  # fmt: skip
     growth = (end - after_warmup) / after_warmup
     return {
         "symbols": len(SYMBOLS), "bars": n * len(SYMBOLS), "seconds": elapsed,
@@ -269,7 +275,7 @@ def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> 
         "messages_per_s": (n * len(SYMBOLS) + n_signals) / elapsed,
         "processes": len(procs), "rss_mb_after_warmup": after_warmup, "rss_mb_end": end,
         "rss_growth_after_warmup": growth, "rss_tolerance": tolerance,
-        "rss_flat": growth <= tolerance,
+        "rss_flat": growth <= tolerance, "rss_by_process": by_process,
         "rss_mb_series": [(b, round(s, 1), round(m, 1)) for b, s, m in samples],
         "load_avg_1m_end": os.getloadavg()[0],
     }  # fmt: skip
@@ -277,7 +283,8 @@ def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--signals", type=int, default=1000, help="signals per latency run")
+    ap.add_argument("--signals", type=int, default=1000,
+                    help="signals per latency run (0: throughput and memory only)")  # fmt: skip
     ap.add_argument("--repeat", type=int, default=1, help="latency runs (each on a fresh graph)")
     ap.add_argument("--replay-bars", type=int, default=200_000, help="bars in the memory replay")
     ap.add_argument("--rss-tolerance", type=float, default=0.10)
@@ -292,7 +299,7 @@ def main() -> None:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     out: dict[str, Any] = {"bench": "live", "cpus": os.cpu_count(),
                            "load_avg_start": os.getloadavg(), "runs": []}  # fmt: skip
-    for rep in range(args.repeat):
+    for rep in range(args.repeat if args.signals > 0 else 0):
         tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
         with PaperExchange(market_dir=MARKET, state_dir=tmp / "paper", symbols=SYMBOLS,
                            speed=1.0, equity=10_000_000.0) as px:  # fmt: skip
@@ -309,6 +316,15 @@ def main() -> None:
             out["runs"].append(run)
             if rep == args.repeat - 1 and not args.skip_throughput:
                 out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance)
+            graph.kill()
+            venue.close()
+    if args.signals == 0 and not args.skip_throughput:  # throughput and memory only
+        tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
+        with PaperExchange(market_dir=MARKET, state_dir=tmp / "paper", symbols=SYMBOLS,
+                           speed=1.0, equity=10_000_000.0) as px:  # fmt: skip
+            venue = make_venue(px.spec)
+            graph = Graph(px, tmp / "d")
+            out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance)
             graph.kill()
             venue.close()
     ray.shutdown()

@@ -22,12 +22,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from actors import reconciler
 from actors.confirm import ConfirmRequest
 from actors.crash import CrashPlan, crash_point
-from actors.messages import Event, Level, OrderIntent, OrderUpdate, make_cloid
+from actors.messages import Event, Level, OrderIntent, OrderUpdate, Trace, make_cloid, stamp
 from actors.orders import SOURCE, fill_of, look_up, place_checked, update_from_venue, update_of
 from actors.venues.base import VenueError
 from actors.venues.factory import VenueSpec, make_venue
@@ -69,6 +70,10 @@ class Executor:
         self.entry_ttl_ms = entry_ttl_ms
         self.adopt_stop_fraction = adopt_stop_fraction
         self._lock = threading.RLock()
+        # one submit at a time (PortfolioRisk no longer waits for each one): entries, and
+        # mainnet confirmation prompts, stay serial; the poll loop only takes ``_lock``
+        self._submit_lock = threading.Lock()
+        self._traces: deque[tuple[Trace, str]] = deque(maxlen=100_000)
         self._seq = time.time_ns() // 1000
         self._stop = threading.Event()
         self.reconciled = False
@@ -93,8 +98,25 @@ class Executor:
         self._thread.start()
 
     # ----- public ---------------------------------------------------------------------------
-    def submit(self, intent: OrderIntent) -> PortfolioState:
-        """Place one approved entry (idempotent by cloid); returns the new portfolio view."""
+    def submit(self, intent: OrderIntent, trace: Trace | None = None) -> PortfolioState:
+        """Place one approved entry (idempotent by cloid); returns the new portfolio view, which
+        also goes to PortfolioRisk as the acknowledgement of ``intent.cloid``. ``trace``: hop
+        timestamps (benchmarks), kept for :meth:`traces`."""
+        trace = stamp(trace, "executor_in")
+        with self._submit_lock:
+            try:
+                return self._submit(intent, trace)
+            finally:
+                with self._lock:  # the view that goes out is the one this entry produced
+                    self._acknowledge(intent.cloid)
+
+    def traces(self) -> list[tuple[Trace, str]]:
+        """Drain the hop traces of traced submits: (stamps, final order status)."""
+        out = list(self._traces)
+        self._traces.clear()
+        return out
+
+    def _submit(self, intent: OrderIntent, trace: Trace | None) -> PortfolioState:
         import ray
 
         with self._lock:
@@ -121,9 +143,8 @@ class Executor:
                             f"{intent.symbol} intent {intent.cloid} already journaled: not resent")  # fmt: skip
                 return self.portfolio()
             crash_point(self.crash, "K2")
-            self._send(intent)
-            self._push_portfolio()
-            return self.portfolio()
+            self._send(intent, stamp(trace, "journaled"))
+            return self.portfolio()  # submit() sends it to PortfolioRisk with the acknowledgement
 
     def attach(self, risk: Any) -> None:
         """The PortfolioRisk actor to keep informed (created after the Executor)."""
@@ -245,7 +266,7 @@ class Executor:
                     + ("placing" if ok else "skipped"), cloid=intent.cloid, confirmed=ok)  # fmt: skip
         return ok
 
-    def _send(self, intent: OrderIntent) -> OrderUpdate:
+    def _send(self, intent: OrderIntent, trace: Trace | None = None) -> OrderUpdate:
         """Venue call for a journaled intent, then journal what happened."""
         import ray
 
@@ -255,6 +276,8 @@ class Executor:
             self._on_update(intent, upd)
             return upd
         upd = place_checked(self.venue, intent, self.venue.now_ms())
+        if trace is not None:
+            self._traces.append((stamp(trace, "venue_answered") or [], upd.status))
         crash_point(self.crash, "K4" if intent.purpose == "entry" else "K7")
         ray.get(self.keeper.record_order_update.remote(upd))
         self._on_update(intent, upd)
@@ -470,16 +493,25 @@ class Executor:
 
         return dict(ray.get(self.keeper.metrics.remote()))
 
-    def _push_portfolio(self) -> None:
+    def _risk(self) -> Any:
         if isinstance(self.risk, str):  # by name: survives this actor's restart
             import ray
 
             try:
                 self.risk = ray.get_actor(self.risk)
             except ValueError:
-                return  # not created yet
-        if self.risk is not None:
-            self.risk.on_portfolio.remote(self.portfolio())
+                return None  # not created yet
+        return self.risk
+
+    def _push_portfolio(self) -> None:
+        risk = self._risk()
+        if risk is not None:
+            risk.on_portfolio.remote(self.portfolio())
+
+    def _acknowledge(self, cloid: str) -> None:
+        risk = self._risk()
+        if risk is not None and hasattr(risk, "on_submitted"):
+            risk.on_submitted.remote(cloid, self.portfolio())
 
     def _next_seq(self) -> int:
         self._seq += 1

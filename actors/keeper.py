@@ -31,7 +31,6 @@ from actors.state.snapshot import (
 )
 
 log = logging.getLogger(__name__)
-EVENT_FLUSH_S = 0.5
 
 
 class StateKeeper:
@@ -55,8 +54,6 @@ class StateKeeper:
         self._backup_day: date | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._events: list[Event] = []
-        self._events_lock = threading.Lock()
         self.snapshot()
         self._thread = threading.Thread(target=self._loop, name="state-snapshots", daemon=True)
         self._thread.start()
@@ -86,18 +83,12 @@ class StateKeeper:
         self.journal.record_signal(signal, decision)
 
     def record_event(self, event: Event) -> None:
-        """Buffered (written within ``EVENT_FLUSH_S``): events are the operator's log, not money
-        facts, so they do not queue fsyncs in front of the next intent (intents, order updates
-        and fills are written synchronously)."""
-        with self._events_lock:
-            self._events.append(event)
-
-    def flush_events(self) -> int:
-        with self._events_lock:
-            batch, self._events = self._events, []
-        for ev in batch:
-            self.journal.record_event(ev)
-        return len(batch)
+        """Written at once, without an fsync (the journal's NORMAL level): an event costs a
+        ~0.1 ms transaction, so it neither queues an fsync in front of the next intent nor waits
+        in a buffer a crash would lose; it is durable against power loss with the next money
+        record's fsync. (It used to be buffered up to 0.5 s and then written one fsynced
+        transaction per event.)"""
+        self.journal.record_event(event)
 
     def record_equity(self, time_ms: int, equity: float) -> None:
         self.journal.record_equity(time_ms, equity)
@@ -162,13 +153,9 @@ class StateKeeper:
         return self.state_json
 
     def _loop(self) -> None:
-        next_snapshot = time.monotonic() + self.snapshot_s
-        while not self._stop.wait(EVENT_FLUSH_S):
+        while not self._stop.wait(self.snapshot_s):
             try:
-                self.flush_events()
-                if time.monotonic() >= next_snapshot:
-                    next_snapshot = time.monotonic() + self.snapshot_s
-                    self.snapshot()
+                self.snapshot()
             except Exception as exc:  # keep snapshotting; the journal is the truth
                 log.error("state snapshot failed: %s", exc)
 
@@ -176,7 +163,6 @@ class StateKeeper:
         """Final snapshot, then close the journal (shutdown)."""
         self._stop.set()
         try:
-            self.flush_events()
             self.snapshot()
         finally:
             self.journal.close()

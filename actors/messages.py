@@ -16,13 +16,24 @@ Money-relevant identities:
 from __future__ import annotations
 
 import hashlib
+import time
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Side = Literal["buy", "sell"]
 CLOID_PATTERN = r"^0x[0-9a-f]{32}$"
+# Hop timestamps carried beside a message on the order path, ``(stage, time.monotonic_ns())``.
+# Optional (None in production: no cost) and outside the models, so a journaled payload and the
+# dedup keys never depend on timing. CLOCK_MONOTONIC is one clock per host: a trace is only
+# meaningful while every actor on its path runs on the same machine.
+Trace = list[tuple[str, int]]
+
+
+def stamp(trace: Trace | None, stage: str) -> Trace | None:
+    """``trace`` with ``stage`` stamped now (a new list: a trace may fan out), or None."""
+    return None if trace is None else [*trace, (stage, time.monotonic_ns())]
 
 
 class Level(StrEnum):
@@ -54,12 +65,21 @@ class Bar(Message):
     symbol: str
     timeframe: str
     time_ms: int = Field(ge=0)
-    open: float = Field(gt=0)
-    high: float = Field(gt=0)
-    low: float = Field(gt=0)
-    close: float = Field(gt=0)
-    volume: float = Field(ge=0)
+    open: float = Field(gt=0, allow_inf_nan=False)
+    high: float = Field(gt=0, allow_inf_nan=False)
+    low: float = Field(gt=0, allow_inf_nan=False)
+    close: float = Field(gt=0, allow_inf_nan=False)
+    volume: float = Field(ge=0, allow_inf_nan=False)
     backfilled: bool = False  # came from REST (start-up warm-up or a gap), not the websocket
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Bar:
+        """A bar whose low/high do not bracket its open and close is garbage, never traded."""
+        if not self.low <= min(self.open, self.close) <= max(self.open, self.close) <= self.high:
+            raise ValueError(
+                f"inconsistent OHLC: o={self.open} h={self.high} l={self.low} c={self.close}"
+            )
+        return self
 
 
 class Signal(Message):

@@ -1,12 +1,18 @@
 """PortfolioRisk actor: approves or rejects each signal and records which rule decided.
 
-Why it waits for the Executor: risk is a property of the whole portfolio, so signals are decided
-one at a time, and each approved entry is handed to the Executor and awaited before the next
-signal is judged — the next decision sees that entry as in flight (no two entries can race past
-MAX_OPEN_POSITIONS). The rules are the pure functions of :mod:`strategies.risk`, applied by
-:class:`actors.risk_core.RiskCore` (shared with the portfolio-backtest parity test); this actor
-moves messages: the Executor's portfolio view and the DataFeed's bars in, decisions, breaker trips
-(persisted, logged, CRITICAL) and their actions (cancel resting entries, optionally flatten) out.
+Why it does not wait for the Executor: risk is a property of the whole portfolio, so signals are
+decided one at a time (this actor runs one call at a time), and each approved entry is handed to
+the Executor fire-and-forget and remembered as *in flight* until the Executor acknowledges that
+cloid (:meth:`on_submitted`, sent with the Executor's new view under the same lock that changed
+it). Every decision sees the Executor's latest view plus the entries still in flight, so no two
+entries can race past MAX_OPEN_POSITIONS, and the next signal is decided without waiting for
+this one's venue round-trip. An entry not acknowledged within ``submit_timeout_s`` raises a
+CRITICAL event and is then left to the Executor's own view (a journaled intent stays pending
+there until the venue answers; one never journaled was never sent). The rules are the pure
+functions of :mod:`strategies.risk`, applied by :class:`actors.risk_core.RiskCore` (shared with
+the portfolio-backtest parity test); this actor moves messages: the Executor's portfolio view and
+the DataFeed's bars in, decisions, breaker trips (persisted, logged, CRITICAL) and their actions
+(cancel resting entries, optionally flatten) out.
 """
 
 from __future__ import annotations
@@ -21,7 +27,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from actors.messages import Event, Level, OrderIntent, RiskDecision, Signal, make_cloid
+from actors.messages import (
+    Event,
+    Level,
+    OrderIntent,
+    RiskDecision,
+    Signal,
+    Trace,
+    make_cloid,
+    stamp,
+)
 from actors.risk_core import RiskCore
 from strategies import risk as rules
 from strategies.breakers import BreakerState, Thresholds, Trip
@@ -69,6 +84,8 @@ class PortfolioRisk:
         # rebuild: the Executor holds the portfolio (venue + journal)
         self.state: PortfolioState = ray.get(executor.portfolio.remote())
         self._decided: OrderedDict[str, RiskDecision] = OrderedDict()
+        # entries handed to the Executor and not yet acknowledged: cloid -> (symbol, monotonic s)
+        self._in_flight: dict[str, tuple[str, float]] = {}
         self._seq = time.time_ns() // 1000
         self._breakers()  # a restart with a tripped breaker comes up HALTED, and says so
         self._check_loss_streak()
@@ -81,6 +98,25 @@ class PortfolioRisk:
         self._watch(force=False)
         if closed:
             self._check_loss_streak()
+
+    def on_submitted(self, cloid: str, state: PortfolioState) -> None:
+        """The Executor has handled entry ``cloid`` (placed, refused or skipped); ``state`` is
+        its view after that, so the entry is no longer counted in flight here."""
+        self._in_flight.pop(cloid, None)
+        self.on_portfolio(state)
+
+    def _view(self) -> PortfolioState:
+        """The Executor's view plus the entries still in flight (acknowledgement overdue:
+        a CRITICAL event, then the Executor's view alone decides)."""
+        now = time.monotonic()
+        for cloid, (symbol, sent) in list(self._in_flight.items()):
+            if now - sent > self.submit_timeout_s:
+                del self._in_flight[cloid]
+                self._event(Level.CRITICAL, "submit_unknown",
+                            f"{symbol} entry {cloid}: executor did not acknowledge within "
+                            f"{self.submit_timeout_s:g} s")  # fmt: skip
+        flying = {symbol for symbol, _ in self._in_flight.values()}
+        return replace(self.state, pending=self.state.pending | flying)
 
     # ----- automatic circuit breakers ----------------------------------------------------------
     def _watch(self, force: bool) -> None:
@@ -162,10 +198,10 @@ class PortfolioRisk:
             self.keeper.set_meta.remote(PEAK_META, json.dumps(
                 {"peak": self.core.peak, "reset_ms": self._peak_reset_ms}))  # fmt: skip
 
-    def on_signal(self, signal: Signal) -> RiskDecision:
-        """Decide ``signal`` (idempotent: a signal id is decided once) and submit the entry."""
-        import ray
-
+    def on_signal(self, signal: Signal, trace: Trace | None = None) -> RiskDecision:
+        """Decide ``signal`` (idempotent: a signal id is decided once) and hand the entry to the
+        Executor without waiting for it. ``trace``: hop timestamps (benchmarks)."""
+        trace = stamp(trace, "risk_in")
         if signal.signal_id in self._decided:
             return self._decided[signal.signal_id]
         ref = signal.price if signal.price is not None else signal.reasons.get("close", math_nan())
@@ -175,7 +211,7 @@ class PortfolioRisk:
             self._watch(force=True)
         elif self.limits.portfolio is not None:
             self._refresh_market()
-        state = replace(self.state, breakers=self._breakers())
+        state = replace(self._view(), breakers=self._breakers())
         d = self.core.decide(proposal, state, signal.bar_time_ms, self.rules)
         self._save_peak()
         decision = RiskDecision(
@@ -199,14 +235,9 @@ class PortfolioRisk:
             kind="limit" if signal.kind == "limit" else "market", price=signal.price,
             purpose="entry", stop=signal.stop, target=signal.target,
         )  # fmt: skip
-        # in flight until the Executor answers with its new view
-        self.state = replace(self.state, pending=self.state.pending | {signal.symbol})
-        try:
-            self.state = ray.get(self.executor.submit.remote(intent),
-                                 timeout=self.submit_timeout_s)  # fmt: skip
-        except Exception as exc:  # unknown outcome: the symbol stays in flight (fail closed)
-            self._event(Level.CRITICAL, "submit_unknown",
-                        f"{signal.symbol} entry {intent.cloid}: executor did not answer ({exc})")  # fmt: skip
+        # in flight until the Executor acknowledges it with its new view (on_submitted)
+        self._in_flight[intent.cloid] = (signal.symbol, time.monotonic())
+        self.executor.submit.remote(intent, stamp(trace, "risk_out"))
         return decision
 
     def _states(self) -> dict[str, BreakerState]:
@@ -252,7 +283,8 @@ class PortfolioRisk:
         return tripped
 
     def portfolio(self) -> PortfolioState:
-        return self.state
+        """What the next decision starts from (the Executor's view plus entries in flight)."""
+        return self._view()
 
     def _remember(self, signal_id: str, decision: RiskDecision) -> None:
         self._decided[signal_id] = decision

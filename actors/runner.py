@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from actors.messages import Bar, Signal, make_signal_id
+from actors.messages import Bar, Signal, Trace, make_signal_id, stamp
 from strategies import registry
 from strategies.live import N_BAR_COLS
 from strategies.signals import LIMIT, STOP
@@ -44,8 +44,10 @@ class StrategyRunner:
         self.signals = 0
         self.source = f"runner:{strategy}:{symbol}"
 
-    def on_bar(self, bar: Bar) -> Signal | None:
-        """Handle one closed bar; returns the signal it produced (sent to PortfolioRisk)."""
+    def on_bar(self, bar: Bar, trace: Trace | None = None) -> Signal | None:
+        """Handle one closed bar; returns the signal it produced (sent to PortfolioRisk without
+        waiting). ``trace``: hop timestamps, forwarded with the signal (benchmarks)."""
+        trace = stamp(trace, "runner_in")
         if bar.symbol != self.symbol or bar.timeframe != self.timeframe:
             raise ValueError(
                 f"runner {self.symbol} {self.timeframe} got {bar.symbol} {bar.timeframe}"
@@ -63,7 +65,7 @@ class StrategyRunner:
         self.signals += 1
         risk = self._risk()
         if risk is not None:
-            risk.on_signal.remote(signal)
+            risk.on_signal.remote(signal, stamp(trace, "runner_out"))
         return signal
 
     def state(self) -> dict[str, Any]:

@@ -1,11 +1,23 @@
-"""The journal: an append-only SQLite (WAL, ``synchronous=FULL``) ledger of everything the live
-system decides and everything the venue reports (docs/failure_modes.md F1, F5, F13, F18).
+"""The journal: an append-only SQLite (WAL) ledger of everything the live system decides and
+everything the venue reports (docs/failure_modes.md F1, F5, F13, F18).
 
 One writer — the StateKeeper actor — holds a read-write :class:`Journal`; every other process
 (``fractal status``, the dashboard, tests) opens it with :meth:`Journal.open_readonly`. Each
-``record_*`` call is one committed, fsynced transaction: when it returns, the record survives a
-power cut. Every record is keyed by its own identity (cloid, trade id, signal id,
-``(source, seq)``), so a replayed or retried write is a no-op and returns ``False``.
+``record_*`` call is one committed transaction. Every record is keyed by its own identity
+(cloid, trade id, signal id, ``(source, seq)``), so a replayed or retried write is a no-op and
+returns ``False``.
+
+Durability has two levels (why: an fsync costs 1-5 ms and the order path waits for it):
+
+* **Money facts** — intents, order updates, fills, reconciliations, meta — commit with
+  ``synchronous=FULL``: the WAL is fsynced before the call returns, so the record survives a
+  power cut (persist-before-send stands on this).
+* **Operator records** — signals and risk decisions, equity samples, events — commit with
+  ``synchronous=NORMAL``: no fsync. In WAL mode a NORMAL commit is still atomic and survives
+  the *process* being killed (it is in the OS page cache); only an OS crash or power cut can
+  lose it, and only until the next FULL commit or checkpoint, whose fsync of the (append-only)
+  WAL file makes every earlier frame durable too. So an approved signal is durable with its
+  intent, and nothing is ever half written.
 """
 
 from __future__ import annotations
@@ -66,6 +78,7 @@ class Journal:
         # the writer caches the derived ledger until its next write; readers never cache
         # (another process writes under them)
         self._generation = 0
+        self._durable = True  # connect() sets synchronous=FULL
         self._ledger_cache: tuple[int, Ledger] | None = None
         if readonly and not self.path.exists():
             raise JournalError(f"{self.path}: no journal here")
@@ -92,10 +105,14 @@ class Journal:
     # ---- writes (each one durable transaction) -------------------------------------------
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction; ``durable`` = fsynced at commit (see the module docstring)."""
         if self.readonly:
             raise JournalError(f"{self.path}: opened read-only")
         with self._lock:
+            if durable != self._durable:  # a pragma, outside any transaction (cheap, no I/O)
+                self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._durable = durable
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -161,7 +178,7 @@ class Journal:
             raise ValueError(
                 f"decision is for signal {decision.signal_id!r}, not {signal.signal_id!r}"
             )
-        with self._tx() as c:
+        with self._tx(durable=False) as c:
             c.execute(
                 "INSERT OR IGNORE INTO signals(signal_id, symbol, strategy, bar_time_ms, payload,"
                 " recorded_ms) VALUES (?,?,?,?,?,?)",
@@ -178,7 +195,7 @@ class Journal:
 
     def record_equity(self, time_ms: int, equity: float) -> None:
         """Append an account-equity observation (venue clock ``time_ms``)."""
-        with self._tx() as c:
+        with self._tx(durable=False) as c:
             c.execute(
                 "INSERT INTO equity(time_ms, equity, recorded_ms) VALUES (?,?,?)",
                 (int(time_ms), float(equity), self._clock()),
@@ -186,14 +203,20 @@ class Journal:
 
     def record_event(self, event: Event) -> bool:
         """Append an operator event. False if this ``(source, seq)`` was recorded."""
-        with self._tx() as c:
-            cur = c.execute(
+        return self.record_events([event]) == 1
+
+    def record_events(self, events: list[Event]) -> int:
+        """Append operator events in one transaction; returns how many were new."""
+        if not events:
+            return 0
+        with self._tx(durable=False) as c:
+            cur = c.executemany(
                 "INSERT OR IGNORE INTO events(source, seq, level, kind, payload, recorded_ms)"
                 " VALUES (?,?,?,?,?,?)",
-                (event.source, event.seq, event.level.value, event.kind,
-                 event.model_dump_json(), self._clock()),
+                [(e.source, e.seq, e.level.value, e.kind, e.model_dump_json(), self._clock())
+                 for e in events],
             )  # fmt: skip
-            return cur.rowcount == 1
+            return max(cur.rowcount, 0)
 
     def record_reconciliation(self, report: ReconciliationReport) -> None:
         """Append a reconciliation report (the diff of one pass, F6)."""

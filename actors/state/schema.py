@@ -5,7 +5,8 @@ Why these settings (docs/failure_modes.md F1, F18):
 * ``journal_mode=WAL`` — readers (``fractal status``, the dashboard) never block the writer and
   the writer never blocks them; a crash loses at most the transaction being written.
 * ``synchronous=FULL`` — every commit fsyncs the WAL, so an order intent is on disk *before*
-  the venue call that follows it (persist before send).
+  the venue call that follows it (persist before send). The journal lowers it to NORMAL only
+  around operator records (signals, equity, events; see :mod:`actors.state.journal`).
 * Append-only tables keyed by the venue's or the message's own identity (cloid, trade id,
   ``(source, seq)``) so a replayed write is a no-op, never a duplicate.
 * ``meta.schema_version`` — a newer journal than this program understands refuses to open,

@@ -9,6 +9,7 @@ the expected shape raises :class:`MalformedReply`, which the client turns into
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from actors.venues.base import (
@@ -253,18 +254,22 @@ def fills(reply: Any) -> list[VenueFill]:
 
 
 def candle(c: dict[str, Any], symbol: str, timeframe: str, closed: bool) -> Candle:
+    """One candle, checked whole: an integer open time, finite positive prices with
+    ``low <= open, close <= high`` and a finite volume >= 0 — anything else is
+    :class:`MalformedReply` (a garbled candle is skipped, never traded on)."""
     c = _dict(c, "candle")
+    t = c.get("t")
+    if isinstance(t, bool) or not isinstance(t, int | str) or not str(t).isdigit():
+        raise MalformedReply(f"candle open time is not an integer: {t!r}")
+    o, h, lo, cl, v = (_num(c.get(k), k) for k in ("o", "h", "l", "c", "v"))
+    if not all(math.isfinite(x) for x in (o, h, lo, cl, v)):
+        raise MalformedReply(f"candle {t} has a non-finite value")
+    if not (0 < lo <= min(o, cl) and max(o, cl) <= h) or v < 0:
+        raise MalformedReply(f"candle {t} is inconsistent: o={o} h={h} l={lo} c={cl} v={v}")
     return Candle(
-        symbol=symbol,
-        timeframe=timeframe,
-        time_ms=int(c["t"]),
-        open=_num(c.get("o"), "o"),
-        high=_num(c.get("h"), "h"),
-        low=_num(c.get("l"), "l"),
-        close=_num(c.get("c"), "c"),
-        volume=_num(c.get("v"), "v"),
-        closed=closed,
-    )
+        symbol=symbol, timeframe=timeframe, time_ms=int(t), open=o, high=h, low=lo, close=cl,
+        volume=v, closed=closed,
+    )  # fmt: skip
 
 
 def mids(reply: Any) -> dict[str, float]:

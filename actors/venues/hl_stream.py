@@ -85,15 +85,31 @@ class CandleStream:
 
     # ----- forming candles (websocket thread) -------------------------------------------------
     def _push(self, msg: dict[str, Any]) -> None:
-        self.last_message_monotonic = time.monotonic()
+        """A forming candle. Only a well-formed one counts as a sign of life: a socket that
+        sends nothing but garbage is as dead as a silent one, and the watchdog must reconnect
+        it. (Frames the SDK cannot route — not JSON, an unknown channel, no ``data`` — never
+        get here: the SDK's callback raises and websocket-client logs and drops them.)"""
         try:
             c = hl_replies.candle(msg["data"], self.symbol, self.timeframe, closed=False)
-        except (KeyError, TypeError, ValueError):
-            log.warning("candle stream %s %s: malformed push dropped", self.symbol, self.timeframe)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("candle stream %s %s: malformed push dropped (%s)", self.symbol,
+                        self.timeframe, exc)  # fmt: skip
             return
+        if self._from_future(c.time_ms):
+            log.warning("candle stream %s %s: candle from the future (%d) dropped", self.symbol,
+                        self.timeframe, c.time_ms)  # fmt: skip
+            return
+        self.last_message_monotonic = time.monotonic()
         with self._emit_lock:
             if c.time_ms >= self._next and not self._stop.is_set():
                 self._deliver(c)
+
+    def _from_future(self, time_ms: int) -> bool:
+        """A bucket opening after the venue's current one (the clock unreadable: not judged)."""
+        try:
+            return time_ms > self._now_ms() + self._step
+        except VenueError:
+            return False
 
     # ----- closed candles (closing thread) ----------------------------------------------------
     def _close_loop(self) -> None:

@@ -317,13 +317,14 @@ class HyperliquidVenue:
         cursor = start_ms
         while cursor < end_ms:
             with _transport("candleSnapshot"):
-                raw = info.candles_snapshot(symbol, timeframe, cursor, end_ms - 1)
-                page = [rep.candle(c, symbol, timeframe, True) for c in raw]
+                raw = rep._list(info.candles_snapshot(symbol, timeframe, cursor, end_ms - 1),
+                                "candleSnapshot")  # fmt: skip
+            page = _good_candles(raw, symbol, timeframe, step)
             for c in page:
                 newest = max(newest, c.time_ms)
                 if start_ms <= c.time_ms < end_ms and c.time_ms + step <= now:
                     out[c.time_ms] = c
-            if not page or len(page) < CANDLE_PAGE:
+            if not page or len(raw) < CANDLE_PAGE:
                 break
             cursor = max(c.time_ms for c in page) + step
         if newest in out and newest + step > now - CLOSE_GUARD_MS:
@@ -357,6 +358,25 @@ class HyperliquidVenue:
         self._clock_info.session.close()
         self._exchange.session.close()
         self._exchange.info.session.close()
+
+
+def _good_candles(raw: list[Any], symbol: str, timeframe: str, step: int) -> list[Candle]:
+    """The well-formed candles of a snapshot page: a garbled one (missing or non-numeric field,
+    inconsistent OHLC, open time off the bucket grid) is logged and skipped, so one bad row
+    neither stops the feed nor reaches a strategy."""
+    out = []
+    for row in raw:
+        try:
+            c = rep.candle(row, symbol, timeframe, True)
+        except rep.MalformedReply as exc:
+            log.warning("%s %s candle skipped: %s", symbol, timeframe, exc)
+            continue
+        if c.time_ms % step:
+            log.warning("%s %s candle skipped: open time %d is off the %s grid", symbol,
+                        timeframe, c.time_ms, timeframe)  # fmt: skip
+            continue
+        out.append(c)
+    return out
 
 
 def _interval(timeframe: str) -> int:

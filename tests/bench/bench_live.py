@@ -1,22 +1,31 @@
 """Live pipeline benchmark on the loopback simulator (paper venue, real actors, real journal).
 
-Run: ``.venv/bin/python tests/bench/bench_live.py [--signals N] [--bars N]`` (``make bench``).
-Prints one JSON object. Measured in one run, with anchors from the same run:
+Run: ``.venv/bin/python tests/bench/bench_live.py [--signals N] [--replay-bars N] [--repeat K]``
+(``make bench``). Prints one JSON object; exits 1 if a stated check fails. Measured in one run,
+with the anchors from the same run and the load average beside every phase (two cores shared
+with other work make absolute figures noisy: compare the ratios, and repeat).
 
-* ``signal_to_accept_ms``: a Signal handed to PortfolioRisk -> rules, sizing, signal journaled,
-  intent journaled (fsync) *before* the venue call, the Executor's signed order accepted by the
-  simulator (a resting limit far from the market, so every signal makes one accepted order) and
-  the order update journaled; p50/p99 over ``--signals`` signals. The benchmark's risk rules
-  drop the one-position-per-symbol and max-positions rules (the rule list is pluggable) so
-  that every signal is approved.
-* ``bar_to_runner_ms``: one closed bar through the StrategyRunner (Ray hop + SMC stream + kernel)
-  over shipped BTC 15m bars. ``bar_to_accept_p50/p99_ms`` = the two added (the hops are serial).
-* ``anchors``: a no-op Ray actor call, and ``venue.place`` of the same order straight from this
-  process (no actors, no journal): ``ratio_vs_direct_place`` says what the actors and the
-  journal add.
-* ``throughput``: 12 runners (12 shipped symbols) fed ``--bars`` bars each as fast as Ray takes
-  them, risk and executor attached: bars/s and messages/s (bars + signals), and the resident
-  memory (RSS, MB) of all actor processes after warm-up and at the end.
+* ``bar_to_accept``: a closed bar handed to a StrategyRunner (the DataFeed's send) -> the SMC
+  stream and strategy kernel -> Signal -> PortfolioRisk (rules, sizing, signal journaled) ->
+  Executor (intent journaled with an fsync *before* the venue call) -> the signed order
+  accepted by the simulator. Timed by hop timestamps (``time.monotonic_ns``) carried with the
+  bar, the signal and the intent (:data:`actors.messages.Trace`), so every hop is reported too.
+  Bars are the shipped 15m candles of 12 symbols, sent one bar close at a time (all 12 symbols
+  at once, as on the venue), after a warm-up; the next close is sent once the last signal's
+  entry is acknowledged. The strategy is the default one (``liquidity_sweep``) with its real
+  signals; only each signal's price is moved far from the simulator's market
+  (:class:`FarLimitRunner`) so that every signal makes exactly one accepted resting order and
+  no fills or stops (whose venue calls are not part of this path) interleave. The benchmark's
+  risk rules drop one-position-per-symbol and max-positions so every signal is approved.
+* ``anchors`` (measured before and after the latency phase: the simulator persists every order
+  after every action, so its own place time grows with the orders resting on it): a no-op Ray
+  actor call, and ``venue.place`` of the same kind of order straight from this process (no
+  actors, no journal). ``ratio_p50/p99_vs_direct_place`` divide by the mean of the two.
+* ``throughput``: the same 12 runners, risk and executor, fed ``--replay-bars`` 5m bars in all
+  (``replay_bars / 12`` per symbol) as fast as Ray takes them: bars/s and messages/s (bars +
+  signals); the resident memory (RSS) of every actor process sampled over the replay. Check:
+  after the warm-up (the first quarter of the replay) the total may grow by at most
+  ``--rss-tolerance`` (fraction) — else the benchmark fails.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +46,9 @@ sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("SHARED_DATA_DIR", ROOT.parent / "shared" / "data"))
 MARKET = SHARED / "market"
 SYMBOLS = ["BTC", "ETH", "SOL", "HYPE", "XRP", "DOGE", "SUI", "AVAX", "LINK", "ADA", "BNB", "LTC"]
+HOPS = ("sent", "runner_in", "runner_out", "risk_in", "risk_out", "executor_in", "journaled",
+        "venue_answered")  # fmt: skip
+STRATEGY = "liquidity_sweep"
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -44,170 +57,288 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def summary(xs: list[float]) -> dict[str, float]:
+    """p50/p99/mean/max in ms of durations given in seconds."""
     return {"p50_ms": pct(xs, 0.5) * 1e3, "p99_ms": pct(xs, 0.99) * 1e3,
-            "mean_ms": statistics.fmean(xs) * 1e3, "n": len(xs)}  # fmt: skip
+            "mean_ms": statistics.fmean(xs) * 1e3, "max_ms": max(xs) * 1e3, "n": len(xs)}  # fmt: skip
 
 
-def rss_mb(pids: list[int]) -> float:
-    import psutil
-
-    return sum(psutil.Process(p).memory_info().rss for p in pids) / 2**20
-
-
-def load_bars(symbol: str, n: int) -> list[tuple[float, ...]]:
+def load_bars(symbol: str, timeframe: str, n: int) -> list[tuple[float, ...]]:
     import pandas as pd
 
-    df = pd.read_csv(MARKET / "hyperliquid_perp_2025" / f"hyperliquid_{symbol}USDC_15m.csv.gz")
+    path = MARKET / "hyperliquid_perp_2025" / f"hyperliquid_{symbol}USDC_{timeframe}.csv.gz"
+    df = pd.read_csv(path)
     return [tuple(r) for r in df.tail(n).itertuples(index=False)]
 
 
-def main() -> None:  # noqa: PLR0915 - one linear script
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--signals", type=int, default=1000)
-    ap.add_argument("--bars", type=int, default=2000)
-    args = ap.parse_args()
-    os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
-    import ray
-
-    from actors.alerter import Alerter
-    from actors.executor import Executor
-    from actors.keeper import StateKeeper
-    from actors.messages import Bar, Signal, make_cloid
-    from actors.risk import PortfolioRisk
+def make_far_limit_runner() -> Any:
+    """A StrategyRunner whose signals are moved far from the simulator's market (defined here,
+    pickled by value into the actor process: production code has no such switch)."""
+    from actors.messages import Signal
     from actors.runner import StrategyRunner
-    from actors.venues.base import OrderRequest
-    from actors.venues.factory import make_venue
-    from actors.venues.paper import PaperExchange
-    from strategies import risk as rules
-    from strategies.risk import Limits
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    out: dict[str, Any] = {"bench": "live", "signals": args.signals, "bars": args.bars}
-    tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
-    opts = {"num_cpus": 0}
-    with PaperExchange(market_dir=MARKET, state_dir=tmp / "paper", symbols=SYMBOLS, speed=1.0,
-                       equity=1_000_000.0) as px:  # fmt: skip
-        venue = make_venue(px.spec)
-        alerter = ray.remote(Alerter).options(**opts).remote()
-        keeper = (
-            ray.remote(StateKeeper).options(**opts, max_concurrency=4).remote(tmp / "d", 3600.0)
+    class FarLimitRunner(StrategyRunner):
+        def set_far(self, mid: float) -> None:
+            self.far_mid = mid
+
+        def _signal(self, bar: Any, row: dict[str, Any]) -> Signal:
+            real = super()._signal(bar, row)
+            mid = self.far_mid
+            buy = real.side == "buy"
+            price = mid * (0.6 if buy else 1.6)
+            stop = price * (0.9 if buy else 1.1)
+            return real.model_copy(update={"kind": "limit", "price": price, "stop": stop,
+                                           "target": None})  # fmt: skip
+
+    return FarLimitRunner
+
+
+class Graph:
+    """Alerter, StateKeeper, Executor, PortfolioRisk on a paper venue (the live graph minus the
+    DataFeed, whose part this driver plays)."""
+
+    def __init__(self, px: Any, data_dir: Path) -> None:
+        import ray
+
+        from actors.alerter import Alerter
+        from actors.executor import Executor
+        from actors.keeper import StateKeeper
+        from actors.risk import PortfolioRisk
+        from strategies import risk as rules
+        from strategies.risk import Limits
+
+        opts: dict[str, Any] = {"num_cpus": 0}
+        self.alerter = ray.remote(Alerter).options(**opts).remote()
+        self.keeper = (
+            ray.remote(StateKeeper).options(**opts, max_concurrency=4).remote(data_dir, 3600.0)
         )
-        executor = ray.remote(Executor).options(**opts, max_concurrency=4).remote(
-            px.spec, keeper, alerter, None, None, False, None, 0.5, 3600.0,
+        self.executor = ray.remote(Executor).options(**opts, max_concurrency=4).remote(
+            px.spec, self.keeper, self.alerter, None, None, False, None, 0.5, 3600.0,
             one_entry_per_symbol=False,
         )  # fmt: skip
         bench_rules = tuple(r for r in rules.DEFAULT_RULES
                             if r not in (rules.one_position_per_symbol, rules.max_open_positions))  # fmt: skip
-        risk = (
-            ray.remote(PortfolioRisk)
-            .options(**opts)
-            .remote(
-                Limits(risk_fraction=0.0001, max_leverage=1.0),
-                executor,
-                keeper,
-                alerter,
-                bench_rules,
-            )
-        )
-        ray.get(executor.attach.remote(risk))
-        mid = float(venue._mid("BTC"))
+        self.risk = ray.remote(PortfolioRisk).options(**opts).remote(
+            Limits(risk_fraction=0.00001, max_leverage=1.0), self.executor, self.keeper,
+            self.alerter, bench_rules,
+        )  # fmt: skip
+        ray.get(self.executor.attach.remote(self.risk))
+        self.handles: list[Any] = [self.alerter, self.keeper, self.executor, self.risk]
 
-        # anchors: a no-op actor call; a direct venue.place of the same kind of order
-        noop = [0.0] * 200
-        for i in range(200):
-            t0 = time.perf_counter()
-            ray.get(alerter.count.remote("none"))
-            noop[i] = time.perf_counter() - t0
-        direct = []
-        for i in range(100):
-            req = OrderRequest(cloid=make_cloid("bench", "BTC", f"direct{i}", "entry"), symbol="BTC",
-                               side="buy", size=0.001, kind="limit", price=round(mid * 0.6))  # fmt: skip
-            t0 = time.perf_counter()
-            venue.place(req)
-            direct.append(time.perf_counter() - t0)
-        out["anchors"] = {"ray_noop_call": summary(noop), "direct_place": summary(direct)}
+    def in_flight(self) -> int:
+        import ray
 
-        # signal -> order accepted by the simulator, through PortfolioRisk and the Executor
-        lat = []
-        for i in range(args.signals):
-            sig = Signal(source="bench", seq=i, signal_id=f"bench:BTC:15m:{i}", strategy="bench",
-                         symbol="BTC", bar_time_ms=i, side="buy", kind="limit",
-                         price=round(mid * 0.6), stop=round(mid * 0.55), reasons={})  # fmt: skip
-            t0 = time.perf_counter()
-            d = ray.get(risk.on_signal.remote(sig))
-            lat.append(time.perf_counter() - t0)
-            assert d.approved, d
-        accepted = sum(1 for o in venue.open_orders() if o.symbol == "BTC")
-        out["signal_to_accept_ms"] = summary(lat)
-        out["orders_resting_on_the_venue"] = accepted
+        return int(ray.get(self.risk.__ray_call__.remote(lambda self: len(self._in_flight))))
 
-        # bar -> runner (Ray hop + stream + kernel), shipped BTC 15m bars
-        runner = (
-            ray.remote(StrategyRunner)
-            .options(**opts)
-            .remote("BTC", "15m", "liquidity_sweep", {}, None, None)
-        )
-        ray.get(runner.state.remote())
-        bars = load_bars("BTC", args.bars)
-        per_bar = []
-        for k, (t, o, h, lo, c, v) in enumerate(bars):
-            bar = Bar(source="bench", seq=k, venue="paper", symbol="BTC", timeframe="15m",
-                      time_ms=int(t), open=o, high=h, low=lo, close=c, volume=v, backfilled=True)  # fmt: skip
-            t0 = time.perf_counter()
-            ray.get(runner.on_bar.remote(bar))
-            per_bar.append(time.perf_counter() - t0)
-        warm = per_bar[200:] or per_bar
-        out["bar_to_runner_ms"] = summary(warm)
-        out["bar_to_accept_p50_ms"] = (
-            out["bar_to_runner_ms"]["p50_ms"] + out["signal_to_accept_ms"]["p50_ms"]
-        )
-        out["bar_to_accept_p99_ms"] = (
-            out["bar_to_runner_ms"]["p99_ms"] + out["signal_to_accept_ms"]["p99_ms"]
-        )
-        out["ratio_vs_direct_place"] = (out["signal_to_accept_ms"]["p50_ms"]
-                                        / out["anchors"]["direct_place"]["p50_ms"])  # fmt: skip
-        ray.kill(runner)
+    def kill(self) -> None:
+        import ray
 
-        # throughput and memory: 12 symbols, bars as fast as Ray takes them, signals live
-        runners = {s: ray.remote(StrategyRunner).options(**opts).remote(
-            s, "15m", "liquidity_sweep", {}, None, risk) for s in SYMBOLS}  # fmt: skip
-        ray.get([r.state.remote() for r in runners.values()])
-        handles = [alerter, keeper, executor, risk, *runners.values()]
-        pids = ray.get([h.__ray_call__.remote(lambda self: os.getpid()) for h in handles])
-        series = {s: load_bars(s, args.bars) for s in SYMBOLS}
-        n = min(len(b) for b in series.values())
-        rss = []
-        t0 = time.perf_counter()
-        refs: list[Any] = []
-        for k in range(n):
-            for s in SYMBOLS:
-                t, o, h, lo, c, v = series[s][k]
-                bar = Bar(source="bench", seq=k, venue="paper", symbol=s, timeframe="15m",
-                          time_ms=int(t), open=o, high=h, low=lo, close=c, volume=v,
-                          backfilled=k < n // 2)  # fmt: skip
-                refs.append(runners[s].on_bar.remote(bar))
-            if k % 200 == 0:
-                sigs = ray.get(refs)
-                refs = []
-                rss.append((k, rss_mb(pids)))
-        sigs = ray.get(refs)
-        elapsed = time.perf_counter() - t0
-        states = ray.get([r.state.remote() for r in runners.values()])
-        n_signals = sum(st["signals"] for st in states)
-        rss.append((n, rss_mb(pids)))
-        out["throughput"] = {
-            "symbols": len(SYMBOLS), "bars": n * len(SYMBOLS), "seconds": elapsed,
-            "bars_per_s": n * len(SYMBOLS) / elapsed, "signals": n_signals,
-            "messages_per_s": (n * len(SYMBOLS) + n_signals) / elapsed,
-            "rss_mb_after_warmup": rss[1][1] if len(rss) > 1 else rss[0][1],
-            "rss_mb_end": rss[-1][1], "rss_mb_series": rss,
-        }  # fmt: skip
-        del sigs
-        for h in handles:
+        for h in self.handles:
             ray.kill(h)
-        venue.close()
+
+
+def anchors(graph: Graph, venue: Any, tag: str) -> dict[str, Any]:
+    """A no-op actor call and a direct ``venue.place`` of a far resting limit."""
+    import ray
+
+    from actors.messages import make_cloid
+    from actors.venues.base import OrderRequest
+
+    noop = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        ray.get(graph.alerter.count.remote("none"))
+        noop.append(time.perf_counter() - t0)
+    mid = float(venue._mid("BTC"))
+    direct = []
+    for i in range(100):
+        req = OrderRequest(cloid=make_cloid("bench", "BTC", f"direct-{tag}-{i}", "entry"),
+                           symbol="BTC", side="buy", size=0.001, kind="limit",
+                           price=round(mid * 0.6))  # fmt: skip
+        t0 = time.perf_counter()
+        venue.place(req)
+        direct.append(time.perf_counter() - t0)
+    return {"ray_noop_call": summary(noop), "direct_place": summary(direct),
+            "load_avg_1m": os.getloadavg()[0]}  # fmt: skip
+
+
+def latency(graph: Graph, venue: Any, min_signals: int, max_ticks: int) -> dict[str, Any]:
+    """Bar closes of 12 symbols at once, through the actors, until ``min_signals`` signals."""
+    import ray
+
+    from actors.messages import Bar
+
+    far_runner = make_far_limit_runner()
+    runners = {s: ray.remote(far_runner).options(num_cpus=0).remote(
+        s, "15m", STRATEGY, {}, None, graph.risk) for s in SYMBOLS}  # fmt: skip
+    mids = {s: float(venue._mid(s)) for s in SYMBOLS}
+    ray.get([r.set_far.remote(mids[s]) for s, r in runners.items()])
+    series = {s: load_bars(s, "15m", max_ticks) for s in SYMBOLS}
+    n = min(len(b) for b in series.values())
+    warm = 300  # back-filled bars first: the detectors warm up, no signals
+    traces: list[tuple[list[tuple[str, int]], str]] = []
+    signals = 0
+    tick = threading.Event()
+    loads = [os.getloadavg()[0]]
+    for k in range(n):
+        refs = []
+        for s in SYMBOLS:
+            t, o, h, lo, c, v = series[s][k]
+            bar = Bar(source="bench", seq=k, venue="paper", symbol=s, timeframe="15m",
+                      time_ms=int(t), open=o, high=h, low=lo, close=c, volume=v,
+                      backfilled=k < warm)  # fmt: skip
+            refs.append(runners[s].on_bar.remote(bar, [("sent", time.monotonic_ns())]))
+        fired = sum(1 for sig in ray.get(refs) if sig is not None)
+        if fired:
+            signals += fired
+            deadline = time.monotonic() + 60
+            while len(traces) < signals or graph.in_flight():
+                traces += ray.get(graph.executor.traces.remote())
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"signals {signals}, traces {len(traces)}: pipeline stuck")
+                tick.wait(0.002)
+        if k % 500 == 0:
+            loads.append(os.getloadavg()[0])
+        if signals >= min_signals:
+            break
+    for r in runners.values():
+        ray.kill(r)
+    statuses = sorted({st for _, st in traces})
+    hops: dict[str, list[float]] = {}
+    total = []
+    for stamps, _ in traces:
+        d = dict(stamps)
+        total.append((d["venue_answered"] - d["sent"]) / 1e9)
+        for a, b in zip(HOPS, HOPS[1:], strict=False):
+            hops.setdefault(f"{a}->{b}", []).append((d[b] - d[a]) / 1e9)
+    return {
+        "bar_to_accept": summary(total), "order_statuses": statuses, "bar_closes": k + 1,
+        "bars": (k + 1) * len(SYMBOLS), "signals": signals,
+        "hops_ms": {h: {"p50": pct(v, 0.5) * 1e3, "p99": pct(v, 0.99) * 1e3}
+                    for h, v in hops.items()},
+        "load_avg_1m": loads,
+    }  # fmt: skip
+
+
+def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> dict[str, Any]:
+    """``replay_bars`` 5m bars over 12 symbols as fast as Ray takes them; RSS over time."""
+    import psutil
+    import ray
+
+    from actors.messages import Bar
+
+    per = replay_bars // len(SYMBOLS)
+    far_runner = make_far_limit_runner()
+    runners = {s: ray.remote(far_runner).options(num_cpus=0).remote(
+        s, "5m", STRATEGY, {}, None, graph.risk) for s in SYMBOLS}  # fmt: skip
+    ray.get([r.set_far.remote(float(venue._mid(s))) for s, r in runners.items()])
+    handles = [*graph.handles, *runners.values()]
+    names = ["alerter", "keeper", "executor", "risk", *(f"runner-{s}" for s in runners)]
+    pids = ray.get([h.__ray_call__.remote(lambda self: os.getpid()) for h in handles])
+    procs = [psutil.Process(p) for p in pids]
+    per_proc: list[list[float]] = []
+
+    def rss_mb() -> float:
+        per_proc.append([p.memory_info().rss / 2**20 for p in procs])
+        return sum(per_proc[-1])
+
+    series = {s: load_bars(s, "5m", per) for s in SYMBOLS}
+    n = min(len(b) for b in series.values())
+    samples: list[tuple[int, float, float]] = []  # (bars sent, seconds, MB)
+    every = max(n // 40, 1)
+    t0 = time.perf_counter()
+    refs: list[Any] = []
+    for k in range(n):
+        for s in SYMBOLS:
+            t, o, h, lo, c, v = series[s][k]
+            bar = Bar(source="bench", seq=k, venue="paper", symbol=s, timeframe="5m",
+                      time_ms=int(t), open=o, high=h, low=lo, close=c, volume=v,
+                      backfilled=k < 300)  # fmt: skip
+            refs.append(runners[s].on_bar.remote(bar))
+        if k % every == 0 or k == n - 1:
+            ray.get(refs)  # back-pressure: at most `every` bar closes queued
+            refs = []
+            samples.append(((k + 1) * len(SYMBOLS), time.perf_counter() - t0, rss_mb()))
+    elapsed = time.perf_counter() - t0
+    states = ray.get([r.state.remote() for r in runners.values()])
+    n_signals = sum(st["signals"] for st in states)
+    for r in runners.values():
+        ray.kill(r)
+    i_warm = next(i for i, (bars, _, _) in enumerate(samples) if bars >= n * len(SYMBOLS) // 4)
+    after_warmup = samples[i_warm][2]
+    end = samples[-1][2]
+    by_process = {name: {"after_warmup_mb": round(per_proc[i_warm][j], 1),
+                         "end_mb": round(per_proc[-1][j], 1)} for j, name in enumerate(names)}  # fmt: skip
+    growth = (end - after_warmup) / after_warmup
+    return {
+        "symbols": len(SYMBOLS), "bars": n * len(SYMBOLS), "seconds": elapsed,
+        "bars_per_s": n * len(SYMBOLS) / elapsed, "signals": n_signals,
+        "messages_per_s": (n * len(SYMBOLS) + n_signals) / elapsed,
+        "processes": len(procs), "rss_mb_after_warmup": after_warmup, "rss_mb_end": end,
+        "rss_growth_after_warmup": growth, "rss_tolerance": tolerance,
+        "rss_flat": growth <= tolerance, "rss_by_process": by_process,
+        "rss_mb_series": [(b, round(s, 1), round(m, 1)) for b, s, m in samples],
+        "load_avg_1m_end": os.getloadavg()[0],
+    }  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--signals", type=int, default=1000,
+                    help="signals per latency run (0: throughput and memory only)")  # fmt: skip
+    ap.add_argument("--repeat", type=int, default=1, help="latency runs (each on a fresh graph)")
+    ap.add_argument("--replay-bars", type=int, default=200_000, help="bars in the memory replay")
+    ap.add_argument("--rss-tolerance", type=float, default=0.10)
+    ap.add_argument("--skip-throughput", action="store_true")
+    args = ap.parse_args()
+    os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
+    import ray
+
+    from actors.venues.factory import make_venue
+    from actors.venues.paper import PaperExchange
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    out: dict[str, Any] = {"bench": "live", "cpus": os.cpu_count(),
+                           "load_avg_start": os.getloadavg(), "runs": []}  # fmt: skip
+    for rep in range(args.repeat if args.signals > 0 else 0):
+        tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
+        with PaperExchange(market_dir=MARKET, state_dir=tmp / "paper", symbols=SYMBOLS,
+                           speed=1.0, equity=10_000_000.0) as px:  # fmt: skip
+            venue = make_venue(px.spec)
+            graph = Graph(px, tmp / "d")
+            run: dict[str, Any] = {"anchors_before": anchors(graph, venue, f"b{rep}")}
+            run.update(latency(graph, venue, args.signals, 16_000))
+            run["anchors_after"] = anchors(graph, venue, f"a{rep}")
+            direct = [run[a]["direct_place"] for a in ("anchors_before", "anchors_after")]
+            for q in ("p50", "p99"):
+                ref = statistics.fmean(d[f"{q}_ms"] for d in direct)
+                run[f"ratio_{q}_vs_direct_place"] = run["bar_to_accept"][f"{q}_ms"] / ref
+            run["resting_orders_on_the_venue"] = len(venue.open_orders())
+            out["runs"].append(run)
+            if rep == args.repeat - 1 and not args.skip_throughput:
+                out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance)
+            graph.kill()
+            venue.close()
+    if args.signals == 0 and not args.skip_throughput:  # throughput and memory only
+        tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
+        with PaperExchange(market_dir=MARKET, state_dir=tmp / "paper", symbols=SYMBOLS,
+                           speed=1.0, equity=10_000_000.0) as px:  # fmt: skip
+            venue = make_venue(px.spec)
+            graph = Graph(px, tmp / "d")
+            out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance)
+            graph.kill()
+            venue.close()
     ray.shutdown()
+    p99s = [r["bar_to_accept"]["p99_ms"] for r in out["runs"]]
+    out["bar_to_accept_p50_ms"] = [r["bar_to_accept"]["p50_ms"] for r in out["runs"]]
+    out["bar_to_accept_p99_ms"] = p99s
+    out["target_p99_ms"] = 50.0
+    out["checks"] = {
+        "every_signal_accepted": all(r["order_statuses"] == ["resting"] for r in out["runs"]),
+        "rss_flat_after_warmup": out.get("throughput", {}).get("rss_flat", True),
+    }
     print(json.dumps(out, indent=1))
+    if not all(out["checks"].values()):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,10 @@ def test_duplicated_signal_is_decided_and_sent_once(tmp_path: Path) -> None:
                      stop=round(mid * 0.99), target=round(mid * 1.02), reasons={"close": mid})  # fmt: skip
         d1, d2 = ray.get([risk.on_signal.remote(sig), risk.on_signal.remote(sig)])
         assert d1 == d2 and d1.approved and d1.rule == "approved"
+        # risk hands the entry over without waiting; the Executor's acknowledgement carries
+        # the view with the filled position
+        wait_for(lambda: ray.get(risk.portfolio.remote()).positions.get("BTC"), 60,
+                 "the executor to acknowledge the entry with its position")  # fmt: skip
         size = ray.get(g.keeper.counts.remote())
         assert size["orders"] >= 1
         fills = [f for f in g.venue.fills_since(0) if f.symbol == "BTC"]

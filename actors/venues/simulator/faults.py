@@ -19,6 +19,7 @@ KINDS = (
     "rate_limit",
     "ws_drop",
     "ws_silent",
+    "ws_garbage",
     "partial_fill",
     "reject",
     "batch_error",
@@ -35,14 +36,17 @@ class Faults:
         self.hang_seconds = 5.0
         self.rate_limit_per_min = rate_limit_per_min
         self.ws_silent = False
+        self.ws_garbled = False  # every candle push garbled (the socket stays up)
         self.stale_coins: set[str] = set()
         self._weights: deque[tuple[float, int]] = deque()
         self.on_ws_drop: Callable[[], None] | None = None
+        self.on_ws_garbage: Callable[[list[str]], None] | None = None
         self.on_venue: Callable[[str, dict[str, Any]], None] | None = None
 
     def inject(self, kind: str, **params: Any) -> None:
         """Arm a fault. kinds: latency(ms), http_5xx(count, path), timeout_after_accept(count,
-        hang_seconds), rate_limit(weight_per_min), ws_drop, ws_silent(on), partial_fill(fraction),
+        hang_seconds), rate_limit(weight_per_min), ws_drop, ws_silent(on), ws_garbage(frames: raw
+        text frames sent once to every socket; on: garble every candle push), partial_fill(fraction),
         reject(message, count), batch_error(message, count), stale_book(coin or coins): market-data
         pushes freeze (allMids, l2Book, bbo, trades, candle) while the socket stays up."""
         if kind not in KINDS:
@@ -61,11 +65,15 @@ class Faults:
                 self._weights.clear()
             elif kind == "ws_silent":
                 self.ws_silent = bool(params.get("on", True))
+            elif kind == "ws_garbage" and "on" in params:
+                self.ws_garbled = bool(params["on"])
             elif kind == "stale_book":
                 coins = params.get("coins", [params.get("coin", "BTC")])
                 self.stale_coins |= {str(c) for c in coins}
         if kind == "ws_drop" and self.on_ws_drop is not None:
             self.on_ws_drop()
+        if kind == "ws_garbage" and params.get("frames") and self.on_ws_garbage is not None:
+            self.on_ws_garbage([str(f) for f in params["frames"]])
         if kind in ("partial_fill", "reject", "batch_error") and self.on_venue is not None:
             self.on_venue(kind, params)
 
@@ -75,6 +83,7 @@ class Faults:
             self.http_5xx.clear()
             self.timeout_after_accept = 0
             self.ws_silent = False
+            self.ws_garbled = False
             self.stale_coins.clear()
             self._weights.clear()
         if self.on_venue is not None:

@@ -6,7 +6,7 @@ update, so the shapes are produced in exactly one place.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from actors.venues.simulator.numbers import fmt
@@ -45,7 +45,9 @@ class Order:
         return self.trigger_px is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field is a scalar but ``children``: a shallow copy equals ``asdict`` at a
+        tenth of its cost (the simulator persists all orders after every action)."""
+        return {**vars(self), "children": list(self.children)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Order:

@@ -59,6 +59,7 @@ class Simulator:
         self.clock.add_listener(self._on_clock)
         self.faults = Faults(cfg.rate_limit_per_min)
         self.faults.on_ws_drop = self._drop_ws
+        self.faults.on_ws_garbage = self._ws_garbage
         self.faults.on_venue = self._venue_fault
         self.hub = WsHub(self.faults)
         for kind, params in cfg.faults.items():
@@ -195,6 +196,12 @@ class Simulator:
     def _drop_ws(self) -> None:
         if self._loop is not None:
             asyncio.run_coroutine_threadsafe(self.hub.drop_all(), self._loop).result(timeout=10)
+
+    def _ws_garbage(self, texts: list[str]) -> None:
+        if self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self.hub.send_raw(texts), self._loop).result(
+                timeout=10
+            )
 
     def _after_change(self, wait: bool = False) -> None:
         """Persist and push websocket frames for whatever the engine recorded. With `wait`, the

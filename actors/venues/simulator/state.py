@@ -82,8 +82,9 @@ def save(v: Venue, state_dir: Path) -> Path:
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / STATE_FILE
     tmp = path.with_suffix(".tmp")
+    text = json.dumps(snapshot(v))  # one write, not json.dump's thousands of small ones
     with open(tmp, "w") as fh:
-        json.dump(snapshot(v), fh)
+        fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)

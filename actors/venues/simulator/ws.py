@@ -99,6 +99,8 @@ class WsHub:
         client.subs.add(key)
         await self._send(client, {"channel": "subscriptionResponse", "data": msg})
         for frame in ctx.snapshot_frames(key):
+            if key[0] == "candle" and self.faults.ws_garbled:
+                frame = garbled_candle(frame)
             await self._send(client, frame)
 
     async def _send(self, client: Client, frame: Any) -> None:
@@ -109,13 +111,30 @@ class WsHub:
 
     async def publish(self, frames: list[tuple[tuple[str, ...], Any]]) -> None:
         for key, frame in frames:
+            if key[0] == "candle" and self.faults.ws_garbled:
+                frame = garbled_candle(frame)
             for client in list(self.clients):
                 if key in client.subs:
                     await self._send(client, frame)
 
+    async def send_raw(self, texts: list[str]) -> None:
+        """Send raw text frames (garbage on purpose) to every socket."""
+        for client in list(self.clients):
+            for text in texts:
+                if not client.ws.closed:
+                    with contextlib.suppress(ConnectionResetError, RuntimeError):
+                        await client.ws.send_str(text)
+
     async def drop_all(self) -> None:
         """Close every socket at once (one slow peer must not delay the others)."""
         await asyncio.gather(*(c.ws.close() for c in list(self.clients)), return_exceptions=True)
+
+
+def garbled_candle(frame: dict[str, Any]) -> dict[str, Any]:
+    """The same candle push with its prices unreadable (routed like the real one)."""
+    data = dict(frame["data"])
+    data.update(o="garbage", c=None)
+    return {**frame, "data": data}
 
 
 def event_frames(v: Venue, events: list[tuple[str, str, Any]]) -> list[tuple[tuple[str, ...], Any]]:

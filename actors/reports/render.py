@@ -14,7 +14,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from actors.reports.daily import DailyReport, drawdown_curve
-from actors.reports.fmt import duration, money, pct, signed_money
+from actors.reports.fmt import THEME, duration, money, pct, signed_money
 
 REPORTS_DIRNAME = "reports"
 
@@ -76,6 +76,8 @@ def _charts(rep: DailyReport) -> list[str]:
                 )
             ).update_layout(title="P&L per closed trade", yaxis_tickprefix="$", height=300)
         )
+    for f in figs:
+        f.update_layout(template=THEME)
     return [
         f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)
     ]  # fmt: skip

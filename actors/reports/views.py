@@ -131,8 +131,8 @@ def _fill(view: LiveView, conn: sqlite3.Connection, now_ms: int) -> None:
     enough = len(trades) >= 2
     view.metrics = {
         "trades": int(m["trades"]), "win_rate": float(m["win_rate"]) if trades else None,
-        "sharpe": float(m["sharpe"]) if enough else None,
-        "sortino": float(sortino(rets, 1.0)) if enough else None,
+        "sharpe": float(m["sharpe"]) if enough and np.isfinite(m["sharpe"]) else None,
+        "sortino": float(sortino(rets, 1.0)) if enough and np.isfinite(m["sharpe"]) else None,
         "fees": float(sum(f.fee for f in fills)),
         "max_drawdown": max_drawdown([e for _, e in view.equity]),
     }  # fmt: skip
@@ -294,7 +294,7 @@ def _f(x: object) -> float | None:
 
 def _ratio(x: object) -> str:
     v = _f(x)
-    return "too few trades" if v is None else f"{v:,.2f}"
+    return "n/a (too few trades or no spread)" if v is None else f"{v:,.2f}"
 
 
 def positions_table(view: LiveView) -> list[dict[str, Any]]:

@@ -54,13 +54,22 @@ def _monitor(view: views.LiveView) -> None:
         st.dataframe([{"item": k, "state": v} for k, v in view.health], hide_index=True)
     st.subheader("Open positions (venue against journal)")
     rows = views.positions_table(view)
-    st.dataframe(rows, hide_index=True) if rows else st.write("no open positions")
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:
+        st.write("no open positions")
     st.subheader("Open orders and stops")
     rows = views.orders_table(view)
-    st.dataframe(rows, hide_index=True) if rows else st.write("no open orders")
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:
+        st.write("no open orders")
     st.subheader(f"Last {views.SIGNALS_SHOWN} signals")
     rows = views.signals_table(view)
-    st.dataframe(rows, hide_index=True) if rows else st.write("no signals yet")
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:
+        st.write("no signals yet")
 
 
 def _performance(view: views.LiveView) -> None:

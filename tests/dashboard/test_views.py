@@ -3,6 +3,7 @@ a missing or damaged store is a message, never an exception."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from actors.reports.views import (
 )
 from actors.state import journal_path
 from tests.dashboard.stores import known_journal
+from tests.state.helpers import fill
 
 
 def test_live_figures_equal_the_store(_isolated_data_dir: Path) -> None:
@@ -82,3 +84,16 @@ def test_corrupt_store_is_a_message_and_left_alone(
     v = load_live(_isolated_data_dir)
     assert v.store == "corrupt" and "cannot be read" in v.message and str(path) in v.message
     assert path.read_bytes() == garbage
+
+
+def test_sharpe_of_returns_without_spread_is_undefined_not_huge() -> None:
+    """Three fee-only losses have (almost) identical returns: the old ratio read -69,540,421."""
+    from actors.state.ledger import metrics
+
+    fills_ = [fill(f"t{i}{s}", side=s, price=100.0, fee=0.0165, t=i * 10 + (s == "sell"))
+              for i in range(3) for s in ("buy", "sell")]  # fmt: skip
+    from actors.state.ledger import derive
+
+    _, trades = derive(fills_)
+    assert len(trades) == 3
+    assert math.isnan(float(metrics(trades)["sharpe"]))

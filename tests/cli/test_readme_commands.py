@@ -40,6 +40,9 @@ NOT_RUN: dict[str, str] = {
     "fractal breaker confirm": "takes the code printed by resume (tests/breakers/test_breaker_cli.py)",
     # exits 1 by design until a store holds testnet evidence (tests/breakers/test_preflight*)
     "fractal preflight": "fails by design on a store without testnet evidence (tests/breakers)",
+    # started on a free port, health checked on 127.0.0.1 only, stopped by pid with SIGTERM and
+    # SIGINT in tests/dashboard/test_cli_dashboard.py (it needs DASHBOARD_TOKEN set)
+    "fractal dashboard": "a long-running server (tested in tests/dashboard)",
 }
 # command prefix -> (argument overrides, a regex its stdout prints once it serves)
 SERVERS: dict[str, tuple[dict[str, str], str]] = {

@@ -10,6 +10,7 @@ import typer
 from cluster import (
     cli_backtest,
     cli_breaker,
+    cli_dashboard,
     cli_data,
     cli_live,
     cli_mlflow,
@@ -40,6 +41,7 @@ app.command("run")(cli_run.run)
 app.command("live")(cli_live.live)
 app.command("status")(cli_status.status)
 app.command("report")(cli_report.report)
+app.command("dashboard")(cli_dashboard.dashboard)
 app.add_typer(
     cli_breaker.app, name="breaker", help="Circuit breakers: status, trip, resume, confirm."
 )

@@ -29,6 +29,7 @@ TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d
 # folders of the checkout that hold code: the program never writes into them
 SOURCE_DIRS = ("actors", "strategies", "research", "cluster", "tests", ".git", ".venv")
 ENV_FILE = ".env"
+DASHBOARD_TOKEN_MIN = 12  # characters: the token guards a page that shows the account
 
 
 def default_data_dir() -> Path:
@@ -300,6 +301,23 @@ class Settings(BaseSettings):
         if cfg is not None:
             return cfg.strategy, dict(cfg.params)
         return self.live_strategy, dict(self.live_strategy_params)
+
+    # ---- monitoring dashboard (issue #19: `fractal dashboard`) -------------------------------
+    # Kept in one block so other edits of this class merge cleanly.
+    dashboard_token: SecretStr | None = None  # asked for on the page; the dashboard needs it
+    dashboard_refresh_seconds: Annotated[int, Field(ge=5, le=3600)] = 60
+
+    @field_validator("dashboard_token", mode="before")
+    @classmethod
+    def _token_strength(cls, v: object) -> object:
+        if isinstance(v, SecretStr):
+            v = v.get_secret_value()
+        if isinstance(v, str) and not v.strip():
+            return None
+        if isinstance(v, str) and len(v.strip()) < DASHBOARD_TOKEN_MIN:
+            # never echo the value: it is a secret even when too short
+            raise ValueError(f"must be at least {DASHBOARD_TOKEN_MIN} characters")
+        return v.strip() if isinstance(v, str) else v
 
 
 def _tf_ms(tf: str) -> int:

@@ -253,6 +253,8 @@ def _seed_checks(
     dd = max_drawdown(equity)
     m = trade_metrics(trades)
     sharpe = float(m["sharpe"]) if len(trades) >= 2 else None
+    if sharpe is not None and not math.isfinite(sharpe):
+        sharpe = None
     no_data = rep.store != "ok"
     return [
         SeedCheck("uptime (30 days)", "> 99%",
@@ -262,7 +264,7 @@ def _seed_checks(
                   pct(dd) if dd is not None else "no equity recorded",
                   None if dd is None else dd < MAX_DRAWDOWN_MAX),
         SeedCheck("Sharpe, per trade (30 days)", "> 1",
-                  num(sharpe) if sharpe is not None else f"{len(trades)} trade(s): too few",
+                  num(sharpe) if sharpe is not None else f"{len(trades)} trade(s): too few or no spread",
                   None if sharpe is None else sharpe > SHARPE_MIN),
         SeedCheck("critical errors (30 days)", "none",
                   "no journal" if no_data else str(n_critical),

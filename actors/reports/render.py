@@ -13,7 +13,8 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from actors.reports.daily import DailyReport, drawdown_curve
+from actors.reports.daily import DailyReport
+from actors.reports.figures import drawdown_figure, equity_figure, pnl_bars_figure
 from actors.reports.fmt import duration, money, pct, signed_money
 
 REPORTS_DIRNAME = "reports"
@@ -49,33 +50,12 @@ def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...] | None = Non
 
 
 def _charts(rep: DailyReport) -> list[str]:
+    """The same chart builders (and theme) as the dashboard."""
     figs: list[go.Figure] = []
     if rep.equity:
-        x = [_t(t) for t, _ in rep.equity]
-        y = [e for _, e in rep.equity]
-        figs.append(
-            go.Figure(go.Scatter(x=x, y=y, mode="lines", name="equity")).update_layout(
-                title="Equity", yaxis_tickprefix="$", height=320
-            )
-        )
-        dd = [d * 100 for d in drawdown_curve(y)]
-        figs.append(
-            go.Figure(go.Scatter(x=x, y=dd, fill="tozeroy", name="drawdown")).update_layout(
-                title="Drawdown", yaxis_ticksuffix="%", height=260
-            )
-        )
+        figs += [equity_figure(rep.equity), drawdown_figure(rep.equity)]
     if rep.trades:
-        pnl = [t.pnl for t in rep.trades]
-        figs.append(
-            go.Figure(
-                go.Bar(
-                    x=[f"{t.symbol} {t.side} {_hm(t.closed_ms)}" for t in rep.trades],
-                    y=pnl,
-                    marker_color=["#0a0" if p > 0 else "#c00" for p in pnl],
-                    name="P&L",
-                )
-            ).update_layout(title="P&L per closed trade", yaxis_tickprefix="$", height=300)
-        )
+        figs.append(pnl_bars_figure(rep.trades))
     return [
         f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)
     ]  # fmt: skip

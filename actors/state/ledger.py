@@ -25,6 +25,7 @@ from strategies.metrics import sharpe
 
 # sizes closer to zero than this are flat (venue size decimals are far coarser)
 SIZE_EPS = 1e-9
+SPREAD_EPS = 1e-12  # per-trade returns closer together than this have no spread
 
 
 class JournalPosition(BaseModel):
@@ -181,5 +182,7 @@ def metrics(trades: list[ClosedTrade]) -> dict[str, float | int]:
         "total_pnl": float(pnl.sum()) if n else 0.0,
         "fees": float(sum(t.fees for t in trades)),
         "win_rate": float((pnl > 0).sum() / n) if n else 0.0,
-        "sharpe": float(sharpe(rets, 1.0)),
+        # identical returns (e.g. fee-only losses) have no spread: the ratio is undefined, and
+        # float noise in the spread would otherwise make it -7e7
+        "sharpe": math.nan if n >= 2 and rets.std() <= SPREAD_EPS else float(sharpe(rets, 1.0)),
     }

@@ -7,6 +7,7 @@ rectangles/lines passed in by the caller, so the report does not depend on the d
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,20 @@ from plotly.subplots import make_subplots
 
 from research.backtest.bars import Bars
 from research.backtest.result import BacktestResult
+from strategies.display import GREEN, RED, THEME, label, metric
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MAX_CANDLES = 20_000  # beyond this a browser struggles; the report shows the last ones
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;margin:0.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:4px 10px}
+th{cursor:pointer;background:#f4f4f4}"""
+# click a header to sort by it (numbers by their raw value in data-v), again to reverse
+SORT_JS = """<script>function sortTable(th){const t=th.closest('table'),i=th.cellIndex,
+rows=[...t.rows].slice(1),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';
+const v=r=>{const s=r.cells[i].dataset.v,n=parseFloat(s);return isNaN(n)?s:n};
+rows.sort((a,b)=>{const x=v(a),y=v(b);return (x>y?1:x<y?-1:0)*(asc?1:-1)});
+rows.forEach(r=>t.appendChild(r))}</script>"""
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,8 @@ def _price_figure(
 def _histogram(result: BacktestResult) -> go.Figure:
     pnl = result.trades["pnl"]
     fig = go.Figure()
-    fig.add_trace(go.Histogram(x=pnl[pnl > 0], name="wins", marker_color="green"))
-    fig.add_trace(go.Histogram(x=pnl[pnl <= 0], name="losses", marker_color="red"))
+    fig.add_trace(go.Histogram(x=pnl[pnl > 0], name="wins", marker_color=GREEN))
+    fig.add_trace(go.Histogram(x=pnl[pnl <= 0], name="losses", marker_color=RED))
     fig.update_layout(title="trade P&L", barmode="overlay", height=350)
     return fig
 
@@ -127,11 +139,33 @@ def _heatmap(result: BacktestResult) -> go.Figure:
 
 
 def _metrics_table(result: BacktestResult) -> str:
+    """Metrics formatted for people (``total_return -0.0596583`` reads ``-5.97%``)."""
     rows = "".join(
-        f"<tr><td>{k}</td><td>{v:.6g}</td></tr>" if isinstance(v, float) else ""
+        f"<tr><td>{html.escape(label(k))}</td><td>{html.escape(metric(k, v))}</td></tr>"
         for k, v in result.metrics.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
     )
-    return f"<table>{rows}</table>"
+    return f"<table class='metrics'>{rows}</table>"
+
+
+def _trades_table(result: BacktestResult) -> str:
+    """The trade list, sortable by clicking a column header (a few lines of inline JS)."""
+    t = result.trades
+    if len(t) == 0:
+        return "<p>no trades</p>"
+    cols = [c for c in ("entry_time", "exit_time", "side", "entry_price", "exit_price", "size",
+                        "pnl", "exit_reason") if c in t.columns]  # fmt: skip
+    head = "".join(f"<th onclick='sortTable(this)'>{html.escape(label(c))}</th>" for c in cols)
+    body = []
+    for _, r in t[cols].iterrows():
+        cells = []
+        for c in cols:
+            v = r[c]
+            key = v.value if isinstance(v, pd.Timestamp) else v
+            shown = metric(c, v) if c == "pnl" else (f"{v:,.2f}" if isinstance(v, float) else v)
+            cells.append(f"<td data-v='{html.escape(str(key))}'>{html.escape(str(shown))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table class='trades'><tr>{head}</tr>{''.join(body)}</table>{SORT_JS}"
 
 
 def write_report(
@@ -147,14 +181,18 @@ def write_report(
     if len(result.equity) != len(bars):
         raise ValueError("result and bars have different lengths")
     figs = [_price_figure(bars, result, overlays, title), _histogram(result), _heatmap(result)]
+    for fig in figs:
+        fig.update_layout(template=THEME)
     parts = [fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figs)]
     note = ""
     if len(bars) > MAX_CANDLES:
         note = f"<p>candles: last {MAX_CANDLES} of {len(bars)} bars</p>"
-    html = (
-        f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>"
-        f"<h2>{title}</h2>{note}{_metrics_table(result)}{''.join(parts)}</body></html>"
+    page = (
+        f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{CSS}</style></head><body>"
+        f"<h2>{html.escape(title)}</h2>{note}{_metrics_table(result)}{''.join(parts)}"
+        f"<h3>Trades</h3>{_trades_table(result)}</body></html>"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
+    path.write_text(page, encoding="utf-8")
     return path

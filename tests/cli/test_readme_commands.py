@@ -45,6 +45,9 @@ NOT_RUN: dict[str, str] = {
     # exchange API keys and the exchange's testnet; the venue runs the conformance suite on a
     # loopback server (tests/venues/), the CLI's checks in tests/live/test_cli_live_ccxt.py
     "fractal live --venue": "needs exchange testnet keys (tests/venues, tests/live)",
+    # started on a free port, health checked on 127.0.0.1 only, stopped by pid with SIGTERM and
+    # SIGINT in tests/dashboard/test_cli_dashboard.py (it needs DASHBOARD_TOKEN set)
+    "fractal dashboard": "a long-running server (tested in tests/dashboard)",
 }
 # command prefix -> (argument overrides, a regex its stdout prints once it serves)
 SERVERS: dict[str, tuple[dict[str, str], str]] = {

@@ -12,7 +12,6 @@ cache) *before* the replay clock starts, so a cold cache costs wall time, not si
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import select
@@ -41,24 +40,36 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * UNITS[m.group(2) or "s"]
 
 
-def ensure_ray(num_cpus: int = 2) -> Any:
-    """Embedded local Ray with a small footprint (no dashboard, worker logs not forwarded).
-    Local helper until ``cluster/ray_runtime.py`` lands on main."""
-    os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
-    import ray
+LIVE_NAMESPACE = "fractal-live"  # where a cluster's detached live actors are found by name
+LOCAL_CPUS = 2
 
-    for attempt in range(3):  # on a saturated machine the raylet can miss Ray's 30 s start wait
-        if ray.is_initialized():
-            return ray
-        try:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING, configure_logging=True)  # fmt: skip
-        except Exception as exc:  # Ray raises a bare Exception for a start-up timeout
-            ray.shutdown()
-            if attempt == 2:
-                raise fail(f"cannot start a local Ray instance: {exc}", 1) from None
-            err_console.print(f"[yellow]Ray did not start ({exc}); retrying[/yellow]")
-    return ray
+
+def connect(address: str | None) -> Any:
+    """Embedded local Ray, or join the cluster at ``address`` (cluster/ray_runtime.py); exit 2
+    on a bad or unreachable address, 1 when the local instance cannot start."""
+    from cluster.ray_runtime import RayAddressError, RayStartError, ensure_ray
+
+    try:
+        return ensure_ray(address, num_cpus=LOCAL_CPUS, namespace=LIVE_NAMESPACE)
+    except RayAddressError as err:
+        raise fail(str(err), 2) from None
+    except RayStartError as err:
+        raise fail(str(err), 1) from None
+
+
+def placement_for(ray: Any, address: str | None) -> Any:
+    """The single-process layout locally; on a cluster the StateKeeper's node must exist."""
+    from actors.placement import STATE_RESOURCE, Placement
+
+    if address is None and not os.environ.get("RAY_ADDRESS"):
+        return Placement()
+    if ray.cluster_resources().get(STATE_RESOURCE, 0) < 1:
+        raise fail(
+            f"no node of the cluster offers the {STATE_RESOURCE!r} resource: start the node "
+            f"that owns the journal with `ray start ... --resources '{{\"{STATE_RESOURCE}\": 1}}'`",
+            2,
+        )
+    return Placement.cluster()
 
 
 def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
@@ -111,6 +122,10 @@ def live(
         str | None,
         typer.Option(help="Stop after this much wall-clock time once live, e.g. 10m, 24h."),
     ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="auto | HOST:PORT of a Ray head (default: embedded local Ray)."),
+    ] = None,
     accept_preflight_failure: Annotated[
         bool,
         typer.Option(
@@ -146,10 +161,19 @@ def live(
         settings.private_key is None or settings.account_address is None
     ):  # before anything starts
         raise fail(f"{settings.network.value} needs PRIVATE_KEY and ACCOUNT_ADDRESS", 2)
-    run_live(settings, names, seconds)
+    if address is not None:
+        from cluster.ray_runtime import RayAddressError, parse_address
+
+        try:
+            parse_address(address)
+        except RayAddressError as err:
+            raise fail(str(err), 2) from None
+    run_live(settings, names, seconds, address)
 
 
-def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> None:
+def run_live(
+    settings: Settings, symbols: list[str], seconds: float | None, address: str | None = None
+) -> None:
     """The live loop (also what `fractal run` starts)."""
     from actors import system
     from actors.crash import CrashPlan
@@ -166,8 +190,10 @@ def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> N
     if os.environ.get("FRACTAL_CRASH_AT"):
         crash = CrashPlan(os.environ["FRACTAL_CRASH_AT"], data_dir / "crash.marker", (os.getpid(),))
     t0 = time.monotonic()
-    ray = ensure_ray()
-    runners = system.start_runners(tuple(plans), settings.default_timeframe)
+    ray = connect(address)
+    placement = placement_for(ray, address)
+    _refuse_second_system(ray)
+    runners = system.start_runners(tuple(plans), settings.default_timeframe, placement=placement)
     system.wait_ready(runners)  # kernels loaded (or compiled) before any paper clock runs
     console.print(f"  Ray and strategy kernels ready in {time.monotonic() - t0:.1f} s")
     stop = threading.Event()
@@ -178,7 +204,7 @@ def run_live(settings: Settings, symbols: list[str], seconds: float | None) -> N
     clean = False
     try:
         with _venue(settings, data_dir, symbols) as spec:
-            cfg = _live_config(settings, spec, data_dir, plans, crash)
+            cfg = _live_config(settings, spec, data_dir, plans, crash, placement)
             live_system = system.start(cfg, runners=runners)
             reports = _daily_reports(settings, data_dir, live_system.alerter)
             try:
@@ -259,7 +285,7 @@ def telegram_config(settings: Settings, data_dir: Path) -> Any:
 
 
 def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any],
-                 crash: Any) -> Any:  # fmt: skip
+                 crash: Any, placement: Any = None) -> Any:  # fmt: skip
     from actors.system import LiveConfig
     from strategies.risk import Limits
 
@@ -277,7 +303,22 @@ def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any]
         else settings.check_interval_seconds,
         poll_s=0.1 if paper and speed > 60 else 0.5, auto_confirm=settings.auto_confirm,
         feed_silence_s=30.0, crash=crash, telegram=telegram_config(settings, data_dir),
+        **({"placement": placement} if placement is not None else {}),
     )  # fmt: skip
+
+
+def _refuse_second_system(ray: Any) -> None:
+    """Detached actors outlive a driver: a second `fractal live` on the same cluster would
+    trade the same account twice, so it stops here (exit 2) naming the running one."""
+    try:
+        ray.get_actor("fractal-keeper", namespace=LIVE_NAMESPACE)
+    except ValueError:
+        return
+    raise fail(
+        f"a live system already runs on this Ray cluster (namespace {LIVE_NAMESPACE!r}, actor "
+        "'fractal-keeper'); stop it first (README: \"From one machine to a cluster\")",
+        2,
+    )
 
 
 def _loop(ray: Any, live_system: Any, stop: threading.Event, seconds: float | None) -> None:

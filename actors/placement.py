@@ -10,6 +10,10 @@ Why these choices (README "From one machine to a cluster"):
 * StrategyRunners hold only rebuildable state (the streaming SMC state, replayed from the
   DataFeed's history after a restart) and are the CPU-heavy part: ``SPREAD`` puts them on
   different nodes, and when a node dies Ray restarts them (``max_restarts``) on a live one.
+  They ask ``runner_cpus`` (a tenth of a CPU) so they never land on a head started with
+  ``--num-cpus 0`` (GCS, dashboard and the state actors only), and a sliver of
+  ``runner_resource`` when the cluster has such nodes (``fractal_live`` on the on-demand nodes
+  of cluster/ray/*.yaml), so they never land on a spot research worker.
   A replayed signal carries the same signal id and cloid, so PortfolioRisk and the Executor
   (against the journal) turn it into no second order.
 * ``detached``: the actors outlive the driver (named, in the driver's Ray namespace), so a
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 STATE_RESOURCE = "fractal_state"
+RUNNER_RESOURCE = "fractal_live"
 STATE_SHARE = 0.001  # of the node's one unit: marks the node, never limits the actor count
 STATE_ROLES = frozenset({"alerter", "keeper", "executor", "risk", "feed", "confirm"})
 
@@ -36,11 +41,16 @@ class Placement:
     detached: bool = False
     state_resource: str | None = None
     spread_runners: bool = False
+    runner_cpus: float = 0.0
+    runner_resource: str | None = None
 
     @classmethod
-    def cluster(cls, state_resource: str = STATE_RESOURCE) -> Placement:
+    def cluster(
+        cls, state_resource: str = STATE_RESOURCE, runner_resource: str | None = None
+    ) -> Placement:
         """The multi-node layout: state on the resource's node, runners spread, detached."""
-        return cls(detached=True, state_resource=state_resource, spread_runners=True)
+        return cls(detached=True, state_resource=state_resource, spread_runners=True,
+                   runner_cpus=0.1, runner_resource=runner_resource)  # fmt: skip
 
     def options(self, role: str) -> dict[str, Any]:
         """Extra ``.options(...)`` for an actor of ``role`` (``runner`` or a STATE_ROLES name)."""
@@ -50,6 +60,10 @@ class Placement:
         if role == "runner":
             if self.spread_runners:
                 out["scheduling_strategy"] = "SPREAD"
+            if self.runner_cpus:
+                out["num_cpus"] = self.runner_cpus
+            if self.runner_resource:
+                out["resources"] = {self.runner_resource: STATE_SHARE}
         elif role in STATE_ROLES:
             if self.state_resource:
                 out["resources"] = {self.state_resource: STATE_SHARE}

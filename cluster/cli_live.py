@@ -59,7 +59,7 @@ def connect(address: str | None) -> Any:
 
 def placement_for(ray: Any, address: str | None) -> Any:
     """The single-process layout locally; on a cluster the StateKeeper's node must exist."""
-    from actors.placement import STATE_RESOURCE, Placement
+    from actors.placement import RUNNER_RESOURCE, STATE_RESOURCE, Placement
 
     if address is None and not os.environ.get("RAY_ADDRESS"):
         return Placement()
@@ -69,7 +69,8 @@ def placement_for(ray: Any, address: str | None) -> Any:
             f"that owns the journal with `ray start ... --resources '{{\"{STATE_RESOURCE}\": 1}}'`",
             2,
         )
-    return Placement.cluster()
+    live_nodes = ray.cluster_resources().get(RUNNER_RESOURCE, 0) > 0  # on-demand runner nodes
+    return Placement.cluster(runner_resource=RUNNER_RESOURCE if live_nodes else None)
 
 
 def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
@@ -126,6 +127,13 @@ def live(
         str | None,
         typer.Option(help="auto | HOST:PORT of a Ray head (default: embedded local Ray)."),
     ] = None,
+    stop_running: Annotated[
+        bool,
+        typer.Option(
+            "--stop-running",
+            help="With --address: stop the detached live system running on that cluster.",
+        ),
+    ] = False,
     accept_preflight_failure: Annotated[
         bool,
         typer.Option(
@@ -135,6 +143,11 @@ def live(
     ] = False,
 ) -> None:
     """Run the live system until Ctrl-C/SIGTERM or --duration; state is flushed on the way out."""
+    if stop_running:
+        if address is None:
+            raise fail("--stop-running needs --address (the cluster the system runs on)", 2)
+        _stop_running(connect(address))
+        return
     overrides: dict[str, Any] = {}
     if network is not None:
         overrides["network"] = network
@@ -307,6 +320,27 @@ def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any]
     )  # fmt: skip
 
 
+def _stop_running(ray: Any) -> None:
+    """Stop a detached live system whose driver is gone: the same clean stop as Ctrl-C (feed,
+    executor loop, final state flush, then kill), its actors found by name."""
+    from actors.system import LiveSystem
+
+    names = set(ray.util.list_named_actors())
+    if "fractal-keeper" not in names:
+        raise fail(f"no live system runs on this cluster (namespace {LIVE_NAMESPACE!r})", 2)
+
+    def get(name: str) -> Any:
+        return ray.get_actor(name) if name in names else None
+
+    runners = {n.removeprefix("fractal-runner-"): ray.get_actor(n)
+               for n in names if n.startswith("fractal-runner-")}  # fmt: skip
+    system = LiveSystem(None, get("fractal-alerter"), get("fractal-keeper"),  # type: ignore[arg-type]
+                        get("fractal-executor"), get("fractal-risk"), runners, get("fractal-feed"),
+                        get("fractal-confirm"))  # fmt: skip
+    system.stop()
+    console.print(f"stopped the live system ({len(runners)} runners) on the cluster")
+
+
 def _refuse_second_system(ray: Any) -> None:
     """Detached actors outlive a driver: a second `fractal live` on the same cluster would
     trade the same account twice, so it stops here (exit 2) naming the running one."""
@@ -316,7 +350,7 @@ def _refuse_second_system(ray: Any) -> None:
         return
     raise fail(
         f"a live system already runs on this Ray cluster (namespace {LIVE_NAMESPACE!r}, actor "
-        "'fractal-keeper'); stop it first (README: \"From one machine to a cluster\")",
+        "'fractal-keeper'); stop it first: fractal live --address ADDRESS --stop-running",
         2,
     )
 

@@ -80,9 +80,12 @@ def test_malformed_address_exits_2_before_loading_data() -> None:
 def test_placement_options() -> None:
     assert Placement().options("runner") == {} == Placement().options("keeper")
     p = Placement.cluster()
-    assert p.options("runner") == {"lifetime": "detached", "scheduling_strategy": "SPREAD"}
+    assert p.options("runner") == {"lifetime": "detached", "scheduling_strategy": "SPREAD",
+                                   "num_cpus": 0.1}  # fmt: skip
     for role in ("keeper", "executor", "risk", "feed", "alerter", "confirm"):
         opts = p.options(role)
         assert opts["lifetime"] == "detached" and 0 < opts["resources"][STATE_RESOURCE] < 1
+    on_live_nodes = Placement.cluster(runner_resource="fractal_live").options("runner")
+    assert 0 < on_live_nodes["resources"]["fractal_live"] < 1
     with pytest.raises(ValueError, match="unknown actor role"):
         p.options("janitor")

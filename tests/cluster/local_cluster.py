@@ -64,15 +64,20 @@ class LocalCluster:
     head: Any
     workers: list[Any] = field(default_factory=list)
     dashboard_url: str | None = None
+    _added: int = 0
 
     @property
     def address(self) -> str:
         return str(self.cluster.address)
 
     def add_worker(self, num_cpus: int = 1, **resources: float) -> Any:
+        # nodes on one machine share the session directory: each needs its own runtime-env
+        # directory, or a node's runtime-env agent garbage-collects the job's working_dir files
+        # that another node (the head, running the job's driver) is still using
+        self._added += 1
         node = self.cluster.add_node(
             num_cpus=num_cpus, resources=resources or None, object_store_memory=NODE_STORE_BYTES,
-            node_ip_address="127.0.0.1",
+            node_ip_address="127.0.0.1", runtime_env_dir_name=f"runtime_resources_{self._added}",
         )  # fmt: skip
         self.workers.append(node)
         return node
@@ -107,6 +112,8 @@ def local_cluster(
         "num_cpus": head_cpus, "resources": head_resources or None,
         "object_store_memory": NODE_STORE_BYTES, "node_ip_address": "127.0.0.1",
         "include_dashboard": dashboard, "temp_dir": str(ray_tmp / "ray"),
+        # the agent's HTTP port (job submission) defaults to 52365: any other Ray may hold it
+        "dashboard_agent_listen_port": free_port(),
     }  # fmt: skip
     url = None
     if dashboard:

@@ -12,7 +12,6 @@ import pytest
 
 from actors.placement import STATE_RESOURCE, Placement
 from cluster.ray_runtime import RayAddressError, parse_address, probe
-from tests.cluster.local_cluster import PROJECT_ROOT
 
 
 @pytest.mark.parametrize(
@@ -58,7 +57,7 @@ def test_cli_exits_2_on_an_unreachable_address_within_the_timeout(
         t0 = time.monotonic()
         res = subprocess.run(
             [sys.executable, "-m", "cluster.cli", *command, "--address", f"127.0.0.1:{port}"],
-            capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT,
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
         )  # fmt: skip
     assert res.returncode == 2, res.stderr
     assert f"no Ray head reachable at 127.0.0.1:{port}" in res.stderr
@@ -66,11 +65,11 @@ def test_cli_exits_2_on_an_unreachable_address_within_the_timeout(
     assert time.monotonic() - t0 < 120  # the probe's 10 s, not Ray's minutes of retries
 
 
-def test_malformed_address_exits_2_before_loading_data() -> None:
+def test_malformed_address_exits_2_before_loading_data(tmp_path: Path) -> None:
     res = subprocess.run(
         [sys.executable, "-m", "cluster.cli", "sweep", "--strategy", "sma_cross", "--symbol",
          "NOSUCHCOIN", "--address", "not-an-address"],
-        capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT,
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert res.returncode == 2
     assert "--address 'not-an-address' is not auto or HOST:PORT" in res.stderr

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 GRID = ["--strategy", "bos_orderblock", "--timeframe", "15m", "--symbol", "BTC",
         "--param", "internal_length=3:10:1", "--param", "rr=1:4:0.5"]  # fmt: skip
 WARMUP = ["--strategy", "bos_orderblock", "--timeframe", "15m", "--symbol", "BTC",
-          "--param", "internal_length=3:4:1", "--param", "rr=2"]  # fmt: skip
+          "--param", "internal_length=3:4:1", "--param", "rr=2:3:1"]  # fmt: skip
 
 
 def _sweep(address: str, data: Path, args: list[str], data_dir: Path) -> dict[str, Any]:

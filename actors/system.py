@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.crash import CrashPlan
+from actors.placement import Placement
 from actors.venues.ccxt_spec import CcxtSpec
 from actors.venues.factory import VenueSpec
 from strategies.breakers import Thresholds
@@ -53,6 +54,7 @@ class LiveConfig:
     telegram: Any = None  # actors.alerts.sink.TelegramAlertConfig: alerts also go to Telegram
     thresholds: Thresholds | None = None  # circuit breakers (None: the defaults)
     correlation_timeframe: str | None = None  # bar size of the correlation/VaR returns
+    placement: Placement = field(default_factory=Placement)  # where on a cluster, how long
 
 
 @dataclass
@@ -86,8 +88,9 @@ class LiveSystem:
 
 
 def start_runners(
-    symbols: tuple[SymbolPlan, ...], timeframe: str, namespace_prefix: str = "fractal"
-) -> dict[str, Any]:
+    symbols: tuple[SymbolPlan, ...], timeframe: str, namespace_prefix: str = "fractal",
+    placement: Placement | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Create the runners first: loading (or, with a cold cache, compiling) the strategy kernels
     takes seconds to a minute, and needs no venue, so it happens before a paper clock runs."""
     import ray
@@ -95,6 +98,7 @@ def start_runners(
     from actors.runner import StrategyRunner
 
     opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0}
+    opts.update((placement or Placement()).options("runner"))
     return {
         p.symbol: ray.remote(StrategyRunner)
         .options(**opts, name=f"{namespace_prefix}-runner-{p.symbol}")
@@ -131,8 +135,9 @@ def start(
 
     p = namespace_prefix
     opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0}
+    opts.update(config.placement.options("keeper"))  # the same for every state-node role
     if runners is None:
-        runners = start_runners(config.symbols, config.timeframe, p)
+        runners = start_runners(config.symbols, config.timeframe, p, config.placement)
     alerter = (
         ray.remote(Alerter).options(**opts, name=f"{p}-alerter").remote(telegram=config.telegram)
     )

@@ -12,7 +12,6 @@ cache) *before* the replay clock starts, so a cold cache costs wall time, not si
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import select
@@ -41,24 +40,37 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * UNITS[m.group(2) or "s"]
 
 
-def ensure_ray(num_cpus: int = 2) -> Any:
-    """Embedded local Ray with a small footprint (no dashboard, worker logs not forwarded).
-    Local helper until ``cluster/ray_runtime.py`` lands on main."""
-    os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
-    import ray
+LIVE_NAMESPACE = "fractal-live"  # where a cluster's detached live actors are found by name
+LOCAL_CPUS = 2
 
-    for attempt in range(3):  # on a saturated machine the raylet can miss Ray's 30 s start wait
-        if ray.is_initialized():
-            return ray
-        try:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING, configure_logging=True)  # fmt: skip
-        except Exception as exc:  # Ray raises a bare Exception for a start-up timeout
-            ray.shutdown()
-            if attempt == 2:
-                raise fail(f"cannot start a local Ray instance: {exc}", 1) from None
-            err_console.print(f"[yellow]Ray did not start ({exc}); retrying[/yellow]")
-    return ray
+
+def connect(address: str | None) -> Any:
+    """Embedded local Ray, or join the cluster at ``address`` (cluster/ray_runtime.py); exit 2
+    on a bad or unreachable address, 1 when the local instance cannot start."""
+    from cluster.ray_runtime import RayAddressError, RayStartError, ensure_ray
+
+    try:
+        return ensure_ray(address, num_cpus=LOCAL_CPUS, namespace=LIVE_NAMESPACE)
+    except RayAddressError as err:
+        raise fail(str(err), 2) from None
+    except RayStartError as err:
+        raise fail(str(err), 1) from None
+
+
+def placement_for(ray: Any, address: str | None) -> Any:
+    """The single-process layout locally; on a cluster the StateKeeper's node must exist."""
+    from actors.placement import RUNNER_RESOURCE, STATE_RESOURCE, Placement
+
+    if address is None and not os.environ.get("RAY_ADDRESS"):
+        return Placement()
+    if ray.cluster_resources().get(STATE_RESOURCE, 0) < 1:
+        raise fail(
+            f"no node of the cluster offers the {STATE_RESOURCE!r} resource: start the node "
+            f"that owns the journal with `ray start ... --resources '{{\"{STATE_RESOURCE}\": 1}}'`",
+            2,
+        )
+    live_nodes = ray.cluster_resources().get(RUNNER_RESOURCE, 0) > 0  # on-demand runner nodes
+    return Placement.cluster(runner_resource=RUNNER_RESOURCE if live_nodes else None)
 
 
 def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
@@ -117,6 +129,17 @@ def live(
             help="hyperliquid | binanceusdm | bybit | okx (CCXT venues: testnet/mainnet)."
         ),
     ] = "hyperliquid",
+    address: Annotated[
+        str | None,
+        typer.Option(help="auto | HOST:PORT of a Ray head (default: embedded local Ray)."),
+    ] = None,
+    stop_running: Annotated[
+        bool,
+        typer.Option(
+            "--stop-running",
+            help="With --address: stop the detached live system running on that cluster.",
+        ),
+    ] = False,
     accept_preflight_failure: Annotated[
         bool,
         typer.Option(
@@ -126,6 +149,11 @@ def live(
     ] = False,
 ) -> None:
     """Run the live system until Ctrl-C/SIGTERM or --duration; state is flushed on the way out."""
+    if stop_running:
+        if address is None:
+            raise fail("--stop-running needs --address (the cluster the system runs on)", 2)
+        _stop_running(connect(address))
+        return
     overrides: dict[str, Any] = {}
     if network is not None:
         overrides["network"] = network
@@ -159,7 +187,14 @@ def live(
         and (settings.private_key is None or settings.account_address is None)
     ):  # before anything starts
         raise fail(f"{settings.network.value} needs PRIVATE_KEY and ACCOUNT_ADDRESS", 2)
-    run_live(settings, names, seconds, venue)
+    if address is not None:
+        from cluster.ray_runtime import RayAddressError, parse_address
+
+        try:
+            parse_address(address)
+        except RayAddressError as err:
+            raise fail(str(err), 2) from None
+    run_live(settings, names, seconds, venue, address)
 
 
 CCXT_VENUES = ("binanceusdm", "bybit", "okx")
@@ -181,7 +216,11 @@ def _check_ccxt(settings: Settings, venue: str) -> None:
 
 
 def run_live(
-    settings: Settings, symbols: list[str], seconds: float | None, venue: str = "hyperliquid"
+    settings: Settings,
+    symbols: list[str],
+    seconds: float | None,
+    venue: str = "hyperliquid",
+    address: str | None = None,
 ) -> None:
     """The live loop (also what `fractal run` starts)."""
     from actors import system
@@ -199,8 +238,10 @@ def run_live(
     if os.environ.get("FRACTAL_CRASH_AT"):
         crash = CrashPlan(os.environ["FRACTAL_CRASH_AT"], data_dir / "crash.marker", (os.getpid(),))
     t0 = time.monotonic()
-    ray = ensure_ray()
-    runners = system.start_runners(tuple(plans), settings.default_timeframe)
+    ray = connect(address)
+    placement = placement_for(ray, address)
+    _refuse_second_system(ray)
+    runners = system.start_runners(tuple(plans), settings.default_timeframe, placement=placement)
     system.wait_ready(runners)  # kernels loaded (or compiled) before any paper clock runs
     console.print(f"  Ray and strategy kernels ready in {time.monotonic() - t0:.1f} s")
     stop = threading.Event()
@@ -211,7 +252,7 @@ def run_live(
     clean = False
     try:
         with _venue(settings, data_dir, symbols, venue) as spec:
-            cfg = _live_config(settings, spec, data_dir, plans, crash)
+            cfg = _live_config(settings, spec, data_dir, plans, crash, placement)
             live_system = system.start(cfg, runners=runners)
             reports = _daily_reports(settings, data_dir, live_system.alerter)
             try:
@@ -314,7 +355,7 @@ def telegram_config(settings: Settings, data_dir: Path) -> Any:
 
 
 def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any],
-                 crash: Any) -> Any:  # fmt: skip
+                 crash: Any, placement: Any = None) -> Any:  # fmt: skip
     from actors.system import LiveConfig
 
     paper = settings.network is Network.PAPER
@@ -329,7 +370,43 @@ def _live_config(settings: Settings, spec: Any, data_dir: Path, plans: list[Any]
         else settings.check_interval_seconds,
         poll_s=0.1 if paper and speed > 60 else 0.5, auto_confirm=settings.auto_confirm,
         feed_silence_s=30.0, crash=crash, telegram=telegram_config(settings, data_dir),
+        **({"placement": placement} if placement is not None else {}),
     )  # fmt: skip
+
+
+def _stop_running(ray: Any) -> None:
+    """Stop a detached live system whose driver is gone: the same clean stop as Ctrl-C (feed,
+    executor loop, final state flush, then kill), its actors found by name."""
+    from actors.system import LiveSystem
+
+    names = set(ray.util.list_named_actors())
+    if "fractal-keeper" not in names:
+        raise fail(f"no live system runs on this cluster (namespace {LIVE_NAMESPACE!r})", 2)
+
+    def get(name: str) -> Any:
+        return ray.get_actor(name) if name in names else None
+
+    runners = {n.removeprefix("fractal-runner-"): ray.get_actor(n)
+               for n in names if n.startswith("fractal-runner-")}  # fmt: skip
+    system = LiveSystem(None, get("fractal-alerter"), get("fractal-keeper"),  # type: ignore[arg-type]
+                        get("fractal-executor"), get("fractal-risk"), runners, get("fractal-feed"),
+                        get("fractal-confirm"))  # fmt: skip
+    system.stop()
+    console.print(f"stopped the live system ({len(runners)} runners) on the cluster")
+
+
+def _refuse_second_system(ray: Any) -> None:
+    """Detached actors outlive a driver: a second `fractal live` on the same cluster would
+    trade the same account twice, so it stops here (exit 2) naming the running one."""
+    try:
+        ray.get_actor("fractal-keeper", namespace=LIVE_NAMESPACE)
+    except ValueError:
+        return
+    raise fail(
+        f"a live system already runs on this Ray cluster (namespace {LIVE_NAMESPACE!r}, actor "
+        "'fractal-keeper'); stop it first: fractal live --address ADDRESS --stop-running",
+        2,
+    )
 
 
 def _loop(ray: Any, live_system: Any, stop: threading.Event, seconds: float | None) -> None:

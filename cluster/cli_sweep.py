@@ -91,7 +91,7 @@ def sweep(
     venue: str | None = typer.Option(None, "--venue", help="default: the file's, else hyperliquid"),
     no_funding: bool = typer.Option(False, "--no-funding", help="ignore funding prints"),
     address: str | None = typer.Option(
-        None, "--address", help="auto | HOST:PORT (default: embedded local Ray)"
+        None, "--address", help="auto | HOST:PORT of a Ray head (default: embedded local Ray)"
     ),
     tracking_uri: str | None = typer.Option(
         None, "--tracking-uri", help="MLflow tracking URI (default: SQLite under FRACTAL_DATA_DIR)"
@@ -115,6 +115,12 @@ def sweep(
     from strategies import registry
 
     _quiet_logs()
+    from cluster.ray_runtime import RayAddressError, RayStartError, ensure_ray, parse_address
+
+    try:
+        parse_address(address)  # a malformed --address fails before any data is loaded
+    except RayAddressError as err:
+        raise fail(str(err), 2) from None
     if method not in METHODS:
         raise fail(f"unknown --method {method!r}; use one of {', '.join(METHODS)}", 2)
     try:
@@ -131,8 +137,6 @@ def sweep(
     cfg = backtest_config(module, fee, slippage, sizing, leverage, cash, no_funding, fraction)
     settings = settings_or_exit()
     datasets = _datasets(data, symbol, symbols, timeframe, timeframes, venue, cfg)
-    from cluster.ray_runtime import RayStartError, ensure_ray
-
     req = SweepRequest(
         strategy=strategy, method=method, space=space, config=cfg, datasets=datasets,
         data_dir=Path(settings.fractal_data_dir).resolve(), variants=None if method == "grid" else variants,
@@ -143,6 +147,8 @@ def sweep(
         with contextlib.redirect_stdout(sys.stderr):  # library prints never reach stdout
             ensure_ray(address)
             summary = run_sweep(req)
+    except RayAddressError as err:
+        raise fail(str(err), 2) from None
     except RayStartError as err:
         raise fail(str(err)) from None
     except (SpaceError, SweepError) as err:

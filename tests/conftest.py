@@ -55,7 +55,9 @@ def ray_session() -> Iterator[object]:
     import ray
 
     os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    # address="local": never join a cluster Ray recorded in /tmp/ray (another session's `ray start`)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             ignore_reinit_error=True)  # fmt: skip
     yield ray
     ray.shutdown()
 

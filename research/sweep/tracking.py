@@ -53,6 +53,10 @@ def experiment_id(client: Any, name: str, data_dir: Path, uri: str) -> str:
 
 
 def _code_version() -> str:
+    """The git commit, or FRACTAL_CODE_VERSION where the code has no .git (a `ray job submit
+    --working-dir` upload: the submitter sets it, README "From one machine to a cluster")."""
+    if os.environ.get("FRACTAL_CODE_VERSION"):
+        return os.environ["FRACTAL_CODE_VERSION"]
     try:
         out = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,

@@ -34,6 +34,8 @@ NOT_RUN: dict[str, str] = {
     # a process of its own would start its own Ray (tests share one session Ray); the command
     # runs in-process on that Ray in tests/research/test_sweep_cli.py
     "fractal sweep": "starts a Ray instance of its own",
+    # joins a Ray cluster: run on a two-node cluster on 127.0.0.1 in tests/cluster/test_two_nodes.py
+    "fractal live --address": "needs a running Ray cluster (tests/cluster/test_two_nodes.py)",
     # started, read back over REST and stopped by pid in tests/research/test_mlflow_ui.py
     "fractal mlflow-ui": "a long-running MLflow server (tested in tests/research)",
     # needs the one-time code `fractal breaker resume` printed (the cycle: tests/breakers)

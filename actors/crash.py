@@ -14,7 +14,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-POINTS = ("K1", "K2", "K3", "K4", "K5", "K6", "K7")
+POINTS = ("K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8")
 
 
 @dataclass(frozen=True)

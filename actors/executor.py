@@ -25,7 +25,7 @@ import time
 from collections import deque
 from typing import Any
 
-from actors import reconciler
+from actors import protection, reconciler, recovery
 from actors.confirm import ConfirmRequest
 from actors.crash import CrashPlan, crash_point
 from actors.messages import Event, Level, OrderIntent, OrderUpdate, Trace, make_cloid, stamp
@@ -56,6 +56,7 @@ class Executor:
         adopt_stop_fraction: float = 0.02,
         confirm_timeout_s: float = 60.0,
         one_entry_per_symbol: bool = True,
+        resend_within_ms: float = recovery.RESEND_WITHIN_MS,
     ) -> None:
         import ray
 
@@ -69,6 +70,7 @@ class Executor:
         self.poll_s, self.reconcile_s = poll_s, reconcile_s
         self.entry_ttl_ms = entry_ttl_ms
         self.adopt_stop_fraction = adopt_stop_fraction
+        self.resend_within_ms = resend_within_ms  # market time: see actors.recovery
         self._lock = threading.RLock()
         # one submit at a time (PortfolioRisk no longer waits for each one): entries, and
         # mainnet confirmation prompts, stay serial; the poll loop only takes ``_lock``
@@ -89,10 +91,19 @@ class Executor:
         self.known_tids: set[str] = set(ray.get(keeper.known_trade_ids.remote()))
         cursor = ray.get(keeper.get_meta.remote("fills_cursor"))
         self.cursor = int(cursor) if cursor else self.venue.now_ms() - 7 * 86_400_000
+        for problem in ray.get(keeper.startup_problems.remote()):  # journaled by the keeper
+            if alerter is not None:
+                alerter.send.remote(Event(source="keeper", seq=self._next_seq(),
+                                          level=Level.CRITICAL, kind="state_corrupt",
+                                          text=problem, time_ms=self.venue.now_ms()))  # fmt: skip
         with self._lock:
             self._rebuild_open_intents()
-            self._resolve_unknown()  # an entry filled before a crash is protected right here
+            # looked up by cloid; found -> journaled (a filled entry is protected right here),
+            # absent -> re-sent with the same cloid when fresh, else abandoned
+            for line in recovery.recover(self):
+                log.info("restart: %s", line)
             self._reconcile()
+            protection.tidy_all(self)  # e.g. a crash between placing a new stop and cancelling
         self._last_reconcile = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="executor", daemon=True)
         self._thread.start()
@@ -266,22 +277,29 @@ class Executor:
                     + ("placing" if ok else "skipped"), cloid=intent.cloid, confirmed=ok)  # fmt: skip
         return ok
 
-    def _send(self, intent: OrderIntent, trace: Trace | None = None) -> OrderUpdate:
-        """Venue call for a journaled intent, then journal what happened."""
-        import ray
-
+    def _send(
+        self, intent: OrderIntent, trace: Trace | None = None, journal: bool = True
+    ) -> OrderUpdate:
+        """Venue call for a journaled intent, then (``journal``) journal what happened."""
         if self.killed:  # journaled, never sent: the kill switch owns the account
             upd = update_of(intent, "rejected", self.venue.now_ms(), error="kill switch: not sent")
-            ray.get(self.keeper.record_order_update.remote(upd))
-            self._on_update(intent, upd)
+            if journal:
+                self._journal_update(intent, upd)
             return upd
         upd = place_checked(self.venue, intent, self.venue.now_ms())
         if trace is not None:
             self._traces.append((stamp(trace, "venue_answered") or [], upd.status))
         crash_point(self.crash, "K4" if intent.purpose == "entry" else "K7")
+        if journal:
+            self._journal_update(intent, upd)
+        return upd
+
+    def _journal_update(self, intent: OrderIntent, upd: OrderUpdate) -> None:
+        """Journal an order update (awaited), then act on it."""
+        import ray
+
         ray.get(self.keeper.record_order_update.remote(upd))
         self._on_update(intent, upd)
-        return upd
 
     def _on_update(self, intent: OrderIntent, upd: OrderUpdate) -> None:
         what = f"{intent.purpose} {intent.side} {intent.size:g} {intent.symbol} ({intent.kind})"
@@ -302,8 +320,8 @@ class Executor:
         self._event(Level.INFO, "order_" + upd.status,
                     f"{what} {upd.status}" + (f" @ {upd.avg_price:g}" if upd.avg_price else ""),
                     cloid=intent.cloid)  # fmt: skip
-        if upd.status in ("filled", "partially_filled"):
-            self._sync_fills()
+        if upd.status in ("filled", "partially_filled") or upd.filled_size > 0:
+            self._sync_fills()  # incl. an IOC partly filled, then canceled
 
     # ----- fills and protection ---------------------------------------------------------------
     def _sync_fills(self) -> None:
@@ -338,67 +356,16 @@ class Executor:
                 self._after_fills(symbol, entry)
 
     def _after_fills(self, symbol: str, entry: OrderIntent | None) -> None:
-        pos = self.positions.get(symbol, 0.0)
-        protections = [o for o in self.venue.open_orders()
-                       if o.symbol == symbol and o.reduce_only and o.kind in ("stop_loss", "take_profit")]  # fmt: skip
-        if pos == 0.0:
-            for o in protections:  # the other leg of a closed position
-                if o.cloid and self.venue.cancel(symbol, o.cloid):
-                    self._event(
-                        Level.INFO, "order_canceled", f"{symbol} {o.kind} canceled: position closed"
-                    )
+        protection.audit(self, symbol, entry)  # one stop (and target) sized to the position
+        if self.positions.get(symbol, 0.0) == 0.0:
             metrics = self._metrics()
             self._event(Level.INFO, "position_closed",
                         f"{symbol} position closed; total realised P&L {metrics.get('total_pnl', 0.0):+.2f}")  # fmt: skip
-            return
-        cover = sum(o.remaining for o in protections if o.kind == "stop_loss")
-        if cover + 1e-12 >= abs(pos):
-            return
-        if entry is None or entry.stop is None:
-            return  # adopted positions are protected by the reconciliation
-        self._protect(symbol, pos, entry, entry.stop, entry.target, purpose="stop")
 
     def _protect(self, symbol: str, pos: float, entry: OrderIntent | None, stop: float,
                  target: float | None, purpose: str) -> bool:  # fmt: skip
         """Place a reduce-only stop (and target) for ``pos``; check the stop rests on the venue."""
-        import ray
-
-        side = "sell" if pos > 0 else "buy"
-        base = entry.cloid if entry is not None else f"adopt:{symbol}:{pos}"
-        ok = True
-        for kind, px, leg in (("stop_loss", stop, purpose), ("take_profit", target, "target")):
-            if px is None:
-                continue
-            if kind == "take_profit":  # the stop may have fired already at a fast replay
-                self._refresh_account()
-                if self.positions.get(symbol, 0.0) == 0.0:
-                    return ok
-            attempt = 0
-            cloid = make_cloid("protect", symbol, base, leg, attempt)
-            while ray.get(self.keeper.intent.remote(cloid)) is not None:
-                attempt += 1
-                cloid = make_cloid("protect", symbol, base, leg, attempt)
-            intent = OrderIntent(
-                source=SOURCE, seq=self._next_seq(), intent_id=f"{base}:{leg}:{attempt}", cloid=cloid,
-                signal_id=entry.signal_id if entry else None, symbol=symbol,
-                side=side,  # type: ignore[arg-type]
-                size=abs(pos), kind=kind,  # type: ignore[arg-type]
-                trigger_price=px, reduce_only=True, purpose=leg,  # type: ignore[arg-type]
-            )  # fmt: skip
-            ray.get(self.keeper.record_intent.remote(intent))
-            upd = self._send(intent)
-            if kind != "stop_loss":
-                continue
-            answered, found = look_up(self.venue, intent)
-            if found is not None and found.status == "open":
-                self._event(Level.INFO, "stop_resting",
-                            f"{symbol} stop {px:g} for {abs(pos):g} resting on the venue", cloid=cloid)  # fmt: skip
-                continue
-            ok = False
-            if upd.status == "rejected" or (answered and found is None):
-                self._emergency_close(symbol, pos, f"stop {px:g} not resting ({upd.error})")
-            return ok  # no target without a resting stop
-        return ok
+        return protection.protect(self, symbol, pos, entry, stop, target, purpose)
 
     def _emergency_close(self, symbol: str, pos: float, why: str) -> None:
         import ray
@@ -465,7 +432,9 @@ class Executor:
         import ray
 
         for intent in ray.get(self.keeper.open_intents.remote()):
-            if intent.purpose == "entry":  # outcome unknown since it was journaled
+            # entries and exits: outcome unknown since journaled (actors.recovery settles them);
+            # protective orders are audited by the reconciliation (re-placed if absent)
+            if intent.purpose in ("entry", "exit"):
                 self._submitted.add(intent.cloid)
                 ms = ray.get(self.keeper.intent_recorded_ms.remote(intent.cloid))
                 self.unknown[intent.cloid] = (intent, (ms or time.time() * 1000) / 1000)

@@ -10,6 +10,7 @@ with a clear error (nothing is overwritten).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -18,9 +19,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from actors.messages import Event, Fill, OrderIntent, OrderUpdate, RiskDecision, Signal
+from actors.messages import Event, Fill, Level, OrderIntent, OrderUpdate, RiskDecision, Signal
 from actors.state import backups_dir, journal_path, state_json_path
-from actors.state.backups import backup
+from actors.state.backups import backup, restore_latest, restore_state_json
 from actors.state.journal import Journal
 from actors.state.reconcile import ReconciliationReport
 from actors.state.snapshot import (
@@ -31,6 +32,11 @@ from actors.state.snapshot import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def _startup_seq(problem: str, n: int) -> int:
+    """A seq derived from the problem's text: a restart of this actor records it once."""
+    return int(hashlib.sha256(f"{n}|{problem}".encode()).hexdigest()[:15], 16)
 
 
 class StateKeeper:
@@ -46,8 +52,13 @@ class StateKeeper:
         self.data_dir = Path(data_dir)
         self.state_json = state_json_path(self.data_dir)
         self.problems: list[str] = []
+        self._restore_missing_journal()
         self._quarantine_bad_snapshot()
         self.journal = Journal(journal_path(self.data_dir))
+        for n, problem in enumerate(self.problems):  # durable, for status and the runbooks
+            self.journal.record_event(Event(source="keeper", seq=_startup_seq(problem, n),
+                                            level=Level.CRITICAL, kind="state_corrupt",
+                                            text=problem))  # fmt: skip
         self.snapshot_s = snapshot_s
         self.keep_days = keep_days
         self._today = today
@@ -59,6 +70,9 @@ class StateKeeper:
         self._thread.start()
 
     def _quarantine_bad_snapshot(self) -> None:
+        """A corrupt ``state.json`` (truncated, invalid JSON, bad checksum) is moved aside and
+        the last good one restored from the backups; the snapshot written right after from the
+        journal (the truth) supersedes it."""
         try:
             read_state_json(self.state_json)
         except FileNotFoundError:
@@ -66,8 +80,26 @@ class StateKeeper:
         except CorruptState as err:
             aside = self.state_json.with_name(f"state.json.corrupt-{time.time_ns() // 1_000_000}")
             self.state_json.rename(aside)
-            self.problems.append(f"corrupt {self.state_json} moved to {aside.name}: {err}")
-            log.error("%s", self.problems[-1])
+            day = restore_state_json(backups_dir(self.data_dir), self.state_json)
+            how = f"restored from the backup of {day}" if day else "no good backup"
+            self.problems.append(f"corrupt {self.state_json} moved to {aside.name} ({err}); "
+                                 f"{how}; rebuilt from the journal")  # fmt: skip
+            log.critical("%s", self.problems[-1])
+
+    def _restore_missing_journal(self) -> None:
+        """No journal but backups (e.g. a lost disk, a deleted file): start from the newest good
+        backup instead of an empty journal; the venue reconciliation then records what happened
+        since (failure_modes F18). A corrupt journal is never replaced here: the start fails and
+        the operator runs ``fractal restore`` (DISASTER_RECOVERY.md)."""
+        jp = journal_path(self.data_dir)
+        if jp.exists():
+            return
+        day = restore_latest(backups_dir(self.data_dir), jp, self.data_dir / "state.restored.json")
+        if day is not None:
+            (self.data_dir / "state.restored.json").unlink(missing_ok=True)
+            self.problems.append(f"journal {jp} was missing: restored from the backup of {day}; "
+                                 "the venue reconciliation records what happened since")  # fmt: skip
+            log.critical("%s", self.problems[-1])
 
     # ----- writes (the journal dedupes: a duplicated message writes nothing) --------------------
     def record_intent(self, intent: OrderIntent) -> bool:

@@ -16,6 +16,7 @@ from cluster import (
     cli_mlflow,
     cli_preflight,
     cli_report,
+    cli_restore,
     cli_run,
     cli_sim,
     cli_smc,
@@ -47,6 +48,8 @@ app.add_typer(
 )
 app.command("kill")(cli_breaker.kill)
 app.command("preflight")(cli_preflight.preflight)
+app.command("backup")(cli_restore.backup)
+app.command("restore")(cli_restore.restore)
 
 
 def main() -> None:

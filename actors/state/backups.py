@@ -149,23 +149,48 @@ def quarantine(journal_path: Path) -> Path | None:
     return target
 
 
+def restore_from(backup_dir: Path, journal_path: Path, state_json: Path) -> Path | None:
+    """Restore one verified backup (BackupError if it does not verify, before anything moves):
+    the current journal (with its ``-wal``/``-shm``) is quarantined, never overwritten; the
+    backup's journal and ``state.json`` are copied in atomically. Returns the quarantined path."""
+    verify(backup_dir)
+    aside = quarantine(journal_path)
+    journal_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = journal_path.with_name(journal_path.name + ".restore.tmp")
+    shutil.copyfile(backup_dir / JOURNAL_NAME, tmp)
+    os.replace(tmp, journal_path)
+    if (backup_dir / STATE_NAME).exists():
+        state_json.parent.mkdir(parents=True, exist_ok=True)
+        tmp_s = state_json.with_name(state_json.name + ".restore.tmp")
+        shutil.copyfile(backup_dir / STATE_NAME, tmp_s)
+        os.replace(tmp_s, state_json)
+    return aside
+
+
 def restore_latest(backups_dir: Path, journal_path: Path, state_json: Path) -> date | None:
     """Restore the newest verified backup: an existing journal is quarantined first (never
     overwritten). Returns the backup's day, or None when no valid backup exists."""
     for d, p in reversed(_day_dirs(backups_dir)):
         try:
-            verify(p)
+            restore_from(p, journal_path, state_json)
         except BackupError:
             continue
-        quarantine(journal_path)
-        journal_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = journal_path.with_name(journal_path.name + ".restore.tmp")
-        shutil.copyfile(p / JOURNAL_NAME, tmp)
-        os.replace(tmp, journal_path)
-        if (p / STATE_NAME).exists():
-            state_json.parent.mkdir(parents=True, exist_ok=True)
-            tmp_s = state_json.with_name(state_json.name + ".restore.tmp")
-            shutil.copyfile(p / STATE_NAME, tmp_s)
-            os.replace(tmp_s, state_json)
+        return d
+    return None
+
+
+def restore_state_json(backups_dir: Path, state_json: Path) -> date | None:
+    """Copy ``state.json`` from the newest verified backup that holds a valid one (atomic
+    replace). Returns that backup's day, or None when no backup has one."""
+    for d, p in reversed(_day_dirs(backups_dir)):
+        try:
+            verify(p)
+            read_state_json(p / STATE_NAME)
+        except (BackupError, CorruptState, FileNotFoundError):
+            continue
+        state_json.parent.mkdir(parents=True, exist_ok=True)
+        tmp = state_json.with_name(state_json.name + ".restore.tmp")
+        shutil.copyfile(p / STATE_NAME, tmp)
+        os.replace(tmp, state_json)
         return d
     return None

@@ -67,6 +67,7 @@ class PaperExchange:
         speed: float,
         start_ms: int | None = None,
         equity: float = 10_000.0,
+        clock: str = "accelerated",
     ) -> None:
         if speed <= 0:
             raise ValueError(f"paper speed must be positive, got {speed}")
@@ -80,6 +81,7 @@ class PaperExchange:
         self.speed = float(speed)
         self.start_ms = DEFAULT_PAPER_START_MS if start_ms is None else int(start_ms)
         self.equity = float(equity)
+        self.clock = clock  # "manual" for tests that move time themselves
         self._sim: Simulator | None = None
 
     def __repr__(self) -> str:
@@ -102,7 +104,7 @@ class PaperExchange:
         cfg = SimulatorConfig(
             symbols=self.symbols,
             accounts={address: self.equity},
-            clock="accelerated",
+            clock=self.clock,
             speed=self.speed,
             start_ms=self.start_ms,
             state_dir=self.state_dir / "simulator",

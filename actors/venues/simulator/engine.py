@@ -153,7 +153,7 @@ class Venue(OrderEntry):
         if old is None or old.user != user or old.status != OPEN:
             return {"error": errors.with_asset(errors.MISSING_ORDER, asset)}
         try:
-            new = self._new_order(user, spec)
+            new = self._new_order(user, spec, new_cloid=False)  # a modify may keep its cloid
         except OrderRejected as rej:
             return {"error": errors.with_asset(rej.msg, asset)}
         self._set_status(old, "canceled")

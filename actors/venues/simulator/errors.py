@@ -20,6 +20,7 @@ IOC_CANCEL = "Order could not immediately match against any resting orders."
 BAD_TRIGGER = "Invalid TP/SL price."
 NO_LIQUIDITY = "No liquidity available for market order."
 MISSING_ORDER = "Order was never placed, already canceled, or filled."
+DUPLICATE_CLOID = "Order has duplicate cloid."  # wording ours (unverified on the venue)
 
 # whole-request errors ({"status": "err", "response": ...})
 UNKNOWN_SIGNER = "User or API Wallet {address} does not exist."

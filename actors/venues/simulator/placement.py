@@ -62,6 +62,7 @@ class OrderEntry:
     partial_fill_fraction: float | None
     reject_next: list[str]
     batch_error_next: list[str]
+    cloids: dict[tuple[str, str], int]
 
     if TYPE_CHECKING:  # bookkeeping provided by engine.Venue
 
@@ -125,11 +126,15 @@ class OrderEntry:
                 out.append({"error": errors.with_asset(rej.msg, spec.asset)})
         return out
 
-    def _new_order(self, user: str, spec: OrderSpec) -> Order:
+    def _new_order(self, user: str, spec: OrderSpec, new_cloid: bool = True) -> Order:
         """A new oid for a well-formed order; market rules raise OrderRejected (recorded)."""
         if not spec.asset < len(self.coins):
             raise OrderRejected(errors.UNKNOWN_ASSET.format(asset=spec.asset))
         coin = self.coins[spec.asset]
+        if new_cloid and spec.cloid is not None and (user, spec.cloid.lower()) in self.cloids:
+            # one order per cloid, ever: a late or repeated copy of a request is refused (not
+            # recorded, so a lookup by cloid still finds the first order)
+            raise OrderRejected(errors.DUPLICATE_CLOID)
         order = Order(
             oid=self._new_oid(),
             user=user,

@@ -32,8 +32,22 @@ class SilentExecutor:
 
 
 class Keeper:
+    """The StateKeeper calls PortfolioRisk makes: signals, the persisted equity peak, trades."""
+
+    def __init__(self) -> None:
+        self.meta: dict[str, str] = {}
+
     def record_signal(self, *_: Any) -> None:
         return None
+
+    def get_meta(self, key: str) -> str | None:
+        return self.meta.get(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.meta[key] = value
+
+    def closed_trades(self, limit: int = 100) -> list[tuple[int, float]]:
+        return []
 
 
 class Alerter:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +50,45 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a clear error naming the problem; return the Exit to raise."""
     err_console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def reserved_stdout(whole_process: bool = True) -> Iterator[Callable[[str], None]]:
+    """Keep stdout for one document: everything else written to it goes to stderr.
+
+    Why at the file-descriptor level: Ray's C++ core, native libraries and exit handlers write
+    to fd 1 directly, after the command has printed its JSON (seen on a cluster whose worker
+    node died mid-sweep). Yields ``emit(text)``, the only writer of the real stdout. Under an
+    in-process runner (no real fd 1), or with ``whole_process=False`` (a human report follows on
+    stdout), only Python-level prints are redirected.
+    """
+    try:
+        real_fd = whole_process and sys.stdout.fileno() == 1
+    except (AttributeError, OSError, io.UnsupportedOperation, ValueError):
+        real_fd = False
+    if not real_fd:
+        target = sys.stdout
+
+        def emit_py(text: str) -> None:
+            target.write(text + "\n")
+            target.flush()
+
+        with contextlib.redirect_stdout(sys.stderr):
+            yield emit_py
+        return
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # not restored: exit handlers of native libraries print late
+
+    def emit_fd(text: str) -> None:
+        out.write(text + "\n")
+        out.flush()
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield emit_fd
+    finally:
+        out.close()
 
 
 def split_params(items: list[str]) -> dict[str, str]:

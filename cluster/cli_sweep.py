@@ -8,18 +8,16 @@ and every library log go to stderr.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from cluster.cli_backtest import _align, _load, backtest_config
-from cluster.cli_common import err_console, fail, settings_or_exit
+from cluster.cli_common import err_console, fail, reserved_stdout, settings_or_exit
 
 
 def _split(text: str | None) -> list[str]:
@@ -144,9 +142,11 @@ def sweep(
         progress=True, study=study, storage=storage, objectives=objectives,
     )  # fmt: skip
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # library prints never reach stdout
+        with reserved_stdout(whole_process=as_json) as emit:  # stdout carries the JSON only, whatever Ray prints
             ensure_ray(address)
             summary = run_sweep(req)
+            if as_json:
+                emit(json.dumps(summary, default=str))
     except RayAddressError as err:
         raise fail(str(err), 2) from None
     except RayStartError as err:
@@ -159,10 +159,8 @@ def sweep(
             "run the same command again to resume"
         )
         raise typer.Exit(130) from None
-    if as_json:
-        typer.echo(json.dumps(summary, default=str))
-        return
-    _print(summary)
+    if not as_json:
+        _print(summary)
 
 
 def _print(s: dict[str, Any]) -> None:

@@ -121,7 +121,10 @@ def phase_kill(lc: LocalCluster, work: Path, data: Path) -> dict[str, Any]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    summary = json.loads(out) if proc.returncode == 0 else None
+    try:
+        summary = json.loads(out) if proc.returncode == 0 else None
+    except json.JSONDecodeError as err:
+        raise RuntimeError(f"stdout is not one JSON document ({err}):\n{out[-3000:]}") from None
     return {"returncode": proc.returncode, "stderr_tail": err[-3000:], "first_parts": len(first),
             "rows_at_kill": rows_at_kill, "killed_at_s": killed_at, "part_rows": _rows(parts()),
             "part_ids": _ids(parts()), "seconds": time.monotonic() - t0,

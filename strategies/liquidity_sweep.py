@@ -217,14 +217,10 @@ def generate(
     """Signals for every bar of the OHLCV frame ``data`` (DatetimeIndex or a ``timestamp`` ms
     column); ``detections`` = a precomputed ``detect(data, **params.detector_params())`` frame
     (or a mapping column -> array holding at least this strategy's columns)."""
-    p = live.checked_params(Params, params)
-    assert isinstance(p, Params)
-    return live.to_signals(live.run_batch(spec(p), data, detections))
+    return live.generate_with(spec, Params, data, params, detections)
 
 
 def stream(params: Params | None = None, max_rows: int | None = None) -> live.StrategyStream:
     """The live form: feed closed bars one by one, get each bar's Signals row (``max_rows``:
     bounded memory for an endless feed, see :class:`strategies.live.StrategyStream`)."""
-    p = live.checked_params(Params, params)
-    assert isinstance(p, Params)
-    return live.StrategyStream(spec(p), max_rows=max_rows)
+    return live.stream_with(spec, Params, params, max_rows)

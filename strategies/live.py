@@ -370,3 +370,21 @@ def checked_params(cls: type[StrategyParams], params: Any) -> StrategyParams:
     if isinstance(params, Mapping):
         return cls.model_validate(dict(params))
     raise TypeError(f"params must be {cls.__module__}.Params or a mapping, got {type(params)}")
+
+
+def generate_with(
+    spec_of: Callable[[Any], Spec],
+    cls: type[StrategyParams],
+    data: Any,
+    params: Any,
+    detections: Detections | None,
+) -> Signals:
+    """A strategy module's ``generate``: checked params -> its spec -> every bar's Signals."""
+    return to_signals(run_batch(spec_of(checked_params(cls, params)), data, detections))
+
+
+def stream_with(
+    spec_of: Callable[[Any], Spec], cls: type[StrategyParams], params: Any, max_rows: int | None
+) -> StrategyStream:
+    """A strategy module's ``stream``: the same spec, fed bar by bar."""
+    return StrategyStream(spec_of(checked_params(cls, params)), max_rows=max_rows)

@@ -57,7 +57,7 @@ test: lint
 	env -u NUMBA_BOUNDSCHECK NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) COVERAGE_FILE=$(TEST_TMP)/.coverage \
 	  PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest -p no:cacheprovider --cov \
 	  --cov-report=term:skip-covered --cov-report=xml:$(TEST_TMP)/coverage.xml \
-	  -m "($(PYTEST_MARK)) and not causality" $(PYTEST_ARGS)
+	  --durations=25 -m "($(PYTEST_MARK)) and not causality" $(PYTEST_ARGS)
 	@# prefix (causality) tests: fresh copies of each prefix, every numba index bounds-checked
 	@# (NUMBA_BOUNDSCHECK is read at compile time, so they get their own <digest>-boundscheck cache)
 	NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) NUMBA_BOUNDSCHECK=1 PYTHONDONTWRITEBYTECODE=1 \

@@ -148,7 +148,7 @@ class CcxtVenue:
             self.dialect.set_one_way(self.ex)
         for s in self.spec.symbols:
             with mapped(f"set_leverage {s}"):
-                self.ex.set_leverage(self.spec.leverage, unified(s))
+                self.dialect.set_leverage(self.ex, self.spec.leverage, unified(s))
         value = self.equity()
         if value <= 0 and not self.positions():
             raise VenueError(
@@ -211,7 +211,7 @@ class CcxtVenue:
             params["reduceOnly"] = True
         wire_type = "limit" if order.kind == "limit" else "market"
         with mapped(f"create_order {order.cloid}", cloid=order.cloid):
-            reply = self.ex.create_order(sym, wire_type, order.side, amount, price, params)
+            reply = self.dialect.create(self.ex, sym, wire_type, order.side, amount, price, params)
         got = self._placed(order, reply)
         if order.kind == "market" and got.status == "open" and got.remaining == got.size:
             with mapped(f"fetch_order {order.cloid}"):  # an acknowledgement without the fill
@@ -338,7 +338,10 @@ class CcxtVenue:
         for sym in symbols:
             for t in self._trades(sym, time_ms, now):
                 oid = str(t.get("order"))
-                if oid not in self._order_cloids:
+                client = self.dialect.trade_client_id(t) if isinstance(t, dict) else None
+                if client is not None:  # the fill names its order's client id
+                    self._order_cloids[oid] = co.cloid_of(client)
+                elif oid not in self._order_cloids:
                     self._order_cloids[oid] = self._cloid_of_order(sym, oid)
                 f = self._parse(partial(co.fill, t, sym, self._csize(sym), self._order_cloids[oid]),
                                 "trades")  # fmt: skip
@@ -348,25 +351,14 @@ class CcxtVenue:
 
     def _trades(self, symbol: str, start: int, now: int) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        page_size = self.dialect.fills_page
         lo = max(start, now - FILLS_HISTORY_MS)  # older fills are not served by the venue
         while lo <= now:
             hi = min(lo + FILLS_WINDOW_MS, now)
-            since = lo
-            while True:
-                with mapped(f"fetch_my_trades {symbol}"):
-                    page = self.ex.fetch_my_trades(unified(symbol), since, page_size,
-                                                   {"until": hi})  # fmt: skip
-                if not isinstance(page, list):
-                    raise VenueUnavailable(f"fetch_my_trades {symbol}: malformed reply")
-                out.extend(page)
-                if len(page) < page_size:
-                    break
-                newest = max(int(t.get("timestamp") or 0) for t in page)
-                if newest <= since:
-                    raise VenueUnavailable(f"fetch_my_trades {symbol}: more than {page_size} "
-                                           f"fills at one millisecond; cannot page")  # fmt: skip
-                since = newest  # the same ms again: duplicates are dropped by trade id
+            with mapped(f"fetch_my_trades {symbol}"):
+                page = self.dialect.trades(self.ex, unified(symbol), lo, hi)
+            if not isinstance(page, list):
+                raise VenueUnavailable(f"fetch_my_trades {symbol}: malformed reply")
+            out.extend(page)
             lo = hi + 1
         return out
 

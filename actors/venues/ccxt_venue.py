@@ -74,6 +74,9 @@ def _point_at_loopback(ex: Any, base: str) -> None:
     host (Binance: fapi vs spot), so error mapping still sees the venue's own URL."""
     original = _flatten(ex.urls["api"])
     ex.urls["api"] = _rewrite(ex.urls["api"], base)
+    ex.enableRateLimit = False  # the loopback has no limit unless a test injects one
+    if not hasattr(ex, "get_exceptions_by_url"):  # only some exchanges (Binance) pick by URL
+        return
     pairs = sorted(((_HOST.sub(base, u), u) for u in original), key=lambda p: -len(p[0]))
     by_url = ex.get_exceptions_by_url
 
@@ -85,7 +88,6 @@ def _point_at_loopback(ex: Any, base: str) -> None:
         return by_url(url, exact_or_broad)
 
     ex.get_exceptions_by_url = exceptions_by_url
-    ex.enableRateLimit = False  # the loopback has no limit unless a test injects one
 
 
 def unified(symbol: str) -> str:

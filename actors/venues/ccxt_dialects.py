@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import ccxt
 
+from actors.venues.ccxt_bybit import BybitDialect
+
 FILLS_WINDOW_MS = 7 * 86_400_000 - 1  # userTrades windows (Binance: at most 7 days)
 FILLS_HISTORY_MS = 180 * 86_400_000  # Binance serves userTrades of the last 6 months only
 
@@ -125,4 +127,7 @@ class BinanceDialect:
         return None
 
 
-DIALECTS: dict[str, CcxtDialect] = {"binanceusdm": BinanceDialect()}
+DIALECTS: dict[str, CcxtDialect] = {
+    "binanceusdm": BinanceDialect(),
+    "bybit": BybitDialect(),
+}

@@ -183,8 +183,10 @@ class BybitApi:
         if not hmac.compare_digest(h.get("X-BAPI-SIGN", ""), want):
             raise BybitError(10004, "error sign! Please check your signature generation.")
         server = int(time.time() * 1000)  # signatures are checked against the wall clock
-        if not ts.isdigit() or not window.isdigit() or not (
-            server - int(window) <= int(ts) < server + 1000
+        if (
+            not ts.isdigit()
+            or not window.isdigit()
+            or not (server - int(window) <= int(ts) < server + 1000)
         ):
             raise BybitError(10002, f"invalid request, please check your server timestamp or "
                              f"recv_window param. req_timestamp[{ts}],server_timestamp[{server}],"

@@ -217,6 +217,12 @@ class BybitApi:
         return {"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)}
 
     def instruments(self, p: Params) -> Params:
+        """Linear perpetuals; other categories (spot, inverse, option) are listed empty."""
+        category = str(p.get("category", ""))
+        if category not in ("linear", "spot", "inverse", "option"):
+            raise BybitError(10001, "params error: category invalid")
+        if category != "linear":
+            return {"category": category, "list": [], "nextPageCursor": ""}
         self._symbol(p, required=False)
         rows = [] if p.get("status") == "PreLaunch" else [
             br.instrument(m) for s, m in self.engine.markets.items()

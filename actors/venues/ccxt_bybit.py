@@ -117,6 +117,11 @@ class BybitDialect:
                          "trading account (UTA)")  # fmt: skip
 
     def set_one_way(self, ex: Any) -> None:
+        """One-way mode for USDT perps; first refuse a classic (non-UTA) account clearly."""
+        _, uta = ex.is_unified_enabled()
+        if not uta:
+            raise ccxt.BadRequest("the Bybit account is not a unified trading account (UTA); "
+                                  "upgrade it on bybit.com, classic accounts are not supported")  # fmt: skip
         try:
             ex.set_position_mode(False)
         except ccxt.ExchangeError as exc:

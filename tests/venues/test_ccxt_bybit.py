@@ -12,7 +12,7 @@ import requests
 from pydantic import SecretStr
 
 from actors.messages import make_cloid
-from actors.venues.base import OrderRejected, OrderRequest, VenueUnavailable
+from actors.venues.base import OrderRejected, OrderRequest, VenueError, VenueUnavailable
 from actors.venues.ccxt_spec import CcxtSpec
 from actors.venues.ccxt_venue import CcxtVenue
 from actors.venues.factory import make_venue
@@ -80,6 +80,13 @@ def test_second_start_is_idempotent_not_modified_is_success(server: LoopbackServ
     _venue(server, leverage=5)
     _venue(server, leverage=5)  # 110025 mode and 110043 leverage not modified: still starts
     assert server.engine.leverage("BTC") == 5 and server.engine.account.hedge_mode is False
+
+
+def test_classic_account_is_refused_at_start_with_a_clear_error(server: LoopbackServer) -> None:
+    server.dialect.uta = False  # type: ignore[attr-defined]
+    with pytest.raises(VenueError, match="not a unified trading account") as err:
+        _venue(server)
+    assert not isinstance(err.value, VenueUnavailable)  # not a transient: do not retry
 
 
 def test_duplicate_client_id_is_unavailable_then_found(server: LoopbackServer) -> None:

@@ -98,6 +98,7 @@ class BybitApi:
 
     def __init__(self, engine: Engine, api_key: str, secret: str) -> None:
         self.engine, self.api_key, self.secret = engine, api_key, secret
+        self.uta = True  # a test may make the account a classic one
 
     def routes(self, app: web.Application) -> None:
         public: dict[str, Callable[[Params], Any]] = {
@@ -299,7 +300,7 @@ class BybitApi:
         return {"id": "1", "note": "loopback", "apiKey": self.api_key, "readOnly": 0,
                 "secret": "", "permissions": {"ContractTrade": ["Order", "Position"],
                                               "Wallet": ["AccountTransfer"]},
-                "ips": ["*"], "type": 1, "deadlineDay": 90, "unified": 0, "uta": 1,
+                "ips": ["*"], "type": 1, "deadlineDay": 90, "unified": 0, "uta": int(self.uta),
                 "userID": 1, "inviterID": 0, "vipLevel": "No VIP", "mktMakerLevel": "0",
                 "affiliateID": 0, "isMaster": True}  # fmt: skip
 
@@ -343,8 +344,9 @@ class BybitApi:
         return {}
 
     def wallet(self, p: Params) -> Params:
-        if p.get("accountType") != "UNIFIED":
-            raise BybitError(10001, "accountType only support UNIFIED.")
+        want = "UNIFIED" if self.uta else "CONTRACT"
+        if p.get("accountType") != want:
+            raise BybitError(10001, f"accountType only support {want}.")
         with self.engine.lock:
             self.engine.advance()
             return {"list": [br.wallet(self.engine)]}

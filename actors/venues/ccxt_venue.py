@@ -381,9 +381,11 @@ class CcxtVenue:
         cursor = start_ms
         page_size = self.dialect.ohlcv_page
         while cursor < end_ms:
+            # the end is sent only when the rest fits one page: which end of a longer range a
+            # venue serves is not documented everywhere (Bybit), "since" alone reads forward
+            until = {"until": end_ms - 1} if end_ms - cursor <= page_size * step else {}
             with mapped(f"fetch_ohlcv {symbol} {timeframe}"):
-                page = self.ex.fetch_ohlcv(unified(symbol), timeframe, cursor, page_size,
-                                           {"until": end_ms - 1})  # fmt: skip
+                page = self.ex.fetch_ohlcv(unified(symbol), timeframe, cursor, page_size, until)
             rows = self._parse(partial(_candles, page, symbol, timeframe), "ohlcv")
             for c in rows:
                 newest = max(newest, c.time_ms)

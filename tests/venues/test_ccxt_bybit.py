@@ -76,6 +76,17 @@ def test_open_orders_page_by_cursor_past_one_page(server: LoopbackServer) -> Non
     assert any("cursor" in q for q in pages)
 
 
+def test_candles_longer_than_one_page_have_no_gap(server: LoopbackServer) -> None:
+    v = _venue(server)
+    now = v.now_ms()
+    step = 300_000
+    start = now - now % step - 1500 * step  # 1500 bars: more than one kline page of 1000
+    candles = v.candles("BTC", "5m", start, now)
+    times = [c.time_ms for c in candles]
+    assert times[0] == start and len(times) >= 1498
+    assert all(b - a == step for a, b in zip(times, times[1:], strict=False))
+
+
 def test_second_start_is_idempotent_not_modified_is_success(server: LoopbackServer) -> None:
     _venue(server, leverage=5)
     _venue(server, leverage=5)  # 110025 mode and 110043 leverage not modified: still starts

@@ -262,8 +262,14 @@ class BybitApi:
             raise BybitError(10001, "params error: limit must be in [1, 1000]")
         start = _int(p, "start", -1)
         end = _int(p, "end", -1)
-        rows = self.engine.candles(symbol, step, start if start >= 0 else None,
-                                   end if end >= 0 else None, limit)  # fmt: skip
+        if start >= 0 and end >= 0:
+            # Bybit's docs do not say which end of a range longer than ``limit`` is served; the
+            # loopback serves the newest ``limit`` bars (the reading a client can get wrong)
+            span = max((end - start) // step + 1, 1)
+            rows = self.engine.candles(symbol, step, start, end, span)[-limit:]
+        else:
+            rows = self.engine.candles(symbol, step, start if start >= 0 else None,
+                                       end if end >= 0 else None, limit)  # fmt: skip
         return {"symbol": f"{symbol}USDT", "category": "linear", "list": [
             [str(t), br.num(o), br.num(h), br.num(lo), br.num(c), br.num(v), br.num(v * c)]
             for t, o, h, lo, c, v in reversed(rows)

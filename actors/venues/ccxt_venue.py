@@ -50,6 +50,9 @@ from actors.venues.hyperliquid import CLOCK_RESYNC_S, CLOSE_GUARD_MS, INTERVAL_M
 log = logging.getLogger(__name__)
 
 _HOST = re.compile(r"^https?://[^/]+")
+# fills are asked up to our clock + this: the estimate trails the venue's by a reply's latency
+# (loopback) or by clock drift (wall clock), and a fill made in that gap would be missed
+FILLS_CLOCK_SLACK_MS = 10_000
 
 
 def _rewrite(urls: Any, base: str) -> Any:
@@ -335,7 +338,7 @@ class CcxtVenue:
         oldest first; paged in the venue's windows until each window is exhausted. Binance
         serves six months of fills: anything older is not returned."""
         symbols = list(dict.fromkeys([*self.spec.symbols, *(p.symbol for p in self.positions())]))
-        now = self.now_ms()
+        now = self.now_ms() + FILLS_CLOCK_SLACK_MS  # our clock may trail the venue's
         seen: dict[str, VenueFill] = {}
         for sym in symbols:
             for t in self._trades(sym, time_ms, now):

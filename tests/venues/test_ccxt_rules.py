@@ -136,3 +136,14 @@ def test_spec_rejects_a_non_loopback_url_and_okx_without_passphrase() -> None:
     with pytest.raises(ValidationError, match="passphrase"):
         CcxtSpec(exchange="okx", network="testnet", api_key=SecretStr("k"),
                  secret=SecretStr("s"), symbols=("BTC",))  # fmt: skip
+
+
+def test_fills_are_found_while_our_clock_trails_the_venues(server: LoopbackServer) -> None:
+    v = make_venue(_spec(server))
+    assert isinstance(v, CcxtVenue)
+    t0 = v.now_ms()
+    c = make_cloid("rules", "BTC", "lag", "entry")
+    v.place(OrderRequest(cloid=c, symbol="BTC", side="buy", size=0.001, kind="market"))
+    venue_ms, mono = v._clock_sync or (v.now_ms(), 0.0)
+    v._clock_sync = (venue_ms - 2_000, mono)  # a reply's latency / clock drift behind the venue
+    assert [f.cloid for f in v.fills_since(t0 - 5_000)] == [c]

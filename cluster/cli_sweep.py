@@ -142,7 +142,8 @@ def sweep(
         progress=True, study=study, storage=storage, objectives=objectives,
     )  # fmt: skip
     try:
-        with reserved_stdout(whole_process=as_json) as emit:  # stdout carries the JSON only, whatever Ray prints
+        # stdout carries the JSON only, whatever Ray prints
+        with reserved_stdout(whole_process=as_json) as emit:
             ensure_ray(address)
             summary = run_sweep(req)
             if as_json:

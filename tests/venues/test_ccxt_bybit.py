@@ -177,3 +177,19 @@ def test_loopback_envelope_signature_and_stale_timestamp(server: LoopbackServer)
     forged = requests.get(f"{server.base_url}/v5/position/list?{query}", headers=headers,
                           timeout=10).json()  # fmt: skip
     assert forged["retCode"] == 10004
+
+
+def test_wrong_key_and_too_little_margin_are_clear(server: LoopbackServer) -> None:
+    with pytest.raises(VenueError, match="authentication refused.*API key is invalid"):
+        _venue(server, api_key=SecretStr("not-the-key"))
+    v = _venue(server)
+    c = make_cloid("bybit", "BTC", "huge", "entry")
+    with pytest.raises(OrderRejected):  # 110007: 10 BTC on 10,000 USDT at 3x
+        v.place(OrderRequest(cloid=c, symbol="BTC", side="buy", size=10.0, kind="market"))
+    assert v.positions() == [] and v.order_by_cloid("BTC", c) is None
+
+
+def test_loopback_cancel_of_an_unknown_order_is_110001(server: LoopbackServer) -> None:
+    reply = _signed(server, "/v5/order/cancel", {"category": "linear", "symbol": "BTCUSDT",
+                                                 "orderLinkId": "never-placed"})  # fmt: skip
+    assert reply["retCode"] == 110001 and reply["result"] == {}

@@ -17,6 +17,7 @@ What differs from Binance, as ccxt's ``bybit.py`` sends and parses it:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import ccxt
@@ -24,6 +25,7 @@ import ccxt
 NOT_MODIFIED_MODE = "110025"  # Position mode is not modified
 NOT_MODIFIED_LEVERAGE = "110043"  # Set leverage not modified
 DUPLICATE_LINK_ID = "110072"  # OrderLinkedID is duplicate
+LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")  # Bybit's orderLinkId rule
 MAX_PAGES = 1000  # a cursor that never ends is a venue fault, not an endless loop
 
 
@@ -63,6 +65,9 @@ class BybitDialect:
                price: float | None, params: dict[str, Any]) -> Any:  # fmt: skip
         """Send, then read the order back by its client id (the reply carries ids only)."""
         client = str(params["clientOrderId"])
+        if not LINK_ID.fullmatch(client):  # refused before anything is sent
+            raise ccxt.InvalidOrder(f"client id {client!r} is not a Bybit orderLinkId "
+                                    "(at most 36 of A-Z a-z 0-9 - _)")  # fmt: skip
         try:
             ack = ex.create_order(symbol, wire_type, side, amount, price, params)
         except ccxt.InvalidOrder as exc:

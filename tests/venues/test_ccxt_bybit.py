@@ -193,3 +193,17 @@ def test_loopback_cancel_of_an_unknown_order_is_110001(server: LoopbackServer) -
     reply = _signed(server, "/v5/order/cancel", {"category": "linear", "symbol": "BTCUSDT",
                                                  "orderLinkId": "never-placed"})  # fmt: skip
     assert reply["retCode"] == 110001 and reply["result"] == {}
+
+
+def test_dialect_refuses_a_client_id_bybit_would_refuse_before_sending() -> None:
+    import ccxt
+
+    from actors.venues.ccxt_bybit import BybitDialect
+
+    class NoNetwork:
+        def create_order(self, *args: object) -> None:
+            raise AssertionError("sent")
+
+    with pytest.raises(ccxt.InvalidOrder, match="orderLinkId"):
+        BybitDialect().create(NoNetwork(), "BTC/USDT:USDT", "market", "buy", 0.001, None,
+                              {"clientOrderId": "x" * 37})  # fmt: skip

@@ -25,6 +25,7 @@ from aiohttp import web
 
 from actors.venues.loopback import bybit_render as br
 from actors.venues.loopback.bybit_orders import BybitReject, place
+from actors.venues.loopback.bybit_params import BybitError, Params, integer, page_of, window
 from actors.venues.loopback.engine import Engine, Order, Reject
 
 INTERVALS = {"1": 60_000, "3": 180_000, "5": 300_000, "15": 900_000, "30": 1_800_000,
@@ -36,59 +37,6 @@ CODES = {  # neutral reject reason -> Bybit retCode
     "unknown_order": 110001, "bad_leverage": 10001, "no_price": 10001, "reject": 110007,
     "not_found": 110001,
 }  # fmt: skip
-WINDOW_MS = 7 * 86_400_000  # execution and order history: at most 7 days per query
-Params = dict[str, Any]
-
-
-class BybitError(Exception):
-    def __init__(self, code: int, msg: str) -> None:
-        super().__init__(msg)
-        self.code, self.msg = code, msg
-
-
-def _page(rows: list[Any], key: Callable[[Any], tuple[int, int]], p: Params, default: int,
-          most: int) -> tuple[list[Any], str]:  # fmt: skip
-    """Newest first; ``cursor`` is the key of the last row already returned."""
-    rows = sorted(rows, key=key, reverse=True)
-    if p.get("cursor"):
-        try:
-            t, i = (int(x) for x in unquote(str(p["cursor"])).split(":"))
-        except ValueError:
-            raise BybitError(10001, "params error: cursor invalid") from None
-        rows = [r for r in rows if key(r) < (t, i)]
-    limit = _int(p, "limit", default)
-    if not 1 <= limit <= most:
-        raise BybitError(10001, f"params error: limit must be in [1, {most}]")
-    out = rows[:limit]
-    more = len(rows) > limit
-    return out, (f"{key(out[-1])[0]}:{key(out[-1])[1]}" if more else "")
-
-
-def _int(p: Params, name: str, default: int | None = None) -> int:
-    v = p.get(name)
-    if v in (None, ""):
-        if default is None:
-            raise BybitError(10001, f"params error: {name} is required")
-        return default
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        raise BybitError(10001, f"params error: {name} invalid") from None
-
-
-def _window(p: Params, now: int) -> tuple[int, int]:
-    """Bybit's 7-day rule: neither -> the last 7 days; one -> 7 days from/to it."""
-    start = _int(p, "startTime", -1)
-    end = _int(p, "endTime", -1)
-    if start < 0 and end < 0:
-        return now - WINDOW_MS, now
-    if end < 0:
-        return start, start + WINDOW_MS
-    if start < 0:
-        return end - WINDOW_MS, end
-    if end - start > WINDOW_MS:
-        raise BybitError(10001, "The time range between startTime and endTime cannot exceed 7 days")
-    return start, end
 
 
 class BybitApi:
@@ -257,11 +205,11 @@ class BybitApi:
         step = INTERVALS.get(str(p.get("interval")))
         if step is None:
             raise BybitError(10001, "params error: interval invalid")
-        limit = _int(p, "limit", 200)
+        limit = integer(p, "limit", 200)
         if not 1 <= limit <= 1000:
             raise BybitError(10001, "params error: limit must be in [1, 1000]")
-        start = _int(p, "start", -1)
-        end = _int(p, "end", -1)
+        start = integer(p, "start", -1)
+        end = integer(p, "end", -1)
         if start >= 0 and end >= 0:
             # Bybit's docs do not say which end of a range longer than ``limit`` is served; the
             # loopback serves the newest ``limit`` bars (the reading a client can get wrong)
@@ -281,15 +229,15 @@ class BybitApi:
         assert symbol is not None
         if "startTime" in p and "endTime" not in p:
             raise BybitError(10001, "params error: endTime is required with startTime")
-        limit = _int(p, "limit", 200)
+        limit = integer(p, "limit", 200)
         if not 1 <= limit <= 200:
             raise BybitError(10001, "params error: limit must be in [1, 200]")
         f = self.engine.markets[symbol].funding
         now = self.engine.now()
         rows: list[Any] = []
         if f is not None:
-            hi = min(_int(p, "endTime", now), now)
-            sel = f[(f[:, 0] >= _int(p, "startTime", 0)) & (f[:, 0] <= hi)]
+            hi = min(integer(p, "endTime", now), now)
+            sel = f[(f[:, 0] >= integer(p, "startTime", 0)) & (f[:, 0] <= hi)]
             rows = [(int(t), r) for t, r in sel[::-1][:limit]]
         return {"category": "linear", "list": [
             {"symbol": f"{symbol}USDT", "fundingRate": f"{r:.8f}", "fundingRateTimestamp": str(t)}
@@ -337,7 +285,7 @@ class BybitApi:
 
     def switch_mode(self, p: Params) -> Params:
         self._symbol(p, required=False)
-        mode = _int(p, "mode")
+        mode = integer(p, "mode")
         if mode not in (0, 3):
             raise BybitError(10001, "params error: mode must be 0 (one-way) or 3 (hedge)")
         acct = self.engine.account
@@ -397,7 +345,7 @@ class BybitApi:
             rows = [o for o in rows if o.trigger is not None]
         elif flt == "Order":
             rows = [o for o in rows if o.trigger is None]
-        page, cursor = _page(rows, lambda o: (o.time_ms, o.oid), p, 20, 50)
+        page, cursor = page_of(rows, lambda o: (o.time_ms, o.oid), p, 20, 50)
         return {"category": "linear", "list": [br.order(self.engine, o) for o in page],
                 "nextPageCursor": cursor}  # fmt: skip
 
@@ -426,7 +374,7 @@ class BybitApi:
                 found = self._lookup(symbol, p)
                 rows = [found] if found is not None else []
             else:
-                lo, hi = _window(p, e.now())
+                lo, hi = window(p, e.now())
                 rows = [o for o in e.orders.values() if symbol in (None, o.symbol)
                         and lo <= o.time_ms <= hi]  # fmt: skip
             rows = [o for o in rows if o.oid in self._visible()
@@ -444,10 +392,10 @@ class BybitApi:
         symbol = self._symbol(p, required=False)
         with e.lock:
             e.advance()
-            lo, hi = _window(p, e.now())
+            lo, hi = window(p, e.now())
             parents = {o.child_oid: o for o in e.orders.values() if o.child_oid is not None}
             rows = [f for f in e.fills if symbol in (None, f.symbol) and lo <= f.time_ms <= hi
                     and p.get("orderLinkId") in (None, f.client_id)]  # fmt: skip
-            page, cursor = _page(rows, lambda f: (f.time_ms, f.tid), p, 50, 100)
+            page, cursor = page_of(rows, lambda f: (f.time_ms, f.tid), p, 50, 100)
             return {"category": "linear", "nextPageCursor": cursor,
                     "list": [br.execution(e, f, parents.get(f.oid)) for f in page]}  # fmt: skip

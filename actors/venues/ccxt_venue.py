@@ -50,6 +50,9 @@ from actors.venues.hyperliquid import CLOCK_RESYNC_S, CLOSE_GUARD_MS, INTERVAL_M
 log = logging.getLogger(__name__)
 
 _HOST = re.compile(r"^https?://[^/]+")
+# fills are asked up to our clock + this: the estimate trails the venue's by a reply's latency
+# (loopback) or by clock drift (wall clock), and a fill made in that gap would be missed
+FILLS_CLOCK_SLACK_MS = 10_000
 
 
 def _rewrite(urls: Any, base: str) -> Any:
@@ -74,6 +77,9 @@ def _point_at_loopback(ex: Any, base: str) -> None:
     host (Binance: fapi vs spot), so error mapping still sees the venue's own URL."""
     original = _flatten(ex.urls["api"])
     ex.urls["api"] = _rewrite(ex.urls["api"], base)
+    ex.enableRateLimit = False  # the loopback has no limit unless a test injects one
+    if not hasattr(ex, "get_exceptions_by_url"):  # only some exchanges (Binance) pick by URL
+        return
     pairs = sorted(((_HOST.sub(base, u), u) for u in original), key=lambda p: -len(p[0]))
     by_url = ex.get_exceptions_by_url
 
@@ -85,7 +91,6 @@ def _point_at_loopback(ex: Any, base: str) -> None:
         return by_url(url, exact_or_broad)
 
     ex.get_exceptions_by_url = exceptions_by_url
-    ex.enableRateLimit = False  # the loopback has no limit unless a test injects one
 
 
 def unified(symbol: str) -> str:
@@ -148,7 +153,7 @@ class CcxtVenue:
             self.dialect.set_one_way(self.ex)
         for s in self.spec.symbols:
             with mapped(f"set_leverage {s}"):
-                self.ex.set_leverage(self.spec.leverage, unified(s))
+                self.dialect.set_leverage(self.ex, self.spec.leverage, unified(s))
         value = self.equity()
         if value <= 0 and not self.positions():
             raise VenueError(
@@ -211,7 +216,7 @@ class CcxtVenue:
             params["reduceOnly"] = True
         wire_type = "limit" if order.kind == "limit" else "market"
         with mapped(f"create_order {order.cloid}", cloid=order.cloid):
-            reply = self.ex.create_order(sym, wire_type, order.side, amount, price, params)
+            reply = self.dialect.create(self.ex, sym, wire_type, order.side, amount, price, params)
         got = self._placed(order, reply)
         if order.kind == "market" and got.status == "open" and got.remaining == got.size:
             with mapped(f"fetch_order {order.cloid}"):  # an acknowledgement without the fill
@@ -333,12 +338,15 @@ class CcxtVenue:
         oldest first; paged in the venue's windows until each window is exhausted. Binance
         serves six months of fills: anything older is not returned."""
         symbols = list(dict.fromkeys([*self.spec.symbols, *(p.symbol for p in self.positions())]))
-        now = self.now_ms()
+        now = self.now_ms() + FILLS_CLOCK_SLACK_MS  # our clock may trail the venue's
         seen: dict[str, VenueFill] = {}
         for sym in symbols:
             for t in self._trades(sym, time_ms, now):
                 oid = str(t.get("order"))
-                if oid not in self._order_cloids:
+                client = self.dialect.trade_client_id(t) if isinstance(t, dict) else None
+                if client is not None:  # the fill names its order's client id
+                    self._order_cloids[oid] = co.cloid_of(client)
+                elif oid not in self._order_cloids:
                     self._order_cloids[oid] = self._cloid_of_order(sym, oid)
                 f = self._parse(partial(co.fill, t, sym, self._csize(sym), self._order_cloids[oid]),
                                 "trades")  # fmt: skip
@@ -348,25 +356,14 @@ class CcxtVenue:
 
     def _trades(self, symbol: str, start: int, now: int) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        page_size = self.dialect.fills_page
         lo = max(start, now - FILLS_HISTORY_MS)  # older fills are not served by the venue
         while lo <= now:
             hi = min(lo + FILLS_WINDOW_MS, now)
-            since = lo
-            while True:
-                with mapped(f"fetch_my_trades {symbol}"):
-                    page = self.ex.fetch_my_trades(unified(symbol), since, page_size,
-                                                   {"until": hi})  # fmt: skip
-                if not isinstance(page, list):
-                    raise VenueUnavailable(f"fetch_my_trades {symbol}: malformed reply")
-                out.extend(page)
-                if len(page) < page_size:
-                    break
-                newest = max(int(t.get("timestamp") or 0) for t in page)
-                if newest <= since:
-                    raise VenueUnavailable(f"fetch_my_trades {symbol}: more than {page_size} "
-                                           f"fills at one millisecond; cannot page")  # fmt: skip
-                since = newest  # the same ms again: duplicates are dropped by trade id
+            with mapped(f"fetch_my_trades {symbol}"):
+                page = self.dialect.trades(self.ex, unified(symbol), lo, hi)
+            if not isinstance(page, list):
+                raise VenueUnavailable(f"fetch_my_trades {symbol}: malformed reply")
+            out.extend(page)
             lo = hi + 1
         return out
 
@@ -387,9 +384,11 @@ class CcxtVenue:
         cursor = start_ms
         page_size = self.dialect.ohlcv_page
         while cursor < end_ms:
+            # the end is sent only when the rest fits one page: which end of a longer range a
+            # venue serves is not documented everywhere (Bybit), "since" alone reads forward
+            until = {"until": end_ms - 1} if end_ms - cursor <= page_size * step else {}
             with mapped(f"fetch_ohlcv {symbol} {timeframe}"):
-                page = self.ex.fetch_ohlcv(unified(symbol), timeframe, cursor, page_size,
-                                           {"until": end_ms - 1})  # fmt: skip
+                page = self.ex.fetch_ohlcv(unified(symbol), timeframe, cursor, page_size, until)
             rows = self._parse(partial(_candles, page, symbol, timeframe), "ohlcv")
             for c in rows:
                 newest = max(newest, c.time_ms)

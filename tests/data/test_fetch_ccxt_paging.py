@@ -22,7 +22,8 @@ from research.data.fetch_ccxt import (
 from tests.conftest import MARKET
 
 STEP = 300_000
-KLINE_PATHS = {"binanceusdm": "/fapi/v1/klines"}
+KLINE_PATHS = {"binanceusdm": "/fapi/v1/klines", "bybit": "/v5/market/kline"}
+START_PARAM = {"binanceusdm": "startTime", "bybit": "start"}  # each venue's kline "since"
 
 
 def _shipped_5m(symbol: str) -> np.ndarray:
@@ -59,7 +60,7 @@ def test_candles_page_through_the_whole_history_once(server: LoopbackServer) -> 
     pages = [q for m, p, q in server.requests if p == KLINE_PATHS[server.exchange]]
     full = -(-len(want) // OHLCV_PAGE[server.exchange])
     assert full <= len(pages) <= full + 1  # stops at the end (one short page at most)
-    starts = [int(q["startTime"]) for q in pages]
+    starts = [int(q[START_PARAM[server.exchange]]) for q in pages]
     assert starts == sorted(set(starts))  # each page asks for later bars than the last
 
 
@@ -73,7 +74,7 @@ def test_candles_from_the_middle_with_an_hourly_step(server: LoopbackServer) -> 
     assert times[-1] + 3_600_000 <= now
 
 
-FUNDING_PATHS = {"binanceusdm": "/fapi/v1/fundingRate"}
+FUNDING_PATHS = {"binanceusdm": "/fapi/v1/fundingRate", "bybit": "/v5/market/funding/history"}
 
 
 def test_funding_pages_once_through_what_has_settled(server: LoopbackServer) -> None:

@@ -1,4 +1,4 @@
-"""The Executor on a CCXT venue (Binance USDⓈ-M loopback): persist, place, look up after a lost
+"""The Executor on a CCXT venue (Binance USDⓈ-M and Bybit loopbacks): persist, place, look up after a lost
 reply, then protect the position with reduce-only stop and target resting on the venue."""
 
 from __future__ import annotations
@@ -18,16 +18,19 @@ from tests.live.helpers import entry_intent, venue_fill_size, wait_for
 pytestmark = pytest.mark.usefixtures("ray_session")
 
 
-def test_executor_places_once_and_protects_on_binanceusdm(tmp_path: Path) -> None:
+# ~40 s each (the lost reply's lookup and the protection wait); the venue path is shared, so
+# the Bybit variant runs with `make test-all` (its dialect is in the conformance suite)
+@pytest.mark.parametrize("exchange", ["binanceusdm", pytest.param("bybit", marks=pytest.mark.slow)])
+def test_executor_places_once_and_protects_on_ccxt(tmp_path: Path, exchange: str) -> None:
     import ray
 
     from actors.alerter import Alerter
     from actors.executor import Executor
     from actors.keeper import StateKeeper
 
-    with run_loopback("binanceusdm", market_dir=MARKET, symbols=["BTC"], api_key="k",
+    with run_loopback(exchange, market_dir=MARKET, symbols=["BTC"], api_key="k",
                       secret="s") as srv:  # fmt: skip
-        spec = CcxtSpec(exchange="binanceusdm", network="loopback", api_key=SecretStr("k"),
+        spec = CcxtSpec(exchange=exchange, network="loopback", api_key=SecretStr("k"),
                         secret=SecretStr("s"), symbols=("BTC",), base_url=srv.base_url,
                         timeout_s=1.0)  # fmt: skip
         venue = make_venue(spec)
@@ -60,7 +63,7 @@ def test_executor_places_once_and_protects_on_binanceusdm(tmp_path: Path) -> Non
                     o.reduce_only and o.side == "sell" for o in kinds.values()
                 )
 
-            wait_for(protected, 30, "stop and target resting on Binance")
+            wait_for(protected, 30, f"stop and target resting on {exchange}")
             stop = next(o for o in venue.open_orders() if o.kind == "stop_loss")
             assert stop.trigger_price == pytest.approx(intent.stop, rel=1e-3)
         finally:

@@ -1,5 +1,5 @@
 """A loopback exchange on 127.0.0.1 that ccxt talks to in the venue's own formats (today:
-Binance USDⓈ-M; see the README section "Exchanges through ccxt"). ``run_loopback(exchange, ...)``
+Binance USDⓈ-M and Bybit v5; see the README section "Exchanges through ccxt"). ``run_loopback(exchange, ...)``
 is the entry point tests use; ``server.engine`` moves prices, ``server.inject`` arms faults.
 """
 

@@ -42,7 +42,11 @@ def make_dialect(exchange: str, engine: Engine, key: str, secret: str, password:
         from actors.venues.loopback.binance_api import BinanceApi
 
         return BinanceApi(engine, key, secret)
-    raise ValueError(f"no loopback dialect for {exchange!r}; available: binanceusdm")
+    if exchange == "bybit":
+        from actors.venues.loopback.bybit_api import BybitApi
+
+        return BybitApi(engine, key, secret)
+    raise ValueError(f"no loopback dialect for {exchange!r}; available: binanceusdm, bybit")
 
 
 class LoopbackServer:

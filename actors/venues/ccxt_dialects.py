@@ -3,17 +3,36 @@
 Binance USDⓈ-M keeps conditional orders (stops, targets) on a separate algo API with its own
 client id field (``clientAlgoId``) and statuses; its ``userTrades`` carry no client id and take
 at most a 7-day window. Each dialect says how to send, find, list and cancel one order kind.
-Only Binance is implemented; the factory refuses the others with a clear error.
+Binance is here, OKX in :mod:`actors.venues.ccxt_okx`; the factory refuses the others with a
+clear error.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import ccxt
 
+from actors.venues.ccxt_okx import OkxDialect
+
 FILLS_WINDOW_MS = 7 * 86_400_000 - 1  # userTrades windows (Binance: at most 7 days)
 FILLS_HISTORY_MS = 180 * 86_400_000  # Binance serves userTrades of the last 6 months only
+
+
+class Dialect(Protocol):
+    """What the venue asks of an exchange's dialect (optional: ``trades``, ``fills_history_ms``)."""
+
+    name: str
+    options: dict[str, Any]
+    ohlcv_page: int
+    fills_page: int
+
+    def order_params(self, kind: str, trigger: float | None, post_only: bool) -> dict[str, Any]: ...
+    def find(self, ex: Any, symbol: str, client: str) -> dict[str, Any] | None: ...
+    def open_orders(self, ex: Any) -> list[dict[str, Any]]: ...
+    def cancel(self, ex: Any, symbol: str, client: str, trigger: bool) -> None: ...
+    def equity(self, balance: dict[str, Any]) -> float: ...
+    def set_one_way(self, ex: Any) -> None: ...
 
 
 class BinanceDialect:
@@ -76,4 +95,7 @@ class BinanceDialect:
                 raise
 
 
-DIALECTS: dict[str, BinanceDialect] = {"binanceusdm": BinanceDialect()}
+DIALECTS: dict[str, Dialect] = {
+    "binanceusdm": BinanceDialect(),
+    "okx": OkxDialect(),
+}

@@ -165,6 +165,7 @@ HarnessFactory = Callable[[Path, list[str] | None, float], Iterator[Harness]]
 HARNESSES: dict[str, HarnessFactory] = {
     "paper": _paper,
     "binanceusdm": _ccxt("binanceusdm"),
+    "okx": _ccxt("okx"),
 }
 
 

@@ -42,7 +42,11 @@ def make_dialect(exchange: str, engine: Engine, key: str, secret: str, password:
         from actors.venues.loopback.binance_api import BinanceApi
 
         return BinanceApi(engine, key, secret)
-    raise ValueError(f"no loopback dialect for {exchange!r}; available: binanceusdm")
+    if exchange == "okx":
+        from actors.venues.loopback.okx_api import OkxApi
+
+        return OkxApi(engine, key, secret, password)
+    raise ValueError(f"no loopback dialect for {exchange!r}; available: binanceusdm, okx")
 
 
 class LoopbackServer:

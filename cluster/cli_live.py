@@ -198,7 +198,10 @@ def live(
 
 
 CCXT_VENUES = ("binanceusdm", "bybit", "okx")
-CCXT_IMPLEMENTED = ("binanceusdm",)  # bybit/okx: not yet (README "Exchanges through ccxt")
+CCXT_IMPLEMENTED = (
+    "binanceusdm",
+    "okx",
+)  # bybit: not yet (README "Exchanges through ccxt")
 
 
 def _check_ccxt(settings: Settings, venue: str) -> None:

@@ -1,8 +1,10 @@
 """The conformance basics against each CCXT exchange's testnet, skipped without that exchange's
 testnet keys. One far-from-market limit order is placed and cancelled; nothing fills.
 
-bybit and okx are listed so their variants exist; their adapters are not implemented yet, so
-with keys set those variants fail loudly ("not implemented") rather than pass silently."""
+okx runs on OKX's demo trading (ccxt's sandbox flag sends ``x-simulated-trading: 1``; make
+the API key under Demo Trading, with its passphrase). bybit is listed so its variant exists;
+its adapter is not implemented yet, so with keys set that variant fails loudly ("not
+implemented") rather than pass silently."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ What differs from Binance once ccxt has unified the rest (read from ccxt's ``okx
 * Fills (``/trade/fills-history``, last 3 months) come newest first, at most 100 a page; older
   pages are asked for with ``after`` = the oldest ``billId`` seen.
 * Equity is the account's ``totalEq`` (USD); ``tdMode`` is ``cross`` (ccxt's default) and the
-  position mode ``net_mode`` (one-way), set at start (setting the mode it already has succeeds).
+  position mode ``net_mode`` (one-way), set at start when ``/account/config`` shows another.
 """
 
 from __future__ import annotations
@@ -92,7 +92,11 @@ class OkxDialect:
         return float(data[0]["totalEq"])
 
     def set_one_way(self, ex: Any) -> None:
-        ex.set_position_mode(False)  # net_mode; OKX answers success when it is already set
+        """``net_mode`` unless the account is in it already (OKX refuses a mode change while
+        positions or orders exist, so a restart with a position open must not ask again)."""
+        config = ex.privateGetAccountConfig()
+        if config["data"][0]["posMode"] != "net_mode":
+            ex.set_position_mode(False)
 
     def trades(self, ex: Any, symbol: str, start: int, end: int) -> list[dict[str, Any]]:
         """Every fill in [start, end]: OKX pages newest first, so page backwards by bill id."""

@@ -117,7 +117,9 @@ def test_start_is_idempotent_with_a_position_open(server: LoopbackServer) -> Non
     assert server.engine.account.leverage == {"BTC": 5, "ETH": 5}
     v.place(OrderRequest(cloid=make_cloid("okx", "BTC", "idem", "entry"), symbol="BTC",
                          side="buy", size=0.001, kind="market"))  # fmt: skip
-    again = make_venue(_spec(server, leverage=5))  # net_mode again with a position: success
+    again = make_venue(_spec(server, leverage=5))  # already net_mode: the mode is not asked again
+    modes = [p for m, p, _ in server.requests if p == "/api/v5/account/set-position-mode"]
+    assert len(modes) == 1  # the first start only
     assert [p.size for p in again.positions()] == [0.001]
     v.close()
     again.close()

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from actors.messages import make_cloid
-from actors.venues.base import OrderRequest, VenueError
+from actors.venues.base import OrderRejected, OrderRequest, VenueError
 from actors.venues.ccxt_orders import client_id
 from actors.venues.ccxt_spec import CcxtSpec
 from actors.venues.ccxt_venue import CcxtVenue, _point_at_loopback
@@ -123,3 +123,13 @@ def test_start_is_idempotent_with_a_position_open(server: LoopbackServer) -> Non
     assert [p.size for p in again.positions()] == [0.001]
     v.close()
     again.close()
+
+
+def test_insufficient_margin_is_a_rejection_with_okx_text(server: LoopbackServer) -> None:
+    v = make_venue(_spec(server, leverage=1))
+    c = make_cloid("okx", "BTC", "huge", "entry")
+    with pytest.raises(OrderRejected, match="Margin is insufficient") as err:
+        v.place(OrderRequest(cloid=c, symbol="BTC", side="buy", size=5.0, kind="market"))
+    assert err.value.cloid == c
+    assert v.positions() == [] and v.order_by_cloid("BTC", c) is None
+    v.close()

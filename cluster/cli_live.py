@@ -201,6 +201,7 @@ CCXT_VENUES = ("binanceusdm", "bybit", "okx")
 CCXT_IMPLEMENTED = (  # README "Exchanges through ccxt"
     "binanceusdm",
     "bybit",
+    "okx",
 )
 
 

@@ -49,6 +49,7 @@ class BybitDialect:
     }
     ohlcv_page = 1000  # /v5/market/kline: limit [1, 1000]
     fills_page = 100  # /v5/execution/list: limit [1, 100]
+    fills_history_ms = 180 * 86_400_000  # read at most 6 months back (as for Binance)
     orders_page = 50  # /v5/order/realtime and /history: limit [1, 50]
 
     def order_params(self, kind: str, trigger: float | None, post_only: bool) -> dict[str, Any]:

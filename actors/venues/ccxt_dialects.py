@@ -4,7 +4,8 @@ Binance USDⓈ-M keeps conditional orders (stops, targets) on a separate algo AP
 client id field (``clientAlgoId``) and statuses; its ``userTrades`` carry no client id and take
 at most a 7-day window. Each dialect says how to send, find, list and cancel one order kind.
 The venue (``ccxt_venue.py``) calls only the :class:`CcxtDialect` methods below for anything
-that differs, so adding an exchange is one dialect module plus one line in ``DIALECTS``.
+that differs, so adding an exchange is one dialect module plus one line in ``DIALECTS``
+(Bybit: :mod:`actors.venues.ccxt_bybit`, OKX: :mod:`actors.venues.ccxt_okx`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 import ccxt
 
 from actors.venues.ccxt_bybit import BybitDialect
+from actors.venues.ccxt_okx import OkxDialect
 
 FILLS_WINDOW_MS = 7 * 86_400_000 - 1  # userTrades windows (Binance: at most 7 days)
 FILLS_HISTORY_MS = 180 * 86_400_000  # Binance serves userTrades of the last 6 months only
@@ -25,6 +27,8 @@ class CcxtDialect(Protocol):
     name: str
     options: dict[str, Any]
     ohlcv_page: int
+    fills_page: int
+    fills_history_ms: int  # how far back the venue serves fills
 
     def order_params(self, kind: str, trigger: float | None, post_only: bool) -> dict[str, Any]: ...
     def create(self, ex: Any, symbol: str, wire_type: str, side: str, amount: float,
@@ -48,6 +52,7 @@ class BinanceDialect:
     }
     ohlcv_page = 1000
     fills_page = 1000
+    fills_history_ms = FILLS_HISTORY_MS
 
     def order_params(self, kind: str, trigger: float | None, post_only: bool) -> dict[str, Any]:
         params: dict[str, Any] = {"newOrderRespType": "RESULT"}
@@ -130,4 +135,5 @@ class BinanceDialect:
 DIALECTS: dict[str, CcxtDialect] = {
     "binanceusdm": BinanceDialect(),
     "bybit": BybitDialect(),
+    "okx": OkxDialect(),
 }

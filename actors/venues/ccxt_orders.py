@@ -8,6 +8,7 @@ an answer we can act on, so it raises :class:`MalformedReply` (the adapter turns
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from actors.venues.base import OrderKind, Side, VenueFill, VenueOrder, VenuePosition
@@ -35,6 +36,13 @@ def num(x: Any, what: str) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise MalformedReply(f"{what} is not a number: {x!r}")
     return float(x)
+
+
+def base(contracts: float, contract_size: float) -> float:
+    """Contracts as base units in decimal (0.08 x 0.1 is 0.008, not 0.007999999999999998)."""
+    if contract_size == 1.0:
+        return contracts
+    return float(Decimal(repr(contracts)) * Decimal(repr(contract_size)))
 
 
 def kind_of(o: dict[str, Any]) -> OrderKind:
@@ -65,8 +73,8 @@ def order(o: Any, symbol: str, contract_size: float) -> VenueOrder:
     status = STATUS.get(str(o.get("status")))
     if status is None or o.get("id") in (None, ""):
         raise MalformedReply(f"order status {o.get('status')!r} / id {o.get('id')!r}")
-    amount = num(o.get("amount"), "amount") * contract_size
-    filled = num(o.get("filled") or 0.0, "filled") * contract_size
+    amount = base(num(o.get("amount"), "amount"), contract_size)
+    filled = base(num(o.get("filled") or 0.0, "filled"), contract_size)
     trig = o.get("triggerPrice") or o.get("stopLossPrice") or o.get("takeProfitPrice")
     return VenueOrder(
         cloid=cloid_of(o.get("clientOrderId")),
@@ -74,7 +82,7 @@ def order(o: Any, symbol: str, contract_size: float) -> VenueOrder:
         symbol=symbol,
         side=side_of(o.get("side")),
         size=amount,
-        remaining=max(amount - filled, 0.0),  # canceled/expired: what never filled
+        remaining=max(float(Decimal(repr(amount)) - Decimal(repr(filled))), 0.0),  # unfilled
         kind=kind_of(o),
         price=float(o["price"]) if o.get("price") else None,
         trigger_price=float(trig) if trig else None,
@@ -93,7 +101,7 @@ def position(p: Any, symbol: str, contract_size: float) -> VenuePosition | None:
     side = p.get("side")
     if side not in ("long", "short"):
         raise MalformedReply(f"position side {side!r}")
-    size = abs(contracts) * contract_size * (1 if side == "long" else -1)
+    size = base(abs(contracts), contract_size) * (1 if side == "long" else -1)
     liq = p.get("liquidationPrice")
     return VenuePosition(
         symbol=symbol,
@@ -109,14 +117,15 @@ def fill(t: Any, symbol: str, contract_size: float, cloid: str | None) -> VenueF
     if not isinstance(t, dict) or t.get("id") in (None, "") or t.get("order") in (None, ""):
         raise MalformedReply(f"trade without id/order: {t!r:.200}")
     fee = t.get("fee") or {}
-    realized = (t.get("info") or {}).get("realizedPnl") or (t.get("info") or {}).get("closedPnl")
+    info = t.get("info") or {}
+    realized = info.get("realizedPnl") or info.get("closedPnl") or info.get("fillPnl")  # OKX
     return VenueFill(
         trade_id=str(t["id"]),
         cloid=cloid,
         venue_order_id=str(t["order"]),
         symbol=symbol,
         side=side_of(t.get("side")),
-        size=num(t.get("amount"), "amount") * contract_size,
+        size=base(num(t.get("amount"), "amount"), contract_size),
         price=num(t.get("price"), "price"),
         fee=abs(float(fee.get("cost") or 0.0)),
         closed_pnl=float(realized or 0.0),

@@ -41,7 +41,7 @@ from actors.venues.base import (
     VenuePosition,
     VenueUnavailable,
 )
-from actors.venues.ccxt_dialects import DIALECTS, FILLS_HISTORY_MS, FILLS_WINDOW_MS
+from actors.venues.ccxt_dialects import DIALECTS, FILLS_WINDOW_MS
 from actors.venues.ccxt_errors import mapped
 from actors.venues.ccxt_spec import CcxtSpec
 from actors.venues.ccxt_stream import PollingCandleStream
@@ -78,10 +78,10 @@ def _point_at_loopback(ex: Any, base: str) -> None:
     original = _flatten(ex.urls["api"])
     ex.urls["api"] = _rewrite(ex.urls["api"], base)
     ex.enableRateLimit = False  # the loopback has no limit unless a test injects one
-    if not hasattr(ex, "get_exceptions_by_url"):  # only some exchanges (Binance) pick by URL
+    by_url = getattr(ex, "get_exceptions_by_url", None)  # only some exchanges (Binance)
+    if by_url is None:
         return
     pairs = sorted(((_HOST.sub(base, u), u) for u in original), key=lambda p: -len(p[0]))
-    by_url = ex.get_exceptions_by_url
 
     def exceptions_by_url(url: str | None, exact_or_broad: str) -> Any:
         for local, real in pairs:
@@ -217,6 +217,10 @@ class CcxtVenue:
         wire_type = "limit" if order.kind == "limit" else "market"
         with mapped(f"create_order {order.cloid}", cloid=order.cloid):
             reply = self.dialect.create(self.ex, sym, wire_type, order.side, amount, price, params)
+        if (isinstance(reply, dict) and reply.get("status") is None and reply.get("id")
+                and reply.get("clientOrderId") == client):  # an acknowledgement only (OKX)  # fmt: skip
+            with mapped(f"fetch_order {order.cloid}"):
+                reply = self.dialect.find(self.ex, sym, client)
         got = self._placed(order, reply)
         if order.kind == "market" and got.status == "open" and got.remaining == got.size:
             with mapped(f"fetch_order {order.cloid}"):  # an acknowledgement without the fill
@@ -250,11 +254,13 @@ class CcxtVenue:
     def _amount(self, order: OrderRequest, m: dict[str, Any], reduce_only: bool) -> float:
         csize = float(m.get("contractSize") or 1.0)
         step = float(m["precision"]["amount"])
-        want = order.size / csize
+        # contracts to 9 decimals: 0.008 BTC / 0.1 is 0.07999999999999999 in binary floats,
+        # which must not round down a whole lot (contract sizes other than 1: OKX)
+        want = round(order.size / csize, 9)
         if reduce_only and order.kind in ("market", "limit"):
             live = next((p.size for p in self.positions() if p.symbol == order.symbol), 0.0)
             reducing = (live > 0 and order.side == "sell") or (live < 0 and order.side == "buy")
-            want = min(want, abs(live) / csize) if reducing else want
+            want = min(want, round(abs(live) / csize, 9)) if reducing else want
             amount = _quantize(want, step, ROUND_DOWN)
         else:
             amount = _quantize(want, step, ROUND_DOWN if reduce_only else ROUND_HALF_EVEN)
@@ -356,7 +362,7 @@ class CcxtVenue:
 
     def _trades(self, symbol: str, start: int, now: int) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        lo = max(start, now - FILLS_HISTORY_MS)  # older fills are not served by the venue
+        lo = max(start, now - self.dialect.fills_history_ms)  # older fills are not served
         while lo <= now:
             hi = min(lo + FILLS_WINDOW_MS, now)
             with mapped(f"fetch_my_trades {symbol}"):
@@ -370,7 +376,10 @@ class CcxtVenue:
     def _cloid_of_order(self, symbol: str, order_id: str) -> str | None:
         with mapped(f"fetch_order {order_id}"):
             o = self.ex.fetch_order(order_id, unified(symbol))
-        return co.cloid_of(o.get("clientOrderId") if isinstance(o, dict) else None)
+        if not isinstance(o, dict):
+            return None
+        # a fired OKX stop's market order names the stop's client id as algoClOrdId
+        return co.cloid_of(o.get("clientOrderId") or (o.get("info") or {}).get("algoClOrdId"))
 
     # ----- candles --------------------------------------------------------------------------
     def candles(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> list[Candle]:
@@ -381,25 +390,22 @@ class CcxtVenue:
         now = self._fresh_now_ms()
         out: dict[int, Candle] = {}
         newest = -1
-        cursor = start_ms
         page_size = self.dialect.ohlcv_page
-        while cursor < end_ms:
-            # the end is sent only when the rest fits one page: which end of a longer range a
-            # venue serves is not documented everywhere (Bybit), "since" alone reads forward
-            until = {"until": end_ms - 1} if end_ms - cursor <= page_size * step else {}
+        stop = min(end_ms, now + step)
+        cursor = start_ms
+        while cursor < stop:
+            # one page-sized window per request: which end of a longer range a venue serves
+            # differs (OKX and Bybit: the newest rows), and a gap in the data must not end paging
+            hi = min(stop, cursor + page_size * step)
             with mapped(f"fetch_ohlcv {symbol} {timeframe}"):
-                page = self.ex.fetch_ohlcv(unified(symbol), timeframe, cursor, page_size, until)
+                page = self.ex.fetch_ohlcv(unified(symbol), timeframe, cursor, page_size,
+                                           {"until": hi - 1})  # fmt: skip
             rows = self._parse(partial(_candles, page, symbol, timeframe), "ohlcv")
             for c in rows:
                 newest = max(newest, c.time_ms)
                 if start_ms <= c.time_ms < end_ms and c.time_ms + step <= now:
                     out[c.time_ms] = c
-            if len(rows) < page_size:
-                break
-            nxt = max(c.time_ms for c in rows) + step
-            if nxt <= cursor:
-                break
-            cursor = nxt
+            cursor = hi
         if newest in out and newest + step > now - CLOSE_GUARD_MS:
             del out[newest]
         return [out[t] for t in sorted(out)]

@@ -22,6 +22,10 @@ from research.data.validation import FUNDING_GRID_MS, frame_from_rows
 SUPPORTED = ("binanceusdm", "bybit", "okx")
 OHLCV_PAGE = {"binanceusdm": 1000, "bybit": 1000, "okx": 100}  # ccxt caps binance at 1000
 FUNDING_PAGE = {"binanceusdm": 1000, "bybit": 200, "okx": 100}
+# OKX pages by time windows (before/after) and answers the newest rows of a window: funding
+# asks for a window of one page of 8-hourly prints, and an empty window (before listing, or a
+# gap) moves on to the next one instead of ending the download
+WINDOWED = {"okx": 8 * 3_600_000}
 
 
 def _now_ms() -> int:
@@ -127,6 +131,9 @@ class CcxtFetcher:
                 if start_ms <= t < end_ms:
                     rows[t] = [float(v) if v is not None else np.nan for v in row[1:6]]
                 newest = t if newest is None else max(newest, t)
+            if newest is None and self.id in WINDOWED:
+                since += limit * step  # an empty window of ``limit`` bars: the next one
+                continue
             if newest is None or newest + step <= since:
                 break  # nothing (newer) from here on
             since = newest + step
@@ -142,6 +149,7 @@ class CcxtFetcher:
         limit = FUNDING_PAGE.get(self.id, 100)
         rates: dict[int, float] = {}
         since = start_ms
+        window = WINDOWED.get(self.id)
         while since < end_ms:
             page = self._call(
                 f"fetch_funding_rate_history({unified})",
@@ -149,12 +157,16 @@ class CcxtFetcher:
                 unified,
                 since=since,
                 limit=limit,
+                params={"after": since + limit * window} if window else {},
             )
             times = [int(r["timestamp"]) for r in page or [] if r.get("timestamp") is not None]
             for r in page or []:
                 t = r.get("timestamp")
                 if t is not None and start_ms <= int(t) < end_ms:
                     rates[int(t) - int(t) % FUNDING_GRID_MS] = float(r["fundingRate"])
+            if not times and window:
+                since += limit * window
+                continue
             if not times or max(times) + 1 <= since:
                 break
             since = max(times) + 1

@@ -22,8 +22,12 @@ from research.data.fetch_ccxt import (
 from tests.conftest import MARKET
 
 STEP = 300_000
-KLINE_PATHS = {"binanceusdm": "/fapi/v1/klines", "bybit": "/v5/market/kline"}
-START_PARAM = {"binanceusdm": "startTime", "bybit": "start"}  # each venue's kline "since"
+KLINE_PATHS = {"binanceusdm": "/fapi/v1/klines", "bybit": "/v5/market/kline",
+               "okx": "/api/v5/market/history-candles"}  # fmt: skip
+# where a kline page starts: Binance from startTime, Bybit from start, OKX for bars newer than
+# `before`
+PAGE_START = {"binanceusdm": lambda q: int(q["startTime"]), "bybit": lambda q: int(q["start"]),
+              "okx": lambda q: int(q["before"]) + 1}  # fmt: skip
 
 
 def _shipped_5m(symbol: str) -> np.ndarray:
@@ -60,7 +64,7 @@ def test_candles_page_through_the_whole_history_once(server: LoopbackServer) -> 
     pages = [q for m, p, q in server.requests if p == KLINE_PATHS[server.exchange]]
     full = -(-len(want) // OHLCV_PAGE[server.exchange])
     assert full <= len(pages) <= full + 1  # stops at the end (one short page at most)
-    starts = [int(q[START_PARAM[server.exchange]]) for q in pages]
+    starts = [PAGE_START[server.exchange](q) for q in pages]
     assert starts == sorted(set(starts))  # each page asks for later bars than the last
 
 
@@ -74,7 +78,11 @@ def test_candles_from_the_middle_with_an_hourly_step(server: LoopbackServer) -> 
     assert times[-1] + 3_600_000 <= now
 
 
-FUNDING_PATHS = {"binanceusdm": "/fapi/v1/fundingRate", "bybit": "/v5/market/funding/history"}
+FUNDING_PATHS = {
+    "binanceusdm": "/fapi/v1/fundingRate",
+    "bybit": "/v5/market/funding/history",
+    "okx": "/api/v5/public/funding-rate-history",
+}
 
 
 def test_funding_pages_once_through_what_has_settled(server: LoopbackServer) -> None:
@@ -114,3 +122,22 @@ def test_cli_fetch_stores_the_loopback_history(
     assert (stored.index.asi8 // 1_000_000).tolist() == want[:, 0].astype(np.int64).tolist()
     np.testing.assert_allclose(stored["close"].to_numpy(), want[:, 4])
     assert len(store.read_funding(server.exchange, "BTC")) == 4 * 3  # 8-hourly prints
+
+
+def test_candles_and_funding_from_before_the_listing_start_at_the_first_row(
+    server: LoopbackServer,
+) -> None:
+    """A start long before the first bar: windowed venues (OKX) step over the empty windows
+    instead of ending the download there."""
+    shipped = _shipped_5m("BTC")
+    first = int(shipped[0, 0])
+    fetcher = _fetcher(server)
+    frame = fetcher.candles("BTC/USDT:USDT", "5m", first - 20 * 86_400_000, first + 86_400_000)
+    times = (frame.index.asi8 // 1_000_000).tolist()
+    assert times == shipped[shipped[:, 0] < first + 86_400_000][:, 0].astype(np.int64).tolist()
+    path = MARKET / "binance_usdm_2025" / "binanceusdm_BTCUSDT_funding.csv.gz"
+    with gzip.open(path, "rt") as fh:
+        prints = np.loadtxt(fh, delimiter=",", skiprows=1, ndmin=2)
+    f0 = int(prints[0, 0])
+    funding = fetcher.funding("BTC/USDT:USDT", f0 - 60 * 86_400_000, f0 + 86_400_000)
+    assert (funding.index.asi8 // 1_000_000).tolist() == [f0 + i * 28_800_000 for i in range(3)]

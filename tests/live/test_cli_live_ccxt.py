@@ -27,13 +27,16 @@ runner = CliRunner()
         (["--venue", "bybit", "--network", "testnet"], {"BYBIT_API_SECRET": "s"},
          "bybit needs BYBIT_API_KEY"),
         (["--venue", "okx", "--network", "testnet"], {},
-         "live trading through ccxt is implemented for"),
+         "okx needs OKX_API_KEY and OKX_API_SECRET and OKX_API_PASSWORD"),
+        (["--venue", "okx", "--network", "testnet"],
+         {"OKX_API_KEY": "k", "OKX_API_SECRET": "s"}, "okx needs OKX_API_PASSWORD"),
     ],
 )  # fmt: skip
 def test_bad_ccxt_input_exits_2_naming_the_problem(
     monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str], needle: str
 ) -> None:
-    for k in ("BINANCE_API_KEY", "BINANCE_API_SECRET", "BYBIT_API_KEY", "BYBIT_API_SECRET"):
+    for k in ("BINANCE_API_KEY", "BINANCE_API_SECRET", "BYBIT_API_KEY", "BYBIT_API_SECRET",
+              "OKX_API_KEY", "OKX_API_SECRET", "OKX_API_PASSWORD"):  # fmt: skip
         monkeypatch.delenv(k, raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -59,3 +62,18 @@ def test_ccxt_spec_from_settings_keeps_the_secret_out_of_its_text(
     assert spec.secret.get_secret_value() == "very-secret-456"
     text = repr(spec) + str(spec) + spec.model_dump_json() + repr(s)
     assert "very-secret-456" not in text and "key-abc-123" not in text
+
+
+def test_okx_spec_from_settings_carries_the_passphrase_and_keeps_it_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    monkeypatch.setenv("NETWORK", "testnet")
+    monkeypatch.setenv("OKX_API_KEY", "okx-key-1")
+    monkeypatch.setenv("OKX_API_SECRET", "okx-secret-2")
+    monkeypatch.setenv("OKX_API_PASSWORD", "okx-pass-3")
+    s = load_settings()
+    spec = _venue(s, tmp_path, ["BTC"], "okx")._ccxt_spec()  # type: ignore[arg-type]
+    assert (spec.exchange, spec.network, spec.symbols) == ("okx", "testnet", ("BTC",))
+    assert spec.password is not None and spec.password.get_secret_value() == "okx-pass-3"
+    text = repr(spec) + str(spec) + spec.model_dump_json() + repr(s)
+    assert not any(x in text for x in ("okx-key-1", "okx-secret-2", "okx-pass-3"))

@@ -166,6 +166,7 @@ HARNESSES: dict[str, HarnessFactory] = {
     "paper": _paper,
     "binanceusdm": _ccxt("binanceusdm"),
     "bybit": _ccxt("bybit"),
+    "okx": _ccxt("okx"),
 }
 
 

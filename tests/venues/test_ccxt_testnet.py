@@ -2,9 +2,9 @@
 testnet keys. One far-from-market limit order is placed and cancelled; nothing fills.
 
 binanceusdm and bybit (BYBIT_TESTNET_API_KEY/_SECRET: a unified trading account on
-testnet.bybit.com) run against their testnets. okx is listed so its variant exists; its adapter
-is not implemented yet, so with keys set it fails loudly ("not implemented") rather than pass
-silently."""
+testnet.bybit.com) run against their testnets; okx runs on OKX's demo trading (ccxt's sandbox
+flag sends ``x-simulated-trading: 1``; make the API key under Demo Trading, with its
+passphrase)."""
 
 from __future__ import annotations
 

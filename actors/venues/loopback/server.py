@@ -46,7 +46,11 @@ def make_dialect(exchange: str, engine: Engine, key: str, secret: str, password:
         from actors.venues.loopback.bybit_api import BybitApi
 
         return BybitApi(engine, key, secret)
-    raise ValueError(f"no loopback dialect for {exchange!r}; available: binanceusdm, bybit")
+    if exchange == "okx":
+        from actors.venues.loopback.okx_api import OkxApi
+
+        return OkxApi(engine, key, secret, password)
+    raise ValueError(f"no loopback dialect for {exchange!r}; available: binanceusdm, bybit, okx")
 
 
 class LoopbackServer:

@@ -325,9 +325,13 @@ class Executor:
 
     # ----- fills and protection ---------------------------------------------------------------
     def _sync_fills(self) -> None:
+        self._apply_fills(self.venue.fills_since(self.cursor))
+
+    def _apply_fills(self, fills: list[Any]) -> None:
+        """Journal the venue fills not seen yet (by trade id), then protect what they opened.
+        Runs under ``_lock``; ``fills`` may have been read before it was taken."""
         import ray
 
-        fills = self.venue.fills_since(self.cursor)
         touched: dict[str, OrderIntent | None] = {}
         for vf in fills:
             if vf.trade_id in self.known_tids:
@@ -383,8 +387,8 @@ class Executor:
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):
             try:
+                self._poll()
                 with self._lock:
-                    self._poll()
                     if time.monotonic() - self._last_reconcile >= self.reconcile_s:
                         self._reconcile()
                     self._push_portfolio()
@@ -392,24 +396,40 @@ class Executor:
                 self._event(Level.WARNING, "executor_error", f"executor loop: {exc}")
 
     def _poll(self) -> None:
-        self._sync_fills()
+        """Fills, unknown orders, expiries. The venue *reads* run outside ``_lock`` so that a
+        submit (journal, then place) never waits behind a poll's HTTP round-trip; what they
+        return is applied under the lock (fills deduplicated by trade id, an unknown order
+        only if still unknown)."""
+        fills = self.venue.fills_since(self.cursor)
+        with self._lock:
+            self._apply_fills(fills)
         self._resolve_unknown()
-        self._expire_entries()
+        with self._lock:
+            self._expire_entries()
 
     def _resolve_unknown(self) -> None:
         """Look every unknown order up by cloid; only past its expiry is "not found" final."""
         now_wall = time.time()
-        for intent, sent in list(self.unknown.values()):
-            answered, found = look_up(self.venue, intent, attempts=1)
-            if found is not None:
-                upd = update_from_venue(intent, found, self.venue.now_ms())
-            elif answered and (now_wall - sent) * 1000 > UNKNOWN_GIVE_UP_MS:
-                upd = update_of(intent, "canceled", self.venue.now_ms(),
-                                error="never placed: not found after its expiry")  # fmt: skip
-            else:
-                continue
-            self.keeper.record_order_update.remote(upd)
-            self._on_update(intent, upd)
+        with self._lock:
+            pending = list(self.unknown.items())
+        for cloid, entry in pending:
+            intent, sent = entry
+            answered, found = look_up(self.venue, intent, attempts=1)  # outside the lock
+            with self._lock:
+                if self.unknown.get(cloid) is entry:  # not settled meanwhile by another path
+                    self._settle_unknown(intent, sent, answered, found, now_wall)
+
+    def _settle_unknown(self, intent: OrderIntent, sent: float, answered: bool, found: Any,
+                        now_wall: float) -> None:  # fmt: skip
+        if found is not None:
+            upd = update_from_venue(intent, found, self.venue.now_ms())
+        elif answered and (now_wall - sent) * 1000 > UNKNOWN_GIVE_UP_MS:
+            upd = update_of(intent, "canceled", self.venue.now_ms(),
+                            error="never placed: not found after its expiry")  # fmt: skip
+        else:
+            return
+        self.keeper.record_order_update.remote(upd)
+        self._on_update(intent, upd)
 
     def _expire_entries(self) -> None:
         now = self.venue.now_ms()

@@ -219,8 +219,35 @@ def latency(graph: Graph, venue: Any, min_signals: int, max_ticks: int) -> dict[
     }  # fmt: skip
 
 
-def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> dict[str, Any]:
-    """``replay_bars`` 5m bars over 12 symbols as fast as Ray takes them; RSS over time."""
+def _tm_start(actor: Any) -> None:
+    import tracemalloc
+
+    tracemalloc.start(8)
+
+
+def _tm_mark(actor: Any) -> None:
+    import tracemalloc
+
+    actor._bench_tm = tracemalloc.take_snapshot()
+
+
+def _tm_diff(actor: Any) -> list[str]:
+    """The 8 allocation sites that grew most since :func:`_tm_mark` (Python heap only)."""
+    import tracemalloc
+
+    now = tracemalloc.take_snapshot()
+    stats = now.compare_to(actor._bench_tm, "traceback")
+    tracemalloc.stop()
+    return [f"{st.size_diff / 2**20:+.1f} MB {st.count_diff:+d} blocks at "
+            + " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in st.traceback[:4])
+            for st in stats[:8]]  # fmt: skip
+
+
+def throughput(
+    graph: Graph, venue: Any, replay_bars: int, tolerance: float, trace_memory: bool = False
+) -> dict[str, Any]:
+    """``replay_bars`` 5m bars over 12 symbols as fast as Ray takes them; RSS over time.
+    ``trace_memory``: tracemalloc in the executor and risk actors, diffed warm-up -> end."""
     import psutil
     import ray
 
@@ -243,6 +270,8 @@ def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> 
 
     series = {s: load_bars(s, "5m", per) for s in SYMBOLS}
     n = min(len(b) for b in series.values())
+    traced = {"executor": graph.executor, "risk": graph.risk} if trace_memory else {}
+    ray.get([h.__ray_call__.remote(_tm_start) for h in traced.values()])
     samples: list[tuple[int, float, float]] = []  # (bars sent, seconds, MB)
     every = max(n // 40, 1)
     t0 = time.perf_counter()
@@ -258,7 +287,10 @@ def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> 
             ray.get(refs)  # back-pressure: at most `every` bar closes queued
             refs = []
             samples.append(((k + 1) * len(SYMBOLS), time.perf_counter() - t0, rss_mb()))
+            if traced and k < n // 4 <= k + every:  # the warm-up sample
+                ray.get([h.__ray_call__.remote(_tm_mark) for h in traced.values()])
     elapsed = time.perf_counter() - t0
+    grown = {name: ray.get(h.__ray_call__.remote(_tm_diff)) for name, h in traced.items()}
     states = ray.get([r.state.remote() for r in runners.values()])
     n_signals = sum(st["signals"] for st in states)
     for r in runners.values():
@@ -278,6 +310,7 @@ def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> 
         "rss_flat": growth <= tolerance, "rss_by_process": by_process,
         "rss_mb_series": [(b, round(s, 1), round(m, 1)) for b, s, m in samples],
         "load_avg_1m_end": os.getloadavg()[0],
+        **({"python_heap_growth_after_warmup": grown} if traced else {}),
     }  # fmt: skip
 
 
@@ -289,6 +322,8 @@ def main() -> None:
     ap.add_argument("--replay-bars", type=int, default=200_000, help="bars in the memory replay")
     ap.add_argument("--rss-tolerance", type=float, default=0.10)
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--trace-memory", action="store_true",
+                    help="tracemalloc diff (warm-up -> end) in the executor and risk actors")  # fmt: skip
     args = ap.parse_args()
     os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
     import ray
@@ -315,7 +350,8 @@ def main() -> None:
             run["resting_orders_on_the_venue"] = len(venue.open_orders())
             out["runs"].append(run)
             if rep == args.repeat - 1 and not args.skip_throughput:
-                out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance)
+                out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance,
+                                               args.trace_memory)  # fmt: skip
             graph.kill()
             venue.close()
     if args.signals == 0 and not args.skip_throughput:  # throughput and memory only
@@ -324,7 +360,8 @@ def main() -> None:
                            speed=1.0, equity=10_000_000.0) as px:  # fmt: skip
             venue = make_venue(px.spec)
             graph = Graph(px, tmp / "d")
-            out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance)
+            out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance,
+                                               args.trace_memory)  # fmt: skip
             graph.kill()
             venue.close()
     ray.shutdown()

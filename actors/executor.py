@@ -396,16 +396,15 @@ class Executor:
                 self._event(Level.WARNING, "executor_error", f"executor loop: {exc}")
 
     def _poll(self) -> None:
-        """Fills, unknown orders, expiries. The venue *reads* run outside ``_lock`` so that a
+        """Fills, unknown orders, expiries. The venue calls run outside ``_lock`` so that a
         submit (journal, then place) never waits behind a poll's HTTP round-trip; what they
-        return is applied under the lock (fills deduplicated by trade id, an unknown order
-        only if still unknown)."""
+        return is applied under the lock (fills deduplicated by trade id, an unknown order or
+        an expired entry only if still unknown or resting)."""
         fills = self.venue.fills_since(self.cursor)
         with self._lock:
             self._apply_fills(fills)
         self._resolve_unknown()
-        with self._lock:
-            self._expire_entries()
+        self._expire_entries()
 
     def _resolve_unknown(self) -> None:
         """Look every unknown order up by cloid; only past its expiry is "not found" final."""
@@ -432,15 +431,23 @@ class Executor:
         self._on_update(intent, upd)
 
     def _expire_entries(self) -> None:
+        """Cancel entries past their TTL (a limit entry lives one bar: the backtest's rule).
+        The cancel and the lookup by cloid run outside ``_lock``, so the next bar's submit is
+        not held behind them; the outcome is journaled under it if the entry still rests."""
         now = self.venue.now_ms()
-        for cloid, (intent, placed) in list(self.resting.items()):
-            if now - placed >= self.entry_ttl_ms:  # a limit entry lives one bar (backtest rule)
-                try:
-                    self.venue.cancel(intent.symbol, cloid)
-                except VenueError as exc:
-                    self._event(Level.WARNING, "cancel_failed", f"{intent.symbol} {cloid}: {exc}")
-                    continue
-                _, found = look_up(self.venue, intent, attempts=1)
+        with self._lock:
+            expired = [(c, e) for c, e in self.resting.items() if now - e[1] >= self.entry_ttl_ms]
+        for cloid, entry in expired:
+            intent = entry[0]
+            try:
+                self.venue.cancel(intent.symbol, cloid)
+            except VenueError as exc:
+                self._event(Level.WARNING, "cancel_failed", f"{intent.symbol} {cloid}: {exc}")
+                continue
+            _, found = look_up(self.venue, intent, attempts=1)
+            with self._lock:
+                if self.resting.get(cloid) is not entry:
+                    continue  # settled meanwhile (a breaker canceled it)
                 upd = (update_from_venue(intent, found, now) if found is not None
                        else update_of(intent, "canceled", now, error="expired"))  # fmt: skip
                 self.keeper.record_order_update.remote(upd)

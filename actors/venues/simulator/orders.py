@@ -7,7 +7,7 @@ update, so the shapes are produced in exactly one place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from actors.venues.simulator.numbers import fmt
 
@@ -39,6 +39,8 @@ class Order:
     parent: int | None = None
     children: list[int] = field(default_factory=list)
     is_position_tpsl: bool = False
+    # changed since the simulator last journaled it (set by every assignment; not state)
+    dirty: ClassVar[bool] = True
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Every assignment marks the order changed since the simulator last journaled it."""

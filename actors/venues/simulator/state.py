@@ -215,7 +215,7 @@ class StateStore:
             self.checkpoint(v)
             return
         dirty = [o for o in v.orders.values() if o.dirty]
-        rec = {
+        rec: dict[str, Any] = {
             "gen": self._gen,
             "small": _small(v),
             "orders": [o.to_dict() for o in dirty],

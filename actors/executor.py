@@ -76,6 +76,7 @@ class Executor:
         # mainnet confirmation prompts, stay serial; the poll loop only takes ``_lock``
         self._submit_lock = threading.Lock()
         self._traces: deque[tuple[Trace, str]] = deque(maxlen=100_000)
+        self._traced = threading.Condition()
         self._seq = time.time_ns() // 1000
         self._stop = threading.Event()
         self.reconciled = False
@@ -121,10 +122,14 @@ class Executor:
                 with self._lock:  # the view that goes out is the one this entry produced
                     self._acknowledge(intent.cloid)
 
-    def traces(self) -> list[tuple[Trace, str]]:
-        """Drain the hop traces of traced submits: (stamps, final order status)."""
-        out = list(self._traces)
-        self._traces.clear()
+    def traces(self, at_least: int = 0, wait_s: float = 0.0) -> list[tuple[Trace, str]]:
+        """Drain the hop traces of traced submits: (stamps, final order status); waits up to
+        ``wait_s`` for ``at_least`` of them (one blocking call instead of a caller polling,
+        whose calls would compete with the submits it measures)."""
+        with self._traced:
+            self._traced.wait_for(lambda: len(self._traces) >= at_least, timeout=wait_s)
+            out = list(self._traces)
+            self._traces.clear()
         return out
 
     def _submit(self, intent: OrderIntent, trace: Trace | None) -> PortfolioState:
@@ -288,7 +293,9 @@ class Executor:
             return upd
         upd = place_checked(self.venue, intent, self.venue.now_ms())
         if trace is not None:
-            self._traces.append((stamp(trace, "venue_answered") or [], upd.status))
+            with self._traced:
+                self._traces.append((stamp(trace, "venue_answered") or [], upd.status))
+                self._traced.notify_all()
         crash_point(self.crash, "K4" if intent.purpose == "entry" else "K7")
         if journal:
             self._journal_update(intent, upd)

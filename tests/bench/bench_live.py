@@ -192,10 +192,13 @@ def latency(graph: Graph, venue: Any, min_signals: int, max_ticks: int) -> dict[
             signals += fired
             deadline = time.monotonic() + 60
             while len(traces) < signals or graph.in_flight():
-                traces += ray.get(graph.executor.traces.remote())
+                # one blocking call per bar close, not a 2 ms poll: this process also runs the
+                # simulator, and the polls' Ray calls competed with the path being measured
+                traces += ray.get(graph.executor.traces.remote(signals - len(traces), 5.0))
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"signals {signals}, traces {len(traces)}: pipeline stuck")
-                tick.wait(0.002)
+                if len(traces) >= signals:
+                    tick.wait(0.005)  # the acknowledgement to PortfolioRisk follows the trace
         if k % 500 == 0:
             loads.append(os.getloadavg()[0])
         if signals >= min_signals:

@@ -56,6 +56,8 @@ class Simulator:
                 if addr not in self.venue.accounts:
                     self.venue.add_account(addr, usdc)
         self._store = state_io.StateStore(cfg.state_dir) if cfg.state_dir is not None else None
+        if self._store is not None:
+            self._store.checkpoint(self.venue)  # the journal starts empty on this venue object
         self.clock = Clock(cfg.clock, self.venue.now, cfg.speed)
         self.clock.add_listener(self._on_clock)
         self.faults = Faults(cfg.rate_limit_per_min)

@@ -76,6 +76,7 @@ class Executor:
         # mainnet confirmation prompts, stay serial; the poll loop only takes ``_lock``
         self._submit_lock = threading.Lock()
         self._traces: deque[tuple[Trace, str]] = deque(maxlen=100_000)
+        self._traced = threading.Condition()
         self._seq = time.time_ns() // 1000
         self._stop = threading.Event()
         self.reconciled = False
@@ -121,10 +122,14 @@ class Executor:
                 with self._lock:  # the view that goes out is the one this entry produced
                     self._acknowledge(intent.cloid)
 
-    def traces(self) -> list[tuple[Trace, str]]:
-        """Drain the hop traces of traced submits: (stamps, final order status)."""
-        out = list(self._traces)
-        self._traces.clear()
+    def traces(self, at_least: int = 0, wait_s: float = 0.0) -> list[tuple[Trace, str]]:
+        """Drain the hop traces of traced submits: (stamps, final order status); waits up to
+        ``wait_s`` for ``at_least`` of them (one blocking call instead of a caller polling,
+        whose calls would compete with the submits it measures)."""
+        with self._traced:
+            self._traced.wait_for(lambda: len(self._traces) >= at_least, timeout=wait_s)
+            out = list(self._traces)
+            self._traces.clear()
         return out
 
     def _submit(self, intent: OrderIntent, trace: Trace | None) -> PortfolioState:
@@ -288,7 +293,9 @@ class Executor:
             return upd
         upd = place_checked(self.venue, intent, self.venue.now_ms())
         if trace is not None:
-            self._traces.append((stamp(trace, "venue_answered") or [], upd.status))
+            with self._traced:
+                self._traces.append((stamp(trace, "venue_answered") or [], upd.status))
+                self._traced.notify_all()
         crash_point(self.crash, "K4" if intent.purpose == "entry" else "K7")
         if journal:
             self._journal_update(intent, upd)
@@ -325,9 +332,13 @@ class Executor:
 
     # ----- fills and protection ---------------------------------------------------------------
     def _sync_fills(self) -> None:
+        self._apply_fills(self.venue.fills_since(self.cursor))
+
+    def _apply_fills(self, fills: list[Any]) -> None:
+        """Journal the venue fills not seen yet (by trade id), then protect what they opened.
+        Runs under ``_lock``; ``fills`` may have been read before it was taken."""
         import ray
 
-        fills = self.venue.fills_since(self.cursor)
         touched: dict[str, OrderIntent | None] = {}
         for vf in fills:
             if vf.trade_id in self.known_tids:
@@ -383,8 +394,8 @@ class Executor:
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):
             try:
+                self._poll()
                 with self._lock:
-                    self._poll()
                     if time.monotonic() - self._last_reconcile >= self.reconcile_s:
                         self._reconcile()
                     self._push_portfolio()
@@ -392,35 +403,58 @@ class Executor:
                 self._event(Level.WARNING, "executor_error", f"executor loop: {exc}")
 
     def _poll(self) -> None:
-        self._sync_fills()
+        """Fills, unknown orders, expiries. The venue calls run outside ``_lock`` so that a
+        submit (journal, then place) never waits behind a poll's HTTP round-trip; what they
+        return is applied under the lock (fills deduplicated by trade id, an unknown order or
+        an expired entry only if still unknown or resting)."""
+        fills = self.venue.fills_since(self.cursor)
+        with self._lock:
+            self._apply_fills(fills)
         self._resolve_unknown()
         self._expire_entries()
 
     def _resolve_unknown(self) -> None:
         """Look every unknown order up by cloid; only past its expiry is "not found" final."""
         now_wall = time.time()
-        for intent, sent in list(self.unknown.values()):
-            answered, found = look_up(self.venue, intent, attempts=1)
-            if found is not None:
-                upd = update_from_venue(intent, found, self.venue.now_ms())
-            elif answered and (now_wall - sent) * 1000 > UNKNOWN_GIVE_UP_MS:
-                upd = update_of(intent, "canceled", self.venue.now_ms(),
-                                error="never placed: not found after its expiry")  # fmt: skip
-            else:
-                continue
-            self.keeper.record_order_update.remote(upd)
-            self._on_update(intent, upd)
+        with self._lock:
+            pending = list(self.unknown.items())
+        for cloid, entry in pending:
+            intent, sent = entry
+            answered, found = look_up(self.venue, intent, attempts=1)  # outside the lock
+            with self._lock:
+                if self.unknown.get(cloid) is entry:  # not settled meanwhile by another path
+                    self._settle_unknown(intent, sent, answered, found, now_wall)
+
+    def _settle_unknown(self, intent: OrderIntent, sent: float, answered: bool, found: Any,
+                        now_wall: float) -> None:  # fmt: skip
+        if found is not None:
+            upd = update_from_venue(intent, found, self.venue.now_ms())
+        elif answered and (now_wall - sent) * 1000 > UNKNOWN_GIVE_UP_MS:
+            upd = update_of(intent, "canceled", self.venue.now_ms(),
+                            error="never placed: not found after its expiry")  # fmt: skip
+        else:
+            return
+        self.keeper.record_order_update.remote(upd)
+        self._on_update(intent, upd)
 
     def _expire_entries(self) -> None:
+        """Cancel entries past their TTL (a limit entry lives one bar: the backtest's rule).
+        The cancel and the lookup by cloid run outside ``_lock``, so the next bar's submit is
+        not held behind them; the outcome is journaled under it if the entry still rests."""
         now = self.venue.now_ms()
-        for cloid, (intent, placed) in list(self.resting.items()):
-            if now - placed >= self.entry_ttl_ms:  # a limit entry lives one bar (backtest rule)
-                try:
-                    self.venue.cancel(intent.symbol, cloid)
-                except VenueError as exc:
-                    self._event(Level.WARNING, "cancel_failed", f"{intent.symbol} {cloid}: {exc}")
-                    continue
-                _, found = look_up(self.venue, intent, attempts=1)
+        with self._lock:
+            expired = [(c, e) for c, e in self.resting.items() if now - e[1] >= self.entry_ttl_ms]
+        for cloid, entry in expired:
+            intent = entry[0]
+            try:
+                self.venue.cancel(intent.symbol, cloid)
+            except VenueError as exc:
+                self._event(Level.WARNING, "cancel_failed", f"{intent.symbol} {cloid}: {exc}")
+                continue
+            _, found = look_up(self.venue, intent, attempts=1)
+            with self._lock:
+                if self.resting.get(cloid) is not entry:
+                    continue  # settled meanwhile (a breaker canceled it)
                 upd = (update_from_venue(intent, found, now) if found is not None
                        else update_of(intent, "canceled", now, error="expired"))  # fmt: skip
                 self.keeper.record_order_update.remote(upd)

@@ -47,6 +47,7 @@ SOURCE = "risk"
 PEAK_META = "equity_peak"  # journal meta: {"peak": ..., "reset_ms": ...}
 PEAK_STEP = 0.0005  # persist the peak when it rose 0.05 % (drawdown error bounded by that)
 WATCH_S = 1.0  # market view and breaker states re-read at most this often outside decisions
+MAX_IN_FLIGHT = 32  # entries handed to the Executor and not acknowledged; beyond: back-pressure
 
 
 class PortfolioRisk:
@@ -86,6 +87,7 @@ class PortfolioRisk:
         self._decided: OrderedDict[str, RiskDecision] = OrderedDict()
         # entries handed to the Executor and not yet acknowledged: cloid -> (symbol, monotonic s)
         self._in_flight: dict[str, tuple[str, float]] = {}
+        self._submits: dict[str, Any] = {}  # cloid -> ObjectRef of its Executor.submit
         self._seq = time.time_ns() // 1000
         self._breakers()  # a restart with a tripped breaker comes up HALTED, and says so
         self._check_loss_streak()
@@ -103,6 +105,7 @@ class PortfolioRisk:
         """The Executor has handled entry ``cloid`` (placed, refused or skipped); ``state`` is
         its view after that, so the entry is no longer counted in flight here."""
         self._in_flight.pop(cloid, None)
+        self._submits.pop(cloid, None)
         self.on_portfolio(state)
 
     def _view(self) -> PortfolioState:
@@ -112,6 +115,7 @@ class PortfolioRisk:
         for cloid, (symbol, sent) in list(self._in_flight.items()):
             if now - sent > self.submit_timeout_s:
                 del self._in_flight[cloid]
+                self._submits.pop(cloid, None)
                 self._event(Level.CRITICAL, "submit_unknown",
                             f"{symbol} entry {cloid}: executor did not acknowledge within "
                             f"{self.submit_timeout_s:g} s")  # fmt: skip
@@ -237,8 +241,35 @@ class PortfolioRisk:
         )  # fmt: skip
         # in flight until the Executor acknowledges it with its new view (on_submitted)
         self._in_flight[intent.cloid] = (signal.symbol, time.monotonic())
-        self.executor.submit.remote(intent, stamp(trace, "risk_out"))
+        self._submits[intent.cloid] = self.executor.submit.remote(intent, stamp(trace, "risk_out"))
+        self._throttle()
         return decision
+
+    def _throttle(self) -> None:
+        """Back-pressure: with more than MAX_IN_FLIGHT entries unacknowledged (signals arriving
+        faster than the venue takes orders, e.g. a fast replay), wait until the oldest are
+        handled instead of queueing without bound in this process and the Executor's (each
+        queued submit holds its intent). Their results are the Executor's views, applied as
+        their acknowledgements would be (those then arrive as no-ops)."""
+        import ray
+
+        if len(self._submits) <= MAX_IN_FLIGHT:
+            return
+        refs = list(self._submits.values())
+        ready, _ = ray.wait(refs, num_returns=len(refs) - MAX_IN_FLIGHT,
+                            timeout=self.submit_timeout_s)  # fmt: skip
+        done = set(ready)
+        for cloid, ref in list(self._submits.items()):
+            if ref not in done:
+                continue
+            del self._submits[cloid]
+            try:
+                state = ray.get(ref)
+            except Exception as exc:  # its acknowledgement (or the timeout) settles it
+                log.warning("submit of %s failed: %s", cloid, exc)
+                continue
+            if cloid in self._in_flight:
+                self.on_submitted(cloid, state)
 
     def _states(self) -> dict[str, BreakerState]:
         from actors.state.breakers import read_states

@@ -23,6 +23,7 @@ KINDS = {LIMIT: "limit", STOP: "stop"}
 # rows of detector/signal history a live runner keeps readable: memory stays flat on an endless
 # feed (older bars are dropped once no detector or kernel can read them; signals are unchanged)
 LIVE_MAX_ROWS = 2048
+MAX_UNDECIDED = 8  # signals sent to PortfolioRisk and not decided yet; beyond: back-pressure
 
 
 class StrategyRunner:
@@ -43,6 +44,7 @@ class StrategyRunner:
         self.last_ms: int | None = None
         self.signals = 0
         self.source = f"runner:{strategy}:{symbol}"
+        self._undecided: list[Any] = []  # ObjectRefs of on_signal calls not answered yet
 
     def on_bar(self, bar: Bar, trace: Trace | None = None) -> Signal | None:
         """Handle one closed bar; returns the signal it produced (sent to PortfolioRisk without
@@ -65,8 +67,22 @@ class StrategyRunner:
         self.signals += 1
         risk = self._risk()
         if risk is not None:
-            risk.on_signal.remote(signal, stamp(trace, "runner_out"))
+            self._undecided.append(risk.on_signal.remote(signal, stamp(trace, "runner_out")))
+            self._throttle()
         return signal
+
+    def _throttle(self) -> None:
+        """Back-pressure: never more than MAX_UNDECIDED signals queued at PortfolioRisk (which
+        itself waits on the Executor); a fast replay then slows to what the venue takes
+        instead of queueing signals without bound. A live feed (a bar per symbol per
+        timeframe) never reaches the bound."""
+        import ray
+
+        _, self._undecided = ray.wait(self._undecided, num_returns=len(self._undecided),
+                                      timeout=0)  # fmt: skip
+        if len(self._undecided) > MAX_UNDECIDED:
+            _, self._undecided = ray.wait(self._undecided,
+                                          num_returns=len(self._undecided) - MAX_UNDECIDED)  # fmt: skip
 
     def state(self) -> dict[str, Any]:
         return {"symbol": self.symbol, "bars": self.stream.n, "last_ms": self.last_ms,

@@ -118,8 +118,10 @@ def sim(
             addr, key_path = write_demo_key(settings.fractal_data_dir)
             accounts[addr.lower()] = 10_000.0
             demo = (addr, key_path)
-        if fresh and (state_dir / "sim_state.json").exists():
-            (state_dir / "sim_state.json").unlink()
+        if fresh:
+            from actors.venues.simulator.state import clear
+
+            clear(state_dir)  # snapshot and journal
         overrides = {
             "symbols": [s for s in symbols.split(",") if s.strip()],
             "clock": "real" if speed == 1 else "accelerated",

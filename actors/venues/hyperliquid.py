@@ -114,13 +114,25 @@ class HyperliquidVenue:
             meta = API(spec.base_url, spec.timeout_s).post("/info", {"type": "meta", "dex": ""})
             self.markets = rep.meta_table(meta)
         self._meta = meta
-        self.info = self._reader()  # the caller's thread
+        self._readers: list[Info] = []  # one per thread that reads (closed by close())
+        self._local = threading.local()
         self._clock_info = self._reader()  # paper clock syncs, under _clock_lock
         self._exchange = Exchange(
             self._wallet, spec.base_url, meta, None, self.account, EMPTY_SPOT_META, None,
             spec.timeout_s,
         )  # fmt: skip
         self._check_account()
+
+    @property
+    def info(self) -> Info:
+        """This thread's read-only client: the Executor's poll reads while a submit places and
+        looks up, and a requests session is not shared between threads."""
+        reader: Info | None = getattr(self._local, "info", None)
+        if reader is None:
+            reader = self._local.info = self._reader()
+            with self._clock_lock:
+                self._readers.append(reader)
+        return reader
 
     def _reader(self) -> Info:
         """A read-only SDK client on cached meta (no HTTP to build); one per thread of use."""
@@ -354,7 +366,10 @@ class HyperliquidVenue:
         for s in self._streams:
             s.close()
         self._streams.clear()
-        self.info.session.close()
+        with self._clock_lock:
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            reader.session.close()
         self._clock_info.session.close()
         self._exchange.session.close()
         self._exchange.info.session.close()

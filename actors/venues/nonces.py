@@ -2,11 +2,15 @@
 
 Why: Hyperliquid keeps the highest 100 nonces per signer and refuses a reused one, and the SDK
 signs with the wall clock in milliseconds: two calls in the same millisecond, a clock set back,
-or a restart after a clock step would collide. Every nonce is ``max(now_ms, last + 1)`` and the
-new high-water mark is durable (temp file, fsync, rename) **before** the request goes out.
+or a restart after a clock step would collide. Every nonce is ``max(now_ms, last + 1)``.
 
-The read-modify-write runs under a thread lock and an ``fcntl`` file lock, so two processes that
-sign with the same key through the same ``path`` still never hand out the same nonce.
+Why a reserved block instead of a write per nonce: what must survive a restart is only a bound
+above every nonce handed out. The store persists a high-water mark ``RESERVE_MS`` ahead of the
+nonce that crossed the old one (temp file, fsync, rename, directory fsync) **before** that nonce
+goes out; every nonce up to the mark then needs no I/O, and a restart starts above the mark (at
+most ``RESERVE_MS`` ahead of the clock: far inside the venue's T + 1 day window). Two processes
+that sign with the same key through the same ``path`` reserve disjoint blocks under an ``fcntl``
+file lock, so they never hand out the same nonce (each one's nonces strictly increase).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+RESERVE_MS = 10_000  # nonces reserved per durable write (ms of wall clock at one call a ms)
+
 
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
@@ -28,25 +34,36 @@ def wall_clock_ms() -> int:
 class NonceStore:
     """``next()`` returns strictly increasing nonces; ``path=None`` keeps them in memory only."""
 
-    def __init__(self, path: Path | None, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        reserve_ms: int = RESERVE_MS,
+    ) -> None:
         self.path = Path(path) if path is not None else None
         self._clock_ms = clock_ms
+        self._reserve = max(0, int(reserve_ms))
         self._lock = threading.Lock()
         self._last = 0
+        self._reserved = 0  # this process may hand out nonces up to here without I/O
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
     @property
     def last(self) -> int:
-        """The highest nonce handed out (or persisted by an earlier run)."""
+        """A bound at or above every nonce handed out (here or by an earlier run): the
+        persisted high-water mark."""
         with self._lock, self._file_lock():
             return max(self._last, self._read())
 
     def next(self) -> int:
-        with self._lock, self._file_lock():
-            last = max(self._last, self._read())
-            nonce = max(int(self._clock_ms()), last + 1)
-            self._write(nonce)
+        with self._lock:
+            nonce = max(int(self._clock_ms()), self._last + 1)
+            if self.path is not None and nonce > self._reserved:
+                with self._file_lock():
+                    nonce = max(nonce, self._read() + 1)  # above every block reserved so far
+                    self._write(nonce + self._reserve)  # durable before the nonce is used
+                    self._reserved = nonce + self._reserve
             self._last = nonce
             return nonce
 

@@ -17,13 +17,15 @@ with other work make absolute figures noisy: compare the ratios, and repeat).
   (:class:`FarLimitRunner`) so that every signal makes exactly one accepted resting order and
   no fills or stops (whose venue calls are not part of this path) interleave. The benchmark's
   risk rules drop one-position-per-symbol and max-positions so every signal is approved.
-* ``anchors`` (measured before and after the latency phase: the simulator persists every order
-  after every action, so its own place time grows with the orders resting on it): a no-op Ray
+* ``anchors`` (measured before and after the latency phase: the simulator's place time may grow
+  with the orders resting on it): a no-op Ray
   actor call, and ``venue.place`` of the same kind of order straight from this process (no
   actors, no journal). ``ratio_p50/p99_vs_direct_place`` divide by the mean of the two.
 * ``throughput``: the same 12 runners, risk and executor, fed ``--replay-bars`` 5m bars in all
   (``replay_bars / 12`` per symbol) as fast as Ray takes them: bars/s and messages/s (bars +
-  signals); the resident memory (RSS) of every actor process sampled over the replay. Check:
+  signals; at most ``QUEUED_BAR_CLOSES`` queued per runner, as the runners and PortfolioRisk
+  themselves wait when signals outrun the venue); the resident memory (RSS) of every actor
+  process sampled over the replay. Check:
   after the warm-up (the first quarter of the replay) the total may grow by at most
   ``--rss-tolerance`` (fraction) — else the benchmark fails.
 """
@@ -49,6 +51,7 @@ SYMBOLS = ["BTC", "ETH", "SOL", "HYPE", "XRP", "DOGE", "SUI", "AVAX", "LINK", "A
 HOPS = ("sent", "runner_in", "runner_out", "risk_in", "risk_out", "executor_in", "journaled",
         "venue_answered")  # fmt: skip
 STRATEGY = "liquidity_sweep"
+QUEUED_BAR_CLOSES = 32  # replay: bar closes queued per runner at most (a live feed queues 1)
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -192,10 +195,13 @@ def latency(graph: Graph, venue: Any, min_signals: int, max_ticks: int) -> dict[
             signals += fired
             deadline = time.monotonic() + 60
             while len(traces) < signals or graph.in_flight():
-                traces += ray.get(graph.executor.traces.remote())
+                # one blocking call per bar close, not a 2 ms poll: this process also runs the
+                # simulator, and the polls' Ray calls competed with the path being measured
+                traces += ray.get(graph.executor.traces.remote(signals - len(traces), 5.0))
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"signals {signals}, traces {len(traces)}: pipeline stuck")
-                tick.wait(0.002)
+                if len(traces) >= signals:
+                    tick.wait(0.005)  # the acknowledgement to PortfolioRisk follows the trace
         if k % 500 == 0:
             loads.append(os.getloadavg()[0])
         if signals >= min_signals:
@@ -219,8 +225,35 @@ def latency(graph: Graph, venue: Any, min_signals: int, max_ticks: int) -> dict[
     }  # fmt: skip
 
 
-def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> dict[str, Any]:
-    """``replay_bars`` 5m bars over 12 symbols as fast as Ray takes them; RSS over time."""
+def _tm_start(actor: Any) -> None:
+    import tracemalloc
+
+    tracemalloc.start(8)
+
+
+def _tm_mark(actor: Any) -> None:
+    import tracemalloc
+
+    actor._bench_tm = tracemalloc.take_snapshot()
+
+
+def _tm_diff(actor: Any) -> list[str]:
+    """The 8 allocation sites that grew most since :func:`_tm_mark` (Python heap only)."""
+    import tracemalloc
+
+    now = tracemalloc.take_snapshot()
+    stats = now.compare_to(actor._bench_tm, "traceback")
+    tracemalloc.stop()
+    return [f"{st.size_diff / 2**20:+.1f} MB {st.count_diff:+d} blocks at "
+            + " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in st.traceback[:4])
+            for st in stats[:8]]  # fmt: skip
+
+
+def throughput(
+    graph: Graph, venue: Any, replay_bars: int, tolerance: float, trace_memory: bool = False
+) -> dict[str, Any]:
+    """``replay_bars`` 5m bars over 12 symbols as fast as Ray takes them; RSS over time.
+    ``trace_memory``: tracemalloc in the executor and risk actors, diffed warm-up -> end."""
     import psutil
     import ray
 
@@ -243,6 +276,8 @@ def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> 
 
     series = {s: load_bars(s, "5m", per) for s in SYMBOLS}
     n = min(len(b) for b in series.values())
+    traced = {"executor": graph.executor, "risk": graph.risk} if trace_memory else {}
+    ray.get([h.__ray_call__.remote(_tm_start) for h in traced.values()])
     samples: list[tuple[int, float, float]] = []  # (bars sent, seconds, MB)
     every = max(n // 40, 1)
     t0 = time.perf_counter()
@@ -254,11 +289,17 @@ def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> 
                       time_ms=int(t), open=o, high=h, low=lo, close=c, volume=v,
                       backfilled=k < 300)  # fmt: skip
             refs.append(runners[s].on_bar.remote(bar))
+        if len(refs) >= QUEUED_BAR_CLOSES * len(SYMBOLS):
+            ray.get(refs)  # back-pressure: a bounded queue of bar closes per runner
+            refs = []
         if k % every == 0 or k == n - 1:
-            ray.get(refs)  # back-pressure: at most `every` bar closes queued
+            ray.get(refs)
             refs = []
             samples.append(((k + 1) * len(SYMBOLS), time.perf_counter() - t0, rss_mb()))
+            if traced and k < n // 4 <= k + every:  # the warm-up sample
+                ray.get([h.__ray_call__.remote(_tm_mark) for h in traced.values()])
     elapsed = time.perf_counter() - t0
+    grown = {name: ray.get(h.__ray_call__.remote(_tm_diff)) for name, h in traced.items()}
     states = ray.get([r.state.remote() for r in runners.values()])
     n_signals = sum(st["signals"] for st in states)
     for r in runners.values():
@@ -278,6 +319,7 @@ def throughput(graph: Graph, venue: Any, replay_bars: int, tolerance: float) -> 
         "rss_flat": growth <= tolerance, "rss_by_process": by_process,
         "rss_mb_series": [(b, round(s, 1), round(m, 1)) for b, s, m in samples],
         "load_avg_1m_end": os.getloadavg()[0],
+        **({"python_heap_growth_after_warmup": grown} if traced else {}),
     }  # fmt: skip
 
 
@@ -289,6 +331,8 @@ def main() -> None:
     ap.add_argument("--replay-bars", type=int, default=200_000, help="bars in the memory replay")
     ap.add_argument("--rss-tolerance", type=float, default=0.10)
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--trace-memory", action="store_true",
+                    help="tracemalloc diff (warm-up -> end) in the executor and risk actors")  # fmt: skip
     args = ap.parse_args()
     os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
     import ray
@@ -315,7 +359,8 @@ def main() -> None:
             run["resting_orders_on_the_venue"] = len(venue.open_orders())
             out["runs"].append(run)
             if rep == args.repeat - 1 and not args.skip_throughput:
-                out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance)
+                out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance,
+                                               args.trace_memory)  # fmt: skip
             graph.kill()
             venue.close()
     if args.signals == 0 and not args.skip_throughput:  # throughput and memory only
@@ -324,7 +369,8 @@ def main() -> None:
                            speed=1.0, equity=10_000_000.0) as px:  # fmt: skip
             venue = make_venue(px.spec)
             graph = Graph(px, tmp / "d")
-            out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance)
+            out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance,
+                                               args.trace_memory)  # fmt: skip
             graph.kill()
             venue.close()
     ray.shutdown()

@@ -106,3 +106,26 @@ def test_fractal_sim_stops_on_every_signal(tmp_path: Path, sig: signal.Signals, 
             assert info.ws_manager is not None
             info.ws_manager.join(timeout=30)  # the server closed the socket on its way out
             assert not info.ws_manager.is_alive()
+
+
+def test_an_answered_order_survives_sigkill(tmp_path: Path) -> None:
+    """No stop, no final snapshot: the order's journal line (fsynced before the reply) is
+    what the restarted simulator resumes from."""
+    data_dir = tmp_path / "data"
+    proc, url = _start(data_dir)
+    try:
+        wallet = eth_account.Account.from_key(
+            (data_dir / "sim" / "demo_account.key").read_text().strip()
+        )
+        st = Exchange(wallet, url).order("BTC", True, 0.001, 100_000, {"limit": {"tif": "Gtc"}})
+        oid = st["response"]["data"]["statuses"][0]["resting"]["oid"]
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert (data_dir / "sim" / "sim_state.journal").stat().st_size > 0
+    proc, url = _start(data_dir)
+    try:
+        assert [o["oid"] for o in Info(url, skip_ws=True).open_orders(wallet.address)] == [oid]
+    finally:
+        _stop(proc)

@@ -7,7 +7,7 @@ update, so the shapes are produced in exactly one place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from actors.venues.simulator.numbers import fmt
 
@@ -39,6 +39,20 @@ class Order:
     parent: int | None = None
     children: list[int] = field(default_factory=list)
     is_position_tpsl: bool = False
+    # changed since the simulator last journaled it (set by every assignment; not state)
+    dirty: ClassVar[bool] = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Every assignment marks the order changed since the simulator last journaled it."""
+        object.__setattr__(self, name, value)
+        object.__setattr__(self, "dirty", True)
+
+    def clean(self) -> None:
+        object.__setattr__(self, "dirty", False)
+
+    def touch(self) -> None:
+        """For in-place changes assignments do not see (``children.append``)."""
+        object.__setattr__(self, "dirty", True)
 
     @property
     def is_trigger(self) -> bool:
@@ -46,8 +60,10 @@ class Order:
 
     def to_dict(self) -> dict[str, Any]:
         """Every field is a scalar but ``children``: a shallow copy equals ``asdict`` at a
-        tenth of its cost (the simulator persists all orders after every action)."""
-        return {**vars(self), "children": list(self.children)}
+        tenth of its cost (without the change mark, which is not state)."""
+        d = {**vars(self), "children": list(self.children)}
+        d.pop("dirty", None)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Order:

@@ -115,6 +115,7 @@ class OrderEntry:
                     child.status = WAITING_FOR_FILL
                     child.parent = parent.oid
                     parent.children.append(child.oid)
+                    parent.touch()
                     self._store(child)
                     out.append("waitingForFill")
                 else:

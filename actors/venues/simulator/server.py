@@ -55,6 +55,9 @@ class Simulator:
             for addr, usdc in cfg.accounts.items():
                 if addr not in self.venue.accounts:
                     self.venue.add_account(addr, usdc)
+        self._store = state_io.StateStore(cfg.state_dir) if cfg.state_dir is not None else None
+        if self._store is not None:
+            self._store.checkpoint(self.venue)  # the journal starts empty on this venue object
         self.clock = Clock(cfg.clock, self.venue.now, cfg.speed)
         self.clock.add_listener(self._on_clock)
         self.faults = Faults(cfg.rate_limit_per_min)
@@ -102,7 +105,9 @@ class Simulator:
                     f"simulator server thread did not stop within {STOP_TIMEOUT_S} s"
                 )
         self._thread = None
-        self.persist()
+        self.checkpoint()
+        if self._store is not None:
+            self._store.close()  # reopened by the next persist or restart
 
     def restart(self) -> None:
         """Stop, rebuild the venue from the persisted state, serve again on the same port."""
@@ -121,12 +126,21 @@ class Simulator:
             )
             if saved:
                 state_io.restore(self.venue, saved)
+            self.checkpoint()  # the new venue object's change tracking starts here
         self.start()
 
     def persist(self) -> None:
-        if self.cfg.state_dir is not None:
+        """Make every change so far durable (one journal line, fsynced) before any reply."""
+        if self._store is not None:
             with self.lock:
-                state_io.save(self.venue, self.cfg.state_dir)
+                self._store.append(self.venue)
+            self._persisted_at = time.monotonic()
+
+    def checkpoint(self) -> None:
+        """A full snapshot (compacts the journal): at start, restart and stop."""
+        if self._store is not None:
+            with self.lock:
+                self._store.checkpoint(self.venue)
             self._persisted_at = time.monotonic()
 
     # ----- test-facing controls -------------------------------------------------------------
@@ -227,7 +241,10 @@ class Simulator:
     async def _flush(self) -> None:
         with self.lock:
             events, self.venue.events = self.venue.events, []
-            frames = event_frames(self.venue, events)
+            subscribed: set[tuple[str, ...]] = set()
+            for client in self.hub.clients:
+                subscribed |= client.subs
+            frames = event_frames(self.venue, events, subscribed)
             moved = {k for kind, k, _ in events if kind == "market"}
             wanted: dict[str, set[str]] = {}
             for client in self.hub.clients:

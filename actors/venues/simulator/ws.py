@@ -137,8 +137,12 @@ def garbled_candle(frame: dict[str, Any]) -> dict[str, Any]:
     return {**frame, "data": data}
 
 
-def event_frames(v: Venue, events: list[tuple[str, str, Any]]) -> list[tuple[tuple[str, ...], Any]]:
-    """Turn engine events into (subscription key, frame) pairs, batching per user."""
+def event_frames(
+    v: Venue, events: list[tuple[str, str, Any]], wanted: set[tuple[str, ...]] | None = None
+) -> list[tuple[tuple[str, ...], Any]]:
+    """Turn engine events into (subscription key, frame) pairs, batching per user. With
+    ``wanted`` (the keys some socket subscribes to), books and mids nobody follows are not
+    built: an l2 book walks every order, under the simulator's lock."""
     updates: dict[str, list[Any]] = defaultdict(list)
     fills: dict[str, list[Any]] = defaultdict(list)
     trades: dict[str, list[Any]] = defaultdict(list)
@@ -172,12 +176,14 @@ def event_frames(v: Venue, events: list[tuple[str, str, Any]]) -> list[tuple[tup
     for coin, tr in trades.items():
         out.append((("trades", coin), {"channel": "trades", "data": tr}))
     for coin in books:
+        if wanted is not None and ("l2Book", coin) not in wanted and ("bbo", coin) not in wanted:
+            continue
         book = views.l2_book(v, coin)
         out.append((("l2Book", coin), {"channel": "l2Book", "data": book}))
         top = [side[0] if side else None for side in book["levels"]]
         bbo = {"coin": coin, "time": book["time"], "bbo": top}
         out.append((("bbo", coin), {"channel": "bbo", "data": bbo}))
-    if moved:
+    if moved and (wanted is None or ("allMids",) in wanted):
         out.append((("allMids",), {"channel": "allMids", "data": {"mids": views.all_mids(v)}}))
     return out
 

@@ -10,6 +10,7 @@ no-op); ``backfilled`` bars update the state but never produce a signal (failure
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,11 @@ class StrategyRunner:
         if risk is not None:
             risk.on_signal.remote(signal, stamp(trace, "runner_out"))
         return signal
+
+    def ping(self) -> int:
+        """Liveness probe: this actor's wall clock, ms (queued behind its other messages, so a
+        stuck actor stops answering)."""
+        return time.time_ns() // 1_000_000
 
     def state(self) -> dict[str, Any]:
         return {"symbol": self.symbol, "bars": self.stream.n, "last_ms": self.last_ms,

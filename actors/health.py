@@ -7,7 +7,8 @@ own mailbox, so an actor that is dead, restarting or stuck behind a message stop
 exactly what "alive" must mean — and the actors stay thin. Probes never block the driver: each
 round collects the answers that arrived since the previous one (``ray.wait`` with no timeout) and
 sends a new probe only to actors that answered, so a hung actor holds one probe, not a pile.
-An actor's heartbeat is the wall time it stamped in its answer.
+An actor's heartbeat is the time the driver sent the newest probe it answered (one clock, the
+driver's: no skew between the machines of a cluster).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class HealthMonitor:
     def _collect(self) -> None:
         import ray
 
-        for name, (ref, _) in list(self.pending.items()):
+        for name, (ref, sent) in list(self.pending.items()):
             ready, _ = ray.wait([ref], timeout=0)
             if not ready:
                 continue  # still no answer: its heartbeat ages
@@ -108,9 +109,7 @@ class HealthMonitor:
             self.errors.pop(name, None)
             if isinstance(answer, dict):  # the feed's health report
                 self.feed = answer
-                answer = answer.get("time_ms")
-            if isinstance(answer, int):
-                self.last_ok[name] = answer
+            self.last_ok[name] = sent
 
     def _probe(self) -> None:
         for name, (handle, method) in self.targets.items():

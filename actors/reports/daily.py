@@ -18,7 +18,7 @@ from pathlib import Path
 
 from actors.messages import Fill
 from actors.state import journal_path
-from actors.state.health import read_health, stale_ms, when
+from actors.state.health import read_health, when
 from actors.state.ledger import ClosedTrade, derive
 from actors.state.ledger import metrics as trade_metrics
 from actors.state.schema import JournalError, check_version, connect, integrity_problem
@@ -223,7 +223,8 @@ def _uptime(rep: DailyReport, conn: sqlite3.Connection, now_ms: int) -> None:
     the runs behind them, the runs that replayed this day (venue clock) and the system now."""
     start, end = day_bounds(rep.day)
     runs = read_runs(conn)
-    limit = stale_ms(None)
+    now = read_health(conn, now_ms)
+    limit = now.stale_ms  # the newest heartbeat's period: a fresh run counts up to now
     rep.uptime = uptime(runs, end, now_ms, limit, SEED_WINDOW_DAYS)
     rep.uptime_day = uptime(runs, end, now_ms, limit, 1)
     rep.health.append(("uptime that day (wall clock)", uptime_text(rep.uptime_day)))
@@ -236,7 +237,7 @@ def _uptime(rep: DailyReport, conn: sqlite3.Connection, now_ms: int) -> None:
         rep.health.append(("runs that traded this day (venue clock)", "; ".join(
             f"#{r['id']} {r['network']} from {when(r['venue_first_ms'])} to "
             f"{when(r['venue_last_ms'])}" for r in replayed)))  # fmt: skip
-    rep.health.append(("live system now", read_health(conn, now_ms).summary))
+    rep.health.append(("live system now", now.summary))
 
 
 def uptime_text(u: Uptime | None) -> str:

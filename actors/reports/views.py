@@ -28,7 +28,7 @@ from actors.reports.daily import (
 )
 from actors.reports.fmt import duration, money, pct, signed_money
 from actors.state import journal_path, queries, state_json_path
-from actors.state.health import Health, read_health, stale_ms
+from actors.state.health import Health, read_health
 from actors.state.ledger import ClosedTrade, JournalPosition, derive
 from actors.state.ledger import metrics as trade_metrics
 from actors.state.reconcile import ReconciliationReport
@@ -210,7 +210,7 @@ def _health(conn: sqlite3.Connection, view: LiveView, now_ms: int) -> list[tuple
         out.append(("state.json", f"DAMAGED: {err} (rebuilt from the journal on start)"))
     view.system = read_health(conn, now_ms)
     out.append(("live system", view.system.summary))
-    view.uptime = uptime(read_runs(conn), now_ms, now_ms, stale_ms(None), SEED_WINDOW_DAYS)
+    view.uptime = uptime(read_runs(conn), now_ms, now_ms, view.system.stale_ms, SEED_WINDOW_DAYS)
     out.append(("uptime, last 30 days (wall clock)", uptime_text(view.uptime)))
     return out
 

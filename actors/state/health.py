@@ -53,6 +53,7 @@ class Health:
     venue_ms: int | None = None
     actors: list[dict[str, str]] = field(default_factory=list)
     feeds: list[dict[str, str]] = field(default_factory=list)
+    stale_ms: int = MIN_STALE_MS  # from the newest heartbeat's period
 
     @property
     def ok(self) -> bool:
@@ -78,7 +79,7 @@ def read_health(conn: sqlite3.Connection, now_ms: int) -> Health:
     data: dict[str, Any] = json.loads(row[1]) if row else {}
     hb = int(row[0]) if row else None
     limit = stale_ms(data.get("interval_s"))
-    h = Health("live", "", run=run, heartbeat_ms=hb, venue_ms=data.get("venue_ms"))
+    h = Health("live", "", run=run, heartbeat_ms=hb, venue_ms=data.get("venue_ms"), stale_ms=limit)
     net = run["network"]
     if run["end_ms"] is not None:
         h.status = "stopped" if run["clean"] else "crashed"

@@ -39,12 +39,12 @@ def test_funding_settlements_are_journaled_and_reported(tmp_path: Path) -> None:
         intent = intent.model_copy(update={"stop": round(mid * 0.7), "target": round(mid * 1.5)})
         ray.get(g.executor.submit.remote(intent))
         wait_for(lambda: len(_journal_funding(data)) >= 2, 120, "two funding settlements")
-        ray.get(g.executor.reconcile_now.remote())
+        journal = _journal_funding(data)  # read first: the replay settles one more every second
         venue_rows = g.venue.funding_since(0)
-        journal = _journal_funding(data)
-        # the journal holds exactly what the venue settled (the venue is the truth)
-        assert journal[: len(venue_rows)] == [(f.symbol, f.time_ms, f.amount) for f in venue_rows]
-        assert len(journal) == len(venue_rows)
+        # the journal holds exactly what the venue settled up to its newest row (none skipped,
+        # none invented, none twice): the venue is the truth
+        settled = [(f.symbol, f.time_ms, f.amount) for f in venue_rows]
+        assert journal == [r for r in settled if r[1] <= journal[-1][1]]
         for f in venue_rows:  # each one = -size * price * rate, the price within that hour
             assert f.time_ms % H == 0 and f.size == pytest.approx(0.01)
             rate = float(

@@ -139,10 +139,14 @@ class HealthMonitor:
         )
         return True
 
-    def close(self) -> None:
-        """A last heartbeat (the stop is recorded by the run's end), waited for briefly."""
+    def close(self, wait_s: float = 5.0) -> None:
+        """A last heartbeat with fresh answers (the stop is recorded by the run's end): the
+        outstanding probes are waited for up to ``wait_s``, then the write."""
         import ray
 
+        refs = [ref for ref, _ in self.pending.values()]
+        if refs:
+            ray.wait(refs, num_returns=len(refs), timeout=wait_s)
         self.tick(force=True)
         if self._write is not None:
             ray.wait([self._write], timeout=5.0)

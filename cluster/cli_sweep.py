@@ -142,7 +142,9 @@ def sweep(
         progress=True, study=study, storage=storage, objectives=objectives,
     )  # fmt: skip
     try:
-        with reserved_stdout(whole_process=as_json) as emit:  # stdout carries the JSON only, whatever Ray prints
+        with reserved_stdout(
+            whole_process=as_json
+        ) as emit:  # stdout carries the JSON only, whatever Ray prints
             ensure_ray(address)
             summary = run_sweep(req)
             if as_json:

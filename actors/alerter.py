@@ -9,6 +9,7 @@ never stops the others, and the failure itself is logged. Events are deduplicate
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Protocol
 
@@ -81,6 +82,11 @@ class Alerter:
             closer = getattr(sink, "close", None)
             if callable(closer):
                 closer()
+
+    def ping(self) -> int:
+        """Liveness probe: this actor's wall clock, ms (queued behind its other messages, so a
+        stuck actor stops answering)."""
+        return time.time_ns() // 1_000_000
 
     def count(self, kind: str | None = None) -> int:
         return sum(1 for _, e in self._events if kind is None or e.kind == kind)

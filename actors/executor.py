@@ -28,6 +28,7 @@ from typing import Any
 from actors import protection, reconciler, recovery
 from actors.confirm import ConfirmRequest
 from actors.crash import CrashPlan, crash_point
+from actors.funding import FundingSync
 from actors.messages import Event, Level, OrderIntent, OrderUpdate, Trace, make_cloid, stamp
 from actors.orders import SOURCE, fill_of, look_up, place_checked, update_from_venue, update_of
 from actors.venues.base import VenueError
@@ -92,6 +93,7 @@ class Executor:
         self.known_tids: set[str] = set(ray.get(keeper.known_trade_ids.remote()))
         cursor = ray.get(keeper.get_meta.remote("fills_cursor"))
         self.cursor = int(cursor) if cursor else self.venue.now_ms() - 7 * 86_400_000
+        self.funding = FundingSync(keeper, self.venue.now_ms())
         for problem in ray.get(keeper.startup_problems.remote()):  # journaled by the keeper
             if alerter is not None:
                 alerter.send.remote(Event(source="keeper", seq=self._next_seq(),
@@ -242,6 +244,10 @@ class Executor:
             self._refresh_account()
             self._push_portfolio()
             return len(self.positions)
+
+    def ping(self) -> int:
+        """Liveness probe (answered on a free thread even while a submit waits)."""
+        return time.time_ns() // 1_000_000
 
     def stop(self) -> None:
         self._stop.set()
@@ -476,6 +482,10 @@ class Executor:
     def _reconcile(self) -> dict[str, Any]:
         report = reconciler.run(self.venue, self.keeper, self.cursor)
         self._last_reconcile = time.monotonic()
+        try:
+            self.funding.sync(self.venue)  # funding paid/received: P&L no order explains
+        except VenueError as exc:  # read again at the next reconciliation
+            self._event(Level.WARNING, "funding_read_failed", f"funding history: {exc}")
         self._refresh_account()
         actions = reconciler.act(self, report)
         self.blocked = set(actions["blocked"])

@@ -34,6 +34,10 @@ TF_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_80
          "12h": 43_200_000, "1d": 86_400_000}  # fmt: skip
 
 
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 def feed_source(venue: str, symbol: str, timeframe: str) -> str:
     return f"feed:{venue}:{symbol}:{timeframe}"
 
@@ -68,6 +72,10 @@ class DataFeed:
         self._pushes: queue.Queue[tuple[str, Candle]] = queue.Queue()
         self._subs: dict[str, Subscription] = {}
         self._last_push: dict[str, float] = {}
+        self._push_wall: dict[str, int] = {}  # wall ms of the last candle pushed (health)
+        self._subscribed_ms: dict[str, int] = {}  # wall ms of the last (re)subscription
+        self._reconnects: dict[str, int] = {}
+        self._venue_now: int | None = None  # the venue clock at the last tick
         self._stop = threading.Event()
         now = self.venue.now_ms()
         for s in self.symbols:
@@ -96,6 +104,34 @@ class DataFeed:
     def stats(self) -> dict[str, Any]:
         return {"published": self.published, "last_closed": dict(self.last_closed)}
 
+    def health(self) -> dict[str, Any]:
+        """Liveness probe with what the dashboard shows of the feed: per symbol the open time
+        of the last closed bar and the websocket state — ``connected``, ``reconnecting`` (re-
+        subscribed by the watchdog, no message since), ``silent`` (no message for
+        ``silence_s``: the watchdog reconnects on its next tick) or ``down``."""
+        with self._lock:
+            last = dict(self.last_closed)
+        return {"time_ms": _wall_ms(), "venue_ms": self._venue_now, "last_bar_ms": last,
+                "silence_s": self.silence_s,
+                "streams": {s: self._stream_state(s) for s in self.symbols}}  # fmt: skip
+
+    def _stream_state(self, symbol: str) -> dict[str, Any]:
+        sub = self._subs.get(symbol)
+        last = (getattr(sub, "last_message_ms", None) if hasattr(sub, "last_message_ms")
+                else self._push_wall.get(symbol))  # fmt: skip
+        alive = getattr(sub, "is_alive", None)
+        n = self._reconnects.get(symbol, 0)
+        if sub is None or (callable(alive) and not alive()):
+            state = "down"
+        elif self._silent(symbol):
+            state = "silent"
+        elif n and (last is None or last < self._subscribed_ms.get(symbol, 0)):
+            state = "reconnecting"
+        else:
+            state = "connected"
+        return {"state": state, "last_message_ms": last, "reconnects": n,
+                "subscribed_ms": self._subscribed_ms.get(symbol)}  # fmt: skip
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
@@ -114,12 +150,16 @@ class DataFeed:
 
         self._subs[symbol] = self.venue.subscribe_candles(symbol, self.timeframe, on_candle)
         self._last_push[symbol] = time.monotonic()
+        if symbol in self._subscribed_ms:
+            self._reconnects[symbol] = self._reconnects.get(symbol, 0) + 1
+        self._subscribed_ms[symbol] = _wall_ms()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 symbol, _ = self._pushes.get(timeout=self.poll_s)
                 self._last_push[symbol] = time.monotonic()
+                self._push_wall[symbol] = _wall_ms()
             except queue.Empty:
                 pass
             try:
@@ -129,6 +169,7 @@ class DataFeed:
 
     def _tick(self) -> None:
         now = self.venue.now_ms()
+        self._venue_now = now
         for s in self.symbols:
             if self._silent(s):
                 self._event(Level.WARNING, "stream_silent",

@@ -19,7 +19,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from actors.messages import Event, Fill, Level, OrderIntent, OrderUpdate, RiskDecision, Signal
+from actors.messages import (
+    Event,
+    Fill,
+    Funding,
+    Level,
+    OrderIntent,
+    OrderUpdate,
+    RiskDecision,
+    Signal,
+)
 from actors.state import backups_dir, journal_path, state_json_path
 from actors.state.backups import backup, restore_latest, restore_state_json
 from actors.state.journal import Journal
@@ -124,6 +133,21 @@ class StateKeeper:
 
     def record_equity(self, time_ms: int, equity: float) -> None:
         self.journal.record_equity(time_ms, equity)
+
+    def record_funding(self, payments: list[Funding]) -> int:
+        return self.journal.record_funding(payments)
+
+    def last_funding_ms(self) -> int | None:
+        return self.journal.last_funding_ms()
+
+    def record_heartbeat(self, run_id: int, time_ms: int, venue_ms: int | None,
+                         payload: str) -> None:  # fmt: skip
+        """The live driver's health snapshot (:mod:`actors.health`) and the run's proof of life."""
+        self.journal.record_heartbeat(run_id, time_ms, venue_ms, payload)
+
+    def ping(self) -> int:
+        """Liveness probe: this actor's wall clock, ms (answered on any free thread)."""
+        return time.time_ns() // 1_000_000
 
     def apply_reconciliation(self, report: ReconciliationReport) -> int:
         return self.journal.apply_reconciliation(report)

@@ -154,6 +154,18 @@ class Fill(Message):
     time_ms: int = Field(ge=0)
 
 
+class Funding(Message):
+    """One funding payment on a position, as the venue settled it; deduplicated by
+    ``(symbol, time_ms)`` (one settlement per symbol and funding time). ``amount`` is what the
+    account received: negative when it paid."""
+
+    symbol: str
+    time_ms: int = Field(ge=0)
+    amount: float = Field(allow_inf_nan=False)
+    rate: float | None = None
+    size: float | None = None  # signed position size it was paid on
+
+
 class Event(Message):
     """Anything an operator may need to know, at a level; the Alerter logs (later: Telegram)."""
 

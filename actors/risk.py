@@ -313,6 +313,11 @@ class PortfolioRisk:
                 self._on_new_trips(new)
         return tripped
 
+    def ping(self) -> int:
+        """Liveness probe: this actor's wall clock, ms (queued behind its other messages, so a
+        stuck actor stops answering)."""
+        return time.time_ns() // 1_000_000
+
     def portfolio(self) -> PortfolioState:
         """What the next decision starts from (the Executor's view plus entries in flight)."""
         return self._view()

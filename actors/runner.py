@@ -10,6 +10,7 @@ no-op); ``backfilled`` bars update the state but never produce a signal (failure
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -83,6 +84,11 @@ class StrategyRunner:
         if len(self._undecided) > MAX_UNDECIDED:
             _, self._undecided = ray.wait(self._undecided,
                                           num_returns=len(self._undecided) - MAX_UNDECIDED)  # fmt: skip
+
+    def ping(self) -> int:
+        """Liveness probe: this actor's wall clock, ms (queued behind its other messages, so a
+        stuck actor stops answering)."""
+        return time.time_ns() // 1_000_000
 
     def state(self) -> dict[str, Any]:
         return {"symbol": self.symbol, "bars": self.stream.n, "last_ms": self.last_ms,

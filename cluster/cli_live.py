@@ -259,12 +259,14 @@ def run_live(
             cfg = _live_config(settings, spec, data_dir, plans, crash, placement)
             live_system = system.start(cfg, runners=runners)
             reports = _daily_reports(settings, data_dir, live_system.alerter)
+            monitor = _monitor(settings, live_system, run_id)
             try:
                 console.print(f"  live in {time.monotonic() - t0:.1f} s"
                               + (f"; stopping after {seconds:g} s" if seconds else "; Ctrl-C stops"))  # fmt: skip
-                _loop(ray, live_system, stop, seconds)
+                _loop(ray, live_system, stop, seconds, monitor)
             finally:
                 reports.stop()
+                _close_monitor(monitor)
                 console.print("stopping: flushing state, stopping actors")
                 live_system.stop()
                 _summary(data_dir)
@@ -413,7 +415,24 @@ def _refuse_second_system(ray: Any) -> None:
     )
 
 
-def _loop(ray: Any, live_system: Any, stop: threading.Event, seconds: float | None) -> None:
+def _monitor(settings: Settings, live_system: Any, run_id: int) -> Any:
+    """Heartbeats (actors, bars, websockets) through the StateKeeper every
+    HEALTH_INTERVAL_SECONDS: the dashboard's system health and the uptime evidence."""
+    from actors.health import HealthMonitor
+
+    return HealthMonitor(live_system, run_id, settings.health_interval_seconds).start()
+
+
+def _close_monitor(monitor: Any) -> None:
+    try:
+        monitor.close()
+    except Exception as exc:  # the stop goes on; the run's end is recorded anyway
+        err_console.print(f"[yellow]last heartbeat not written: {exc}[/yellow]")
+
+
+def _loop(
+    ray: Any, live_system: Any, stop: threading.Event, seconds: float | None, monitor: Any = None
+) -> None:
     from actors.confirm import ask
 
     deadline = None if seconds is None else time.monotonic() + seconds
@@ -426,6 +445,8 @@ def _loop(ray: Any, live_system: Any, stop: threading.Event, seconds: float | No
             req = ray.get(live_system.desk.next_pending.remote(0.0))
             if req is not None:
                 live_system.desk.answer.remote(ask(req, _read_line, write=console.print))
+        if monitor is not None:
+            monitor.tick()
         stop.wait(0.2)
     events, seen = ray.get(live_system.alerter.since.remote(seen))
     for ev in events:

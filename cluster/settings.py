@@ -187,6 +187,8 @@ class Settings(BaseSettings):
     # canary cap on one entry's notional in USD (0: off); set it small for a first mainnet run
     max_position_usd: Annotated[float, Field(ge=0, le=1e9)] = 0.0
     state_snapshot_seconds: Annotated[float, Field(gt=0, le=86_400)] = 60.0
+    # heartbeat period (wall s): the dashboard's system health and the uptime evidence
+    health_interval_seconds: Annotated[float, Field(ge=1, le=3600)] = 10.0
     backup_keep_days: Annotated[int, Field(ge=1, le=3650)] = 7
     paper_speed: Annotated[float, Field(gt=0, le=100_000)] = 60.0  # simulated s per wall s
     paper_start: datetime | None = None  # replay start (UTC); default: the venue's paper start

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from actors.reports.daily import DailyReport
+from actors.reports.daily import DailyReport, uptime_text
 from actors.reports.figures import drawdown_figure, equity_figure, pnl_bars_figure
 from actors.reports.fmt import duration, money, pct, signed_money
 
@@ -78,9 +78,11 @@ def summary_rows(rep: DailyReport) -> list[tuple[str, str]]:
     worst = rep.worst_trade
     span = (rep.equity[-1][0] - rep.equity[0][0]) if len(rep.equity) > 1 else None
     return [
+        ("P&L (realised, net of fees and funding)", signed_money(rep.net_pnl)),
         ("realised P&L (closed trades, net of fees)", signed_money(rep.realized_pnl)),
         ("fees paid", money(rep.fees)),
-        ("funding", signed_money(rep.funding) if rep.funding is not None else "not recorded"),
+        ("funding (received + / paid -)",
+         signed_money(rep.funding) if rep.funding is not None else "not recorded"),
         ("closed trades / fills", f"{len(rep.trades)} / {rep.fills}"),
         ("win rate", pct(rep.win_rate)),
         ("top strategy", f"{rep.top_strategy[0]} ({signed_money(rep.top_strategy[1])})"
@@ -90,7 +92,7 @@ def summary_rows(rep: DailyReport) -> list[tuple[str, str]]:
         ("max drawdown (day)", pct(rep.max_drawdown, 2)),
         ("equity", f"{money(rep.equity[0][1])} → {money(rep.equity[-1][1])} over "
          f"{duration(span)}" if rep.equity else "not recorded"),
-        ("uptime", pct(rep.uptime, 2) if rep.uptime is not None else "not recorded"),
+        ("uptime that day (wall clock)", uptime_text(rep.uptime_day)),
     ]  # fmt: skip
 
 
@@ -142,7 +144,8 @@ def telegram_summary(rep: DailyReport) -> str:
         return f"Daily report {d}: {rep.message}"
     lines = [
         f"Daily report {d} (UTC)",
-        f"P&L {signed_money(rep.realized_pnl)} (fees {money(rep.fees)}), "
+        f"P&L {signed_money(rep.net_pnl)} (fees {money(rep.fees)}, funding "
+        f"{signed_money(rep.funding) if rep.funding is not None else 'n/a'}), "
         f"{len(rep.trades)} trade(s), win rate {pct(rep.win_rate)}",
         f"max drawdown {pct(rep.max_drawdown, 2)}",
     ]

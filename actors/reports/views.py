@@ -19,14 +19,22 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import ValidationError
 
-from actors.reports.daily import SeedCheck, max_drawdown
+from actors.reports.daily import (
+    SEED_WINDOW_DAYS,
+    SeedCheck,
+    max_drawdown,
+    uptime_check,
+    uptime_text,
+)
 from actors.reports.fmt import duration, money, pct, signed_money
 from actors.state import journal_path, queries, state_json_path
+from actors.state.health import Health, read_health
 from actors.state.ledger import ClosedTrade, JournalPosition, derive
 from actors.state.ledger import metrics as trade_metrics
 from actors.state.reconcile import ReconciliationReport
 from actors.state.schema import JournalError, check_version, connect, integrity_problem
 from actors.state.snapshot import CorruptState, read_state_json
+from actors.state.uptime import Uptime, read_runs, uptime
 from strategies.metrics import sortino
 
 SIGNALS_SHOWN = 50
@@ -49,11 +57,14 @@ class LiveView:
     equity: list[tuple[int, float]] = field(default_factory=list)
     realized_pnl: float = 0.0  # closed trades + reductions of open ones, net of fees
     unrealized_pnl: float | None = None
-    funding: float | None = None
+    funding: float | None = None  # every settlement journaled (received +, paid -)
+    funding_since_start: float | None = None  # since the first equity point
     metrics: dict[str, float | int | None] = field(default_factory=dict)
     reconciliation: ReconciliationReport | None = None
     breakers: list[dict[str, Any]] = field(default_factory=list)
     health: list[tuple[str, str]] = field(default_factory=list)
+    system: Health | None = None  # the last heartbeat: actors, bars, websockets
+    uptime: Uptime | None = None  # the 30 days ending now (wall clock)
     seed: list[SeedCheck] = field(default_factory=list)
 
 
@@ -123,6 +134,7 @@ def _fill(view: LiveView, conn: sqlite3.Connection, now_ms: int) -> None:
     ]
     view.reconciliation = queries.last_reconciliation(conn)
     view.funding = _funding(conn)
+    view.funding_since_start = _funding(conn, view.equity[0][0] if view.equity else 0)
     open_realized = sum(p.realized_pnl - p.fees for p in positions.values())
     view.realized_pnl = sum(t.pnl for t in trades) + open_realized
     view.unrealized_pnl = _unrealized(view, trades, open_realized)
@@ -146,17 +158,20 @@ def _unrealized(view: LiveView, trades: list[ClosedTrade], open_realized: float)
         return 0.0 if view.equity else None
     t0, e0 = view.equity[0]
     realized_since = sum(t.pnl for t in trades if t.closed_ms >= t0) + open_realized
-    return view.equity[-1][1] - e0 - realized_since - (view.funding or 0.0)
+    return view.equity[-1][1] - e0 - realized_since - (view.funding_since_start or 0.0)
 
 
-def _funding(conn: sqlite3.Connection) -> float | None:
-    """Net funding received (+) / paid (-), when the journal records it (table ``funding``)."""
+def _funding(conn: sqlite3.Connection, since_ms: int = 0) -> float | None:
+    """Net funding received (+) / paid (-) from ``since_ms`` (venue clock) on; None for a
+    journal of a version that did not record it (no ``funding`` table)."""
     has = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type='table' AND name='funding'"
     ).fetchone()
     if not has:
         return None
-    row = conn.execute("SELECT COALESCE(SUM(amount), 0) FROM funding").fetchone()
+    row = conn.execute(
+        "SELECT COALESCE(SUM(amount), 0) FROM funding WHERE time_ms >= ?", (since_ms,)
+    ).fetchone()
     return float(row[0])
 
 
@@ -178,11 +193,6 @@ def _strategies(
     return out
 
 
-def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
-    q = "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?"
-    return conn.execute(q, (name,)).fetchone() is not None
-
-
 def _health(conn: sqlite3.Connection, view: LiveView, now_ms: int) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     problem = integrity_problem(conn)
@@ -198,45 +208,10 @@ def _health(conn: sqlite3.Connection, view: LiveView, now_ms: int) -> list[tuple
         out.append(("state.json", "not written yet"))
     except CorruptState as err:
         out.append(("state.json", f"DAMAGED: {err} (rebuilt from the journal on start)"))
-    out += _run_health(conn, now_ms)
-    return out
-
-
-def _run_health(conn: sqlite3.Connection, now_ms: int) -> list[tuple[str, str]]:
-    """The last recorded run and its heartbeat (actors, bars, websocket) when journaled."""
-    if not _table_exists(conn, "runs"):
-        return [("live runs", "none recorded")]
-    row = conn.execute(
-        "SELECT id, network, start_ms, end_ms, clean FROM runs ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
-        return [("live runs", "none recorded")]
-    rid, network, start, end, clean = row
-    n = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
-    if end is None:
-        state = f"running on {network} since {_when(start)} (or stopped without a clean exit)"
-    else:
-        state = f"{'stopped cleanly' if clean else 'crashed'} at {_when(end)} ({network})"
-    out = [("live runs", f"{n} recorded; last: {state}")]
-    if _table_exists(conn, "heartbeats"):
-        hb = conn.execute(
-            "SELECT time_ms, payload FROM heartbeats WHERE run_id=? ORDER BY time_ms DESC "
-            "LIMIT 1", (rid,),
-        ).fetchone()  # fmt: skip
-        if hb is None:
-            out.append(("heartbeat", "none recorded for this run"))
-        else:
-            import json
-
-            data = json.loads(hb[1])
-            out.append(("heartbeat", f"{_when(int(hb[0]))} ({duration(now_ms - int(hb[0]))} ago)"))
-            alive = data.get("actors") or {}
-            out.append(("actors alive", ", ".join(f"{k}: {'yes' if v else 'NO'}"
-                                                  for k, v in sorted(alive.items())) or "n/a"))  # fmt: skip
-            for sym, t in sorted((data.get("last_bar_ms") or {}).items()):
-                out.append((f"last bar {sym}", _when(int(t)) if t else "none yet"))
-            if data.get("websocket"):
-                out.append(("websocket", str(data["websocket"])))
+    view.system = read_health(conn, now_ms)
+    out.append(("live system", view.system.summary))
+    view.uptime = uptime(read_runs(conn), now_ms, now_ms, view.system.stale_ms, SEED_WINDOW_DAYS)
+    out.append(("uptime, last 30 days (wall clock)", uptime_text(view.uptime)))
     return out
 
 
@@ -263,7 +238,10 @@ def _add_seed(view: LiveView) -> None:
     times = [t for t, _ in view.equity] + [t.closed_ms for t in view.trades]
     last = max(times) if times else _now_ms()
     day = datetime.fromtimestamp(last / 1000, UTC).date()
-    view.seed = build(view.data_dir, day).seed
+    view.seed = [
+        uptime_check(view.uptime) if c.name.startswith("uptime") else c
+        for c in build(view.data_dir, day).seed
+    ]  # uptime: the 30 days ending now
 
 
 # ---- display tables (lists of dicts: Streamlit and pandas show them, sortable) ---------------
@@ -273,7 +251,9 @@ def kpis(view: LiveView) -> list[tuple[str, str]]:
     """The headline numbers, formatted."""
     m = view.metrics
     eq = view.equity[-1][1] if view.equity else None
+    net = view.realized_pnl + (view.funding or 0.0)
     return [
+        ("Net P&L (realised + funding)", signed_money(net)),
         ("Realised P&L", signed_money(view.realized_pnl)),
         ("Unrealised P&L", signed_money(view.unrealized_pnl)),
         ("Equity", money(eq)),
@@ -363,6 +343,16 @@ def reconciliation_text(view: LiveView) -> str:
         return f"clean at {_when(r.time_ms)} ({len(r.differences)} non-blocking difference(s))"
     return (f"DIFFERENCES at {_when(r.time_ms)}: {len(r.differences)}; entries blocked on "
             f"{', '.join(r.blocked_symbols) or 'none'}")  # fmt: skip
+
+
+def actors_table(view: LiveView) -> list[dict[str, str]]:
+    """Each live actor with its state and last heartbeat (empty before any heartbeat)."""
+    return list(view.system.actors) if view.system is not None else []
+
+
+def feeds_table(view: LiveView) -> list[dict[str, str]]:
+    """Per symbol: the last closed bar and the websocket state with its last message."""
+    return list(view.system.feeds) if view.system is not None else []
 
 
 def seed_table(seed: list[SeedCheck]) -> list[dict[str, str]]:

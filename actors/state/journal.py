@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from actors.messages import Event, Fill, OrderIntent, OrderUpdate, RiskDecision, Signal
+from actors.messages import Event, Fill, Funding, OrderIntent, OrderUpdate, RiskDecision, Signal
 from actors.state import queries as q
 from actors.state.ledger import ClosedTrade, JournalPosition, metrics
 from actors.state.reconcile import ReconciliationReport
@@ -199,6 +199,42 @@ class Journal:
             c.execute(
                 "INSERT INTO equity(time_ms, equity, recorded_ms) VALUES (?,?,?)",
                 (int(time_ms), float(equity), self._clock()),
+            )
+
+    def record_funding(self, payments: list[Funding]) -> int:
+        """Append funding payments (a money fact: fsynced); returns how many were new (the
+        venue's settlement ``(symbol, time_ms)`` is the key, so a re-read window adds none)."""
+        if not payments:
+            return 0
+        with self._tx() as c:
+            cur = c.executemany(
+                "INSERT OR IGNORE INTO funding(symbol, time_ms, amount, rate, size, payload,"
+                " recorded_ms) VALUES (?,?,?,?,?,?,?)",
+                [(p.symbol, p.time_ms, p.amount, p.rate, p.size, p.model_dump_json(),
+                  self._clock()) for p in payments],
+            )  # fmt: skip
+            return max(cur.rowcount, 0)
+
+    def last_funding_ms(self) -> int | None:
+        """Settlement time of the newest journaled funding payment (the venue cursor)."""
+        with self._lock:
+            row = self._conn.execute("SELECT MAX(time_ms) FROM funding").fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def record_heartbeat(self, run_id: int, time_ms: int, venue_ms: int | None,
+                         payload: str) -> None:  # fmt: skip
+        """Stamp the run's ``last_seen_ms`` (uptime evidence) and replace its health snapshot
+        (actors, bars, streams) that the read-only dashboard shows. Not fsynced: a heartbeat
+        lost to a power cut only shortens the proven uptime."""
+        with self._tx(durable=False) as c:
+            c.execute(
+                "UPDATE runs SET last_seen_ms=?, venue_first_ms=COALESCE(venue_first_ms, ?),"
+                " venue_last_ms=COALESCE(?, venue_last_ms) WHERE id=?",
+                (int(time_ms), venue_ms, venue_ms, int(run_id)),
+            )
+            c.execute(
+                "INSERT OR REPLACE INTO health(run_id, time_ms, payload) VALUES (?,?,?)",
+                (int(run_id), int(time_ms), payload),
             )
 
     def record_event(self, event: Event) -> bool:

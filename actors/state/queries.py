@@ -164,7 +164,8 @@ def last_reconciliation(conn: sqlite3.Connection) -> ReconciliationReport | None
 def last_write_ms(conn: sqlite3.Connection) -> int | None:
     """Wall-clock time of the newest journal write (None for an empty journal)."""
     best: int | None = None
-    for t in WRITTEN_TABLES:
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    for t in (t for t in WRITTEN_TABLES if t in have):  # a journal of an older version
         row = conn.execute(f"SELECT MAX(recorded_ms) FROM {t}").fetchone()
         if row and row[0] is not None:
             best = max(best or 0, int(row[0]))

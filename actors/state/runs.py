@@ -3,6 +3,10 @@
 Why: the mainnet preflight needs evidence the journal did not hold — how long the system ran on
 testnet without a crash, and how many times it was restarted. One row per run, written at start
 and completed at a clean stop; a run whose row has no end crashed (or is still running).
+While it runs, the StateKeeper stamps ``last_seen_ms`` at every heartbeat
+(:mod:`actors.health`), so a crashed run still proves how long it was up: the uptime of the seed's
+success metric is computed from these rows (:mod:`actors.state.uptime`). The table itself is
+part of the journal schema (:mod:`actors.state.schema`).
 """
 
 from __future__ import annotations
@@ -13,11 +17,7 @@ from pathlib import Path
 from actors.state import journal_path
 from actors.state.journal import Journal
 from actors.state.schema import connect
-
-DDL = (
-    "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, network TEXT NOT NULL,"
-    " start_ms INTEGER NOT NULL, end_ms INTEGER, clean INTEGER NOT NULL DEFAULT 0)"
-)
+from actors.state.uptime import read_runs as read_runs_on
 
 
 def _now_ms() -> int:
@@ -26,10 +26,8 @@ def _now_ms() -> int:
 
 def _writer(data_dir: Path):  # type: ignore[no-untyped-def]
     path = journal_path(data_dir)
-    Journal(path, check=False).close()  # creates the journal schema when absent
-    conn = connect(path, readonly=False)
-    conn.execute(DDL)
-    return conn
+    Journal(path, check=False).close()  # creates (or migrates) the journal schema
+    return connect(path, readonly=False)
 
 
 def run_started(data_dir: Path, network: str) -> int:
@@ -60,13 +58,6 @@ def read_runs(data_dir: Path) -> list[dict[str, object]]:
         return []
     conn = connect(path, readonly=True)
     try:
-        has = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='runs'"
-        ).fetchone()
-        rows = conn.execute(
-            "SELECT id, network, start_ms, end_ms, clean FROM runs ORDER BY id"
-        ).fetchall() if has else []  # fmt: skip
+        return read_runs_on(conn)
     finally:
         conn.close()
-    keys = ("id", "network", "start_ms", "end_ms", "clean")
-    return [dict(zip(keys, r, strict=True)) for r in rows]

@@ -57,6 +57,16 @@ CREATE TABLE IF NOT EXISTS reconciliations (
     id INTEGER PRIMARY KEY AUTOINCREMENT, report_id TEXT NOT NULL, time_ms INTEGER NOT NULL,
     clean INTEGER NOT NULL, n_differences INTEGER NOT NULL, payload TEXT NOT NULL,
     recorded_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS funding (
+    symbol TEXT NOT NULL, time_ms INTEGER NOT NULL, amount REAL NOT NULL, rate REAL,
+    size REAL, payload TEXT NOT NULL, recorded_ms INTEGER NOT NULL,
+    PRIMARY KEY (symbol, time_ms));
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, network TEXT NOT NULL, start_ms INTEGER NOT NULL,
+    end_ms INTEGER, clean INTEGER NOT NULL DEFAULT 0, last_seen_ms INTEGER,
+    venue_first_ms INTEGER, venue_last_ms INTEGER);
+CREATE TABLE IF NOT EXISTS health (
+    run_id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seen_messages (
     source TEXT NOT NULL, seq INTEGER NOT NULL, recorded_ms INTEGER NOT NULL,
     PRIMARY KEY (source, seq)) WITHOUT ROWID;
@@ -64,7 +74,9 @@ CREATE TABLE IF NOT EXISTS seen_messages (
 
 # tables whose newest row tells when the journal was last written
 WRITTEN_TABLES = ("intents", "order_updates", "fills", "signals", "decisions", "equity",
-                  "events", "reconciliations")  # fmt: skip
+                  "events", "reconciliations", "funding")  # fmt: skip
+# columns added to ``runs`` after it first shipped (a journal of an older run lacks them)
+RUNS_ADDED = ("last_seen_ms", "venue_first_ms", "venue_last_ms")
 
 
 class JournalError(Exception):
@@ -131,6 +143,10 @@ def create(conn: sqlite3.Connection) -> None:
         for stmt in DDL.split(";"):
             if stmt.strip():
                 conn.execute(stmt)
+        have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+        for col in RUNS_ADDED:  # additive migration: old rows keep NULL (no evidence)
+            if col not in have:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {col} INTEGER")
         conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),

@@ -111,6 +111,16 @@ class VenueFill(_Record):
     time_ms: int
 
 
+class VenueFunding(_Record):
+    """One funding settlement on a position: ``amount`` received (negative = paid)."""
+
+    symbol: str
+    time_ms: int
+    amount: float
+    rate: float | None = None
+    size: float | None = None  # signed position size it was paid on
+
+
 class Candle(_Record):
     """A candle; ``closed`` is False for the bar still forming (never traded on)."""
 
@@ -163,6 +173,10 @@ class Venue(Protocol):
 
     def fills_since(self, time_ms: int) -> list[VenueFill]:
         """Fills at or after ``time_ms``, oldest first."""
+        ...
+
+    def funding_since(self, time_ms: int) -> list[VenueFunding]:
+        """Funding settled on the account's positions at or after ``time_ms``, oldest first."""
         ...
 
     def equity(self) -> float:

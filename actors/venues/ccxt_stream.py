@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from actors.venues.base import Candle, VenueError
@@ -31,6 +32,7 @@ class PollingCandleStream:
         self._step, self._on, self._poll = step_ms, on_candle, poll_s
         self._stop = threading.Event()
         self._last: int | None = None  # open time of the newest closed bar delivered
+        self.last_message_ms: int | None = None  # wall time of the last answered poll (health)
         self._thread = threading.Thread(target=self._run, name="ccxt-candles", daemon=True)
         self._thread.start()
 
@@ -41,7 +43,9 @@ class PollingCandleStream:
             if self._last is not None
             else now - now % self._step - self._step * 3
         )
-        for c in self._closed(start, now + self._step):
+        closed = self._closed(start, now + self._step)
+        self.last_message_ms = time.time_ns() // 1_000_000
+        for c in closed:
             if self._last is None or c.time_ms > self._last:
                 self._on(c)
                 self._last = c.time_ms

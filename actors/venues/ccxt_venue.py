@@ -37,6 +37,7 @@ from actors.venues.base import (
     Subscription,
     VenueError,
     VenueFill,
+    VenueFunding,
     VenueOrder,
     VenuePosition,
     VenueUnavailable,
@@ -91,6 +92,9 @@ def _point_at_loopback(ex: Any, base: str) -> None:
         return by_url(url, exact_or_broad)
 
     ex.get_exceptions_by_url = exceptions_by_url
+
+
+FUNDING_PAGE = 1000  # funding rows per request (Binance's income endpoint caps at 1000)
 
 
 def unified(symbol: str) -> str:
@@ -330,6 +334,31 @@ class CcxtVenue:
             if pos is not None:
                 out.append(pos)
         return out
+
+    def funding_since(self, time_ms: int) -> list[VenueFunding]:
+        """Funding fees settled at or after ``time_ms`` (ccxt's unified funding history: the
+        income endpoint on Binance), paged forward until a short page."""
+        out: dict[tuple[str, int], VenueFunding] = {}
+        since = time_ms
+        while True:
+            with mapped("fetch_funding_history"):
+                page = self.ex.fetch_funding_history(None, since, FUNDING_PAGE)
+            if not isinstance(page, list):
+                raise VenueUnavailable(f"fetch_funding_history: malformed reply {page!r:.80}")
+            for row in page:
+                sym = self._symbol_of(row.get("symbol") if isinstance(row, dict) else None)
+                t, amount = (row.get("timestamp"), row.get("amount")) if sym else (None, None)
+                if sym is None or not isinstance(t, int) or not isinstance(amount, int | float):
+                    raise VenueUnavailable(f"fetch_funding_history: malformed row {row!r:.80}")
+                if t >= time_ms:
+                    out[(sym, t)] = VenueFunding(symbol=sym, time_ms=t, amount=float(amount))
+            if len(page) < FUNDING_PAGE:
+                break
+            nxt = max(int(r["timestamp"]) for r in page)
+            if nxt <= since:
+                break
+            since = nxt
+        return sorted(out.values(), key=lambda f: (f.time_ms, f.symbol))
 
     def equity(self) -> float:
         with mapped("fetch_balance"):

@@ -19,6 +19,7 @@ from actors.venues.base import (
     PlaceResult,
     VenueError,
     VenueFill,
+    VenueFunding,
     VenueOrder,
     VenuePosition,
 )
@@ -251,6 +252,29 @@ def fill(f: dict[str, Any]) -> VenueFill:
 
 def fills(reply: Any) -> list[VenueFill]:
     return [fill(f) for f in _list(reply, "userFills")]
+
+
+def funding(reply: Any) -> list[VenueFunding]:
+    """``userFunding`` rows: ``{"time", "hash", "delta": {"type": "funding", "coin", "usdc",
+    "szi", "fundingRate"}}``; ``usdc`` is what the account received (negative = paid)."""
+    out = []
+    for row in _list(reply, "userFunding"):
+        row = _dict(row, "userFunding row")
+        d = _dict(row.get("delta"), "userFunding delta")
+        if d.get("type") != "funding":
+            continue
+        t = row.get("time")
+        if isinstance(t, bool) or not isinstance(t, int):
+            raise MalformedReply(f"userFunding time is not an integer: {t!r}")
+        amount = _num(d.get("usdc"), "usdc")
+        if not math.isfinite(amount):
+            raise MalformedReply(f"userFunding {t} amount is not finite")
+        out.append(VenueFunding(
+            symbol=str(d.get("coin")), time_ms=t, amount=amount,
+            rate=_num(d["fundingRate"], "fundingRate") if d.get("fundingRate") is not None else None,
+            size=_num(d["szi"], "szi") if d.get("szi") is not None else None,
+        ))  # fmt: skip
+    return out
 
 
 def candle(c: dict[str, Any], symbol: str, timeframe: str, closed: bool) -> Candle:

@@ -53,6 +53,7 @@ class CandleStream:
         self._stop = threading.Event()
         self._next = (now_ms() // interval_ms) * interval_ms  # first bucket to deliver closed
         self.last_message_monotonic = time.monotonic()
+        self.last_message_ms: int | None = None  # wall time of the last good push (health)
         self._ws = WebsocketManager(base_url)
         self._ws.daemon = True  # never keep the process alive
         self._ws.ping_sender.daemon = True
@@ -100,6 +101,7 @@ class CandleStream:
                         self.timeframe, c.time_ms)  # fmt: skip
             return
         self.last_message_monotonic = time.monotonic()
+        self.last_message_ms = time.time_ns() // 1_000_000
         with self._emit_lock:
             if c.time_ms >= self._next and not self._stop.is_set():
                 self._deliver(c)

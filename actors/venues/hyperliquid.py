@@ -48,6 +48,7 @@ from actors.venues.base import (
     Subscription,
     VenueError,
     VenueFill,
+    VenueFunding,
     VenueOrder,
     VenuePosition,
     VenueUnavailable,
@@ -68,6 +69,7 @@ INTERVAL_MS = {
 CANDLE_PAGE = 5000
 _CLOID = re.compile(r"^0x[0-9a-f]{32}$")
 FILLS_PAGE = 2000
+FUNDING_PAGE = 500  # userFunding rows per reply
 ORDER_EXPIRY_MS = 60_000  # expiresAfter on orders: past it, unknownOid means "never placed"
 CLOSE_GUARD_MS = 2_000  # venue ms past a bucket's end before the newest bucket counts as closed
 CLOCK_RESYNC_S = 5.0  # paper: re-read the replay clock this often (wall seconds)
@@ -311,6 +313,22 @@ class HyperliquidVenue:
                     windows.append((hi, end))
         rows = [f for f in seen.values() if f.time_ms >= time_ms]
         return sorted(rows, key=lambda f: (f.time_ms, _int_or_str(f.trade_id)))
+
+    def funding_since(self, time_ms: int) -> list[VenueFunding]:
+        """Funding settled at or after ``time_ms``: ``userFunding`` pages (at most
+        ``FUNDING_PAGE`` rows each, oldest first) until a page adds nothing new."""
+        seen: dict[tuple[str, int], VenueFunding] = {}
+        start = time_ms
+        while True:
+            with _transport("userFunding"):
+                page = rep.funding(self.info.user_funding_history(self.account, start))
+            new = [f for f in page if (f.symbol, f.time_ms) not in seen]
+            seen.update(((f.symbol, f.time_ms), f) for f in new)
+            if len(page) < FUNDING_PAGE or not new:
+                break
+            start = max(f.time_ms for f in page)  # inclusive: the same hour's other coins
+        rows = [f for f in seen.values() if f.time_ms >= time_ms]
+        return sorted(rows, key=lambda f: (f.time_ms, f.symbol))
 
     def candles(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> list[Candle]:
         return self._candles(self.info, symbol, timeframe, start_ms, end_ms)

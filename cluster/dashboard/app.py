@@ -37,6 +37,27 @@ def _gate(token: str) -> bool:
     return False
 
 
+def _system(view: views.LiveView) -> None:
+    """Is the live system up: the last heartbeat judged now, each actor, each symbol's feed."""
+    st.subheader("System health")
+    h = view.system
+    if h is not None:
+        show = st.success if h.ok else st.warning if h.status in ("stopped", "none") else st.error
+        show(h.summary)
+    left, right = st.columns(2)
+    with left:
+        rows = views.actors_table(view)
+        if rows:
+            st.dataframe(rows, hide_index=True)
+        else:
+            st.write("no heartbeat recorded yet")
+    with right:
+        rows = views.feeds_table(view)
+        if rows:
+            st.dataframe(rows, hide_index=True)
+        st.dataframe([{"item": k, "state": v} for k, v in view.health], hide_index=True)
+
+
 def _monitor(view: views.LiveView) -> None:
     cols = st.columns(4)
     for i, (name, value) in enumerate(views.kpis(view)):
@@ -50,8 +71,7 @@ def _monitor(view: views.LiveView) -> None:
     with right:
         st.subheader("Reconciliation")
         st.write(views.reconciliation_text(view))
-        st.subheader("System health")
-        st.dataframe([{"item": k, "state": v} for k, v in view.health], hide_index=True)
+    _system(view)
     st.subheader("Open positions (venue against journal)")
     rows = views.positions_table(view)
     if rows:

@@ -123,3 +123,29 @@ def paper_session(data_dir: Path, work: Path, round_trips: int = 3) -> Session:
     open_part = sum(p.realized_pnl - p.fees for p in positions.values())  # the open long's fee
     return Session(orders=len(intents), fills=len(vfills),
                    realized=sum(t.pnl for t in trades) + open_part)  # fmt: skip
+
+
+def heartbeat(data_dir: Path, symbols: tuple[str, ...] = ("BTC",), run_id: int | None = None,
+              venue_ms: int = T0, interval_s: float = 60.0) -> int:  # fmt: skip
+    """A live run with a fresh heartbeat in the format :class:`actors.health.HealthMonitor`
+    writes (its own ``payload``): every actor answered, each symbol's stream connected."""
+    import json
+    import time
+    from types import SimpleNamespace
+
+    from actors.health import HealthMonitor
+    from actors.state.runs import run_started
+
+    rid = run_started(data_dir, "paper") if run_id is None else run_id
+    now = time.time_ns() // 1_000_000
+    system = SimpleNamespace(feed=None, runners=dict.fromkeys(symbols), risk=None, executor=None,
+                             keeper=None, alerter=None)  # fmt: skip
+    mon = HealthMonitor(system, rid, interval_s, clock=lambda: now)
+    mon.last_ok = dict.fromkeys(mon.targets, now - 2_000)
+    mon.feed = {"venue_ms": venue_ms, "silence_s": 30.0,
+                "last_bar_ms": {s: venue_ms - 900_000 for s in symbols},
+                "streams": {s: {"state": "connected", "last_message_ms": now - 1_000,
+                                "reconnects": 0} for s in symbols}}  # fmt: skip
+    with Journal(journal_path(data_dir)) as j:
+        j.record_heartbeat(rid, now, venue_ms, json.dumps(mon.payload()))
+    return rid

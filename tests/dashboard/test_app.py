@@ -55,7 +55,10 @@ def test_gate_shows_no_data_until_the_token_is_given(
 def test_numbers_shown_equal_the_store(
     _isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from tests.dashboard.stores import heartbeat
+
     want = known_journal(_isolated_data_dir)
+    heartbeat(_isolated_data_dir)
     at = _login(_app(monkeypatch), TOKEN)
     shown = {m.label: m.value for m in at.metric}
     assert shown["Realised P&L"] == f"-${abs(want['realized']):,.2f}"
@@ -66,6 +69,11 @@ def test_numbers_shown_equal_the_store(
     assert len(signals) == want["signals"] and "blocked: breaker:kill" in set(signals["outcome"])
     seed = next(f for f in frames if "metric" in f.columns and "result" in f.columns)
     assert set(seed["result"]) <= {"PASS", "FAIL", "unknown"} and len(seed) == 4
+    actors = next(f for f in frames if "actor" in f.columns)
+    assert set(actors["state"]) == {"alive"} and "StrategyRunner BTC" in set(actors["actor"])
+    feeds = next(f for f in frames if "websocket" in f.columns)
+    assert list(feeds["websocket"]) == ["connected"]
+    assert any("running on paper" in str(e.value) for e in at.success)
 
 
 def test_missing_store_is_a_clear_message(

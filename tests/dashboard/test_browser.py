@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.dashboard.server import dashboard
-from tests.dashboard.stores import paper_session
+from tests.dashboard.stores import heartbeat, paper_session
 from tests.live.helpers import wait_for
 
 TOKEN = "correct-horse-battery-staple"
@@ -80,6 +80,7 @@ def test_dashboard_in_a_real_browser(
 
     session = paper_session(_isolated_data_dir, tmp_path / "paper-work")
     assert session.fills >= 7
+    heartbeat(_isolated_data_dir, interval_s=600.0)  # as `fractal live` writes it; fresh for 30 min
     with dashboard(_isolated_data_dir, tmp_path, TOKEN) as srv:
         browser.get(srv.url)
         field = wait_for(
@@ -104,6 +105,7 @@ def test_dashboard_in_a_real_browser(
         wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot") or True, 5,
                  "charts")  # fmt: skip
         body = browser.find_element(By.TAG_NAME, "body").text
+        assert "System health" in body and "running on paper since" in body  # heartbeat judged
         assert TOKEN not in body and "Traceback" not in body and "DeltaGenerator" not in body
         shot = _shot(browser, tmp_path, "dashboard")
         assert shot.stat().st_size > 10_000

@@ -97,3 +97,53 @@ def test_sharpe_of_returns_without_spread_is_undefined_not_huge() -> None:
     _, trades = derive(fills_)
     assert len(trades) == 3
     assert math.isnan(float(metrics(trades)["sharpe"]))
+
+
+def test_system_health_uptime_and_staleness(_isolated_data_dir: Path) -> None:
+    import time
+
+    from actors.reports.views import actors_table, feeds_table, seed_table
+    from tests.dashboard.stores import heartbeat
+
+    known_journal(_isolated_data_dir)
+    v = load_live(_isolated_data_dir)
+    assert v.system is not None and v.system.status == "none"  # no run recorded yet
+    heartbeat(_isolated_data_dir, ("BTC", "ETH"))
+    now = time.time_ns() // 1_000_000
+    v = load_live(_isolated_data_dir, now_ms=now)
+    assert v.system is not None and v.system.status == "live" and v.system.ok, v.system
+    states = {r["actor"]: r["state"] for r in actors_table(v)}
+    assert states == dict.fromkeys(
+        ["DataFeed", "StrategyRunner BTC", "StrategyRunner ETH", "PortfolioRisk", "Executor",
+         "StateKeeper", "Alerter"], "alive")  # fmt: skip
+    feeds = feeds_table(v)
+    assert [(f["symbol"], f["websocket"]) for f in feeds] == [("BTC", "connected"),
+                                                               ("ETH", "connected")]  # fmt: skip
+    assert feeds[0]["last bar (open, venue clock)"].startswith("2025-07-01 23:45")
+    items = dict(v.health)
+    assert items["live system"].startswith("running on paper")
+    assert "only" in items["uptime, last 30 days (wall clock)"]  # seconds of history
+    up = next(r for r in seed_table(v.seed) if r["metric"].startswith("uptime"))
+    assert up["result"] == "unknown" and "100.00%" in up["value"]  # too short to judge
+    later = load_live(_isolated_data_dir, now_ms=now + 10 * 60_000)  # ten minutes, no beat
+    assert later.system is not None and later.system.status == "stale"
+    assert "DOWN or hung" in dict(later.health)["live system"]
+    assert all(r["state"].startswith("unknown") for r in actors_table(later))
+
+
+def test_funding_in_pnl(_isolated_data_dir: Path) -> None:
+    from actors.messages import Funding
+    from actors.state.journal import Journal
+    from tests.dashboard.stores import T0, H
+
+    want = known_journal(_isolated_data_dir)
+    with Journal(journal_path(_isolated_data_dir)) as j:
+        j.record_funding([Funding(source="f", seq=i, symbol="SOL", time_ms=T0 + (5 + i) * H,
+                                  amount=a, rate=1e-5, size=1.0)
+                          for i, a in enumerate((-0.25, -0.5, 0.125))])  # fmt: skip
+    v = load_live(_isolated_data_dir)
+    k = dict(kpis(v))
+    assert v.funding == pytest.approx(-0.625) and k["Funding"] == "-$0.62"
+    net = want["realized"] - 0.625
+    assert k["Net P&L (realised + funding)"] == f"-${abs(net):,.2f}"
+    assert v.unrealized_pnl == pytest.approx(want["unrealized"] + 0.625)  # equity paid it

@@ -26,8 +26,8 @@ class Graph:
 
 
 @contextmanager
-def order_graph(tmp: Path, spec_update: dict[str, Any] | None = None, **executor_kw: Any,
-                ) -> Iterator[Graph]:  # fmt: skip
+def order_graph(tmp: Path, spec_update: dict[str, Any] | None = None, speed: float = 60.0,
+                **executor_kw: Any) -> Iterator[Graph]:  # fmt: skip
     import ray
 
     from actors.alerter import Alerter
@@ -35,7 +35,7 @@ def order_graph(tmp: Path, spec_update: dict[str, Any] | None = None, **executor
     from actors.keeper import StateKeeper
     from actors.venues.factory import make_venue
 
-    with paper(tmp) as px:
+    with paper(tmp, speed=speed) as px:
         spec = px.spec.model_copy(update=spec_update or {})
         alerter = ray.remote(Alerter).options(num_cpus=0).remote()
         keeper = (

@@ -41,15 +41,24 @@ def test_bars_in_order_once_through_silence_and_drops(tmp_path: Path) -> None:
         try:
             assert len(ray.get(feed.history_bars.remote("BTC", None, 2**62))) == 200  # warm-up
             wait_for(lambda: len(ray.get(sink.get.remote())) >= 8, 60, "live bars")
+            h = ray.get(feed.health.remote())  # what the heartbeat carries to the dashboard
+            assert h["streams"]["BTC"]["state"] == "connected" and h["streams"]["BTC"][
+                "reconnects"] == 0 and h["streams"]["BTC"]["last_message_ms"] is not None  # fmt: skip
+            assert h["last_bar_ms"]["BTC"] >= max(t for t, _ in ray.get(sink.get.remote()))
             px.simulator.faults.inject("ws_silent", on=True)
             wait_for(lambda: ray.get(alerter.count.remote("stream_silent")) >= 1, 30,
                      "the watchdog to notice the silent stream")  # fmt: skip
+            h = ray.get(feed.health.remote())
+            assert h["streams"]["BTC"]["reconnects"] >= 1
+            assert h["streams"]["BTC"]["state"] in ("reconnecting", "silent"), h  # no push since
             n = len(ray.get(sink.get.remote()))
             wait_for(lambda: len(ray.get(sink.get.remote())) >= n + 8, 60, "bars while silent")
             px.simulator.faults.inject("ws_silent", on=False)
             px.simulator.faults.inject("ws_drop")
             n = len(ray.get(sink.get.remote()))
             wait_for(lambda: len(ray.get(sink.get.remote())) >= n + 8, 60, "bars after a drop")
+            wait_for(lambda: ray.get(feed.health.remote())["streams"]["BTC"]["state"] == "connected",
+                     30, "the stream to report connected again")  # fmt: skip
             bars = ray.get(sink.get.remote())
             times = [t for t, _ in bars]
             assert all(b - a == TF for a, b in zip(times, times[1:], strict=False)), times

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from actors.messages import Event, Level, OrderIntent, Signal, make_cloid
 from actors.reports.daily import build
-from actors.reports.render import report_path, telegram_summary, write_report
+from actors.reports.render import render_html, report_path, telegram_summary, write_report
 from actors.state import journal_path
 from actors.state.journal import Journal
 from cluster.cli import app
@@ -22,6 +22,7 @@ runner = CliRunner()
 DAY = date(2025, 7, 2)
 D0 = int(datetime(2025, 7, 2, tzinfo=UTC).timestamp() * 1000)
 H = 3_600_000
+DAY_H = 24 * H
 
 
 def _entry(j: Journal, n: int, strategy: str, symbol: str, side: str) -> str:
@@ -90,7 +91,7 @@ def test_figures_equal_independent_computation(_isolated_data_dir: Path) -> None
     assert seed["Sharpe, per trade"].value == f"{want_sharpe:,.2f}"
     assert seed["Sharpe, per trade"].passed is bool(want_sharpe > 1)
     assert seed["critical errors"].passed is False
-    assert seed["uptime"].passed is None  # not journaled: unknown, never a guess
+    assert seed["uptime"].passed is None  # no run recorded: unknown, never a guess
 
     path = write_report(rep)
     assert path == _isolated_data_dir / "reports" / "daily-2025-07-02.html"
@@ -100,6 +101,46 @@ def test_figures_equal_independent_computation(_isolated_data_dir: Path) -> None
     assert "FAIL" in page and "alpha" in page
     text = telegram_summary(rep)
     assert f"+${sum(pnl.values()):,.2f}" in text and "3 trade(s)" in text and "FAIL" in text
+
+
+def test_uptime_runs_and_funding_of_the_day(_isolated_data_dir: Path) -> None:
+    """Wall-clock runs: a crash covered to its last heartbeat, the gap counted down; the day's
+    funding (venue clock) in the P&L, the page and the summary."""
+    import sqlite3
+
+    from actors.messages import Funding
+
+    _journal(_isolated_data_dir)
+    with Journal(journal_path(_isolated_data_dir)) as j:
+        j.record_funding([Funding(source="f", seq=k + 1, symbol="SOL", time_ms=D0 + k * H,
+                                  amount=a, rate=1e-4, size=1.0)
+                          for k, a in ((-1, 5.0), (1, -0.25), (2, -0.5), (30, 9.0))])  # fmt: skip
+    conn = sqlite3.connect(journal_path(_isolated_data_dir))
+    conn.executemany(
+        "INSERT INTO runs(network, start_ms, end_ms, clean, last_seen_ms, venue_first_ms,"
+        " venue_last_ms) VALUES (?,?,?,?,?,?,?)",
+        [("paper", D0, None, 0, D0 + 10 * H, D0 - H, D0 + 3 * H),  # crashed after 10 h
+         ("paper", D0 + 12 * H, D0 + 20 * H, 1, D0 + 20 * H, None, None)],
+    )  # fmt: skip
+    conn.commit()
+    conn.close()
+    rep = build(_isolated_data_dir, DAY, now_ms=D0 + 40 * DAY_H)
+    assert rep.funding == pytest.approx(-0.75)  # the day's two settlements only
+    assert rep.net_pnl == pytest.approx(rep.realized_pnl - 0.75)
+    assert rep.uptime_day is not None and rep.uptime_day.up_ms == 18 * H
+    assert rep.uptime_day.span_ms == 24 * H  # from the first run's start to the day's end
+    health = dict(rep.health)
+    assert health["uptime that day (wall clock)"].startswith("75.00% (18h")
+    assert "#1 paper" in health["live runs that day"] and "no end recorded" in health[
+        "live runs that day"] and "clean stop" in health["live runs that day"]  # fmt: skip
+    assert health["runs that traded this day (venue clock)"].startswith("#1 paper")
+    assert "stopped cleanly" in health["live system now"]
+    seed = {c.name.split(" (")[0]: c for c in rep.seed}
+    assert seed["uptime"].passed is None  # 6 h down < 1 % of 30 days: one day cannot judge it
+    assert "only 1d 0h of history" in seed["uptime"].value
+    page = render_html(rep)
+    assert "-$0.75" in page and "75.00%" in page
+    assert "funding -$0.75" in telegram_summary(rep)
 
 
 def test_cli_replayed_day_and_empty_day(_isolated_data_dir: Path) -> None:

@@ -15,6 +15,7 @@ from actors.venues.base import (
     PlaceResult,
     Side,
     Venue,
+    VenueFunding,
     VenueUnavailable,
 )
 from tests.venues.conftest import Harness
@@ -35,6 +36,15 @@ def mid(v: Venue, symbol: str) -> float:
 def test_venue_satisfies_the_protocol(harness: Harness) -> None:
     assert isinstance(harness.venue, Venue)
     assert harness.venue.equity() > 0
+
+
+def test_funding_history_reads_as_records(harness: Harness) -> None:
+    """Every venue answers its funding history as VenueFunding rows at or after the start,
+    oldest first (a fresh account holds none: the settlement itself is in tests/live)."""
+    v = harness.venue
+    rows = v.funding_since(v.now_ms() - 7 * 86_400_000)
+    assert isinstance(rows, list) and all(isinstance(r, VenueFunding) for r in rows)
+    assert [r.time_ms for r in rows] == sorted(r.time_ms for r in rows)
 
 
 def test_limit_order_rests_and_cancels_by_cloid(harness: Harness) -> None:

@@ -147,3 +147,30 @@ def test_recorded_positions_and_fills(recorded: dict[str, Any]) -> None:
     fills = rep.fills(recorded["userFills__samples"])
     assert len({f.trade_id for f in fills}) == len(fills) > 0
     assert fills[0].side == "buy" and fills[0].trade_id == "882779857052503"
+
+
+def test_recorded_user_funding() -> None:
+    """Hyperliquid's recorded ``userFunding`` reply: ``usdc`` is what the account received —
+    a short receives a positive rate, a long pays it (checked on every row)."""
+    import yaml
+
+    cassette = HL_RECORDED / "sdk_cassettes" / "test_user_funding_history_without_end_time.yaml"
+    raw = json.loads(yaml.safe_load(cassette.read_text())["interactions"][0]["response"]["body"]
+                     ["string"])  # fmt: skip
+    rows = rep.funding(raw)
+    assert len(rows) == len(raw) > 10
+    for r, f in zip(raw, rows, strict=True):
+        assert (f.symbol, f.time_ms, f.amount) == (r["delta"]["coin"], r["time"],
+                                                   float(r["delta"]["usdc"]))  # fmt: skip
+        if f.rate and f.size and f.amount:
+            assert (f.amount > 0) == (f.size * f.rate < 0), r
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [{"not": "a list"}, [{"time": 1, "delta": {"type": "funding", "coin": "BTC", "usdc": "x"}}],
+     [{"time": "1", "delta": {"type": "funding", "coin": "BTC", "usdc": "1"}}], [{"time": 1}]],
+)  # fmt: skip
+def test_malformed_user_funding_is_malformed(reply: Any) -> None:
+    with pytest.raises(rep.MalformedReply):
+        rep.funding(reply)

@@ -74,6 +74,7 @@ class OkxApi:
             ("trade/fills", self.fills), ("trade/fills-history", self.fills),
             ("account/balance", self.balance), ("account/positions", self.positions),
             ("account/config", self.config), ("asset/currencies", self.currencies),
+            ("account/bills", self.bills), ("account/bills-archive", self.bills),
         ):  # fmt: skip
             get(f"{V5}/{path}", handler)
         for path, handler in (
@@ -445,6 +446,14 @@ class OkxApi:
                     "greeksType": "PA", "label": "loopback", "level": "Lv1", "levelTmp": "",
                     "mgnIsoMode": "automatic", "perm": "read_only,trade", "posMode": mode,
                     "roleType": "0", "uid": "44705892343619584"}])  # fmt: skip
+
+    async def bills(self, request: web.Request) -> web.Response:
+        """``/account/bills(-archive)``: ccxt's funding history (type 8). The loopback engine
+        settles no funding (as the Binance loopback's ``/fapi/v1/income``), so no bills."""
+        p = await self._signed(request)
+        if isinstance(p, web.Response):
+            return p
+        return ok([])
 
     async def currencies(self, request: web.Request) -> web.Response:
         """``/asset/currencies`` (ccxt's ``load_markets`` reads it when keys are set)."""

@@ -81,6 +81,47 @@ def as_bars(
     return bars
 
 
+_NAT = np.iinfo(np.int64).min  # pandas' integer NaT
+
+
+@njit(cache=True, nogil=True)
+def pack_bars(
+    o: np.ndarray,
+    h: np.ndarray,
+    lo: np.ndarray,
+    c: np.ndarray,
+    v: np.ndarray,
+    t: np.ndarray,
+    per_ms: int,
+    bars: np.ndarray,
+) -> tuple[bool, bool, bool]:
+    """Fill ``bars`` from the frame's columns and integer open times ``t`` (``per_ms`` ticks per
+    ms) in one pass; returns ``(times strictly increasing, prices finite, t exact in ms)``.
+
+    Why: packing, the finiteness check, the order check and the ms conversion were four
+    passes with full-length temporaries (~0.1 s at 1M bars, serial before the parallel part of
+    ``detect``). With a flag false nothing is promised about ``bars`` (the caller raises, or
+    converts the times itself when they are not whole milliseconds).
+    """
+    inc, fin, exact = True, True, True
+    for i in range(bars.shape[0]):
+        bars[i, OPEN] = o[i]
+        bars[i, HIGH] = h[i]
+        bars[i, LOW] = lo[i]
+        bars[i, CLOSE] = c[i]
+        bars[i, VOLUME] = v[i]
+        if not (np.isfinite(o[i]) and np.isfinite(h[i]) and np.isfinite(lo[i])
+                and np.isfinite(c[i])):  # fmt: skip
+            fin = False
+        if i > 0 and (t[i] <= t[i - 1] or t[i] == _NAT or t[i - 1] == _NAT):
+            inc = False
+        q = t[i] // per_ms
+        if q * per_ms != t[i]:
+            exact = False
+        bars[i, TIME] = float(q)
+    return inc, fin, exact
+
+
 def check_bars(bars: np.ndarray, *deps: tuple[str, np.ndarray, int]) -> None:
     """Reject bars (and dependency outputs ``(name, array, ncols)``) a step cannot read safely."""
     if not isinstance(bars, np.ndarray) or bars.ndim != 2 or bars.shape[1] != BAR_FIELDS:

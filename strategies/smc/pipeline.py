@@ -33,11 +33,12 @@ from strategies.smc import (
     swings,
     zones,
 )
-from strategies.smc._common import BAR_FIELDS, CLOSE, HIGH, LOW, OPEN, TIME
+from strategies.smc._common import BAR_FIELDS, TIME, pack_bars
 from strategies.smc._frame import FrameLayout
 from strategies.smc._schedule import Task, resolve_threads, run_graph
 
 REQUIRED = ("open", "high", "low", "close")
+_TICKS_PER_MS = {"ms": 1, "us": 1_000, "ns": 1_000_000}
 
 
 class CoreParams(BaseModel):
@@ -237,16 +238,23 @@ def bars_from_frame(df: pd.DataFrame) -> np.ndarray:
     if not isinstance(df.index, pd.DatetimeIndex):
         raise ValueError("OHLC frame needs a DatetimeIndex of bar open times")
     idx = df.index if df.index.tz is not None else df.index.tz_localize("UTC")
-    if len(idx) > 1 and not (idx[1:] > idx[:-1]).all():
+    n = len(df)
+
+    def col(name: str) -> np.ndarray:
+        return np.ascontiguousarray(df[cols[name]].to_numpy(dtype=np.float64))
+
+    vol = col("volume") if "volume" in cols else np.zeros(n)
+    bars = np.empty((n, BAR_FIELDS), dtype=np.float64)
+    per_ms = _TICKS_PER_MS.get(idx.unit, 0)
+    o, h, lo, c = (col(name) for name in REQUIRED)
+    inc, finite, exact = pack_bars(o, h, lo, c, vol, idx.asi8, max(per_ms, 1), bars)
+    if n > 1 and not inc:
         raise ValueError("bar times must be strictly increasing (sort and de-duplicate first)")
-    bars = np.empty((len(df), BAR_FIELDS), dtype=np.float64)
-    for j, name in zip((OPEN, HIGH, LOW, CLOSE), REQUIRED, strict=True):
-        bars[:, j] = df[cols[name]].to_numpy(dtype=np.float64)
-    if not np.isfinite(bars[:, :4]).all():
+    if not finite:
         bad = int((~np.isfinite(bars[:, :4])).any(axis=1).sum())
         raise ValueError(f"OHLC frame has {bad} row(s) with NaN or infinite prices")
-    bars[:, 4] = df[cols["volume"]].to_numpy(np.float64) if "volume" in cols else 0.0
-    bars[:, TIME] = idx.as_unit("ms").asi8.astype(np.float64)
+    if not (exact and per_ms):  # times that are not whole ms: pandas' own conversion
+        bars[:, TIME] = idx.as_unit("ms").asi8.astype(np.float64)
     return bars
 
 

@@ -85,6 +85,7 @@ class Executor:
         self.entries: dict[str, float] = {}  # venue entry price per open position
         self.unrealized: dict[str, float] = {}  # venue unrealised P&L per open position
         self.equity = 0.0
+        self.as_of_ms = 0  # venue time of the last account read (positions, equity)
         self.unknown: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, sent wall s)
         self.resting: dict[str, tuple[OrderIntent, int]] = {}  # entry cloid -> (intent, venue ms)
         self._submitted: set[str] = set()  # entry cloids handled by this incarnation
@@ -149,13 +150,31 @@ class Executor:
         with self._lock:
             crash_point(self.crash, "K1")
             self._submitted.add(intent.cloid)
-            if not ray.get(self.keeper.record_intent.remote(intent)):  # persist before send
+            if not ray.get(self.keeper.record_intent.remote(intent)) and not self._ours(intent):
                 self._event(Level.INFO, "duplicate_intent",
                             f"{intent.symbol} intent {intent.cloid} already journaled: not resent")  # fmt: skip
                 return self.portfolio()
             crash_point(self.crash, "K2")
             self._send(intent, stamp(trace, "journaled"))
             return self.portfolio()  # submit() sends it to PortfolioRisk with the acknowledgement
+
+    def _ours(self, intent: OrderIntent) -> bool:
+        """``record_intent`` said "already journaled": was it this very call? The StateKeeper
+        is retried by Ray when it dies mid-call, so a retry after the first attempt committed
+        answers False for an intent nobody has sent. It is ours to send when the journal holds
+        this intent with no order update and no other path here knows the cloid (intents left
+        by a previous incarnation are rebuilt into ``unknown`` before any submit)."""
+        import ray
+
+        if intent.cloid in self.unknown:
+            return False
+        stored = ray.get(self.keeper.intent.remote(intent.cloid))
+        fields = {"source", "seq"}
+        return (
+            stored is not None
+            and stored.model_dump(exclude=fields) == intent.model_dump(exclude=fields)
+            and ray.get(self.keeper.order_status.remote(intent.cloid)) is None
+        )
 
     def attach(self, risk: Any) -> None:
         """The PortfolioRisk actor to keep informed (created after the Executor)."""
@@ -169,8 +188,17 @@ class Executor:
             equity=self.equity, positions=dict(self.positions), pending=frozenset(pending),
             blocked=frozenset(self.blocked), reconciled=self.reconciled,
             entries=dict(self.entries), unrealized=dict(self.unrealized),
-            venue_failures=self.venue.failures(),
+            venue_failures=self.venue.failures(), as_of_ms=self.as_of_ms,
         )  # fmt: skip
+
+    def fresh_view(self) -> PortfolioState:
+        """Fills synced and the account read from the venue now: PortfolioRisk asks for it when
+        its view is older than the bar it decides on (a stop filled in that bar, the equity the
+        size is computed from), so a decision never depends on when the last poll happened."""
+        with self._lock:
+            self._sync_fills()
+            self._refresh_account()
+            return self.portfolio()
 
     def reconcile_now(self) -> dict[str, Any]:
         with self._lock:
@@ -455,6 +483,7 @@ class Executor:
         self.entries = {p.symbol: p.entry_price for p in held}
         self.unrealized = {p.symbol: p.unrealized_pnl for p in held}
         self.equity = self.venue.equity()
+        self.as_of_ms = self.venue.now_ms()
         self.keeper.record_equity.remote(self.venue.now_ms(), self.equity)
 
     def _metrics(self) -> dict[str, Any]:

@@ -58,6 +58,9 @@ class PortfolioState:
     marks: dict[str, float] = field(default_factory=dict)
     returns: Mapping[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     peak_equity: float = 0.0
+    # venue time (ms) of the account read this view carries (0: unknown): a decision for a bar
+    # that closed later asks the Executor for a fresh view (equity and positions as of that bar)
+    as_of_ms: int = 0
 
     def open_symbols(self) -> set[str]:
         """Symbols that hold or are about to hold a position."""

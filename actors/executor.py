@@ -189,7 +189,19 @@ class Executor:
             blocked=frozenset(self.blocked), reconciled=self.reconciled,
             entries=dict(self.entries), unrealized=dict(self.unrealized),
             venue_failures=self.venue.failures(), as_of_ms=self.as_of_ms,
+            in_flight=self._in_flight_notional(),
         )  # fmt: skip
+
+    def _in_flight_notional(self) -> tuple[tuple[str, str, float], ...]:
+        """Entries sent and not filled: resting (at their limit price) and unknown (at their
+        price, a market entry at its stop: the price is not known before the fill)."""
+        out = []
+        for intent, _ in [*self.unknown.values(), *self.resting.values()]:
+            px = intent.price or intent.stop
+            if intent.purpose == "entry" and px:
+                g = 1.0 if intent.side == "buy" else -1.0
+                out.append((intent.cloid, intent.symbol, g * intent.size * px))
+        return tuple(sorted(set(out)))
 
     def fresh_view(self) -> PortfolioState:
         """Fills synced and the account read from the venue now: PortfolioRisk asks for it when

@@ -90,6 +90,7 @@ class PortfolioRisk:
         # the same entries' intents and submit results: re-submitted when the Executor died
         # before acknowledging (its journal decides whether the first attempt was sent)
         self._submits: dict[str, tuple[OrderIntent, Any]] = {}
+        self._notional: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, ref price)
         self._seq = time.time_ns() // 1000
         self._breakers()  # a restart with a tripped breaker comes up HALTED, and says so
         self._check_loss_streak()
@@ -111,6 +112,7 @@ class PortfolioRisk:
         its view after that, so the entry is no longer counted in flight here."""
         self._in_flight.pop(cloid, None)
         self._submits.pop(cloid, None)
+        self._notional.pop(cloid, None)
         self.on_portfolio(state)
 
     def _resubmit_lost(self) -> None:
@@ -125,9 +127,9 @@ class PortfolioRisk:
             return
         refs = [ref for _, ref in self._submits.values()]
         done, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
-        finished = {id(r) for r in done}
+        finished = set(done)
         for cloid, (intent, ref) in list(self._submits.items()):
-            if id(ref) not in finished:
+            if ref not in finished:
                 continue
             try:
                 ray.get(ref)
@@ -174,11 +176,17 @@ class PortfolioRisk:
             if now - sent > self.submit_timeout_s:
                 del self._in_flight[cloid]
                 self._submits.pop(cloid, None)
+                self._notional.pop(cloid, None)
                 self._event(Level.CRITICAL, "submit_unknown",
                             f"{symbol} entry {cloid}: executor did not acknowledge within "
                             f"{self.submit_timeout_s:g} s")  # fmt: skip
         flying = {symbol for symbol, _ in self._in_flight.values()}
-        return replace(self.state, pending=self.state.pending | flying)
+        known = {c for c, _, _ in self.state.in_flight}
+        extra = tuple((c, i.symbol, (1.0 if i.side == "buy" else -1.0) * i.size * (i.price or px))
+                      for c, (i, px) in self._notional.items()
+                      if c in self._in_flight and c not in known)  # fmt: skip
+        return replace(self.state, pending=self.state.pending | flying,
+                       in_flight=self.state.in_flight + extra)  # fmt: skip
 
     # ----- automatic circuit breakers ----------------------------------------------------------
     def _watch(self, force: bool) -> None:
@@ -300,8 +308,9 @@ class PortfolioRisk:
         )  # fmt: skip
         # in flight until the Executor acknowledges it with its new view (on_submitted)
         self._in_flight[intent.cloid] = (signal.symbol, time.monotonic())
-        ref = self.executor.submit.remote(intent, stamp(trace, "risk_out"))
-        self._submits[intent.cloid] = (intent, ref)
+        sent = self.executor.submit.remote(intent, stamp(trace, "risk_out"))
+        self._submits[intent.cloid] = (intent, sent)
+        self._notional[intent.cloid] = (intent, ref)
         return decision
 
     def _states(self) -> dict[str, BreakerState]:

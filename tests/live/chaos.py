@@ -20,6 +20,7 @@ from typing import Any
 
 from actors import system
 from actors.venues.factory import make_venue
+from actors.venues.hyperliquid import CLOSE_GUARD_MS
 from actors.venues.paper import PaperExchange
 from strategies.risk import Limits
 from tests.conftest import MARKET
@@ -67,12 +68,19 @@ class Session:
         self.kills.append((step, kind))
 
     def step(self) -> int:
-        """Advance the venue clock to the next bar close; returns the closed bar's open time."""
-        return int(self.paper.simulator.step_bar()) - self.tf_ms
+        """Advance the venue clock to the next close of a bar of the live timeframe (the
+        simulator's own price path in between); returns the closed bar's open time."""
+        sim = self.paper.simulator
+        now = sim.clock.now_ms()
+        close = (now // self.tf_ms + 1) * self.tf_ms
+        # the venue counts its newest bucket closed CLOSE_GUARD_MS after its end (as Hyperliquid)
+        sim.clock.advance(ms=close + CLOSE_GUARD_MS - now)
+        return close - self.tf_ms
 
     def settle(self, bar_ms: int, timeout_s: float = 120.0) -> None:
         """Wait until the step that closed ``bar_ms`` has been handled end to end."""
         live = self.live
+        wait_for = _wait_for
         wait_for(lambda: _published(call(lambda: live.feed.stats.remote()), self.symbols, bar_ms),
                  timeout_s, f"the feed to publish bar {bar_ms}")  # fmt: skip
         signals = []
@@ -91,6 +99,10 @@ class Session:
                  "an executor poll after the step")  # fmt: skip
 
 
+def _wait_for(pred: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    return wait_for(pred, timeout_s, what, every_s=0.005)  # each probe is a Ray round trip
+
+
 def _published(stats: dict[str, Any] | None, symbols: tuple[str, ...], bar_ms: int) -> bool:
     return stats is not None and all(stats["last_closed"].get(s, -1) >= bar_ms for s in symbols)
 
@@ -102,7 +114,7 @@ def _at(state: dict[str, Any] | None, bar_ms: int) -> dict[str, Any] | None:
 @contextmanager
 def session(tmp: Path, prefix: str, symbols: tuple[str, ...] = ("BTC",), timeframe: str = "1m",
             strategy: str = "bos_orderblock", warmup_bars: int = 300,
-            start_ms: int = START_MS) -> Iterator[Session]:  # fmt: skip
+            start_ms: int = START_MS, **config: Any) -> Iterator[Session]:  # fmt: skip
     """A fresh simulator (manual clock) and live system; stopped cleanly on exit."""
     with PaperExchange(market_dir=MARKET, state_dir=tmp / "paper", symbols=list(symbols),
                        speed=1.0, clock="manual", start_ms=start_ms) as px:  # fmt: skip
@@ -112,7 +124,8 @@ def session(tmp: Path, prefix: str, symbols: tuple[str, ...] = ("BTC",), timefra
             spec=spec, data_dir=tmp / "data",
             symbols=tuple(system.SymbolPlan(s, strategy) for s in symbols), timeframe=timeframe,
             limits=Limits(risk_fraction=0.01, max_open_positions=3, max_leverage=2.0),
-            warmup_bars=warmup_bars, snapshot_s=3600.0, reconcile_s=3600.0, poll_s=0.2,
+            warmup_bars=warmup_bars, **{"snapshot_s": 3600.0, "reconcile_s": 3600.0,
+                                        "poll_s": 0.2, **config},
         )  # fmt: skip
         live = system.start(cfg, namespace_prefix=prefix)
         venue = make_venue(px.spec)
@@ -197,4 +210,52 @@ def diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
                 out.append(f"{k}: only fault-free {sorted(sa - sb)}; only chaos {sorted(sb - sa)}")
             else:
                 out.append(f"{k}: {a[k]} != {b[k]}")
+    return out
+
+
+def problems(s: Session) -> list[str]:
+    """What the soak calls "lost": venue orders or fills without a journaled intent, journal and
+    venue disagreeing (fills, positions, open orders), intents still unknown, two venue orders
+    for one signal, positions without exactly one reduce-only stop on the venue."""
+    from actors.state import journal_path
+    from actors.state.journal import Journal
+
+    v = s.venue
+    out: list[str] = []
+    positions = {p.symbol: p.size for p in v.positions() if p.size != 0.0}
+    open_orders = v.open_orders()
+    fills = v.fills_since(0)
+    held = s.paper.simulator.venue.cloids
+    account = s.paper.spec.account_address.lower()
+    with Journal.open_readonly(journal_path(s.live.config.data_dir)) as j:
+        cloids = {o.cloid for o in open_orders if o.cloid} | {f.cloid for f in fills if f.cloid}
+        out += [f"orphan venue order {c}" for c in sorted(cloids) if j.intent(c) is None]
+        jfills = {f.trade_id for f in j.fills()}
+        vfills = {f.trade_id for f in fills}
+        if jfills != vfills:
+            out.append(f"fills: journal-only {sorted(jfills - vfills)}, "
+                       f"venue-only {sorted(vfills - jfills)}")  # fmt: skip
+        jpos = {k: p.size for k, p in j.positions().items() if p.size != 0.0}
+        if set(jpos) != set(positions) or any(abs(jpos[k] - positions[k]) > 1e-9 for k in jpos):
+            out.append(f"positions: journal {jpos} != venue {positions}")
+        jopen = {i.cloid for i in j.open_intents()}
+        vopen = {o.cloid for o in open_orders}
+        if jopen != vopen:
+            out.append(f"open orders: journal-only {sorted(jopen - vopen)}, "
+                       f"venue-only {sorted(vopen - jopen)}")  # fmt: skip
+        all_cloids = j._read(lambda c: [r[0] for r in c.execute("SELECT cloid FROM intents")])
+        per_signal: dict[str, int] = {}
+        for c in all_cloids:
+            if j.order_status(c) == "unknown":
+                out.append(f"intent {c} still unknown")
+            i = j.intent(c)
+            if i is not None and i.purpose == "entry" and i.signal_id and (account, c) in held:
+                per_signal[i.signal_id] = per_signal.get(i.signal_id, 0) + 1
+    out += [f"{n} venue orders for signal {sid}" for sid, n in per_signal.items() if n > 1]
+    for sym, size in positions.items():
+        closing = "sell" if size > 0 else "buy"
+        stops = [o for o in open_orders if o.symbol == sym and o.kind == "stop_loss"
+                 and o.reduce_only and o.side == closing]  # fmt: skip
+        if len(stops) != 1 or abs(stops[0].remaining - abs(size)) > 1e-9:
+            out.append(f"{sym} position {size} has stops {[o.remaining for o in stops]}")
     return out

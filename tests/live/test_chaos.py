@@ -6,6 +6,7 @@ are comparable bar for bar."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -25,6 +26,15 @@ def _run(tmp: Path, tag: str, kills: dict[int, list[str]], in_flight: bool = Fal
         return chaos.ledger(s), s.kills
 
 
+def _same(tmp: Path, reference: dict[str, object], faulty: dict[str, object], what: str) -> None:
+    """Equal ledgers, or every difference spelled out (both ledgers kept as JSON in ``tmp``)."""
+    problems = chaos.diff(reference, faulty)
+    if problems:
+        path = tmp / "ledgers.json"
+        path.write_text(json.dumps({"fault_free": reference, "chaos": faulty}, default=str))
+        raise AssertionError(f"{what}; ledgers in {path}:\n" + "\n".join(problems))
+
+
 def test_each_actor_type_killed_once_ledger_equals_fault_free_run(tmp_path: Path) -> None:
     reference, _ = _run(tmp_path, "ref", {})
     # the session must trade, or equal ledgers prove nothing
@@ -33,7 +43,7 @@ def test_each_actor_type_killed_once_ledger_equals_fault_free_run(tmp_path: Path
     plan = chaos.schedule(SEED, STEPS)
     faulty, done = _run(tmp_path, "chaos", plan)
     assert sorted(k for _, k in done) == sorted(chaos.ACTOR_TYPES)
-    assert chaos.diff(reference, faulty) == [], f"seed {SEED}, kills {done}"
+    _same(tmp_path, reference, faulty, f"seed {SEED}, kills {done}")
 
 
 @pytest.mark.slow
@@ -46,4 +56,4 @@ def test_kills_while_a_bar_is_in_flight_ledger_equals_fault_free_run(
     reference, _ = _run(tmp_path, "ref", {}, steps=60)
     plan = chaos.schedule(seed, 60)
     faulty, done = _run(tmp_path, "chaos", plan, in_flight=True, steps=60)
-    assert chaos.diff(reference, faulty) == [], f"seed {seed}, kills {done}"
+    _same(tmp_path, reference, faulty, f"seed {seed}, kills {done}")

@@ -85,7 +85,9 @@ class Executor:
         self.entries: dict[str, float] = {}  # venue entry price per open position
         self.unrealized: dict[str, float] = {}  # venue unrealised P&L per open position
         self.equity = 0.0
-        self.as_of_ms = 0  # venue time of the last account read (positions, equity)
+        # venue time of the last full sync (fills, unknown orders, expiries, then the account):
+        # set only by the constructor and fresh_view, so a view carrying it is complete as of then
+        self.as_of_ms = 0
         self.unknown: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, sent wall s)
         self.resting: dict[str, tuple[OrderIntent, int]] = {}  # entry cloid -> (intent, venue ms)
         self._submitted: set[str] = set()  # entry cloids handled by this incarnation
@@ -105,6 +107,7 @@ class Executor:
                 log.info("restart: %s", line)
             self._reconcile()
             protection.tidy_all(self)  # e.g. a crash between placing a new stop and cancelling
+            self.as_of_ms = self.venue.now_ms()  # reconciled and read from the venue just now
         self._last_reconcile = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="executor", daemon=True)
         self._thread.start()
@@ -204,12 +207,14 @@ class Executor:
         return tuple(sorted(set(out)))
 
     def fresh_view(self) -> PortfolioState:
-        """Fills synced and the account read from the venue now: PortfolioRisk asks for it when
-        its view is older than the bar it decides on (a stop filled in that bar, the equity the
-        size is computed from), so a decision never depends on when the last poll happened."""
+        """A full poll and the account read from the venue now: PortfolioRisk asks for it when
+        its view is older than the bar it decides on (a stop filled in that bar, an entry whose
+        TTL ended with it, the equity the size comes from), so a decision never depends on when
+        the background loop last polled."""
         with self._lock:
-            self._sync_fills()
+            self._poll()  # fills, unknown orders, entries past their TTL: all as of now
             self._refresh_account()
+            self.as_of_ms = self.venue.now_ms()
             return self.portfolio()
 
     def reconcile_now(self) -> dict[str, Any]:
@@ -443,7 +448,11 @@ class Executor:
             answered, found = look_up(self.venue, intent, attempts=1)
             if found is not None:
                 upd = update_from_venue(intent, found, self.venue.now_ms())
-            elif answered and (now_wall - sent) * 1000 > UNKNOWN_GIVE_UP_MS:
+                self.keeper.record_order_update.remote(upd)
+                self._on_update(intent, upd)
+                recovery.placed_at(self, intent, found.time_ms)
+                continue
+            if answered and (now_wall - sent) * 1000 > UNKNOWN_GIVE_UP_MS:
                 upd = update_of(intent, "canceled", self.venue.now_ms(),
                                 error="never placed: not found after its expiry")  # fmt: skip
             else:
@@ -495,7 +504,6 @@ class Executor:
         self.entries = {p.symbol: p.entry_price for p in held}
         self.unrealized = {p.symbol: p.unrealized_pnl for p in held}
         self.equity = self.venue.equity()
-        self.as_of_ms = self.venue.now_ms()
         self.keeper.record_equity.remote(self.venue.now_ms(), self.equity)
 
     def _metrics(self) -> dict[str, Any]:

@@ -52,20 +52,24 @@ def _entries(journal: Path) -> list[str]:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> list[int]:
-    """SIGKILL the CLI's process group; then any descendant that left the group (by pid)."""
-    tree = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+    """SIGKILL the CLI's process group and, in the same instant, every process of its tree:
+    Ray's worker processes put themselves in process groups of their own, so the group alone
+    would leave them to notice their raylet's death by themselves. Returns the tree's pids
+    that were outside the group (killed by pid)."""
+    tree = [c for c in psutil.Process(proc.pid).children(recursive=True)]
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(30)
-    survivors = []
-    for pid in tree[1:]:
+    outside = []
+    for p in tree:
         try:
-            p = psutil.Process(pid)
-            if p.status() != psutil.STATUS_ZOMBIE:
-                survivors.append(pid)
-                p.kill()
-        except psutil.NoSuchProcess:
+            if os.getpgid(p.pid) != proc.pid:
+                outside.append(p.pid)
+            p.kill()
+        except (psutil.NoSuchProcess, ProcessLookupError):
             continue
-    return survivors
+    proc.wait(30)
+    gone, alive = psutil.wait_procs(tree, timeout=30)
+    assert not alive, f"processes of the killed CLI still alive: {[p.pid for p in alive]}"
+    return outside
 
 
 @pytest.mark.slow
@@ -81,11 +85,12 @@ def test_sigkill_of_the_whole_cli_then_restart_converges(_isolated_data_dir: Pat
                  "the first entry intent in the journal", every_s=0.01)  # fmt: skip
         assert proc.poll() is None, (data.parent / "first-run.log").read_text()[-3000:]
     finally:
-        survivors = _kill_group(proc) if proc.poll() is None else []
+        if proc.poll() is None:
+            _kill_group(proc)
         out.close()
+    # the driver, the simulator thread, Ray and every actor died at once: nothing of the old
+    # system can still send an order
     assert proc.returncode == -signal.SIGKILL
-    # the whole group died with the driver: nothing of the old system can still send orders
-    assert survivors == [], f"processes outside the CLI's group survived: {survivors}"
     before = _entries(journal)
     assert before
 

@@ -179,8 +179,8 @@ def ledger(s: Session) -> dict[str, Any]:
         intents = {}
         for c in cloids:
             i = j.intent(c)
-            intents[c] = (i.purpose, i.symbol, i.side, i.size, i.kind, i.price, i.trigger_price,
-                          j.order_status(c))  # fmt: skip
+            intents[c] = (i.purpose, i.symbol, i.side, _sig(i.size), i.kind, _sig(i.price),
+                          _sig(i.trigger_price), j.order_status(c))  # fmt: skip
         jfills = sorted((f.cloid, f.symbol, f.side, f.size, f.price) for f in j.fills())
         jpos = {k: p.size for k, p in j.positions().items() if p.size != 0.0}
         pnl = round(sum(t.pnl for t in j.trades(1_000_000)), 6)
@@ -194,6 +194,14 @@ def ledger(s: Session) -> dict[str, Any]:
         "journal_positions": jpos,
         "journal_pnl": pnl,
     }
+
+
+def _sig(x: float | None) -> float | None:
+    """10 significant digits. A restarted StrategyRunner rebuilds its stream from the feed's
+    kept history (fewer bars than the original run had seen), so a stop or target level can
+    differ from the fault-free run's in the last bits of the float (~1e-13 relative); the venue
+    rounds every price to 5 significant digits, and its own records are compared exactly."""
+    return None if x is None else float(f"{x:.10g}")
 
 
 def diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:

@@ -15,7 +15,7 @@ import pytest
 from tests.live import chaos
 
 pytestmark = pytest.mark.usefixtures("ray_session")
-STEPS = 40
+STEPS = 30
 SEED = int(os.environ.get("FRACTAL_CHAOS_SEED", "18"))
 
 

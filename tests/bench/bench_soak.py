@@ -13,7 +13,7 @@ runner at the bar, every signal decided, every approved entry acknowledged, fill
 stall is measured, never hidden. Every ``--fault-every`` steps one fault, in a seeded rotation:
 
 * ``http_5xx_exchange`` / ``http_5xx_info``: the next request gets a 500;
-* ``rate_limit_429``: the IP budget drops to nothing for one step (every request a 429);
+* ``rate_limit_429``: the IP budget drops to nothing for 2 wall seconds (every request a 429);
 * ``timeout_after_accept``: the next order is applied but its reply never comes (1 s hang);
 * ``ws_silence``: market-data pushes stop for a few steps (the feed's watchdog reconnects);
 * ``kill_<actor>``: ``ray.kill(no_restart=False)`` of one actor type (Ray restarts it).
@@ -35,6 +35,7 @@ import random
 import secrets
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ FAULTS = ("http_5xx_exchange", "http_5xx_info", "rate_limit_429", "timeout_after
           "ws_silence", "kill_feed", "kill_runner", "kill_risk", "kill_executor", "kill_keeper",
           "kill_alerter")  # fmt: skip
 WS_SILENT_STEPS = 3
+BURST_429_S = 2.0
 
 
 def inject(s: Any, fault: str, step: int) -> None:
@@ -56,8 +58,9 @@ def inject(s: Any, fault: str, step: int) -> None:
         f.inject("http_5xx", count=1, path="/exchange")
     elif fault == "http_5xx_info":
         f.inject("http_5xx", count=1, path="/info")
-    elif fault == "rate_limit_429":
+    elif fault == "rate_limit_429":  # a burst: every request a 429 for BURST_429_S wall seconds
         f.inject("rate_limit", weight_per_min=1)
+        threading.Timer(BURST_429_S, lambda: setattr(f, "rate_limit_per_min", None)).start()
     elif fault == "timeout_after_accept":
         f.inject("timeout_after_accept", count=1, hang_seconds=1.0)
     elif fault == "ws_silence":
@@ -68,9 +71,7 @@ def inject(s: Any, fault: str, step: int) -> None:
 
 def clear(s: Any, fault: str) -> None:
     f = s.paper.simulator.faults
-    if fault == "rate_limit_429":
-        f.rate_limit_per_min = None
-    elif fault == "ws_silence":
+    if fault == "ws_silence":
         f.inject("ws_silent", on=False)
 
 
@@ -188,7 +189,7 @@ def main() -> None:
         "uptime": {"steps_settled": steps - len(stalls), "steps": steps,
                    "fraction": (steps - len(stalls)) / steps, "stalls": stalls[:20]},
         "orders": counts, "faults_injected": faults, "faults_total": sum(faults.values()),
-        "actor_restarts": len([f for f in faults if f.startswith("kill_")]),
+        "actor_kills": sum(n for f, n in faults.items() if f.startswith("kill_")),
         "breaker_trips_resumed": trips,
         "rss_mb": {"after_first_quarter": round(q[2], 1), "end": round(full[-1][2], 1),
                    "growth": round(growth, 4), "tolerance": args.rss_tolerance,

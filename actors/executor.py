@@ -87,6 +87,9 @@ class Executor:
         self.entries: dict[str, float] = {}  # venue entry price per open position
         self.unrealized: dict[str, float] = {}  # venue unrealised P&L per open position
         self.equity = 0.0
+        # venue time of the last full sync (fills, unknown orders, expiries, then the account):
+        # set only by the constructor and fresh_view, so a view carrying it is complete as of then
+        self.as_of_ms = 0
         self.unknown: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, sent wall s)
         self.resting: dict[str, tuple[OrderIntent, int]] = {}  # entry cloid -> (intent, venue ms)
         self._submitted: set[str] = set()  # entry cloids handled by this incarnation
@@ -107,6 +110,7 @@ class Executor:
                 log.info("restart: %s", line)
             self._reconcile()
             protection.tidy_all(self)  # e.g. a crash between placing a new stop and cancelling
+            self.as_of_ms = self.venue.now_ms()  # reconciled and read from the venue just now
         self._last_reconcile = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="executor", daemon=True)
         self._thread.start()
@@ -156,13 +160,31 @@ class Executor:
         with self._lock:
             crash_point(self.crash, "K1")
             self._submitted.add(intent.cloid)
-            if not ray.get(self.keeper.record_intent.remote(intent)):  # persist before send
+            if not ray.get(self.keeper.record_intent.remote(intent)) and not self._ours(intent):
                 self._event(Level.INFO, "duplicate_intent",
                             f"{intent.symbol} intent {intent.cloid} already journaled: not resent")  # fmt: skip
                 return self.portfolio()
             crash_point(self.crash, "K2")
             self._send(intent, stamp(trace, "journaled"))
             return self.portfolio()  # submit() sends it to PortfolioRisk with the acknowledgement
+
+    def _ours(self, intent: OrderIntent) -> bool:
+        """``record_intent`` said "already journaled": was it this very call? The StateKeeper
+        is retried by Ray when it dies mid-call, so a retry after the first attempt committed
+        answers False for an intent nobody has sent. It is ours to send when the journal holds
+        this intent with no order update and no other path here knows the cloid (intents left
+        by a previous incarnation are rebuilt into ``unknown`` before any submit)."""
+        import ray
+
+        if intent.cloid in self.unknown:
+            return False
+        stored = ray.get(self.keeper.intent.remote(intent.cloid))
+        fields = {"source", "seq"}
+        return (
+            stored is not None
+            and stored.model_dump(exclude=fields) == intent.model_dump(exclude=fields)
+            and ray.get(self.keeper.order_status.remote(intent.cloid)) is None
+        )
 
     def attach(self, risk: Any) -> None:
         """The PortfolioRisk actor to keep informed (created after the Executor)."""
@@ -176,8 +198,31 @@ class Executor:
             equity=self.equity, positions=dict(self.positions), pending=frozenset(pending),
             blocked=frozenset(self.blocked), reconciled=self.reconciled,
             entries=dict(self.entries), unrealized=dict(self.unrealized),
-            venue_failures=self.venue.failures(),
+            venue_failures=self.venue.failures(), as_of_ms=self.as_of_ms,
+            in_flight=self._in_flight_notional(),
         )  # fmt: skip
+
+    def _in_flight_notional(self) -> tuple[tuple[str, str, float], ...]:
+        """Entries sent and not filled: resting (at their limit price) and unknown (at their
+        price, a market entry at its stop: the price is not known before the fill)."""
+        out = []
+        for intent, _ in [*self.unknown.values(), *self.resting.values()]:
+            px = intent.price or intent.stop
+            if intent.purpose == "entry" and px:
+                g = 1.0 if intent.side == "buy" else -1.0
+                out.append((intent.cloid, intent.symbol, g * intent.size * px))
+        return tuple(sorted(set(out)))
+
+    def fresh_view(self) -> PortfolioState:
+        """A full poll and the account read from the venue now: PortfolioRisk asks for it when
+        its view is older than the bar it decides on (a stop filled in that bar, an entry whose
+        TTL ended with it, the equity the size comes from), so a decision never depends on when
+        the background loop last polled."""
+        with self._lock:
+            self._poll()  # fills, unknown orders, entries past their TTL: all as of now
+            self._refresh_account()
+            self.as_of_ms = self.venue.now_ms()
+            return self.portfolio()
 
     def reconcile_now(self) -> dict[str, Any]:
         with self._lock:
@@ -435,7 +480,11 @@ class Executor:
                         now_wall: float) -> None:  # fmt: skip
         if found is not None:
             upd = update_from_venue(intent, found, self.venue.now_ms())
-        elif answered and (now_wall - sent) * 1000 > UNKNOWN_GIVE_UP_MS:
+            self.keeper.record_order_update.remote(upd)
+            self._on_update(intent, upd)
+            recovery.placed_at(self, intent, found.time_ms)  # its expiry runs from the venue's
+            return
+        if answered and (now_wall - sent) * 1000 > UNKNOWN_GIVE_UP_MS:
             upd = update_of(intent, "canceled", self.venue.now_ms(),
                             error="never placed: not found after its expiry")  # fmt: skip
         else:

@@ -38,6 +38,19 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+REPUBLISH_BARS = 2
+
+
+def _reconstructed() -> bool:
+    """Whether Ray is rerunning this actor's constructor after a crash (False outside Ray)."""
+    try:
+        import ray
+
+        return bool(ray.get_runtime_context().was_current_actor_reconstructed)
+    except Exception:
+        return False
+
+
 def feed_source(venue: str, symbol: str, timeframe: str) -> str:
     return f"feed:{venue}:{symbol}:{timeframe}"
 
@@ -78,9 +91,17 @@ class DataFeed:
         self._venue_now: int | None = None  # the venue clock at the last tick
         self._stop = threading.Event()
         now = self.venue.now_ms()
+        # a restarted feed (Ray reran this constructor) re-publishes the newest bars: one that
+        # closed while it was down would otherwise be swallowed by the warm-up and its signal
+        # lost; the runners drop bars they already hold, and only the newest can be fresh (F12)
+        tail = REPUBLISH_BARS if _reconstructed() else 0
         for s in self.symbols:
             end = now // self.tf * self.tf
-            self._fetch_and_publish(s, end - warmup_bars * self.tf, now, warmup=True)
+            self._fetch_and_publish(s, end - warmup_bars * self.tf, now - tail * self.tf,
+                                    warmup=True)  # fmt: skip
+            if tail:
+                after = self.last_closed.get(s, end - (tail + 1) * self.tf)
+                self._fetch_and_publish(s, after + self.tf, now)
             self._subscribe(s)
         self._thread = threading.Thread(target=self._run, name="feed", daemon=True)
         self._thread.start()

@@ -14,7 +14,7 @@ from typing import Any
 
 from actors.crash import crash_point
 from actors.messages import Level, OrderIntent, make_cloid
-from actors.orders import SOURCE, look_up, update_of
+from actors.orders import SOURCE, look_up, update_from_venue, update_of
 from actors.state.ledger import SIZE_EPS
 from actors.venues.base import VenueError, VenueOrder
 
@@ -86,6 +86,7 @@ def audit(executor: Any, symbol: str, entry: OrderIntent | None) -> None:
     if pos == 0.0:
         for o in orders:  # the other leg of a closed position
             _cancel(executor, o, "position closed")
+        _settle_gone(executor, symbol, {o.cloid for o in orders})
         return
     closing = "sell" if pos > 0 else "buy"
     levels = _levels(executor, symbol, entry, orders)
@@ -104,6 +105,24 @@ def audit(executor: Any, symbol: str, entry: OrderIntent | None) -> None:
         crash_point(executor.crash, "K8")  # new protection resting, old not yet cancelled
         for o in stale:
             _cancel(executor, o, f"replaced by one sized to the position {pos:g}")
+
+
+def _settle_gone(executor: Any, symbol: str, listed: set[str | None]) -> None:
+    """Protective legs the journal still holds open on a flat symbol but the venue no longer
+    lists (it drops a reduce-only trigger with nothing left to reduce) are looked up and their
+    venue state journaled now, not at the next periodic reconciliation: the journal equals the
+    venue as soon as the position is closed."""
+    import ray
+
+    for intent in ray.get(executor.keeper.open_intents.remote()):
+        if intent.symbol != symbol or intent.purpose not in ("stop", "target"):
+            continue
+        if intent.cloid in listed:
+            continue
+        _, found = look_up(executor.venue, intent, attempts=1)
+        if found is not None and found.status != "open":
+            upd = update_from_venue(intent, found, executor.venue.now_ms())
+            ray.get(executor.keeper.record_order_update.remote(upd))
 
 
 def tidy_all(executor: Any) -> None:

@@ -44,6 +44,7 @@ def recover(executor: Any) -> list[str]:
             continue
         if found is not None:
             executor._journal_update(intent, update_from_venue(intent, found, _now(executor)))
+            placed_at(executor, intent, found.time_ms)
             done.append(f"{cloid}: found on the venue ({found.status})")
             continue
         exit_ = intent.reduce_only and intent.purpose == "exit"
@@ -80,6 +81,13 @@ def resend(executor: Any, intent: OrderIntent) -> OrderUpdate:
             upd = update_of(intent, "unknown", _now(executor), error=upd.error)
     executor._journal_update(intent, upd)
     return upd
+
+
+def placed_at(executor: Any, intent: OrderIntent, venue_ms: int) -> None:
+    """A resting entry found by lookup keeps its life from the venue's placement time, not from
+    the moment it was found: a restart must not extend an entry past its one-bar TTL."""
+    if intent.cloid in executor.resting and venue_ms > 0:
+        executor.resting[intent.cloid] = (intent, int(venue_ms))
 
 
 def _now(executor: Any) -> int:

@@ -79,6 +79,7 @@ class PortfolioRisk:
         stored = json.loads(peak) if peak else {}
         self._peak_reset_ms = int(stored.get("reset_ms", 0))
         self._peak_saved = float(stored.get("peak", 0.0))
+        self.tf_ms = tf_ms
         self.core = RiskCore(limits, self.thresholds, tf_ms, correlation_bar_ms,
                              peak=self._peak_saved)  # fmt: skip
         self._last_watch = -math.inf
@@ -87,14 +88,20 @@ class PortfolioRisk:
         self._decided: OrderedDict[str, RiskDecision] = OrderedDict()
         # entries handed to the Executor and not yet acknowledged: cloid -> (symbol, monotonic s)
         self._in_flight: dict[str, tuple[str, float]] = {}
-        self._submits: dict[str, Any] = {}  # cloid -> ObjectRef of its Executor.submit
+        # the same entries' intents and submit results: re-submitted when the Executor died
+        # before acknowledging (its journal decides whether the first attempt was sent)
+        self._submits: dict[str, tuple[OrderIntent, Any]] = {}
+        self._notional: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, ref price)
         self._seq = time.time_ns() // 1000
         self._breakers()  # a restart with a tripped breaker comes up HALTED, and says so
         self._check_loss_streak()
 
     def on_portfolio(self, state: PortfolioState) -> None:
         """The Executor's latest view (after fills, reconciliations, orders)."""
+        if state.as_of_ms < self.state.as_of_ms:
+            return  # overtaken by a fresher view (fresh_view answered before this push arrived)
         prev, self.state = self.state, state
+        self._resubmit_lost()
         closed = any(q != 0.0 and state.positions.get(s, 0.0) == 0.0
                      for s, q in prev.positions.items())  # fmt: skip
         self._watch(force=False)
@@ -106,7 +113,61 @@ class PortfolioRisk:
         its view after that, so the entry is no longer counted in flight here."""
         self._in_flight.pop(cloid, None)
         self._submits.pop(cloid, None)
+        self._notional.pop(cloid, None)
         self.on_portfolio(state)
+
+    def _resubmit_lost(self) -> None:
+        """An entry whose ``submit`` failed because the Executor died (Ray never retries it) is
+        handed to the restarted Executor again with the same cloid: if the first attempt was
+        journaled, the new incarnation has settled it from the venue and refuses the copy; if
+        not, it was never sent (persist before send) and this is its only order (F3, F12)."""
+        import ray
+        from ray.exceptions import RayActorError
+
+        if not self._submits:
+            return
+        refs = [ref for _, ref in self._submits.values()]
+        done, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+        finished = set(done)
+        for cloid, (intent, ref) in list(self._submits.items()):
+            if ref not in finished:
+                continue
+            try:
+                ray.get(ref)
+            except RayActorError as exc:
+                self._event(Level.WARNING, "entry_resubmitted",
+                            f"{intent.symbol} entry {cloid}: the executor died before "
+                            f"acknowledging it ({type(exc).__name__}); handed to it again")  # fmt: skip
+                self._submits[cloid] = (intent, self.executor.submit.remote(intent))
+                self._in_flight[cloid] = (intent.symbol, time.monotonic())
+            except Exception as exc:  # the executor answered with an error: nothing to re-send
+                log.error("submit of %s failed: %s", cloid, exc)
+                self._submits.pop(cloid, None)
+
+    def _freshen(self, bar_close_ms: int) -> None:
+        """Decide on the account as of the bar's close: a view read before it (a stop may have
+        filled, the equity the size comes from has moved) is replaced by the Executor's fresh
+        one. A busy or restarting Executor leaves the view as it is (the rules fail closed on an
+        unreconciled or pending state)."""
+        import ray
+
+        if self.state.as_of_ms >= bar_close_ms:
+            return
+        try:
+            fresh = ray.get(self.executor.fresh_view.remote(), timeout=30)
+        except Exception as exc:
+            log.warning("fresh portfolio view unavailable: %s", exc)
+            return
+        self.on_portfolio(fresh)
+
+    def decided(self, signal_id: str) -> RiskDecision | None:
+        """The decision on ``signal_id`` if this incarnation made one (tests, monitoring)."""
+        return self._decided.get(signal_id)
+
+    def in_flight(self) -> list[str]:
+        """Cloids of approved entries the Executor has not acknowledged yet."""
+        self._resubmit_lost()
+        return sorted(self._in_flight)
 
     def _view(self) -> PortfolioState:
         """The Executor's view plus the entries still in flight (acknowledgement overdue:
@@ -116,11 +177,17 @@ class PortfolioRisk:
             if now - sent > self.submit_timeout_s:
                 del self._in_flight[cloid]
                 self._submits.pop(cloid, None)
+                self._notional.pop(cloid, None)
                 self._event(Level.CRITICAL, "submit_unknown",
                             f"{symbol} entry {cloid}: executor did not acknowledge within "
                             f"{self.submit_timeout_s:g} s")  # fmt: skip
         flying = {symbol for symbol, _ in self._in_flight.values()}
-        return replace(self.state, pending=self.state.pending | flying)
+        known = {c for c, _, _ in self.state.in_flight}
+        extra = tuple((c, i.symbol, (1.0 if i.side == "buy" else -1.0) * i.size * (i.price or px))
+                      for c, (i, px) in self._notional.items()
+                      if c in self._in_flight and c not in known)  # fmt: skip
+        return replace(self.state, pending=self.state.pending | flying,
+                       in_flight=self.state.in_flight + extra)  # fmt: skip
 
     # ----- automatic circuit breakers ----------------------------------------------------------
     def _watch(self, force: bool) -> None:
@@ -211,6 +278,7 @@ class PortfolioRisk:
         ref = signal.price if signal.price is not None else signal.reasons.get("close", math_nan())
         proposal = Proposal(symbol=signal.symbol, side=signal.side, price=ref, stop=signal.stop,
                             target=signal.target)  # fmt: skip
+        self._freshen(signal.bar_time_ms + self.tf_ms)
         if self.data_dir is not None:
             self._watch(force=True)
         elif self.limits.portfolio is not None:
@@ -241,7 +309,9 @@ class PortfolioRisk:
         )  # fmt: skip
         # in flight until the Executor acknowledges it with its new view (on_submitted)
         self._in_flight[intent.cloid] = (signal.symbol, time.monotonic())
-        self._submits[intent.cloid] = self.executor.submit.remote(intent, stamp(trace, "risk_out"))
+        sent = self.executor.submit.remote(intent, stamp(trace, "risk_out"))
+        self._submits[intent.cloid] = (intent, sent)
+        self._notional[intent.cloid] = (intent, ref)
         self._throttle()
         return decision
 
@@ -255,19 +325,24 @@ class PortfolioRisk:
 
         if len(self._submits) <= MAX_IN_FLIGHT:
             return
-        refs = list(self._submits.values())
+        from ray.exceptions import RayActorError
+
+        refs = [ref for _, ref in self._submits.values()]
         ready, _ = ray.wait(refs, num_returns=len(refs) - MAX_IN_FLIGHT,
                             timeout=self.submit_timeout_s)  # fmt: skip
         done = set(ready)
-        for cloid, ref in list(self._submits.items()):
+        for cloid, (_, ref) in list(self._submits.items()):
             if ref not in done:
                 continue
-            del self._submits[cloid]
             try:
                 state = ray.get(ref)
+            except RayActorError:  # the Executor died: _resubmit_lost hands it over again
+                continue
             except Exception as exc:  # its acknowledgement (or the timeout) settles it
+                del self._submits[cloid]
                 log.warning("submit of %s failed: %s", cloid, exc)
                 continue
+            del self._submits[cloid]
             if cloid in self._in_flight:
                 self.on_submitted(cloid, state)
 

@@ -44,6 +44,7 @@ class StrategyRunner:
         self.risk = risk
         self.last_ms: int | None = None
         self.signals = 0
+        self.last_signal: str | None = None  # signal id of the newest signal (tests, monitoring)
         self.source = f"runner:{strategy}:{symbol}"
         self._undecided: list[Any] = []  # ObjectRefs of on_signal calls not answered yet
 
@@ -66,6 +67,7 @@ class StrategyRunner:
             return None
         signal = self._signal(bar, row)
         self.signals += 1
+        self.last_signal = signal.signal_id
         risk = self._risk()
         if risk is not None:
             self._undecided.append(risk.on_signal.remote(signal, stamp(trace, "runner_out")))
@@ -92,7 +94,7 @@ class StrategyRunner:
 
     def state(self) -> dict[str, Any]:
         return {"symbol": self.symbol, "bars": self.stream.n, "last_ms": self.last_ms,
-                "signals": self.signals}  # fmt: skip
+                "signals": self.signals, "last_signal": self.last_signal}  # fmt: skip
 
     def _tf_ms(self) -> int:
         from actors.feed import TF_MS

@@ -25,6 +25,9 @@ from strategies.risk import Limits
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 3
+# every handler except the Executor's is idempotent (dedupe by key, bar time or signal id), so a
+# call in flight when its actor died is re-run on the restarted actor instead of being lost
+RETRIES = {"max_task_retries": MAX_RESTARTS}
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def start_runners(
 
     from actors.runner import StrategyRunner
 
-    opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0}
+    opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0, **RETRIES}
     opts.update((placement or Placement()).options("runner"))
     return {
         p.symbol: ray.remote(StrategyRunner)
@@ -134,7 +137,7 @@ def start(
     from actors.risk import PortfolioRisk
 
     p = namespace_prefix
-    opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0}
+    opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0, **RETRIES}
     opts.update(config.placement.options("keeper"))  # the same for every state-node role
     if runners is None:
         runners = start_runners(config.symbols, config.timeframe, p, config.placement)
@@ -153,7 +156,7 @@ def start(
             ray.remote(ConfirmDesk).options(**opts, max_concurrency=4, name=f"{p}-confirm").remote()
         )
     executor: Any = ray.remote(Executor).options(
-        **opts, max_task_retries=0, max_concurrency=4, name=f"{p}-executor"
+        **{**opts, "max_task_retries": 0}, max_concurrency=4, name=f"{p}-executor"
     ).remote(
         config.spec, keeper, alerter, f"{p}-risk", desk, confirm, config.crash, config.poll_s,
         config.reconcile_s,

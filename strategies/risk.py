@@ -58,6 +58,13 @@ class PortfolioState:
     marks: dict[str, float] = field(default_factory=dict)
     returns: Mapping[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     peak_equity: float = 0.0
+    # venue time (ms) of the account read this view carries (0: unknown): a decision for a bar
+    # that closed later asks the Executor for a fresh view (equity and positions as of that bar)
+    as_of_ms: int = 0
+    # entries sent and not filled yet (resting, outcome unknown, or not yet acknowledged):
+    # (cloid, symbol, signed notional). The exposure caps count them like open positions, so
+    # entries in flight cannot together overshoot a cap that each one alone respects.
+    in_flight: tuple[tuple[str, str, float], ...] = ()
 
     def open_symbols(self) -> set[str]:
         """Symbols that hold or are about to hold a position."""
@@ -165,8 +172,9 @@ def drawdown_within_limit(p: Proposal, s: PortfolioState, lim: Limits) -> Decisi
 
 
 def open_notional(s: PortfolioState) -> dict[str, float] | None:
-    """Signed notional of each open position at its latest close (the entry price without one);
-    None when a position has neither (the caps cannot be checked: fail closed)."""
+    """Signed notional of each open position at its latest close (the entry price without one)
+    plus that of the entries in flight; None when a position has neither price (the caps cannot
+    be checked: fail closed)."""
     out: dict[str, float] = {}
     for sym, size in s.positions.items():
         px = s.marks.get(sym, s.entries.get(sym))
@@ -175,6 +183,8 @@ def open_notional(s: PortfolioState) -> dict[str, float] | None:
         if px is None or not px > 0:
             return None
         out[sym] = size * px
+    for _, sym, notional in s.in_flight:
+        out[sym] = out.get(sym, 0.0) + notional
     return out
 
 

@@ -40,6 +40,9 @@ class VenueSpec(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0)  # HTTP timeout; past it the outcome is unknown
     slippage: float = Field(default=0.05, gt=0, lt=0.5)  # market/trigger IOC price bound
     clock_speed: float = Field(default=1.0, gt=0)  # paper: simulated seconds per wall second
+    # paper: wall seconds between reads of the replay clock (extrapolated at clock_speed in
+    # between); 0 reads it on every call (a manual clock, which only moves when stepped)
+    clock_resync_s: float = Field(default=5.0, ge=0)
 
     @field_validator("account_address")
     @classmethod

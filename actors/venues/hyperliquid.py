@@ -71,8 +71,8 @@ _CLOID = re.compile(r"^0x[0-9a-f]{32}$")
 FILLS_PAGE = 2000
 FUNDING_PAGE = 500  # userFunding rows per reply
 ORDER_EXPIRY_MS = 60_000  # expiresAfter on orders: past it, unknownOid means "never placed"
+CLOCK_RESYNC_S = 5.0  # live default of VenueSpec.clock_resync_s (CCXT venues use it too)
 CLOSE_GUARD_MS = 2_000  # venue ms past a bucket's end before the newest bucket counts as closed
-CLOCK_RESYNC_S = 5.0  # paper: re-read the replay clock this often (wall seconds)
 EMPTY_SPOT_META: Any = {"universe": [], "tokens": []}  # perps only; avoids spotMeta bugs (#273)
 
 
@@ -177,7 +177,7 @@ class HyperliquidVenue:
             return int(time.time() * 1000)
         with self._clock_lock:
             sync = self._clock_sync
-            if sync is None or time.monotonic() - sync[1] > CLOCK_RESYNC_S:
+            if sync is None or time.monotonic() - sync[1] >= self.spec.clock_resync_s:
                 with _transport("clearinghouseState"):
                     t = rep.server_time(self._clock_info.user_state(self.account))
                 sync = self._clock_sync = (t, time.monotonic())

@@ -89,6 +89,9 @@ def test_entries_in_flight_count_until_acknowledged(tmp_path: Path) -> None:
         intent, trace = got[0]
         assert intent.symbol == "BTC" and [s for s, _ in trace or []] == [
             "sent", "risk_in", "risk_out"]  # fmt: skip
+        # its notional (size x the signal's reference close) counts in the exposure caps
+        view = ray.get(risk.portfolio.remote())
+        assert view.in_flight == ((intent.cloid, "BTC", pytest.approx(intent.size * 100.0)),)
         # the unacknowledged entry counts: same symbol in flight, and MAX_OPEN_POSITIONS=1
         same = ray.get(risk.on_signal.remote(signal("BTC", 2)))
         other = ray.get(risk.on_signal.remote(signal("ETH", 3)))
@@ -98,6 +101,7 @@ def test_entries_in_flight_count_until_acknowledged(tmp_path: Path) -> None:
         ray.get(risk.on_submitted.remote(intent.cloid, PortfolioState(10_000.0, reconciled=True)))
         again = ray.get(risk.on_signal.remote(signal("ETH", 4)))
         assert (again.approved, again.rule) == (True, "approved")
+        assert [c for c, _, _ in ray.get(risk.portfolio.remote()).in_flight] != [intent.cloid]
         assert len(ray.get(executor.submitted.remote())) == 2
     finally:
         for h in (risk, executor, keeper, alerter):

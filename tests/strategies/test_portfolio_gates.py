@@ -170,3 +170,20 @@ def test_loss_streak_counts_only_after_the_previous_trip() -> None:
     assert loss_streak_since(trades, 7, t) is None  # resumed: a fresh count
     assert loss_streak_since([*trades, (8, -1.0), (9, -1.0)], 7, t) is None
     assert loss_streak_since([*trades, (8, -1.0), (9, -1.0), (10, -1.0)], 7, t) is not None
+
+
+def test_entries_in_flight_count_in_the_exposure_caps() -> None:
+    """An entry sent but not filled (resting, unknown or not yet acknowledged) uses its notional
+    of the caps: two entries in flight cannot together overshoot a cap each respects alone."""
+    btc = float(HIST["BTC"].close[-1])
+    pl = PLIM.model_copy(update={"max_total_exposure_pct": 100.0})
+    lim = risk.Limits(**{**LIM.__dict__, "portfolio": pl, "risk_fraction": 0.05})
+    flying = (("0xdoge", "DOGE", 4_000.0),)  # a resting DOGE buy of 4,000 notional
+    d = _decide("BTC", "buy", _state(in_flight=flying, pending=frozenset({"DOGE"})), lim=lim)
+    assert d.rule == "resized:total_exposure" and d.size * btc == pytest.approx(6_000.0)
+    full = (("0xdoge", "DOGE", 4_000.0), ("0xeth", "ETH", -6_000.0))  # 10,000 gross in flight
+    d = _decide("BTC", "buy", _state(in_flight=full, pending=frozenset({"DOGE", "ETH"})), lim=lim)
+    assert (d.approved, d.rule) == (False, "total_exposure")
+    # without them the same entry gets its full risk-based size (the cap is what bit above)
+    d = _decide("BTC", "buy", _state(), lim=lim)
+    assert d.approved and d.size * btc > 6_000.0

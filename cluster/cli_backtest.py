@@ -169,6 +169,11 @@ def backtest(
     no_funding: bool = typer.Option(False, "--no-funding", help="ignore funding prints"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     report: Path | None = typer.Option(None, "--report", help="write an HTML report here"),
+    no_save: bool = typer.Option(
+        False,
+        "--no-save",
+        help="do not keep the run under FRACTAL_DATA_DIR/backtests/ (the dashboard's results)",
+    ),  # fmt: skip
     symbols: str | None = typer.Option(
         None, "--symbols", help="with --portfolio: comma-separated symbols, e.g. BTC,ETH,SOL"
     ),
@@ -203,7 +208,8 @@ def backtest(
     default_sizing = getattr(module, "DEFAULT_SIZING", "risk")
     cfg = backtest_config(module, fee, slippage, sizing, leverage, cash, no_funding, fraction)
     mode = cfg.sizing
-    frame = _load(settings_or_exit(), data, venue, symbol, timeframe)
+    settings = settings_or_exit()
+    frame = _load(settings, data, venue, symbol, timeframe)
     candles, funding, timeframe = frame.candles, frame.funding, frame.timeframe
     symbol = frame.symbol or (data.name if data is not None else None)  # an unnamed file
     source = frame.source
@@ -231,8 +237,12 @@ def backtest(
             report, bars, result, overlays=_smc_zones(candles, params),
             title=f"{strategy} {symbol} {timeframe}",
         )  # fmt: skip
+    run_dir = None if no_save else _save(settings.fractal_data_dir, result, timeframe)
     if as_json:
-        typer.echo(json.dumps(result.to_dict()))
+        out = result.to_dict()
+        if run_dir is not None:
+            out["run_dir"] = str(run_dir)
+        typer.echo(json.dumps(out))
         return
     m = result.metrics
     console.print(f"[bold]{strategy}[/bold] {symbol} {timeframe} — {source}")
@@ -247,3 +257,16 @@ def backtest(
     )
     if report is not None:
         console.print(f"report: {report}")
+    if run_dir is not None:
+        console.print(f"saved: {run_dir} (`fractal dashboard`, Research results)")
+
+
+def _save(data_dir: Path, result: Any, timeframe: str) -> Path | None:
+    """Keep the run for the dashboard; a failure to save is a warning, never a lost result."""
+    from research.backtest.store import save_run
+
+    try:
+        return save_run(data_dir, result, timeframe)
+    except OSError as err:
+        typer.echo(f"warning: the run was not saved under {data_dir}: {err}", err=True)
+        return None

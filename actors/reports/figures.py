@@ -141,3 +141,19 @@ def period_curve_figures(values: Sequence[float], title: str) -> tuple[go.Figure
                               name="drawdown", line={"color": RED}))  # fmt: skip
     return (_themed(eq, f"{title}: equity (start = 1)", 300, xaxis_title="period"),
             _themed(dd, f"{title}: drawdown", 240, yaxis_ticksuffix="%", xaxis_title="period"))  # fmt: skip
+
+
+def runs_comparison(df: pd.DataFrame, by: str = "sharpe", n: int = 20) -> go.Figure:
+    """Saved single backtests side by side (strategy comparison across runs), best first."""
+    top = sweep_top(df, n, by)
+    labels = [f"{r.strategy} {r.symbol} {r.timeframe} · {str(r.run_id)[9:15]}"
+              for r in top.itertuples()]  # fmt: skip
+    y = top[by].astype(float).tolist() if by in top.columns else []
+    fig = go.Figure(go.Bar(x=labels, y=y, marker_color=[GREEN if v > 0 else RED for v in y],
+                           name=by))  # fmt: skip
+    return _themed(
+        fig,
+        f"Backtest runs by {by}",
+        320,
+        xaxis_title="run (strategy symbol timeframe · saved hhmmss)",
+    )

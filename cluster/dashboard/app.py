@@ -16,6 +16,7 @@ import streamlit as st
 from actors.reports import figures as fig
 from actors.reports import views
 from actors.reports.fmt import label, metric
+from cluster.dashboard import backtests_view
 from cluster.dashboard.results import SweepTable, find_sweeps, load_sweep
 from cluster.settings import ConfigError, load_settings
 
@@ -151,7 +152,9 @@ def _sections(data_dir: Path) -> None:
     view = views.load_live(data_dir)
     if view.store != "ok":
         (st.warning if view.store == "missing" else st.error)(view.message)
-    monitor, perf, research = st.tabs(["Monitor", "Performance", "Research results"])
+    monitor, perf, research, runs = st.tabs(
+        ["Monitor", "Performance", "Research results", "Backtests"]
+    )
     with monitor:
         if view.store == "ok":
             _monitor(view)
@@ -160,6 +163,8 @@ def _sections(data_dir: Path) -> None:
             _performance(view)
     with research:
         _research(data_dir)
+    with runs:
+        backtests_view.render(data_dir)
 
 
 def main() -> None:

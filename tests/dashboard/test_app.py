@@ -48,7 +48,7 @@ def test_gate_shows_no_data_until_the_token_is_given(
     assert "wrong-token-wrong-token" not in _texts(at)  # never echoed
     at = _login(at, TOKEN)
     assert not at.exception and not at.error
-    assert len(at.metric) > 0 and len(at.tabs) == 3
+    assert len(at.metric) > 0 and len(at.tabs) == 4
     assert TOKEN not in _texts(at)
 
 
@@ -129,3 +129,45 @@ def test_sweep_results_are_shown_and_a_damaged_table_is_a_message(
     at = _login(_app(monkeypatch), TOKEN)
     assert not at.exception
     assert any("unreadable results table" in w.value for w in at.warning)
+
+
+def test_saved_backtests_are_shown_as_stored(
+    _isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A run `fractal backtest` saved appears in the Backtests tab with the stored figures; a
+    damaged run is a warning naming it while the good one still shows."""
+    import gzip
+    import json
+
+    from typer.testing import CliRunner
+
+    from cluster.cli import app
+    from research.backtest.store import load_run
+    from tests.conftest import MARKET
+
+    src = MARKET / "hyperliquid_perp_2025" / "hyperliquid_ETHUSDC_1h.csv.gz"
+    data = tmp_path / "hyperliquid_ETHUSDC_1h.csv"
+    with gzip.open(src, "rt") as fh:
+        data.write_text("".join(next(fh) for _ in range(2000)))
+    cli = CliRunner()
+    runs = []
+    for _ in range(2):
+        res = cli.invoke(
+            app, ["backtest", "--strategy", "sma_cross", "--data", str(data), "--json"]
+        )
+        assert res.exit_code == 0, res.output
+        runs.append(Path(json.loads(res.stdout)["run_dir"]))
+    good, bad = sorted(runs, reverse=True)  # the newest is selected first
+    stored = load_run(good)
+    (bad / "run.json").write_text("garbage")
+    at = _login(_app(monkeypatch), TOKEN)
+    assert not at.exception
+    assert any(bad.name in w.value and "unreadable" in w.value for w in at.warning)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Run: Total return"] == f"{100 * stored.info['total_return']:.2f}%"
+    assert shown["Run: Trade count"] == f"{int(stored.info['trade_count']):,d}"
+    frames = [df.value for df in at.dataframe]
+    trades = next(f for f in frames if "exit_reason" in f.columns)
+    assert len(trades) == len(stored.trades) and list(trades["pnl"]) == list(stored.trades["pnl"])
+    table = next(f for f in frames if "run_id" in f.columns)
+    assert list(table["run_id"]) == [good.name]

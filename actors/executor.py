@@ -31,6 +31,7 @@ from actors.crash import CrashPlan, crash_point
 from actors.funding import FundingSync
 from actors.messages import Event, Level, OrderIntent, OrderUpdate, Trace, make_cloid, stamp
 from actors.orders import SOURCE, fill_of, look_up, place_checked, update_from_venue, update_of
+from actors.recent import RecentSet
 from actors.venues.base import VenueError
 from actors.venues.factory import VenueSpec, make_venue
 from actors.venues.failures import FailureCountingVenue
@@ -58,6 +59,7 @@ class Executor:
         confirm_timeout_s: float = 60.0,
         one_entry_per_symbol: bool = True,
         resend_within_ms: float = recovery.RESEND_WITHIN_MS,
+        recent_cloids: int = 10_000,
     ) -> None:
         import ray
 
@@ -92,7 +94,8 @@ class Executor:
         self.as_of_ms = 0
         self.unknown: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, sent wall s)
         self.resting: dict[str, tuple[OrderIntent, int]] = {}  # entry cloid -> (intent, venue ms)
-        self._submitted: set[str] = set()  # entry cloids handled by this incarnation
+        # entry cloids handled lately (the journal answers for older ones): bounded memory
+        self._submitted = RecentSet(recent_cloids)
         self.known_tids: set[str] = set(ray.get(keeper.known_trade_ids.remote()))
         cursor = ray.get(keeper.get_meta.remote("fills_cursor"))
         self.cursor = int(cursor) if cursor else self.venue.now_ms() - 7 * 86_400_000

@@ -39,6 +39,23 @@ def test_duplicated_intent_places_one_order(tmp_path: Path) -> None:
         assert venue_fill_size(g.venue, intent.cloid) == pytest.approx(0.01)
 
 
+def test_a_duplicate_older_than_the_executors_memory_is_refused_by_the_journal(
+    tmp_path: Path,
+) -> None:
+    """The Executor remembers only its last ``recent_cloids`` cloids; a later re-delivery of an
+    older intent is refused by the journal (record_intent), never sent twice."""
+    import ray
+
+    with order_graph(tmp_path, recent_cloids=1, one_entry_per_symbol=False) as g:
+        old = entry_intent("BTC", "buy", 0.01, g.mid(), "old")
+        ray.get(g.executor.submit.remote(old))
+        newer = entry_intent("BTC", "buy", 0.02, g.mid(), "newer")
+        ray.get(g.executor.submit.remote(newer))  # pushes "old" out of the memory
+        ray.get(g.executor.submit.remote(old.model_copy(update={"seq": 9})))
+        assert venue_fill_size(g.venue, old.cloid) == pytest.approx(0.01)  # not 0.02
+        assert ray.get(g.alerter.count.remote("duplicate_intent")) == 1
+
+
 def test_timeout_after_accept_ends_with_exactly_one_order(tmp_path: Path) -> None:
     import ray
 

@@ -106,14 +106,20 @@ class Executor:
                                           level=Level.CRITICAL, kind="state_corrupt",
                                           text=problem, time_ms=self.venue.now_ms()))  # fmt: skip
         with self._lock:
+            as_of = self.venue.now_ms()  # every check below runs at or after this venue time
             self._rebuild_open_intents()
             # looked up by cloid; found -> journaled (a filled entry is protected right here),
             # absent -> re-sent with the same cloid when fresh, else abandoned
             for line in recovery.recover(self):
                 log.info("restart: %s", line)
+            # entries whose TTL ended while no Executor ran (or while Ray restarted this one):
+            # canceled before the view below claims to be complete as of ``as_of``, or
+            # PortfolioRisk, seeing a view that new, decides the next bar on an entry still
+            # "in flight" and refuses its signal (entry_in_flight; found by the chaos test)
+            self._expire_entries()
             self._reconcile()
             protection.tidy_all(self)  # e.g. a crash between placing a new stop and cancelling
-            self.as_of_ms = self.venue.now_ms()  # reconciled and read from the venue just now
+            self.as_of_ms = as_of  # recovered, expired, reconciled and read from the venue
         self._last_reconcile = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="executor", daemon=True)
         self._thread.start()
@@ -222,9 +228,10 @@ class Executor:
         TTL ended with it, the equity the size comes from), so a decision never depends on when
         the background loop last polled."""
         with self._lock:
+            as_of = self.venue.now_ms()  # read first: every check below is at least this new
             self._poll()  # fills, unknown orders, entries past their TTL: all as of now
             self._refresh_account()
-            self.as_of_ms = self.venue.now_ms()
+            self.as_of_ms = as_of
             return self.portfolio()
 
     def reconcile_now(self) -> dict[str, Any]:

@@ -48,6 +48,8 @@ PEAK_META = "equity_peak"  # journal meta: {"peak": ..., "reset_ms": ...}
 PEAK_STEP = 0.0005  # persist the peak when it rose 0.05 % (drawdown error bounded by that)
 WATCH_S = 1.0  # market view and breaker states re-read at most this often outside decisions
 MAX_IN_FLIGHT = 32  # entries handed to the Executor and not acknowledged; beyond: back-pressure
+FRESH_VIEW_S = 30.0  # how long a decision waits for the Executor's fresh view (a restart: seconds)
+RETRY_S = 0.1  # between asks while Ray restarts the Executor
 
 
 class PortfolioRisk:
@@ -147,17 +149,30 @@ class PortfolioRisk:
     def _freshen(self, bar_close_ms: int) -> None:
         """Decide on the account as of the bar's close: a view read before it (a stop may have
         filled, the equity the size comes from has moved) is replaced by the Executor's fresh
-        one. A busy or restarting Executor leaves the view as it is (the rules fail closed on an
-        unreconciled or pending state)."""
+        one. An Executor that Ray is restarting answers "unavailable" at once: it is asked again
+        until ``FRESH_VIEW_S`` (a restart takes seconds; deciding on the old view instead refused
+        a signal the fault-free run took, as entry_in_flight of an entry the restart expired:
+        found by the chaos test). A dead or busy Executor past that leaves the view as it is
+        (the rules fail closed on an unreconciled or pending state)."""
         import ray
+        from ray.exceptions import RayActorError
 
         if self.state.as_of_ms >= bar_close_ms:
             return
-        try:
-            fresh = ray.get(self.executor.fresh_view.remote(), timeout=30)
-        except Exception as exc:
-            log.warning("fresh portfolio view unavailable: %s", exc)
-            return
+        deadline = time.monotonic() + FRESH_VIEW_S
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                fresh = ray.get(self.executor.fresh_view.remote(), timeout=max(left, 0.1))
+                break
+            except RayActorError as exc:  # incl. ActorUnavailableError: restarting
+                if left <= 0:
+                    log.warning("fresh portfolio view unavailable: %s", exc)
+                    return
+                time.sleep(RETRY_S)  # the restart's constructor needs the time, not a signal
+            except Exception as exc:
+                log.warning("fresh portfolio view unavailable: %s", exc)
+                return
         self.on_portfolio(fresh)
 
     def decided(self, signal_id: str) -> RiskDecision | None:

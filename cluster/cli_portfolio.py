@@ -3,7 +3,8 @@ entry judged by the live risk rules (research/backtest/portfolio.py).
 
 Wiring only: the candles and funding come from the store (or the shipped files), the strategy's
 signals per symbol, the limits from the same settings `fractal live` uses (settings.risk_limits),
-so a portfolio backtest and the live PortfolioRisk decide alike.
+so a portfolio backtest and the live PortfolioRisk decide alike; the circuit breakers' thresholds
+too (settings.breaker_thresholds), and their trips are listed.
 """
 
 from __future__ import annotations
@@ -52,7 +53,15 @@ def run_portfolio_backtest(strategy: str, module: Any, params: Any, symbols: str
     tf_ms, bar_ms = (timeframe_minutes(x) * 60_000 for x in (tf, corr_tf))
     if bar_ms % tf_ms:
         raise fail(f"CORRELATION_TIMEFRAME {corr_tf} is not a multiple of the bars' {tf}", 2)
-    bt = PortfolioBacktest(data, settings.risk_limits(), tf_ms, bar_ms, costs, cash)
+    bt = PortfolioBacktest(
+        data,
+        settings.risk_limits(),
+        tf_ms,
+        bar_ms,
+        costs,
+        cash,
+        thresholds=settings.breaker_thresholds(),
+    )  # the live breakers
     summary = {"strategy": strategy, "symbols": names, "timeframe": tf,
                **bt.run().summary(cash)}  # fmt: skip
     if as_json:
@@ -67,3 +76,17 @@ def run_portfolio_backtest(strategy: str, module: Any, params: Any, symbols: str
     console.print(f"signals {summary['signals']}, approved {summary['approved']}; decided by: "
                   + ", ".join(f"{k} {v}" for k, v in summary["decisions_by_rule"].items()),
                   highlight=False)  # fmt: skip
+    for trip in summary["breaker_trips"]:
+        console.print(
+            f"breaker {trip['breaker']} tripped at {_utc(trip['time_ms'])}: "
+            f"{trip['reason']} (stays tripped: no resume in a backtest)",
+            highlight=False,
+        )
+    if not summary["breaker_trips"]:
+        console.print("no circuit breaker tripped (exchange failures cannot occur in a backtest)")
+
+
+def _utc(ms: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

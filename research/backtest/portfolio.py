@@ -11,6 +11,11 @@ Timing (DESIGN.md "Causality"): a signal at the close of bar ``t`` is judged on 
 including ``t``; an approved market entry fills at the open of ``t + 1``, a limit entry rests
 for bar ``t + 1`` only (the live Executor's one-bar TTL). Stops and targets trigger intrabar
 (both touched in one bar: the stop, conservatively); fees, slippage and funding apply.
+
+Circuit breakers (:mod:`research.backtest.portfolio_breakers`): after each close the live trip
+rules judge the marked equity, the closed round trips and each symbol's ATR; a tripped breaker
+rejects every later entry (rule ``breaker:<name>``, as live) and, in a backtest where no human
+resumes, stays tripped to the end. ``thresholds=None`` turns them off (research comparisons).
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ import numpy as np
 import numpy.typing as npt
 
 from research.backtest.costs import CostModel
+from research.backtest.portfolio_breakers import BacktestBreakers, BreakerTrip
+from strategies.breakers import Thresholds
 from strategies.portfolio_view import BarHistory, marked_equity, with_market
 from strategies.risk import Decision, Limits, PortfolioState, Proposal
 from strategies.risk import evaluate as evaluate_rules
 from strategies.signals import LIMIT, STOP, Signals
 
 FloatArray = npt.NDArray[np.float64]
+LIVE_DEFAULTS = Thresholds()  # frozen: the live breakers' default thresholds
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ class PortfolioResult:
     states: list[tuple[int, PortfolioState]] | None = None  # per bar, when recorded (tests)
     fees: float = 0.0
     funding: float = 0.0
+    breaker_trips: list[BreakerTrip] = field(default_factory=list)
 
     def summary(self, initial_cash: float) -> dict[str, Any]:
         eq = np.asarray(self.equity) if self.equity else np.asarray([initial_cash])
@@ -89,15 +98,18 @@ class PortfolioResult:
             "fees_paid": self.fees, "funding_paid": self.funding,
             "signals": len(self.decisions), "approved": sum(d.decision.approved for d in self.decisions),
             "decisions_by_rule": dict(sorted(rules.items())),
+            "breaker_trips": [t.as_dict() for t in self.breaker_trips],
         }  # fmt: skip
 
 
 class PortfolioBacktest:
-    """Run with :meth:`run`; ``bar_ms`` is the correlation bar size (a multiple of the bars')."""
+    """Run with :meth:`run`; ``bar_ms`` is the correlation bar size (a multiple of the bars').
+    ``thresholds``: the circuit breakers' (default: the live defaults; None: no breakers)."""
 
     def __init__(self, data: Mapping[str, SymbolData], limits: Limits, tf_ms: int,
                  bar_ms: int | None = None, costs: CostModel | None = None,
-                 initial_cash: float = 10_000.0, record_states: bool = False) -> None:  # fmt: skip
+                 initial_cash: float = 10_000.0, record_states: bool = False,
+                 thresholds: Thresholds | None = LIVE_DEFAULTS) -> None:  # fmt: skip
         self.data = dict(data)
         self.limits = limits
         self.tf_ms, self.bar_ms = tf_ms, bar_ms or tf_ms
@@ -109,6 +121,9 @@ class PortfolioBacktest:
             str, tuple[float, int, float, float, float]
         ] = {}  # size, kind, px, stop, tgt
         self.result = PortfolioResult(states=[] if record_states else None)
+        self.breakers = BacktestBreakers(thresholds) if thresholds is not None else None
+        self._closed: list[tuple[int, float]] = []  # (close ms, pnl) of each round trip
+        self._now = 0
         self._hist = {s: d.history() for s, d in self.data.items()}
         self._index = {
             s: {int(t): i for i, t in enumerate(d.time_ms)} for s, d in self.data.items()
@@ -121,7 +136,7 @@ class PortfolioBacktest:
         return PortfolioState(
             equity=self.cash, positions={s: o.size for s, o in self.open.items()},
             entries={s: o.entry for s, o in self.open.items()}, pending=frozenset(self.pending),
-            reconciled=True,
+            reconciled=True, breakers=self.breakers.tripped if self.breakers else (),
         )  # fmt: skip
 
     def decide(self, p: Proposal, s: PortfolioState, time_ms: int) -> Decision:
@@ -148,6 +163,7 @@ class PortfolioBacktest:
     def run(self) -> PortfolioResult:
         times = np.unique(np.concatenate([d.time_ms for d in self.data.values()]))
         for t in times.tolist():
+            self._now = t
             rows = {s: self._index[s].get(t) for s in self.data}
             for s, i in rows.items():
                 if i is not None:
@@ -158,10 +174,29 @@ class PortfolioBacktest:
             eq = self.observe(t)
             self.result.equity_ms.append(t)
             self.result.equity.append(eq)
+            self._check_breakers(t, eq, [s for s, i in rows.items() if i is not None])
             for s, i in rows.items():
                 if i is not None:
                     self._on_close(s, i, t)
         return self.result
+
+    def _check_breakers(self, t: int, eq: float, symbols: list[str]) -> None:
+        """The live trip rules at the close of ``t`` (symbols: those with a bar at it)."""
+        if self.breakers is None:
+            return
+        hist = {s: self._hist[s].upto(t) for s in symbols}
+        usable = eq if self.cash > 0 else None  # as RiskCore.observe_equity
+        new = self.breakers.check(t, self.peak, usable, hist, self._closed)
+        self.result.breaker_trips += new
+        if new:
+            self.pending.clear()  # live cancels the resting entries on a trip
+            if self.breakers.thresholds.close_positions:  # BREAKER_CLOSE_POSITIONS
+                for s in list(self.open):
+                    i = self._index[s].get(t)
+                    if i is not None:
+                        px = float(self.data[s].close[i])
+                        self._close(s, self._slip(px, -np.sign(self.open[s].size)), "breaker",
+                                    self.costs.taker_fee)  # fmt: skip
 
     def _slip(self, px: float, side: float) -> float:
         return px * (1 + side * self.costs.slippage_bps / 1e4)
@@ -244,4 +279,6 @@ class PortfolioBacktest:
         self._pay(fee)
         self.result.trades.append({"symbol": s, "side": "long" if o.size > 0 else "short",
                                    "entry": o.entry, "exit": px, "size": abs(o.size),
-                                   "pnl": gross - fee - o.fee, "why": why})  # fmt: skip
+                                   "pnl": gross - fee - o.fee, "why": why,
+                                   "closed_ms": self._now})  # fmt: skip
+        self._closed.append((self._now, gross - fee - o.fee))

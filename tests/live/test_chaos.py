@@ -60,13 +60,11 @@ def test_kills_while_a_bar_is_in_flight_ledger_equals_fault_free_run(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: an Executor restarted while a limit entry rests "
-    "keeps that entry past its one-bar TTL, so later signals are refused as "
-    "entry_in_flight (found by this test; recovery.placed_at is not enough)",
-)
 def test_executor_killed_while_an_entry_rests_ledger_equals_fault_free_run(tmp_path: Path) -> None:
+    """The kill at step 14 lets Ray restart the Executor after the clock reached the expiry of
+    the limit entry placed at step 0: the restarted Executor must expire it before its first
+    view (tests/crash/test_restart_ttl.py pins that step alone), or the signal of step 15 is
+    refused as entry_in_flight and the fault-free run's trade is missing."""
     reference, _ = _run(tmp_path, "ref", {}, steps=30)
     faulty, done = _run(tmp_path, "chaos", {14: ["executor"]}, steps=30)
     _same(tmp_path, reference, faulty, f"kills {done}")

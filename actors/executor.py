@@ -42,6 +42,15 @@ UNKNOWN_GIVE_UP_MS = 120_000  # wall ms after journaling: past the order's expir
 TERMINAL = {"filled", "canceled", "rejected"}
 
 
+def _rests(intent: OrderIntent, status: str) -> bool:
+    """An entry that still rests on the book and must expire with its TTL: "resting", or a
+    limit entry "partially_filled" (its remainder rests; a lookup after a restart or a lost
+    reply reports exactly that). A market (IOC) partial fill has no remainder to cancel."""
+    if intent.purpose != "entry":
+        return False
+    return status == "resting" or (status == "partially_filled" and intent.kind == "limit")
+
+
 class Executor:
     def __init__(
         self,
@@ -381,8 +390,8 @@ class Executor:
             self._event(Level.WARNING if intent.purpose == "entry" else Level.CRITICAL,
                         "order_rejected", f"{what} rejected: {upd.error}", cloid=intent.cloid)  # fmt: skip
             return
-        if upd.status == "resting" and intent.purpose == "entry":
-            self.resting[intent.cloid] = (intent, self.venue.now_ms())
+        if _rests(intent, upd.status):
+            self.resting.setdefault(intent.cloid, (intent, self.venue.now_ms()))
         if upd.status in TERMINAL:
             self.resting.pop(intent.cloid, None)
         self._event(Level.INFO, "order_" + upd.status,

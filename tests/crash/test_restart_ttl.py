@@ -55,3 +55,42 @@ def test_restart_expires_an_entry_whose_ttl_ended_before_its_first_view(
         finally:
             second.stop()
             inproc._get(keeper.close.remote())
+
+
+@pytest.mark.parametrize("kind", ["limit", "market"])
+def test_a_partially_filled_limit_entry_still_expires_with_its_ttl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A lookup (after a restart or a lost reply) reports a resting entry with a partial fill as
+    ``partially_filled``: the remainder still rests and must be canceled at the TTL's end, not
+    left on the book. Negative control: a market (IOC) entry's partial fill has no remainder,
+    so nothing is tracked for it."""
+    import ray
+
+    from actors.orders import update_from_venue
+
+    monkeypatch.setattr(ray, "get", inproc._get)
+    with bench(tmp_path) as b:
+        keeper = inproc.LocalActor(StateKeeper(b.data_dir, snapshot_s=3600.0))
+        spec = b.spec.model_copy(update={"clock_resync_s": 0.0})  # reads the manual clock
+        ex = Executor(spec, keeper, None, poll_s=3600.0, reconcile_s=3600.0, entry_ttl_ms=TTL_MS)
+        try:
+            entry = intent(b, f"partial-{kind}", kind="limit")  # rests 5 % from the mid
+            ex.submit(entry)
+            found = b.venue.order_by_cloid("BTC", entry.cloid)
+            assert found is not None and found.status == "open"
+            # what the lookup returns once half of it has filled: the same order, half remaining
+            half = found.model_copy(update={"remaining": found.size / 2})
+            seen = entry if kind == "limit" else entry.model_copy(update={"kind": "market"})
+            ex.resting.clear()  # as after a restart: the entry known only through the lookup
+            with ex._lock:
+                ex._on_update(seen, update_from_venue(seen, half, b.sim.clock.now_ms()))
+            assert (entry.cloid in ex.resting) is (kind == "limit")
+            b.sim.clock.advance(ms=TTL_MS)
+            ex._expire_entries()
+            on_venue = b.venue.order_by_cloid("BTC", entry.cloid)
+            assert on_venue is not None
+            assert on_venue.status == ("canceled" if kind == "limit" else "open")
+        finally:
+            ex.stop()
+            inproc._get(keeper.close.remote())

@@ -25,12 +25,12 @@ import time
 from collections import deque
 from typing import Any
 
-from actors import protection, reconciler, recovery
+from actors import exits, protection, reconciler, recovery, upkeep
 from actors.confirm import ConfirmRequest
 from actors.crash import CrashPlan, crash_point
 from actors.funding import FundingSync
-from actors.messages import Event, Level, OrderIntent, OrderUpdate, Trace, make_cloid, stamp
-from actors.orders import SOURCE, fill_of, look_up, place_checked, update_from_venue, update_of
+from actors.messages import Event, Level, OrderIntent, OrderUpdate, Trace, stamp
+from actors.orders import SOURCE, fill_of, place_checked, update_of
 from actors.recent import RecentSet
 from actors.venues.base import VenueError
 from actors.venues.factory import VenueSpec, make_venue
@@ -38,17 +38,7 @@ from actors.venues.failures import FailureCountingVenue
 from strategies.risk import PortfolioState
 
 log = logging.getLogger(__name__)
-UNKNOWN_GIVE_UP_MS = 120_000  # wall ms after journaling: past the order's expiresAfter (60 s)
 TERMINAL = {"filled", "canceled", "rejected"}
-
-
-def _rests(intent: OrderIntent, status: str) -> bool:
-    """An entry that still rests on the book and must expire with its TTL: "resting", or a
-    limit entry "partially_filled" (its remainder rests; a lookup after a restart or a lost
-    reply reports exactly that). A market (IOC) partial fill has no remainder to cancel."""
-    if intent.purpose != "entry":
-        return False
-    return status == "resting" or (status == "partially_filled" and intent.kind == "limit")
 
 
 class Executor:
@@ -254,30 +244,8 @@ class Executor:
             return self.portfolio()
 
     def cancel_entries(self, reason: str) -> int:
-        """A circuit breaker tripped: cancel every resting entry (never the protective stops
-        and targets); returns how many were canceled. Each is looked up and journaled."""
-        n = 0
-        with self._lock:
-            for cloid, (intent, _) in list(self.resting.items()):
-                try:
-                    self.venue.cancel(intent.symbol, cloid)
-                except VenueError as exc:
-                    self._event(Level.WARNING, "cancel_failed", f"{intent.symbol} {cloid}: {exc}")
-                    continue
-                _, found = look_up(self.venue, intent, attempts=1)
-                now = self.venue.now_ms()
-                upd = (update_from_venue(intent, found, now) if found is not None
-                       else update_of(intent, "canceled", now, error=reason))  # fmt: skip
-                self.keeper.record_order_update.remote(upd)
-                self._on_update(intent, upd)
-                self.resting.pop(cloid, None)
-                n += 1
-            self._push_portfolio()
-        if n:
-            self._event(
-                Level.CRITICAL, "entries_canceled", f"{n} resting entries canceled: {reason}"
-            )
-        return n
+        """A circuit breaker tripped: cancel every resting entry (see :mod:`actors.upkeep`)."""
+        return upkeep.cancel_entries(self, reason)
 
     def set_killed(self, killed: bool) -> None:
         """The `kill` breaker (PortfolioRisk relays it): while set, no order of any kind is
@@ -289,25 +257,9 @@ class Executor:
                         else "kill switch released: the executor sends orders again")  # fmt: skip
 
     def flatten(self, reason: str) -> int:
-        """Close every position with a journaled reduce-only market order (a breaker configured
-        to close positions); the protective legs are canceled once a position is flat. Returns
-        the number of positions still open on the venue afterwards (0: flat)."""
-        import ray
-
-        with self._lock:
-            self._refresh_account()
-            for symbol, pos in sorted(self.positions.items()):
-                cloid = make_cloid("flatten", symbol, f"{pos}", reason, self._next_seq())
-                intent = OrderIntent(source=SOURCE, seq=self._next_seq(), intent_id=f"exit:{cloid}",
-                                     cloid=cloid, signal_id=None, symbol=symbol,
-                                     side="sell" if pos > 0 else "buy", size=abs(pos),
-                                     kind="market", reduce_only=True, purpose="exit")  # fmt: skip
-                self._event(Level.CRITICAL, "flatten", f"{symbol}: closing {pos:g} ({reason})")
-                ray.get(self.keeper.record_intent.remote(intent))  # persist before send
-                self._send(intent)
-            self._refresh_account()
-            self._push_portfolio()
-            return len(self.positions)
+        """Close every position reduce-only; returns how many are still open (see
+        :mod:`actors.exits`)."""
+        return exits.flatten(self, reason)
 
     def ping(self) -> int:
         """Liveness probe (answered on a free thread even while a submit waits)."""
@@ -390,7 +342,7 @@ class Executor:
             self._event(Level.WARNING if intent.purpose == "entry" else Level.CRITICAL,
                         "order_rejected", f"{what} rejected: {upd.error}", cloid=intent.cloid)  # fmt: skip
             return
-        if _rests(intent, upd.status):
+        if upkeep.rests(intent, upd.status):
             self.resting.setdefault(intent.cloid, (intent, self.venue.now_ms()))
         if upd.status in TERMINAL:
             self.resting.pop(intent.cloid, None)
@@ -449,16 +401,7 @@ class Executor:
         return protection.protect(self, symbol, pos, entry, stop, target, purpose)
 
     def _emergency_close(self, symbol: str, pos: float, why: str) -> None:
-        import ray
-
-        cloid = make_cloid("exit", symbol, f"{pos}", why, self._next_seq())
-        intent = OrderIntent(source=SOURCE, seq=self._next_seq(), intent_id=f"exit:{cloid}",
-                             cloid=cloid, signal_id=None, symbol=symbol,
-                             side="sell" if pos > 0 else "buy", size=abs(pos), kind="market",
-                             reduce_only=True, purpose="exit")  # fmt: skip
-        self._event(Level.CRITICAL, "unprotected", f"{symbol}: {why}; closing {pos:g} reduce-only")
-        ray.get(self.keeper.record_intent.remote(intent))
-        self._send(intent)
+        exits.emergency_close(self, symbol, pos, why)
 
     # ----- background loop --------------------------------------------------------------------
     def _loop(self) -> None:
@@ -473,67 +416,10 @@ class Executor:
                 self._event(Level.WARNING, "executor_error", f"executor loop: {exc}")
 
     def _poll(self) -> None:
-        """Fills, unknown orders, expiries. The venue calls run outside ``_lock`` so that a
-        submit (journal, then place) never waits behind a poll's HTTP round-trip; what they
-        return is applied under the lock (fills deduplicated by trade id, an unknown order or
-        an expired entry only if still unknown or resting)."""
-        fills = self.venue.fills_since(self.cursor)
-        with self._lock:
-            self._apply_fills(fills)
-        self._resolve_unknown()
-        self._expire_entries()
-
-    def _resolve_unknown(self) -> None:
-        """Look every unknown order up by cloid; only past its expiry is "not found" final."""
-        now_wall = time.time()
-        with self._lock:
-            pending = list(self.unknown.items())
-        for cloid, entry in pending:
-            intent, sent = entry
-            answered, found = look_up(self.venue, intent, attempts=1)  # outside the lock
-            with self._lock:
-                if self.unknown.get(cloid) is entry:  # not settled meanwhile by another path
-                    self._settle_unknown(intent, sent, answered, found, now_wall)
-
-    def _settle_unknown(self, intent: OrderIntent, sent: float, answered: bool, found: Any,
-                        now_wall: float) -> None:  # fmt: skip
-        if found is not None:
-            upd = update_from_venue(intent, found, self.venue.now_ms())
-            self.keeper.record_order_update.remote(upd)
-            self._on_update(intent, upd)
-            recovery.placed_at(self, intent, found.time_ms)  # its expiry runs from the venue's
-            return
-        if answered and (now_wall - sent) * 1000 > UNKNOWN_GIVE_UP_MS:
-            upd = update_of(intent, "canceled", self.venue.now_ms(),
-                            error="never placed: not found after its expiry")  # fmt: skip
-        else:
-            return
-        self.keeper.record_order_update.remote(upd)
-        self._on_update(intent, upd)
+        upkeep.poll(self)
 
     def _expire_entries(self) -> None:
-        """Cancel entries past their TTL (a limit entry lives one bar: the backtest's rule).
-        The cancel and the lookup by cloid run outside ``_lock``, so the next bar's submit is
-        not held behind them; the outcome is journaled under it if the entry still rests."""
-        now = self.venue.now_ms()
-        with self._lock:
-            expired = [(c, e) for c, e in self.resting.items() if now - e[1] >= self.entry_ttl_ms]
-        for cloid, entry in expired:
-            intent = entry[0]
-            try:
-                self.venue.cancel(intent.symbol, cloid)
-            except VenueError as exc:
-                self._event(Level.WARNING, "cancel_failed", f"{intent.symbol} {cloid}: {exc}")
-                continue
-            _, found = look_up(self.venue, intent, attempts=1)
-            with self._lock:
-                if self.resting.get(cloid) is not entry:
-                    continue  # settled meanwhile (a breaker canceled it)
-                upd = (update_from_venue(intent, found, now) if found is not None
-                       else update_of(intent, "canceled", now, error="expired"))  # fmt: skip
-                self.keeper.record_order_update.remote(upd)
-                self._on_update(intent, upd)
-                self.resting.pop(cloid, None)
+        upkeep.expire_entries(self)
 
     # ----- state --------------------------------------------------------------------------------
     def _rebuild_open_intents(self) -> None:

@@ -173,6 +173,9 @@ def main() -> None:
             if i % args.rss_every == 0 or i == steps - 1:
                 m = rss(s)
                 samples.append((i, round(time.monotonic() - up, 1), m))
+                print(f"soak: step {i + 1}/{steps}, {time.monotonic() - up:.0f} s, "
+                      f"{sum(faults.values())} faults, {len(stalls)} stalls, "
+                      f"RSS {sum(m.values()):.0f} MB", file=sys.stderr, flush=True)  # fmt: skip
         elapsed = time.monotonic() - up
         counts = ray.get(s.live.keeper.counts.remote())
         lost = chaos.problems(s)

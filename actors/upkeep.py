@@ -1,0 +1,120 @@
+"""The Executor's background upkeep: fills, orders whose outcome is unknown, entries past their
+TTL, and the breaker's cancel of resting entries.
+
+Functions over the Executor (like :mod:`actors.protection`) so the actor file keeps the order
+path and its public surface. The venue calls (HTTP round trips) run outside the Executor's
+``_lock`` so a submit is never held behind them; what they return is applied under the lock,
+and only if the order is still in the state it was read in (a concurrent path may have settled
+it meanwhile).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from actors.messages import Level, OrderIntent
+from actors.orders import look_up, update_from_venue, update_of
+from actors.venues.base import VenueError
+
+UNKNOWN_GIVE_UP_MS = 120_000  # wall ms after journaling: past the order's expiresAfter (60 s)
+
+
+def rests(intent: OrderIntent, status: str) -> bool:
+    """An entry that still rests on the book and must expire with its TTL: "resting", or a
+    limit entry "partially_filled" (its remainder rests; a lookup after a restart or a lost
+    reply reports exactly that). A market (IOC) partial fill has no remainder to cancel."""
+    if intent.purpose != "entry":
+        return False
+    return status == "resting" or (status == "partially_filled" and intent.kind == "limit")
+
+
+def poll(ex: Any) -> None:
+    """Fills, unknown orders, expiries (the fills read outside the lock, deduplicated by trade
+    id under it)."""
+    fills = ex.venue.fills_since(ex.cursor)
+    with ex._lock:
+        ex._apply_fills(fills)
+    resolve_unknown(ex)
+    expire_entries(ex)
+
+
+def resolve_unknown(ex: Any) -> None:
+    """Look every unknown order up by cloid; only past its expiry is "not found" final."""
+    now_wall = time.time()
+    with ex._lock:
+        pending = list(ex.unknown.items())
+    for cloid, entry in pending:
+        intent, sent = entry
+        answered, found = look_up(ex.venue, intent, attempts=1)  # outside the lock
+        with ex._lock:
+            if ex.unknown.get(cloid) is entry:  # not settled meanwhile by another path
+                settle_unknown(ex, intent, sent, answered, found, now_wall)
+
+
+def settle_unknown(ex: Any, intent: OrderIntent, sent: float, answered: bool, found: Any,
+                   now_wall: float) -> None:  # fmt: skip
+    from actors import recovery
+
+    if found is not None:
+        upd = update_from_venue(intent, found, ex.venue.now_ms())
+        ex.keeper.record_order_update.remote(upd)
+        ex._on_update(intent, upd)
+        recovery.placed_at(ex, intent, found.time_ms)  # its expiry runs from the venue's
+        return
+    if not (answered and (now_wall - sent) * 1000 > UNKNOWN_GIVE_UP_MS):
+        return
+    upd = update_of(intent, "canceled", ex.venue.now_ms(),
+                    error="never placed: not found after its expiry")  # fmt: skip
+    ex.keeper.record_order_update.remote(upd)
+    ex._on_update(intent, upd)
+
+
+def _cancel(ex: Any, intent: OrderIntent) -> tuple[bool, Any]:
+    """Cancel one resting entry and look it up: (canceled or already gone, the venue's order)."""
+    try:
+        ex.venue.cancel(intent.symbol, intent.cloid)
+    except VenueError as exc:
+        ex._event(Level.WARNING, "cancel_failed", f"{intent.symbol} {intent.cloid}: {exc}")
+        return False, None
+    return True, look_up(ex.venue, intent, attempts=1)[1]
+
+
+def _journal_cancel(ex: Any, intent: OrderIntent, found: Any, now: int, reason: str) -> None:
+    """Journal what the venue says of a canceled entry (a fill that beat the cancel included)
+    and stop tracking it. Under ``ex._lock``."""
+    upd = (update_from_venue(intent, found, now) if found is not None
+           else update_of(intent, "canceled", now, error=reason))  # fmt: skip
+    ex.keeper.record_order_update.remote(upd)
+    ex._on_update(intent, upd)
+    ex.resting.pop(intent.cloid, None)
+
+
+def expire_entries(ex: Any) -> None:
+    """Cancel entries past their TTL (a limit entry lives one bar: the backtest's rule)."""
+    now = ex.venue.now_ms()
+    with ex._lock:
+        expired = [(c, e) for c, e in ex.resting.items() if now - e[1] >= ex.entry_ttl_ms]
+    for cloid, entry in expired:
+        ok, found = _cancel(ex, entry[0])  # outside the lock
+        if not ok:
+            continue
+        with ex._lock:
+            if ex.resting.get(cloid) is entry:  # not settled meanwhile (a breaker canceled it)
+                _journal_cancel(ex, entry[0], found, now, "expired")
+
+
+def cancel_entries(ex: Any, reason: str) -> int:
+    """A circuit breaker tripped: cancel every resting entry (never the protective stops and
+    targets); returns how many were canceled. Each is looked up and journaled."""
+    n = 0
+    with ex._lock:
+        for intent, _ in list(ex.resting.values()):
+            ok, found = _cancel(ex, intent)
+            if ok:
+                _journal_cancel(ex, intent, found, ex.venue.now_ms(), reason)
+                n += 1
+        ex._push_portfolio()
+    if n:
+        ex._event(Level.CRITICAL, "entries_canceled", f"{n} resting entries canceled: {reason}")
+    return n

@@ -16,11 +16,30 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 10.0  # default probe and write period (wall seconds)
+# Ray restarts a dead actor every time (actors.system.MAX_RESTARTS); this many restarts of one
+# actor within the window is a crash loop (a bar or a state that kills it on every start) and
+# the driver stops the system, as a supervisor's restart intensity would
+CRASH_LOOP_RESTARTS = 5
+CRASH_LOOP_WINDOW_S = 600.0
+
+
+def ray_record(handle: Any) -> tuple[int, str] | None:
+    """(restarts so far, state) of an actor from Ray's GCS actor table, or None if Ray cannot
+    tell. Why the GCS table: Ray's public state API needs the Ray dashboard, which the live
+    system does not start."""
+    try:
+        from ray._private.state import state
+
+        row = state.actor_table(handle._actor_id.hex())
+        return (int(row["NumRestarts"]), str(row["State"])) if row else None
+    except Exception:  # an older or newer Ray: no restart accounting, probes still work
+        return None
 
 
 def wall_ms() -> int:
@@ -45,6 +64,9 @@ class HealthMonitor:
         run_id: int,
         interval_s: float = HEARTBEAT_S,
         clock: Callable[[], int] = wall_ms,
+        record: Callable[[Any], tuple[int, str] | None] = ray_record,
+        loop_restarts: int = CRASH_LOOP_RESTARTS,
+        loop_window_s: float = CRASH_LOOP_WINDOW_S,
     ) -> None:
         self.keeper = system.keeper
         self.run_id = run_id
@@ -57,6 +79,10 @@ class HealthMonitor:
         self.feed: dict[str, Any] = {}
         self._write: Any = None  # the previous heartbeat write, while in flight
         self._due = 0.0
+        self.record, self.loop_restarts, self.loop_window_s = record, loop_restarts, loop_window_s
+        self.restarts: dict[str, int] = {}  # Ray's restart count per actor, as last read
+        self._restarted: dict[str, deque[int]] = {}  # clock ms of the restarts seen, per actor
+        self.dead: dict[str, str] = {}  # actors Ray will not restart (its table says DEAD)
 
     def start(self, wait_s: float = 5.0) -> HealthMonitor:
         """First probes, waited for up to ``wait_s`` so the first heartbeat names every actor."""
@@ -75,6 +101,7 @@ class HealthMonitor:
             return False
         self._due = now + self.interval_s
         self._collect()
+        self._count_restarts()
         written = self._record()
         self._probe()
         return written
@@ -83,7 +110,8 @@ class HealthMonitor:
         """The snapshot written (plain JSON values)."""
         actors = {
             name: {"last_ms": self.last_ok.get(name), "error": self.errors.get(name),
-                   "probe_sent_ms": self.pending[name][1] if name in self.pending else None}
+                   "probe_sent_ms": self.pending[name][1] if name in self.pending else None,
+                   "restarts": self.restarts.get(name)}
             for name in self.targets
         }  # fmt: skip
         return {
@@ -92,7 +120,34 @@ class HealthMonitor:
             "streams": self.feed.get("streams", {}), "silence_s": self.feed.get("silence_s"),
         }  # fmt: skip
 
+    def stop_reason(self) -> str | None:
+        """Why the driver must stop the live system now, or None: an actor Ray will not restart
+        (dead for good), or one in a crash loop (``loop_restarts`` restarts within
+        ``loop_window_s``). Running on with either would trade blind on part of the system."""
+        for name, why in sorted(self.dead.items()):
+            return f"{name} is dead and will not be restarted ({why})"
+        for name, seen in sorted(self._restarted.items()):
+            if len(seen) >= self.loop_restarts:
+                return (f"{name} restarted {len(seen)} times within {self.loop_window_s:g} s "
+                        "(a crash loop)")  # fmt: skip
+        return None
+
     # ----- internals ----------------------------------------------------------------------------
+    def _count_restarts(self) -> None:
+        now = self.clock()
+        for name, (handle, _) in self.targets.items():
+            rec = self.record(handle)
+            if rec is None:
+                continue
+            count, state = rec
+            if state == "DEAD":
+                self.dead[name] = f"Ray's actor table says DEAD after {count} restarts"
+            seen = self._restarted.setdefault(name, deque())
+            seen.extend([now] * max(0, count - self.restarts.get(name, count)))
+            while seen and now - seen[0] > self.loop_window_s * 1000:
+                seen.popleft()
+            self.restarts[name] = count
+
     def _collect(self) -> None:
         import ray
 

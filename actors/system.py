@@ -24,10 +24,15 @@ from strategies.breakers import Thresholds
 from strategies.risk import Limits
 
 log = logging.getLogger(__name__)
-MAX_RESTARTS = 3
+# Ray restarts a dead actor process every time (-1): its budget counts over the actor's whole
+# life, and a 24/7 system that had run out of it after three crashes in a month would go on
+# running with one actor dead for good (the 7-day soak found exactly that: its fourth runner
+# kill left BTC without a runner). A constructor that raises is not restarted by Ray, and a
+# crash loop is the driver's to stop (actors.health.HealthMonitor.stop_reason).
+MAX_RESTARTS = -1
 # every handler except the Executor's is idempotent (dedupe by key, bar time or signal id), so a
 # call in flight when its actor died is re-run on the restarted actor instead of being lost
-RETRIES = {"max_task_retries": MAX_RESTARTS}
+RETRIES = {"max_task_retries": 3}
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,7 @@ def run_live(
 
     run_id = run_started(data_dir, net.value)  # preflight evidence: runs, restarts, crashes
     clean = False
+    halted: str | None = None
     try:
         with _venue(settings, data_dir, symbols, venue) as spec:
             cfg = _live_config(settings, spec, data_dir, plans, crash, placement)
@@ -263,19 +264,21 @@ def run_live(
             try:
                 console.print(f"  live in {time.monotonic() - t0:.1f} s"
                               + (f"; stopping after {seconds:g} s" if seconds else "; Ctrl-C stops"))  # fmt: skip
-                _loop(ray, live_system, stop, seconds, monitor)
+                halted = _loop(ray, live_system, stop, seconds, monitor)
             finally:
                 reports.stop()
                 _close_monitor(monitor)
                 console.print("stopping: flushing state, stopping actors")
                 live_system.stop()
                 _summary(data_dir)
-        clean = True
+        clean = halted is None
     finally:
         run_ended(data_dir, run_id, clean)
         for s, h in previous.items():
             signal.signal(s, h)
         ray.shutdown()
+    if halted is not None:
+        raise fail(f"stopped: {halted}; the protective stops stay on the venue", 3)
 
 
 class _venue:
@@ -432,7 +435,9 @@ def _close_monitor(monitor: Any) -> None:
 
 def _loop(
     ray: Any, live_system: Any, stop: threading.Event, seconds: float | None, monitor: Any = None
-) -> None:
+) -> str | None:
+    """Print events, relay confirmations, keep the heartbeats, until the stop or the deadline.
+    Returns why the system halted on its own (an actor dead for good or in a crash loop)."""
     from actors.confirm import ask
 
     deadline = None if seconds is None else time.monotonic() + seconds
@@ -445,12 +450,30 @@ def _loop(
             req = ray.get(live_system.desk.next_pending.remote(0.0))
             if req is not None:
                 live_system.desk.answer.remote(ask(req, _read_line, write=console.print))
-        if monitor is not None:
-            monitor.tick()
+        if monitor is not None and monitor.tick() and monitor.stop_reason():
+            why = str(monitor.stop_reason())
+            _halt_alert(live_system, why)
+            err_console.print(f"[red]CRITICAL: {why}: stopping the live system[/red]")
+            return why
         stop.wait(0.2)
     events, seen = ray.get(live_system.alerter.since.remote(seen))
     for ev in events:
         console.print(_fmt_event(ev), highlight=False)
+    return None
+
+
+def _halt_alert(live_system: Any, why: str) -> None:
+    """A CRITICAL event to the Alerter (Telegram) and the journal; best effort: the actor that
+    should carry it may be the one that is down."""
+    from actors.messages import Event, Level
+
+    ev = Event(source="driver", seq=time.time_ns(), level=Level.CRITICAL, kind="system_halt",
+               text=f"live system stopping: {why}", time_ms=time.time_ns() // 1_000_000)  # fmt: skip
+    for method in (live_system.alerter.send, live_system.keeper.record_event):
+        try:
+            method.remote(ev)
+        except Exception as exc:  # each on its own: one down must not stop the other
+            err_console.print(f"[yellow]halt alert not delivered: {exc}[/yellow]")
 
 
 def _summary(data_dir: Path) -> None:

@@ -15,6 +15,7 @@ from actors.state import journal_path
 from actors.state.health import read_health
 from actors.state.runs import read_runs, run_ended, run_started
 from actors.state.schema import connect
+from tests.live.helpers import wait_for
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 S = 1000
@@ -30,6 +31,11 @@ class Actor:
     def ping(self) -> int:
         self._gate.wait(120)
         return 0
+
+    def pid(self) -> int:
+        import os
+
+        return os.getpid()
 
     def hang(self) -> None:
         self._gate.clear()
@@ -136,3 +142,127 @@ def test_no_run_and_a_run_without_heartbeat(tmp_path: Path) -> None:
     run_started(data, "paper")
     h = _health(data, 2**41)
     assert h.status == "stale" and "never" in h.summary
+
+
+def _restart(handle: Any) -> None:
+    """SIGKILL-equivalent; returns once Ray has restarted it (its next call answers)."""
+    import ray
+    from ray.exceptions import ActorUnavailableError
+
+    old = ray.get(handle.pid.remote())
+    ray.kill(handle, no_restart=False)  # asynchronous: the old process may still answer
+    for _ in range(10_000):
+        try:
+            if ray.get(handle.pid.remote(), timeout=120) != old:
+                return
+        except ActorUnavailableError:  # met the process while it died
+            continue
+    raise AssertionError("the actor was not restarted")
+
+
+def test_a_crash_loop_or_an_actor_dead_for_good_stops_the_system(tmp_path: Path) -> None:
+    """Ray restarts actors without limit (a lifetime budget runs out on a 24/7 system); the
+    driver stops on a crash loop (restarts counted from Ray's own actor table) or on an actor
+    Ray will not restart. Negative control: the same restarts spread wider than the window."""
+    import ray
+
+    from actors.health import HealthMonitor
+    from actors.keeper import StateKeeper
+
+    data = tmp_path / "data"
+    run_id = run_started(data, "paper")
+    remote = ray.remote(Actor).options(num_cpus=0, max_concurrency=2, max_restarts=-1)
+    keeper = ray.remote(StateKeeper).options(num_cpus=0, max_concurrency=4).remote(data, 3600.0)
+    system = System(
+        feed=ray.remote(Feed).options(num_cpus=0, max_concurrency=2).remote(),
+        runners={"BTC": remote.remote(), "ETH": remote.remote()}, risk=remote.remote(),
+        executor=remote.remote(), keeper=keeper, alerter=remote.remote(),
+    )  # fmt: skip
+    clock = [1_000_000 * S]
+    mon = HealthMonitor(system, run_id, interval_s=10.0, clock=lambda: clock[0],
+                        loop_restarts=3, loop_window_s=600.0)  # fmt: skip
+    try:
+        mon.start(wait_s=60)
+        assert mon.stop_reason() is None and mon.restarts["StrategyRunner BTC"] == 0
+        # ETH: three restarts 400 s apart (wider than the window): no crash loop
+        for _ in range(3):
+            _restart(system.runners["ETH"])
+            clock[0] += 400 * S
+            mon.tick(force=True)
+        assert mon.restarts["StrategyRunner ETH"] == 3
+        assert mon.stop_reason() is None
+        # BTC: three restarts within 20 s: a crash loop, named
+        for _ in range(3):
+            _restart(system.runners["BTC"])
+            clock[0] += 10 * S
+            mon.tick(force=True)
+        why = mon.stop_reason()
+        assert why is not None and why.startswith("StrategyRunner BTC restarted 3 times"), why
+        assert mon.payload()["actors"]["StrategyRunner BTC"]["restarts"] == 3
+        # an actor Ray will not restart: named first
+        ray.kill(system.risk, no_restart=True)
+        clock[0] += 10 * S
+        mon.tick(force=True)
+        assert str(mon.stop_reason()).startswith("PortfolioRisk is dead"), mon.stop_reason()
+    finally:
+        ray.get(keeper.close.remote())
+        for h in (system.feed, *system.runners.values(), system.risk, system.executor,
+                  system.alerter, keeper):  # fmt: skip
+            ray.kill(h, no_restart=True)
+
+
+def test_the_driver_loop_halts_with_a_critical_event_on_the_monitors_verdict(
+    tmp_path: Path,
+) -> None:
+    """`fractal live`'s loop returns the monitor's stop reason at once (no deadline reached) and
+    the CRITICAL ``system_halt`` event reaches the Alerter and the journal. Negative control:
+    without a verdict the loop runs to its deadline and returns None."""
+    import ray
+
+    from actors.alerter import Alerter
+    from actors.keeper import StateKeeper
+    from cluster.cli_live import _loop
+
+    class Verdict:
+        def __init__(self, why: str | None) -> None:
+            self.why = why
+
+        def tick(self) -> bool:
+            return True
+
+        def stop_reason(self) -> str | None:
+            return self.why
+
+    @dataclass
+    class Live:
+        alerter: Any
+        keeper: Any
+        desk: Any = None
+
+    data = tmp_path / "data"
+    live = Live(
+        alerter=ray.remote(Alerter).options(num_cpus=0).remote(),
+        keeper=ray.remote(StateKeeper).options(num_cpus=0, max_concurrency=4).remote(data, 3600.0),
+    )
+    try:
+        stop = threading.Event()
+        assert _loop(ray, live, stop, 0.5, Verdict(None)) is None
+        why = _loop(ray, live, stop, 3600.0, Verdict("Executor restarted 5 times"))
+        assert why == "Executor restarted 5 times"
+        events, _ = ray.get(live.alerter.since.remote(0))
+        halts = [e for e in events if e.kind == "system_halt"]
+        assert len(halts) == 1 and halts[0].level.value == "CRITICAL"
+        assert "Executor restarted 5 times" in halts[0].text
+
+        def halts_journaled() -> int:
+            conn = connect(journal_path(data), readonly=True)
+            try:
+                return len(conn.execute("SELECT 1 FROM events WHERE kind='system_halt'").fetchall())
+            finally:
+                conn.close()
+
+        assert wait_for(halts_journaled, 60, "the halt event in the journal") == 1
+    finally:
+        ray.get(live.keeper.close.remote())
+        for h in (live.alerter, live.keeper):
+            ray.kill(h, no_restart=True)

@@ -51,6 +51,10 @@ from cluster.cli_common import reserved_stdout  # noqa: E402
 SHARED = Path(os.environ.get("SHARED_DATA_DIR", ROOT.parent / "shared" / "data"))
 MARKET = SHARED / "market"
 SYMBOLS = ["BTC", "ETH", "SOL", "HYPE", "XRP", "DOGE", "SUI", "AVAX", "LINK", "ADA", "BNB", "LTC"]
+# the far limits rest until their TTL (venue ms): a few seconds keeps about as many entries in
+# flight as a live account has (one per symbol), not every order of the run (1,200 resting
+# entries made every portfolio view, acknowledgement and risk decision O(run length))
+ENTRY_TTL_MS = 2_000
 HOPS = ("sent", "runner_in", "runner_out", "risk_in", "risk_out", "executor_in", "journaled",
         "venue_answered")  # fmt: skip
 STRATEGY = "liquidity_sweep"
@@ -119,7 +123,7 @@ class Graph:
         )
         self.executor = ray.remote(Executor).options(**opts, max_concurrency=4).remote(
             px.spec, self.keeper, self.alerter, None, None, False, None, 0.5, 3600.0,
-            one_entry_per_symbol=False,
+            one_entry_per_symbol=False, entry_ttl_ms=ENTRY_TTL_MS,
         )  # fmt: skip
         bench_rules = tuple(r for r in rules.DEFAULT_RULES
                             if r not in (rules.one_position_per_symbol, rules.max_open_positions))  # fmt: skip
@@ -224,8 +228,15 @@ def latency(graph: Graph, venue: Any, min_signals: int, max_ticks: int) -> dict[
         "bars": (k + 1) * len(SYMBOLS), "signals": signals,
         "hops_ms": {h: {"p50": pct(v, 0.5) * 1e3, "p99": pct(v, 0.99) * 1e3}
                     for h, v in hops.items()},
+        "p99_ms_by_quarter": [pct(q, 0.99) * 1e3 for q in _quarters(total)],
         "load_avg_1m": loads,
     }  # fmt: skip
+
+
+def _quarters(xs: list[float]) -> list[list[float]]:
+    """The signals in four consecutive quarters (a tail that grows over the run shows here)."""
+    n = len(xs) // 4
+    return [xs[i * n : (i + 1) * n if i < 3 else len(xs)] for i in range(4)] if n else [xs]
 
 
 def _tm_start(actor: Any) -> None:

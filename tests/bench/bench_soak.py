@@ -109,7 +109,34 @@ def rss(s: Any) -> dict[str, float]:
     return out
 
 
-def main() -> None:
+def drain(s: Any) -> tuple[int, float]:
+    """Orders whose outcome is still unknown when the replay ends (a 5xx or a lost reply in the
+    last steps) are settled as in live trading: looked up by cloid every poll, and "never
+    placed" only once their ``expiresAfter`` (wall time) has passed. Waits for that (bounded),
+    so "lost" counts what was lost, not what was still being looked up. Returns (unknown at
+    the end of the replay, wall seconds waited)."""
+    import ray
+
+    from actors.upkeep import UNKNOWN_GIVE_UP_MS
+    from tests.live import chaos
+
+    def unknown() -> int:
+        ex = s.live.executor
+        chaos.call(lambda: ex.poll_now.remote())
+        n = chaos.call(lambda: ex.__ray_call__.remote(lambda self: len(self.unknown)))
+        return -1 if n is None else int(n)
+
+    t0 = time.monotonic()
+    first = n = unknown()
+    tick = threading.Event()
+    while n != 0 and time.monotonic() - t0 < UNKNOWN_GIVE_UP_MS / 1000 + 60:
+        tick.wait(1.0)  # the give-up is on the wall clock: nothing to wait on but time
+        n = unknown()
+    ray.get(s.live.executor.poll_now.remote())
+    return first, round(time.monotonic() - t0, 1)
+
+
+def main(emit: Any = print) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--days", type=float, default=7.0)
     ap.add_argument("--timeframe", default="15m")
@@ -177,6 +204,7 @@ def main() -> None:
                       f"{sum(faults.values())} faults, {len(stalls)} stalls, "
                       f"RSS {sum(m.values()):.0f} MB", file=sys.stderr, flush=True)  # fmt: skip
         elapsed = time.monotonic() - up
+        out["unknown_at_end"], out["drain_s"] = drain(s)
         counts = ray.get(s.live.keeper.counts.remote())
         lost = chaos.problems(s)
         out["ledger"] = {k: len(v) if isinstance(v, list | dict) else v
@@ -201,10 +229,13 @@ def main() -> None:
                    "by_actor_end": {k: round(v, 1) for k, v in samples[-1][2].items()}},
         "lost": lost, "load_avg_end": os.getloadavg(),
     })  # fmt: skip
-    print(json.dumps(out, indent=1))
+    emit(json.dumps(out, indent=1))
     if lost or stalls:
         sys.exit(1)
 
 
 if __name__ == "__main__":
-    main()
+    from cluster.cli_common import reserved_stdout
+
+    with reserved_stdout() as emit:  # Ray's raylet writes warnings to fd 1
+        main(emit)

@@ -4,10 +4,17 @@ chunk's rows converted straight into the frame's typed blocks.
 Why: per-node batch outputs are ``(n, k)`` float64 arrays — 2.4 GB of fresh pages at 1M bars ×
 299 columns, written once and copied once more into the frame. Here every node writes its rows
 into a small arena of ``CHUNK`` rows (the stream's ``_fused_layout.Layout``, whose blocks are
-indexed by absolute bar through ``st[BASE]``); after each chunk ``_frame.emit`` converts the rows
-into the frame's blocks while they are still in cache, and the arena is reused. Only the frame's
-own bytes are ever allocated at full length. Each row goes through ``fused._graph_row`` — the
-code ``SMCStream`` runs per bar — so batch and stream are one graph of the same concept steps.
+indexed by absolute bar through ``st[BASE]``); after each chunk ``_frame.emit_column`` converts
+the rows into the frame's blocks while they are still in cache, and the arena is reused. Only
+the frame's own bytes are ever allocated at full length. Each chunk goes through
+``fused._graph_rows`` — the code ``SMCStream`` runs for each bar — so batch and stream are one
+graph of the same concept steps.
+
+The arena is column-major (``Layout(column_major=True)``): the conversion then reads each
+column as one contiguous run (a vectorised loop) instead of one strided load per value; the
+steps write a row as one value in each of the node's columns, which cost the same. Measured at
+100k bars, one thread, pages already faulted: graph 69 -> 51 ms (node by node over the chunk
+instead of row by row), conversion 45 -> 18 ms.
 
 A node reads only row ``i`` of its inputs (see ``Layout.oldest_needed``), so dropping the
 previous chunk's rows is safe; bars and local times are whole arrays (absolute index).

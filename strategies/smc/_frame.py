@@ -5,7 +5,7 @@ bar references). The frame stores each column in the smallest dtype that holds e
 can take (:func:`column_dtype`): levels float64 (NaN = none), bar references int32 (int64 past
 2**31 - 1 bars; -1 = none), event kinds / directions / trend int8, event counts int16 or int32,
 0/1 states bool. The frame is one 2-D block per dtype (column-major, as pandas stores them),
-allocated once and filled by :func:`emit` straight from the kernels' rows, then handed to pandas
+allocated once and filled by :func:`emit_column` straight from the kernels' rows, then handed to pandas
 as they are (``create_dataframe_from_blocks``: no concat, no reorder, no copy). Every
 conversion is checked: a value its dtype cannot hold exactly raises instead of changing.
 """
@@ -74,6 +74,14 @@ def block(shape: tuple[int, int], dtype: type) -> np.ndarray:
     detect() at 1M bars used 26 % less CPU with private pages. The mapping is released with the
     array (it is its base). Pages are faulted in by the workers that write them (in parallel);
     ``MAP_POPULATE`` saved a little CPU but pre-faults serially, which is slower on 2 cores.
+
+    Re-measured for issue #17 (Firecracker VM, kernel 6.18, the balloon device reports free
+    pages to the host): ``MADV_HUGEPAGE`` here makes *back-to-back* calls cheap (1M bars: 0.12 s
+    of system time instead of 0.55 s; 100k: 12 ms instead of ~50 ms) because the huge pages just
+    freed are reused, but the first call in a process pays 3.1 s (100k: 0.28 s) — freed 2 MiB
+    blocks are handed back to the host, which faults them in again. Small pages stay the safe
+    choice for one-off calls. ``madvise(MADV_POPULATE_WRITE)`` by each worker on its own rows
+    saved only 3-7 % of detect()'s CPU (the pages are then zeroed long before they are written).
     """
     nbytes = shape[0] * shape[1] * np.dtype(dtype).itemsize
     if nbytes < 1 << 22:
@@ -93,6 +101,69 @@ class _NodeColumns(Protocol):
     def int_columns(self) -> frozenset[str]: ...
 
 
+@njit(cache=True, nogil=True, inline="always")
+def emit_column(
+    src: np.ndarray,
+    code: int,
+    row: int,
+    d0: int,
+    f64: np.ndarray,
+    b1: np.ndarray,
+    i8: np.ndarray,
+    i16: np.ndarray,
+    i32: np.ndarray,
+    i64: np.ndarray,
+) -> bool:
+    """``src`` (one column's float64 values) into row ``row`` of block ``code`` from frame row
+    ``d0`` on. True if a value its dtype cannot hold exactly was met (nothing is rounded or
+    wrapped: the caller raises, the frame is never returned).
+
+    Why a flag, not an early return: the loops stay branch-free, so for a contiguous ``src``
+    they vectorise; a bad cell stores a placeholder (0) that nobody sees.
+    """
+    m = src.shape[0]
+    bad = False
+    if code == F64:
+        d = f64[row, d0 : d0 + m]
+        for i in range(m):
+            d[i] = src[i]
+    elif code == BOOL:
+        db = b1[row, d0 : d0 + m]
+        for i in range(m):
+            x = src[i]
+            bad |= (x != 0.0) & (x != 1.0)
+            db[i] = x != 0.0
+    elif code == I8:
+        d8 = i8[row, d0 : d0 + m]
+        for i in range(m):
+            x = src[i]
+            ok = (x >= -128.0) & (x <= 127.0)
+            bad |= (not ok) | (x != np.floor(x))  # NaN fails the range test
+            d8[i] = np.int8(np.int32(x if ok else 0.0))
+    elif code == I16:
+        d16 = i16[row, d0 : d0 + m]
+        for i in range(m):
+            x = src[i]
+            ok = (x >= -32768.0) & (x <= 32767.0)
+            bad |= (not ok) | (x != np.floor(x))
+            d16[i] = np.int16(np.int32(x if ok else 0.0))
+    elif code == I32:
+        d32 = i32[row, d0 : d0 + m]
+        for i in range(m):
+            x = src[i]
+            ok = (x >= -2147483648.0) & (x <= 2147483647.0)
+            bad |= (not ok) | (x != np.floor(x))
+            d32[i] = np.int32(x if ok else 0.0)
+    else:
+        d64 = i64[row, d0 : d0 + m]
+        for i in range(m):
+            x = src[i]
+            ok = (x >= -9007199254740992.0) & (x <= 9007199254740992.0)  # exact in float64
+            bad |= (not ok) | (x != np.floor(x))
+            d64[i] = np.int64(x if ok else 0.0)
+    return bad
+
+
 @njit(cache=True, nogil=True)
 def emit(
     out: np.ndarray,
@@ -110,39 +181,12 @@ def emit(
     """Rows ``i0..i1-1`` of one node's output into the typed blocks (frame row ``i - shift``).
 
     ``plan`` rows are ``(node column, destination code, block row)``. Returns -1, or the plan
-    row of the first value its dtype cannot hold exactly (nothing is rounded or wrapped).
+    row of the first column holding a value its dtype cannot hold exactly.
     """
     for r in range(plan.shape[0]):
         j, code, row = plan[r, 0], plan[r, 1], plan[r, 2]
-        if code == F64:
-            for i in range(i0, i1):
-                f64[row, i - shift] = out[i, j]
-        elif code == BOOL:
-            for i in range(i0, i1):
-                x = out[i, j]
-                if x != 0.0 and x != 1.0:
-                    return r
-                b1[row, i - shift] = x != 0.0
-        else:
-            lo, hi = -128.0, 127.0
-            if code == I16:
-                lo, hi = -32768.0, 32767.0
-            elif code == I32:
-                lo, hi = -2147483648.0, 2147483647.0
-            elif code == I64:
-                lo, hi = -9007199254740992.0, 9007199254740992.0  # exact in float64
-            for i in range(i0, i1):
-                x = out[i, j]
-                if not (lo <= x <= hi) or x != np.floor(x):  # NaN fails the range test
-                    return r
-                if code == I8:
-                    i8[row, i - shift] = np.int8(x)
-                elif code == I16:
-                    i16[row, i - shift] = np.int16(x)
-                elif code == I32:
-                    i32[row, i - shift] = np.int32(x)
-                else:
-                    i64[row, i - shift] = np.int64(x)
+        if emit_column(out[i0:i1, j], code, row, i0 - shift, f64, b1, i8, i16, i32, i64):
+            return r
     return -1
 
 

@@ -45,7 +45,8 @@ OK, ERR_ORDER, ERR_PRICE, ERR_TIME, ERR_CAPACITY, NEED_CLOCK = 0, 1, 2, 3, 4, 5
 
 # --- state arena header -------------------------------------------------------------------
 # BASE: the absolute bar index held in row 0 of every block (0 until the stream drops old rows)
-CAP, NZ_SESSIONS, NZ_CLOCK, WIDTH, BASE = 0, 1, 2, 3, 4
+# COL_MAJOR: 1.0 when the node blocks are stored column by column (``Layout(column_major=True)``)
+CAP, NZ_SESSIONS, NZ_CLOCK, WIDTH, BASE, COL_MAJOR = 0, 1, 2, 3, 4, 5
 # parameters (ints and bools stored as exact floats)
 (
     P_SWING_LEN, P_INTERNAL_LEN, P_WICK_BREAK, P_FILTER_INTERNAL, P_ATR_PERIOD,
@@ -84,9 +85,15 @@ class Layout:
 
     ``views[name]`` is node ``name``'s output block, ``bars`` the bar block (both ``(cap, k)``
     views of ``outs``, rebuilt by :meth:`grow`).
+
+    ``column_major``: each node block stores its columns one after another (``cap`` values
+    each) instead of its rows. Why: ``detect()`` converts a chunk of rows into the frame's
+    per-column blocks (``_fused_batch``); read column-wise, row-major rows cost a strided load
+    per value, column-major ones are contiguous runs the conversion loop vectorises. The bar and
+    local-time blocks stay row-major (the batch passes whole arrays for those).
     """
 
-    def __init__(self, p: Any, capacity: int = 1024) -> None:
+    def __init__(self, p: Any, capacity: int = 1024, column_major: bool = False) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1 (got {capacity})")
         ses_zones, spec = sessions._spec(_sub(sessions.Params, p))
@@ -149,6 +156,8 @@ class Layout:
         self.outs = np.empty(capacity * self.width)  # fused_step writes every cell of a row
         self.cap = capacity
         st[CAP] = capacity
+        self.column_major = column_major
+        st[COL_MAJOR] = float(column_major)
         self.base = 0  # absolute index of the bar in row 0 of every block
         st[BASE] = 0.0
         # the steps read bars back to 2 x the longer swing length (pivot confirmation), and back
@@ -159,8 +168,10 @@ class Layout:
     def _make_views(self) -> None:
         starts = np.cumsum((0, *self.ncols))
         self.blocks = [
-            self.outs[self.cap * a : self.cap * b].reshape(self.cap, b - a)
-            for a, b in zip(starts[:-1], starts[1:], strict=True)
+            self.outs[self.cap * a : self.cap * b].reshape(b - a, self.cap).T
+            if self.column_major and B_NODE0 <= k < B_NODE0 + N_NODES
+            else self.outs[self.cap * a : self.cap * b].reshape(self.cap, b - a)
+            for k, (a, b) in enumerate(zip(starts[:-1], starts[1:], strict=True))
         ]
         self.bars = self.blocks[B_BARS]
         self.views = {name: self.blocks[B_NODE0 + k] for k, name in enumerate(NODE_NAMES)}

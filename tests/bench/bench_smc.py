@@ -11,6 +11,11 @@ and reported as min and median (the machine may be shared: ``load_avg`` is recor
 * ``frame``: ``detect(df)`` warm at 100k and 1M bars (the public call, whole DataFrame).
 * ``core``: ``detect_arrays`` alone (the numpy outputs, no frame) at the same sizes; the frame's
   own cost is the difference.
+* ``phases``: where one ``detect(df)`` spends its time (min over the repeats, each with the
+  process CPU time): packing the bars, the graph + conversion into fresh blocks (``fill``; it
+  faults the frame's pages in), the same into blocks already faulted in (``fill_reused``: the
+  difference is the page-fault cost), wrapping the blocks in a DataFrame, and dropping it again
+  (unmapping the pages; inside ``frame``'s timed calls too).
 * ``peak``: peak RSS of one ``detect(df)`` at 1M bars in a fresh process (after a small warm-up
   call, so numba's cache is loaded), with the RSS just before the call.
 
@@ -31,7 +36,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -65,6 +72,43 @@ def task_frame(data: Path, n: int, repeat: int) -> dict:
     del det  # timed calls should not share memory with a frame kept alive
     res = _stats(timed(lambda: detect(df), repeat))
     return {**res, "first_call_s": first_s, "shape": shape, "frame_mb": nbytes / 2**20, "n": n}
+
+
+def task_phases(data: Path, n: int, repeat: int) -> dict:
+    """Phases of ``detect(df)`` (see the module docstring); wall and CPU seconds, min of runs."""
+    from strategies.smc import _fused_batch
+    from strategies.smc._frame import FrameLayout
+    from strategies.smc.pipeline import bars_from_frame, make_params, resolve_threads, select_nodes
+
+    df = load_frame(data, n)
+    p, k, nodes = make_params(), resolve_threads(None), select_nodes(None)
+    deps = {node.name: node.deps for node in nodes}
+    layout = FrameLayout(nodes, n)
+    reused = layout.alloc(n)
+    best: dict[str, list[float]] = {}
+
+    def clock(name: str, fn: Any) -> Any:
+        gc.collect()
+        gc.disable()
+        w0, c0 = time.perf_counter(), time.process_time()
+        res = fn()
+        w1, c1 = time.perf_counter(), time.process_time()
+        gc.enable()
+        old = best.get(name, [float("inf"), float("inf")])
+        best[name] = [min(old[0], w1 - w0), min(old[1], c1 - c0)]
+        return res
+
+    fill = partial(_fused_batch.fill, p=p, layout=layout, deps=deps, threads=k)
+    fill(bars_from_frame(df), blocks=reused)  # warm-up; faults the reused blocks in
+    for _ in range(repeat):
+        bars = clock("pack_bars", partial(bars_from_frame, df))
+        fresh = [layout.alloc(n)]
+        clock("fill", partial(fill, bars, blocks=fresh[0]))
+        clock("fill_reused", partial(fill, bars, blocks=reused))
+        frames = [clock("frame", partial(layout.frame, fresh.pop(), df.index))]
+        clock("drop", frames.clear)  # the last reference: the blocks are unmapped here
+    return {"n": n, "threads": k, "wall_s": {a: b[0] for a, b in best.items()},
+            "cpu_s": {a: b[1] for a, b in best.items()}}  # fmt: skip
 
 
 def task_core(data: Path, n: int, repeat: int) -> dict:
@@ -156,6 +200,7 @@ def task_compile(data: Path, n: int, repeat: int) -> dict:
 TASKS = {
     "frame": task_frame,
     "core": task_core,
+    "phases": task_phases,
     "peak": task_peak,
     "reference": task_reference,
     "stream": task_stream,
@@ -197,6 +242,7 @@ def main() -> None:
             cold = run_task("compile", data, 2_000, 1, {"NUMBA_CACHE_DIR": f"{tmp}/cold"})
         frame = {n: run_task("frame", data, n, args.repeat) for n in (SMALL, LARGE)}
         core = {n: run_task("core", data, n, args.repeat) for n in (SMALL, LARGE)}
+        phases = {n: run_task("phases", data, n, r) for n, r in ((SMALL, args.repeat), (LARGE, 3))}
         peaks = [run_task("peak", data, LARGE, 1) for _ in range(args.peak_repeat)]
         ref = run_task("reference", data, SMALL, args.ref_repeat)
         stream = run_task("stream", data, 200_000, 3)
@@ -224,6 +270,7 @@ def main() -> None:
         "frame_cost_over_core_s": {
             str(n): frame[n]["median_s"] - core[n]["median_s"] for n in (SMALL, LARGE)
         },
+        "detect_phases": {str(n): r for n, r in phases.items()},
         "peak_rss_detect_1M": peaks,
         "peak_rss_detect_1M_median_mb": peak_mb,
         "ratio_vs_reference_100k": ratio,

@@ -59,28 +59,30 @@ def peeking_swings(guarded: bool):  # type: ignore[no-untyped-def]
 
 def peeking_detect_runner(guarded: bool):  # type: ignore[no-untyped-def]
     """A drop-in for ``_fused_batch.run_chunks`` (detect()'s engine) whose graph row plants the
-    same look-ahead in the swing-scale swings: after the honest row ``i``, a pivot confirmed
-    from the bars up to ``i + 1`` is written on row ``i`` (``guarded``: not on the last bar)."""
+    same look-ahead in the swing-scale swings: after the honest rows of a chunk, a pivot
+    confirmed from the bars up to ``i + 1`` is written on each row ``i`` (``guarded``: not on
+    the last bar)."""
     from strategies.smc import _fused_batch, fused
     from strategies.smc._fused_layout import P_SWING_LEN
 
     @njit
-    def row(i, bars, loc_s, loc_p, outs, st, cap):  # type: ignore[no-untyped-def]
-        fused._graph_row(i, bars, loc_s, loc_p, outs, st, cap)
-        end = i + 1
-        if guarded and end >= bars.shape[0]:
-            return
+    def rows(i0, i1, bars, loc_s, loc_p, outs, st, cap):  # type: ignore[no-untyped-def]
+        fused._graph_rows(i0, i1, bars, loc_s, loc_p, outs, st, cap)
         out = fused._node(outs, st, cap, 0)
         length = int(st[P_SWING_LEN])
-        p = end - length
-        if p >= length and swings._is_pivot(bars, HIGH, 1.0, p, length, end):
-            out[i, swings.SH] = 1.0
-            out[i, swings.SH_REF] = p
-            out[i, swings.SH_LVL] = bars[p, HIGH]
+        for i in range(i0, i1):
+            end = i + 1
+            if guarded and end >= bars.shape[0]:
+                return
+            p = end - length
+            if p >= length and swings._is_pivot(bars, HIGH, 1.0, p, length, end):
+                out[i, swings.SH] = 1.0
+                out[i, swings.SH_REF] = p
+                out[i, swings.SH_LVL] = bars[p, HIGH]
 
     fake = types.ModuleType("peeking_fused")
-    fake._graph_row = row  # type: ignore[attr-defined]
-    fake._node = fused._node  # type: ignore[attr-defined]
+    fake._graph_rows = rows  # type: ignore[attr-defined]
+    fake._column = fused._column  # type: ignore[attr-defined]
     real = _fused_batch.run_chunks.py_func
     env = dict(real.__globals__, fused=fake)
     fn = types.FunctionType(real.__code__, env, real.__name__, real.__defaults__, real.__closure__)

@@ -236,13 +236,13 @@ def test_cache_key_covers_every_linked_concept_module() -> None:
     batch = _fused_batch.run_chunks.py_func
     assert [c.cell_contents for c in batch.__closure__] == [fused.SOURCES_DIGEST]
     referenced: set[types.ModuleType] = set()
-    funcs = [py_func, fused._graph_row.py_func, batch]  # the graph body is a shared njit function
+    funcs = [py_func, fused._graph_rows.py_func, batch]  # the graph body is a shared njit function
     for func in funcs:
         for name in func.__code__.co_names:
             obj = func.__globals__.get(name)
             if isinstance(obj, types.ModuleType) and obj.__name__.startswith("strategies."):
                 referenced.add(obj)
-    referenced.add(inspect.getmodule(_fused_batch.emit))  # type: ignore[arg-type]
+    referenced.add(inspect.getmodule(_fused_batch.emit_column))  # type: ignore[arg-type]
     assert len(referenced) >= 12  # the ten concept modules, the clock and the frame
     assert referenced - {fused} <= set(fused.DEPENDENCIES)
 

@@ -89,7 +89,8 @@ class Executor:
         self.unrealized: dict[str, float] = {}  # venue unrealised P&L per open position
         self.equity = 0.0
         # venue time of the last full sync (fills, unknown orders, expiries, then the account):
-        # set only by the constructor and fresh_view, so a view carrying it is complete as of then
+        # set only by the constructor, fresh_view and bar_closed: a view carrying it is complete
+        # as of then
         self.as_of_ms = 0
         self.unknown: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, sent wall s)
         self.resting: dict[str, tuple[OrderIntent, int]] = {}  # entry cloid -> (intent, venue ms)
@@ -166,6 +167,7 @@ class Executor:
         if self.confirm_needed and not self._confirmed(intent):
             return self.portfolio()
         with self._lock:
+            trace = stamp(trace, "executor_locked")
             crash_point(self.crash, "K1")
             self._submitted.add(intent.cloid)
             if not ray.get(self.keeper.record_intent.remote(intent)) and not self._ours(intent):
@@ -221,17 +223,39 @@ class Executor:
                 out.append((intent.cloid, intent.symbol, g * intent.size * px))
         return tuple(sorted(set(out)))
 
-    def fresh_view(self) -> PortfolioState:
+    def fresh_view(self, min_as_of_ms: int = 0) -> PortfolioState:
         """A full poll and the account read from the venue now: PortfolioRisk asks for it when
         its view is older than the bar it decides on (a stop filled in that bar, an entry whose
         TTL ended with it, the equity the size comes from), so a decision never depends on when
-        the background loop last polled."""
+        the background loop last polled. A view already as new as ``min_as_of_ms`` (the bar's
+        close: :meth:`bar_closed` read it while the StrategyRunners worked) is answered as is."""
         with self._lock:
-            as_of = self.venue.now_ms()  # read first: every check below is at least this new
-            self._poll()  # fills, unknown orders, entries past their TTL: all as of now
-            self._refresh_account()
-            self.as_of_ms = as_of
+            if not (min_as_of_ms and self.as_of_ms >= min_as_of_ms):
+                self._read_now(self.venue.now_ms())
             return self.portfolio()
+
+    def bar_closed(self, close_ms: int) -> None:
+        """The DataFeed has published the bars that closed at ``close_ms``: read the account now
+        and push the view to PortfolioRisk, so a signal on those bars finds it fresh instead of
+        waiting for the same venue calls after the StrategyRunner (they run side by side). The
+        read starts after the close was published, so the view is as of that close even on a
+        venue whose clock lags (a replay). A failed read is left to PortfolioRisk's own ask."""
+        with self._lock:
+            if self.as_of_ms >= close_ms:
+                return
+            try:
+                self._read_now(max(self.venue.now_ms(), close_ms))
+            except Exception as exc:  # noqa: BLE001 - fire-and-forget: nobody awaits this call
+                log.warning("view for the bar close %d not read: %s", close_ms, exc)
+                return
+            self._push_portfolio()
+
+    def _read_now(self, as_of: int) -> None:
+        """Poll (fills, unknown orders, entries past their TTL) and read the account; the view
+        is then complete as of ``as_of`` (venue ms, taken before the first read)."""
+        self._poll()
+        self._refresh_account()
+        self.as_of_ms = max(self.as_of_ms, as_of)
 
     def reconcile_now(self) -> dict[str, Any]:
         with self._lock:
@@ -448,11 +472,12 @@ class Executor:
         return {"clean": report.clean, "differences": len(report.differences), **actions}
 
     def _refresh_account(self) -> None:
-        held = [p for p in self.venue.positions() if p.size != 0.0]
+        positions, equity = self.venue.positions_and_equity()  # one request on Hyperliquid
+        held = [p for p in positions if p.size != 0.0]
         self.positions = {p.symbol: p.size for p in held}
         self.entries = {p.symbol: p.entry_price for p in held}
         self.unrealized = {p.symbol: p.unrealized_pnl for p in held}
-        self.equity = self.venue.equity()
+        self.equity = equity
         self.keeper.record_equity.remote(self.venue.now_ms(), self.equity)
 
     def _metrics(self) -> dict[str, Any]:

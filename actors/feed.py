@@ -68,8 +68,11 @@ class DataFeed:
         alerter: Any | None = None,
         silence_s: float = 30.0,
         poll_s: float = 0.05,
+        executor: Any | None = None,
     ) -> None:
         self.venue = make_venue(spec)
+        self.executor = executor  # told of each bar close (Executor.bar_closed)
+        self._announced = -1  # the newest close announced
         self.symbols = list(symbols)
         self.timeframe = timeframe
         self.tf = TF_MS[timeframe]
@@ -250,6 +253,18 @@ class DataFeed:
         if not warmup and symbol in self.runners:
             self.runners[symbol].on_bar.remote(bar)
             self.published += 1
+            if not backfilled:
+                self._announce(c.time_ms + self.tf)
+
+    def _announce(self, close_ms: int) -> None:
+        """Tell the Executor a bar closed (once per close, after the first symbol's bar went
+        out): it reads the account while the StrategyRunners work, so a signal on this close
+        does not wait for those venue calls in PortfolioRisk (issue #15's latency)."""
+        with self._lock:
+            if self.executor is None or close_ms <= self._announced:
+                return
+            self._announced = close_ms
+        self.executor.bar_closed.remote(close_ms)
 
     def _event(self, level: Level, kind: str, text: str) -> None:
         log.log(logging.WARNING if level != Level.INFO else logging.INFO, "%s", text)

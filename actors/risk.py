@@ -163,7 +163,8 @@ class PortfolioRisk:
         while True:
             left = deadline - time.monotonic()
             try:
-                fresh = ray.get(self.executor.fresh_view.remote(), timeout=max(left, 0.1))
+                fresh = ray.get(self.executor.fresh_view.remote(bar_close_ms),
+                                timeout=max(left, 0.1))  # fmt: skip
                 break
             except RayActorError as exc:  # incl. ActorUnavailableError: restarting
                 if left <= 0:
@@ -294,6 +295,7 @@ class PortfolioRisk:
         proposal = Proposal(symbol=signal.symbol, side=signal.side, price=ref, stop=signal.stop,
                             target=signal.target)  # fmt: skip
         self._freshen(signal.bar_time_ms + self.tf_ms)
+        trace = stamp(trace, "risk_fresh")
         if self.data_dir is not None:
             self._watch(force=True)
         elif self.limits.portfolio is not None:

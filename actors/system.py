@@ -179,7 +179,7 @@ def start(
     ray.get([risk.portfolio.remote(), executor.attach.remote(f"{p}-risk")])
     feed: Any = ray.remote(DataFeed).options(**opts, max_concurrency=4, name=f"{p}-feed").remote(
         config.spec, [s.symbol for s in config.symbols], config.timeframe, config.warmup_bars,
-        runners, alerter, config.feed_silence_s,
+        runners, alerter, config.feed_silence_s, executor=executor,
     )  # fmt: skip
     ray.get(feed.stats.remote())  # warm-up back-filled, streams subscribed
     return LiveSystem(config, alerter, keeper, executor, risk, runners, feed, desk)

@@ -183,6 +183,11 @@ class Venue(Protocol):
         """Account value (cash + unrealised P&L) in the quote currency."""
         ...
 
+    def positions_and_equity(self) -> tuple[list[VenuePosition], float]:
+        """``(positions(), equity())`` as of one moment, in as few requests as the venue
+        allows (Hyperliquid: one): the Executor reads both on the order path."""
+        ...
+
     def candles(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> list[Candle]:
         """Closed candles with open time in [start_ms, end_ms), oldest first (REST back-fill)."""
         ...

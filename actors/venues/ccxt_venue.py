@@ -368,6 +368,10 @@ class CcxtVenue:
         except (KeyError, TypeError, ValueError) as exc:
             raise VenueUnavailable(f"fetch_balance: malformed reply ({exc!r})") from None
 
+    def positions_and_equity(self) -> tuple[list[VenuePosition], float]:
+        """Two requests (ccxt has no combined one): positions, then the balance."""
+        return self.positions(), self.equity()
+
     def fills_since(self, time_ms: int) -> list[VenueFill]:
         """Fills at or after ``time_ms`` on every configured symbol (and any with a position),
         oldest first; paged in the venue's windows until each window is exhausted. Binance

@@ -294,6 +294,12 @@ class HyperliquidVenue:
         with _transport("clearinghouseState"):
             return rep.account_value(self.info.user_state(self.account))
 
+    def positions_and_equity(self) -> tuple[list[VenuePosition], float]:
+        """Positions and account value from one ``clearinghouseState`` reply."""
+        with _transport("clearinghouseState"):
+            state = self.info.user_state(self.account)
+            return rep.positions(state), rep.account_value(state)
+
     def fills_since(self, time_ms: int) -> list[VenueFill]:
         """All fills at or after ``time_ms``; pages past the 2000-row cap in both directions
         (the API's page order is not documented firmly) until a page adds nothing new."""

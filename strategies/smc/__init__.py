@@ -14,6 +14,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from strategies.smc._frame_pool import set_frame_cache
     from strategies.smc._schedule import set_default_threads
     from strategies.smc.pipeline import (
         SMCParams,
@@ -32,6 +33,7 @@ __all__ = [
     "detect_arrays",
     "make_params",
     "set_default_threads",
+    "set_frame_cache",
 ]
 
 
@@ -40,6 +42,8 @@ def __getattr__(name: str) -> Any:
         return import_module("strategies.smc.stream").SMCStream
     if name == "set_default_threads":
         return import_module("strategies.smc._schedule").set_default_threads
+    if name == "set_frame_cache":
+        return import_module("strategies.smc._frame_pool").set_frame_cache
     if name in __all__:
         return getattr(import_module("strategies.smc.pipeline"), name)
     raise AttributeError(f"module 'strategies.smc' has no attribute {name!r}")

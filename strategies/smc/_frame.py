@@ -12,7 +12,6 @@ conversion is checked: a value its dtype cannot hold exactly raises instead of c
 
 from __future__ import annotations
 
-import mmap
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -21,10 +20,13 @@ import pandas as pd
 from numba import njit
 from pandas.api.internals import create_dataframe_from_blocks
 
+from strategies.smc._frame_pool import arena
+
 # destination codes (``plan[:, 2]``); one block per dtype
 F64, BOOL, I8, I16, I32, I64 = range(6)
 DTYPES = (np.float64, np.bool_, np.int8, np.int16, np.int32, np.int64)
 INT32_MAX_BARS = 2**31 - 1
+ALIGN = 64
 
 # integer columns by name (suffix of the concept's base name; scale prefixes do not matter)
 _REF = ("_ref", "_from", "_first", "_start", "_known")  # a bar index, -1 for none
@@ -60,36 +62,6 @@ def column_dtype(name: str, is_int: bool, n_bars: int) -> int:
     if name.endswith(_COUNT16):
         return I16
     raise RuntimeError(f"SMC column {name!r} has no frame dtype (see _frame.column_dtype)")
-
-
-def block(shape: tuple[int, int], dtype: type) -> np.ndarray:
-    """A C-ordered array on private, plain (4 KiB) anonymous pages when large.
-
-    Why not ``np.empty``: numpy asks the kernel for transparent huge pages on every array of
-    4 MiB or more; on the (virtualised) machines measured for issue #17 a fresh huge-page write
-    cost 2-4x the system time of small pages (1.36 GB: 1.4-2.9 s vs 0.5-0.8 s), and the frame
-    is fresh memory on every call. ``MAP_PRIVATE``: ``mmap.mmap(-1, n)`` alone maps *shared*
-    anonymous memory (shmem, /dev/zero), whose pages cost more to fault and about 2.5x more to
-    release (1.39 GB: 0.29 s vs 0.11 s of system time, serial in the thread dropping the frame);
-    detect() at 1M bars used 26 % less CPU with private pages. The mapping is released with the
-    array (it is its base). Pages are faulted in by the workers that write them (in parallel);
-    ``MAP_POPULATE`` saved a little CPU but pre-faults serially, which is slower on 2 cores.
-
-    Re-measured for issue #17 (Firecracker VM, kernel 6.18, the balloon device reports free
-    pages to the host): ``MADV_HUGEPAGE`` here makes *back-to-back* calls cheap (1M bars: 0.12 s
-    of system time instead of 0.55 s; 100k: 12 ms instead of ~50 ms) because the huge pages just
-    freed are reused, but the first call in a process pays 3.1 s (100k: 0.28 s) — freed 2 MiB
-    blocks are handed back to the host, which faults them in again. Small pages stay the safe
-    choice for one-off calls. ``madvise(MADV_POPULATE_WRITE)`` by each worker on its own rows
-    saved only 3-7 % of detect()'s CPU (the pages are then zeroed long before they are written).
-    """
-    nbytes = shape[0] * shape[1] * np.dtype(dtype).itemsize
-    if nbytes < 1 << 22:
-        return np.empty(shape, dtype=dtype)
-    if not hasattr(mmap, "MAP_PRIVATE"):  # not POSIX
-        return np.empty(shape, dtype=dtype)
-    buf = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    return np.frombuffer(buf, dtype=dtype).reshape(shape)
 
 
 class _NodeColumns(Protocol):
@@ -224,8 +196,18 @@ class FrameLayout:
 
     def alloc(self, n: int) -> list[np.ndarray]:
         """Uninitialised ``(columns, n)`` blocks, one per dtype (every cell is written by
-        :meth:`split` / the batch runner; unused dtypes get an empty block)."""
-        return [block((len(p), n), dt) for p, dt in zip(self.places, DTYPES, strict=True)]
+        :meth:`split` / the batch runner; unused dtypes get an empty block), carved from one
+        arena (``_frame_pool``: pages of a dropped frame when one is free), each 64-byte
+        aligned so no two blocks share a cache line between the workers writing them."""
+        sizes = [
+            len(p) * n * np.dtype(dt).itemsize for p, dt in zip(self.places, DTYPES, strict=True)
+        ]
+        offsets = np.cumsum([0] + [-(-b // ALIGN) * ALIGN for b in sizes])
+        mem = arena(int(offsets[-1]))
+        return [
+            mem[o : o + b].view(dt).reshape(len(p), n)
+            for o, b, p, dt in zip(offsets, sizes, self.places, DTYPES, strict=False)
+        ]
 
     def check(self, name: str, bad: int, out_row: float | None = None) -> None:
         """Raise for ``emit``'s answer ``bad`` on node ``name`` (no-op for -1)."""

@@ -12,7 +12,13 @@ with other work make absolute figures noisy: compare the ratios, and repeat).
   bar, the signal and the intent (:data:`actors.messages.Trace`), so every hop is reported too.
   Bars are the shipped 15m candles of 12 symbols, sent one bar close at a time (all 12 symbols
   at once, as on the venue), after a warm-up; the next close is sent once the last signal's
-  entry is acknowledged. The strategy is the default one (``liquidity_sweep``) with its real
+  entry is acknowledged and the Executor's account read for the close is done (live closes are
+  a timeframe apart). The bar times are moved by whole bars so that every close is newer than
+  the account view, as live: each decision needs a view read after its close. As the DataFeed
+  does, the first bar of each close is followed by ``Executor.bar_closed`` (that read, beside
+  the runners); ``--no-bar-close-read`` leaves it out, so PortfolioRisk asks for the read itself
+  (the A/B). ``first/later_signal_of_a_close``: when several symbols signal on one close their
+  entries queue in the Executor one after the other, so the 2nd, 3rd... are reported apart. The strategy is the default one (``liquidity_sweep``) with its real
   signals; only each signal's price is moved far from the simulator's market
   (:class:`FarLimitRunner`) so that every signal makes exactly one accepted resting order and
   no fills or stops (whose venue calls are not part of this path) interleave. The benchmark's
@@ -33,6 +39,7 @@ with other work make absolute figures noisy: compare the ratios, and repeat).
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import statistics
@@ -55,9 +62,10 @@ SYMBOLS = ["BTC", "ETH", "SOL", "HYPE", "XRP", "DOGE", "SUI", "AVAX", "LINK", "A
 # flight as a live account has (one per symbol), not every order of the run (1,200 resting
 # entries made every portfolio view, acknowledgement and risk decision O(run length))
 ENTRY_TTL_MS = 2_000
-HOPS = ("sent", "runner_in", "runner_out", "risk_in", "risk_out", "executor_in", "journaled",
-        "venue_answered")  # fmt: skip
+HOPS = ("sent", "runner_in", "runner_out", "risk_in", "risk_fresh", "risk_out", "executor_in",
+        "executor_locked", "journaled", "venue_answered")  # fmt: skip
 STRATEGY = "liquidity_sweep"
+TF_MS = 900_000  # the 15m bars of the latency phase
 QUEUED_BAR_CLOSES = 32  # replay: bar closes queued per runner at most (a live feed queues 1)
 
 
@@ -171,7 +179,13 @@ def anchors(graph: Graph, venue: Any, tag: str) -> dict[str, Any]:
             "load_avg_1m": os.getloadavg()[0]}  # fmt: skip
 
 
-def latency(graph: Graph, venue: Any, min_signals: int, max_ticks: int) -> dict[str, Any]:
+def latency(
+    graph: Graph,
+    venue: Any,
+    min_signals: int,
+    max_ticks: int,
+    announce: bool = True,
+) -> dict[str, Any]:
     """Bar closes of 12 symbols at once, through the actors, until ``min_signals`` signals."""
     import ray
 
@@ -185,18 +199,28 @@ def latency(graph: Graph, venue: Any, min_signals: int, max_ticks: int) -> dict[
     series = {s: load_bars(s, "15m", max_ticks) for s in SYMBOLS}
     n = min(len(b) for b in series.values())
     warm = 300  # back-filled bars first: the detectors warm up, no signals
+    # bar times moved (whole bars) so the first live close is the venue's next one: every close
+    # is then newer than the account view, as live, and PortfolioRisk's decision needs a view
+    # read after it (the shipped bars are older than the simulator's clock: no view was stale)
+    t_first = int(series[SYMBOLS[0]][warm][0])
+    shift = (venue.now_ms() // TF_MS + 1) * TF_MS - TF_MS - t_first
     traces: list[tuple[list[tuple[str, int]], str]] = []
     signals = 0
     tick = threading.Event()
     loads = [os.getloadavg()[0]]
+    close_ns: list[int] = []  # when each close's first bar was sent
     for k in range(n):
         refs = []
+        read = None
+        close_ns.append(time.monotonic_ns())
         for s in SYMBOLS:
             t, o, h, lo, c, v = series[s][k]
             bar = Bar(source="bench", seq=k, venue="paper", symbol=s, timeframe="15m",
-                      time_ms=int(t), open=o, high=h, low=lo, close=c, volume=v,
+                      time_ms=int(t) + shift, open=o, high=h, low=lo, close=c, volume=v,
                       backfilled=k < warm)  # fmt: skip
             refs.append(runners[s].on_bar.remote(bar, [("sent", time.monotonic_ns())]))
+            if announce and s == SYMBOLS[0] and k >= warm:  # as the DataFeed does
+                read = graph.executor.bar_closed.remote(int(t) + shift + TF_MS)
         fired = sum(1 for sig in ray.get(refs) if sig is not None)
         if fired:
             signals += fired
@@ -209,6 +233,8 @@ def latency(graph: Graph, venue: Any, min_signals: int, max_ticks: int) -> dict[
                     raise RuntimeError(f"signals {signals}, traces {len(traces)}: pipeline stuck")
                 if len(traces) >= signals:
                     tick.wait(0.005)  # the acknowledgement to PortfolioRisk follows the trace
+        if read is not None:  # live closes are a timeframe apart: the read is long done by then
+            ray.get(read)
         if k % 500 == 0:
             loads.append(os.getloadavg()[0])
         if signals >= min_signals:
@@ -229,8 +255,27 @@ def latency(graph: Graph, venue: Any, min_signals: int, max_ticks: int) -> dict[
         "hops_ms": {h: {"p50": pct(v, 0.5) * 1e3, "p99": pct(v, 0.99) * 1e3}
                     for h, v in hops.items()},
         "p99_ms_by_quarter": [pct(q, 0.99) * 1e3 for q in _quarters(total)],
+        **_by_rank(traces, close_ns),
         "load_avg_1m": loads,
     }  # fmt: skip
+
+
+def _by_rank(traces: list[Any], close_ns: list[int]) -> dict[str, Any]:
+    """Latency of a close's first signal apart from its 2nd, 3rd... (several symbols signal on
+    one close: their entries wait for each other in the Executor)."""
+    closes: dict[int, list[tuple[int, int]]] = {}
+    for stamps, _ in traces:
+        d = dict(stamps)
+        k = bisect.bisect_right(close_ns, d["sent"])
+        closes.setdefault(k, []).append((d["venue_answered"], d["sent"]))
+    first: list[float] = []
+    later: list[float] = []
+    for sigs in closes.values():
+        for i, (answered, sent) in enumerate(sorted(sigs)):
+            (first if i == 0 else later).append((answered - sent) / 1e9)
+    return {"closes_with_signals": len(closes),
+            "first_signal_of_a_close": summary(first),
+            "later_signals_of_a_close": summary(later) if later else None}  # fmt: skip
 
 
 def _quarters(xs: list[float]) -> list[list[float]]:
@@ -345,6 +390,9 @@ def main(emit: Callable[[str], None]) -> None:
     ap.add_argument("--replay-bars", type=int, default=200_000, help="bars in the memory replay")
     ap.add_argument("--rss-tolerance", type=float, default=0.10)
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--no-bar-close-read", action="store_true",
+                    help="A/B: do not announce closes to the Executor (PortfolioRisk then asks "
+                         "for the fresh view itself, after the StrategyRunner)")  # fmt: skip
     ap.add_argument("--trace-memory", action="store_true",
                     help="tracemalloc diff (warm-up -> end) in the executor and risk actors")  # fmt: skip
     args = ap.parse_args()
@@ -364,7 +412,7 @@ def main(emit: Callable[[str], None]) -> None:
             venue = make_venue(px.spec)
             graph = Graph(px, tmp / "d")
             run: dict[str, Any] = {"anchors_before": anchors(graph, venue, f"b{rep}")}
-            run.update(latency(graph, venue, args.signals, 16_000))
+            run.update(latency(graph, venue, args.signals, 16_000, not args.no_bar_close_read))
             run["anchors_after"] = anchors(graph, venue, f"a{rep}")
             direct = [run[a]["direct_place"] for a in ("anchors_before", "anchors_after")]
             for q in ("p50", "p99"):
@@ -391,6 +439,8 @@ def main(emit: Callable[[str], None]) -> None:
     p99s = [r["bar_to_accept"]["p99_ms"] for r in out["runs"]]
     out["bar_to_accept_p50_ms"] = [r["bar_to_accept"]["p50_ms"] for r in out["runs"]]
     out["bar_to_accept_p99_ms"] = p99s
+    out["first_signal_of_a_close_p99_ms"] = [r["first_signal_of_a_close"]["p99_ms"]
+                                             for r in out["runs"]]  # fmt: skip
     out["target_p99_ms"] = 50.0
     out["checks"] = {
         "every_signal_accepted": all(r["order_statuses"] == ["resting"] for r in out["runs"]),

@@ -8,14 +8,18 @@ and reported as min and median (the machine may be shared: ``load_avg`` is recor
 
 * ``reference``: the package's full set at 100k bars — swings, FVG, BOS/CHoCH, order blocks,
   liquidity, retracements, previous day high/low, London session (one thread).
-* ``frame``: ``detect(df)`` warm at 100k and 1M bars (the public call, whole DataFrame).
+* ``frame``: ``detect(df)`` warm at 100k and 1M bars (the public call, whole DataFrame), each
+  call's frame dropped before the next, as in a loop: the next frame reuses its pages
+  (``strategies.smc._frame_pool``; default 2 GiB / 10 s).
+* ``frame_fresh``: the same with the frame cache off (``set_frame_cache(0)``): every call on
+  fresh pages, as a one-off call — what the cache saves is the difference.
 * ``core``: ``detect_arrays`` alone (the numpy outputs, no frame) at the same sizes; the frame's
   own cost is the difference.
 * ``phases``: where one ``detect(df)`` spends its time (min over the repeats, each with the
   process CPU time): packing the bars, the graph + conversion into fresh blocks (``fill``; it
   faults the frame's pages in), the same into blocks already faulted in (``fill_reused``: the
   difference is the page-fault cost), wrapping the blocks in a DataFrame, and dropping it again
-  (unmapping the pages; inside ``frame``'s timed calls too).
+  (unmapping the pages; inside ``frame_fresh``'s timed calls too); the cache is off here.
 * ``peak``: peak RSS of one ``detect(df)`` at 1M bars in a fresh process (after a small warm-up
   call, so numba's cache is loaded), with the RSS just before the call.
 
@@ -61,9 +65,13 @@ def _current_rss_mb() -> float:
         return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def task_frame(data: Path, n: int, repeat: int) -> dict:
-    from strategies.smc import detect
+def task_frame(data: Path, n: int, repeat: int, cache: bool = True) -> dict:
+    """``detect(df)`` as users call it; ``cache=False``: every call on fresh pages (the frame
+    cache off, as for a one-off call), to show what the cache saves."""
+    from strategies.smc import detect, set_frame_cache
 
+    if not cache:
+        set_frame_cache(0)
     df = load_frame(data, n)
     t0 = time.perf_counter()
     det = detect(df)
@@ -76,10 +84,11 @@ def task_frame(data: Path, n: int, repeat: int) -> dict:
 
 def task_phases(data: Path, n: int, repeat: int) -> dict:
     """Phases of ``detect(df)`` (see the module docstring); wall and CPU seconds, min of runs."""
-    from strategies.smc import _fused_batch
+    from strategies.smc import _fused_batch, set_frame_cache
     from strategies.smc._frame import FrameLayout
     from strategies.smc.pipeline import bars_from_frame, make_params, resolve_threads, select_nodes
 
+    set_frame_cache(0)  # "fill" must get fresh pages on every run
     df = load_frame(data, n)
     p, k, nodes = make_params(), resolve_threads(None), select_nodes(None)
     deps = {node.name: node.deps for node in nodes}
@@ -202,6 +211,7 @@ TASKS = {
     "core": task_core,
     "phases": task_phases,
     "peak": task_peak,
+    "frame_fresh": partial(task_frame, cache=False),
     "reference": task_reference,
     "stream": task_stream,
     "compile": task_compile,
@@ -241,6 +251,7 @@ def main() -> None:
         if not args.no_compile:
             cold = run_task("compile", data, 2_000, 1, {"NUMBA_CACHE_DIR": f"{tmp}/cold"})
         frame = {n: run_task("frame", data, n, args.repeat) for n in (SMALL, LARGE)}
+        fresh = {n: run_task("frame_fresh", data, n, args.repeat) for n in (SMALL, LARGE)}
         core = {n: run_task("core", data, n, args.repeat) for n in (SMALL, LARGE)}
         phases = {n: run_task("phases", data, n, r) for n, r in ((SMALL, args.repeat), (LARGE, 3))}
         peaks = [run_task("peak", data, LARGE, 1) for _ in range(args.peak_repeat)]
@@ -266,6 +277,7 @@ def main() -> None:
         },
         "reference_full_set_100k": ref,
         "detect_frame": {str(n): r for n, r in frame.items()},
+        "detect_frame_fresh_pages": {str(n): r for n, r in fresh.items()},
         "detect_arrays_core": {str(n): r for n, r in core.items()},
         "frame_cost_over_core_s": {
             str(n): frame[n]["median_s"] - core[n]["median_s"] for n in (SMALL, LARGE)
@@ -276,6 +288,8 @@ def main() -> None:
         "ratio_vs_reference_100k": ratio,
         "ratio_vs_reference_100k_best": ref["min_s"] / f100["min_s"],
         "ratio_core_vs_reference_100k": ref["median_s"] / core[SMALL]["median_s"],
+        "ratio_fresh_pages_vs_reference_100k": ref["median_s"] / fresh[SMALL]["median_s"],
+        "growth_fresh_pages_1M_over_100k": fresh[LARGE]["median_s"] / fresh[SMALL]["median_s"],
         "detect_1M_warm_s": f1m["median_s"],
         "growth_1M_over_100k": growth,
         "cold_compile_s": cold["cold_compile_s"] if cold else None,

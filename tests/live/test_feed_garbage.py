@@ -146,3 +146,24 @@ def test_a_bad_bar_cannot_be_built(fields: dict[str, float]) -> None:
         hl_replies.candle(
             {"t": TF, **{k[0]: str(v) for k, v in {**ok, **fields}.items() if k in
                          ("open", "high", "low", "close", "volume")}}, "BTC", "15m", True)  # fmt: skip
+
+
+def test_each_live_bar_close_is_announced_to_the_executor_once(tmp_path: Path) -> None:
+    """After a close's first live bar goes out, the Executor hears of the close (it reads the
+    account while the runners work); back-filled bars and repeats announce nothing."""
+    from actors.feed import DataFeed
+
+    with paper(tmp_path, speed=3600.0, symbols=("BTC", "ETH")) as px:
+        sinks = {"BTC": Sink(), "ETH": Sink()}
+        closes: list[int] = []
+        executor = SimpleNamespace(bar_closed=SimpleNamespace(remote=closes.append))
+        feed = DataFeed(px.spec, ["BTC", "ETH"], "15m", 50, sinks, None, silence_s=30.0,
+                        executor=executor)  # fmt: skip
+        try:
+            wait_for(lambda: sum(not b.backfilled for b in sinks["BTC"].bars) >= 2, 60, "bars")
+        finally:
+            feed.stop()
+    live = sorted({b.time_ms + TF for s in sinks.values() for b in s.bars if not b.backfilled})
+    assert closes == sorted(set(closes))  # each close once, in order
+    assert set(closes) <= set(live) and len(closes) >= 2
+    assert set(live) - set(closes) <= {live[-1]}  # the newest may race the stop

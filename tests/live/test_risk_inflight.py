@@ -88,7 +88,7 @@ def test_entries_in_flight_count_until_acknowledged(tmp_path: Path) -> None:
         got = wait_for(lambda: ray.get(executor.submitted.remote()), 30, "the submit")
         intent, trace = got[0]
         assert intent.symbol == "BTC" and [s for s, _ in trace or []] == [
-            "sent", "risk_in", "risk_out"]  # fmt: skip
+            "sent", "risk_in", "risk_fresh", "risk_out"]  # fmt: skip
         # its notional (size x the signal's reference close) counts in the exposure caps
         view = ray.get(risk.portfolio.remote())
         assert view.in_flight == ((intent.cloid, "BTC", pytest.approx(intent.size * 100.0)),)

@@ -138,6 +138,8 @@ def test_market_orders_fill_into_positions_fills_and_equity(harness: Harness) ->
     assert all(f.fee > 0 for f in fills)  # taker fees are charged
     assert v.fills_since(fills[-1].time_ms + 1) == []
     assert v.equity() < start_equity  # fees paid (the price has not moved on a slow clock)
+    positions, equity = v.positions_and_equity()  # one read: the same as the two
+    assert positions == v.positions() and equity == pytest.approx(v.equity())
 
 
 def test_reduce_only_close_is_clamped_to_the_live_size(harness: Harness) -> None:

@@ -1,0 +1,149 @@
+"""The Executor reads the account when a bar closes, so PortfolioRisk's ask for a view as of
+that close is answered without a second round of venue calls (issue #15's latency) — and never
+with a view older than the close."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.executor import Executor
+from actors.keeper import StateKeeper
+from tests.crash import inproc
+from tests.crash.harness import Bench, bench
+
+CLOSE_AHEAD_MS = 3_600_000  # a replayed close far past the manual clock (a lagging venue clock)
+
+
+class _Risk:
+    """Stands in for PortfolioRisk: keeps the views the Executor pushes."""
+
+    def __init__(self) -> None:
+        self.views: list[Any] = []
+
+    def on_portfolio(self, state: Any) -> None:
+        self.views.append(state)
+
+    def on_submitted(self, cloid: str, state: Any) -> None:
+        self.views.append(state)
+
+
+class _Counted:
+    """The venue client with a count of the calls that read the venue."""
+
+    READS = (
+        "now_ms",
+        "fills_since",
+        "positions",
+        "equity",
+        "positions_and_equity",
+        "open_orders",
+        "order_by_cloid",
+    )
+
+    def __init__(self, venue: Any) -> None:
+        self._venue = venue
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._venue, name)
+        if name in self.READS:
+
+            def counted(*a: Any, **kw: Any) -> Any:
+                self.calls[name] += 1
+                return attr(*a, **kw)
+
+            return counted
+        return attr
+
+
+def _executor(b: Bench, keeper: Any, risk: _Risk) -> tuple[Executor, _Counted]:
+    ex = Executor(b.spec, keeper, None, poll_s=3600.0, reconcile_s=3600.0)
+    ex.risk = inproc.LocalActor(risk)
+    counted = _Counted(ex.venue)
+    ex.venue = counted
+    return ex, counted
+
+
+@pytest.fixture
+def parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    import ray
+
+    monkeypatch.setattr(ray, "get", inproc._get)  # the actors run in this process
+    with bench(tmp_path) as b:
+        keeper = inproc.LocalActor(StateKeeper(b.data_dir, snapshot_s=3600.0))
+        risk = _Risk()
+        ex, counted = _executor(b, keeper, risk)
+        try:
+            yield b, ex, counted, risk
+        finally:
+            ex.stop()
+            inproc._get(keeper.close.remote())
+
+
+def test_a_bar_close_read_serves_the_view_asked_for_that_close(parts: Any) -> None:
+    b, ex, counted, risk = parts
+    close = b.sim.clock.now_ms() + CLOSE_AHEAD_MS
+    ex.bar_closed(close)
+    assert counted.calls["positions_and_equity"] == 1 and counted.calls["fills_since"] == 1
+    pushed = _wait_views(risk, 1)[-1]
+    assert pushed.as_of_ms >= close  # read after the close was published
+    counted.calls.clear()
+    view = ex.fresh_view(close)  # PortfolioRisk's ask for that close: no venue call
+    assert view.as_of_ms >= close and sum(counted.calls.values()) == 0
+    ex.bar_closed(close)  # announced twice (a restarted feed): nothing read again
+    assert sum(counted.calls.values()) == 0
+
+
+def test_a_view_older_than_the_close_is_read_again(parts: Any) -> None:
+    """Negative control: without a read for the close, the ask polls the venue."""
+    b, ex, counted, _ = parts
+    counted.calls.clear()
+    view = ex.fresh_view(b.sim.clock.now_ms() + CLOSE_AHEAD_MS)
+    assert counted.calls["positions_and_equity"] == 1 and counted.calls["fills_since"] == 1
+    assert view.as_of_ms >= b.sim.clock.now_ms() - 1
+    counted.calls.clear()
+    ex.fresh_view()  # no bar given: always a full read
+    assert counted.calls["positions_and_equity"] == 1
+
+
+def test_the_bar_close_read_sees_what_happened_on_the_venue_before_it(parts: Any) -> None:
+    """A position opened on the venue behind the Executor's back (another client of the account)
+    is in the view pushed for the next close, and was not in the view before it."""
+    from actors.messages import make_cloid
+    from actors.venues.base import OrderRequest
+
+    b, ex, _, risk = parts
+    req = OrderRequest(cloid=make_cloid("test", "BTC", "outside", "entry"), symbol="BTC",
+                       side="buy", size=0.01, kind="market")  # fmt: skip
+    b.venue.place(req)
+    assert ex.portfolio().positions.get("BTC", 0.0) == 0.0
+    ex.bar_closed(b.sim.clock.now_ms() + CLOSE_AHEAD_MS)
+    view = _wait_views(risk, 1)[-1]
+    assert view.positions.get("BTC", 0.0) == pytest.approx(0.01)
+
+
+def test_a_failed_read_is_logged_and_leaves_the_view_as_it_was(
+    parts: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    b, ex, counted, risk = parts
+    as_of = ex.as_of_ms
+
+    def down(*_: Any, **__: Any) -> Any:
+        raise ConnectionError("venue down")
+
+    counted._venue.positions_and_equity = down
+    before = len(risk.views)
+    ex.bar_closed(b.sim.clock.now_ms() + CLOSE_AHEAD_MS)
+    assert ex.as_of_ms == as_of and len(risk.views) == before
+    assert "not read: venue down" in caplog.text
+
+
+def _wait_views(risk: _Risk, n: int) -> list[Any]:
+    from tests.live.helpers import wait_for
+
+    wait_for(lambda: len(risk.views) >= n, 10.0, f"{n} views")
+    return risk.views

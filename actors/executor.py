@@ -19,10 +19,12 @@ One per venue account; it owns the venue client (signer, nonces). Rules (failure
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
 from collections import deque
+from concurrent import futures
 from typing import Any
 
 from actors import exits, protection, reconciler, recovery, upkeep
@@ -74,12 +76,18 @@ class Executor:
         self.adopt_stop_fraction = adopt_stop_fraction
         self.resend_within_ms = resend_within_ms  # market time: see actors.recovery
         self._lock = threading.RLock()
-        # one submit at a time (PortfolioRisk no longer waits for each one): entries, and
-        # mainnet confirmation prompts, stay serial; the poll loop only takes ``_lock``
-        self._submit_lock = threading.Lock()
+        self._account_reader = futures.ThreadPoolExecutor(1, thread_name_prefix="account-read")
+        # entries of one symbol go out one at a time, and so do mainnet confirmation prompts;
+        # entries of different symbols go out side by side: several symbols often signal on one
+        # close, and each waited for the previous one's journal writes and venue round trip
+        # (issue #15). ``_lock`` guards the in-memory state, never a venue call of the order path
+        self._symbol_locks: dict[str, threading.Lock] = {}
+        self._confirm_lock = threading.Lock()
+        self._sending: dict[str, OrderIntent] = {}  # journaled entries whose place call is out
         self._traces: deque[tuple[Trace, str]] = deque(maxlen=100_000)
         self._traced = threading.Condition()
-        self._seq = time.time_ns() // 1000
+        # message seqs: next() on a count is atomic, and entries now run on several threads
+        self._seqs = itertools.count(time.time_ns() // 1000 + 1)
         self._stop = threading.Event()
         self.reconciled = False
         self.killed = False  # the kill switch: nothing at all is sent to the venue
@@ -130,7 +138,9 @@ class Executor:
         also goes to PortfolioRisk as the acknowledgement of ``intent.cloid``. ``trace``: hop
         timestamps (benchmarks), kept for :meth:`traces`."""
         trace = stamp(trace, "executor_in")
-        with self._submit_lock:
+        with self._lock:
+            symbol_lock = self._symbol_locks.setdefault(intent.symbol, threading.Lock())
+        with symbol_lock:
             try:
                 return self._submit(intent, trace)
             finally:
@@ -164,18 +174,26 @@ class Executor:
                     Level.WARNING, "entry_refused", f"{intent.symbol} entry refused: {refusal}"
                 )
                 return self.portfolio()
-        if self.confirm_needed and not self._confirmed(intent):
-            return self.portfolio()
+        if self.confirm_needed:
+            with self._confirm_lock:
+                if not self._confirmed(intent):
+                    return self.portfolio()
         with self._lock:
             trace = stamp(trace, "executor_locked")
             crash_point(self.crash, "K1")
             self._submitted.add(intent.cloid)
+            self._sending[intent.cloid] = intent  # pending from here on (portfolio())
+        try:  # the journal write and the venue call hold no lock: other symbols' entries go too
             if not ray.get(self.keeper.record_intent.remote(intent)) and not self._ours(intent):
                 self._event(Level.INFO, "duplicate_intent",
                             f"{intent.symbol} intent {intent.cloid} already journaled: not resent")  # fmt: skip
-                return self.portfolio()
-            crash_point(self.crash, "K2")
-            self._send(intent, stamp(trace, "journaled"))
+            else:
+                crash_point(self.crash, "K2")
+                self._send(intent, stamp(trace, "journaled"))
+        finally:
+            with self._lock:
+                self._sending.pop(intent.cloid, None)
+        with self._lock:
             return self.portfolio()  # submit() sends it to PortfolioRisk with the acknowledgement
 
     def _ours(self, intent: OrderIntent) -> bool:
@@ -204,6 +222,7 @@ class Executor:
     def portfolio(self) -> PortfolioState:
         pending = {i.symbol for i, _ in self.unknown.values()}
         pending |= {i.symbol for i, _ in self.resting.values()}
+        pending |= {i.symbol for i in list(self._sending.values())}
         return PortfolioState(
             equity=self.equity, positions=dict(self.positions), pending=frozenset(pending),
             blocked=frozenset(self.blocked), reconciled=self.reconciled,
@@ -216,7 +235,8 @@ class Executor:
         """Entries sent and not filled: resting (at their limit price) and unknown (at their
         price, a market entry at its stop: the price is not known before the fill)."""
         out = []
-        for intent, _ in [*self.unknown.values(), *self.resting.values()]:
+        sending = [(i, 0) for i in list(self._sending.values())]
+        for intent, _ in [*self.unknown.values(), *self.resting.values(), *sending]:
             px = intent.price or intent.stop
             if intent.purpose == "entry" and px:
                 g = 1.0 if intent.side == "buy" else -1.0
@@ -252,9 +272,20 @@ class Executor:
 
     def _read_now(self, as_of: int) -> None:
         """Poll (fills, unknown orders, entries past their TTL) and read the account; the view
-        is then complete as of ``as_of`` (venue ms, taken before the first read)."""
-        self._poll()
-        self._refresh_account()
+        is then complete as of ``as_of`` (venue ms, taken before the first read). On a venue
+        whose reads may run at once (``concurrent_reads``: Hyperliquid's are independent HTTP
+        posts) the account read runs beside the poll, so the read costs about one round trip
+        instead of two on the order path (issue #15); both start after ``as_of``."""
+        account = None
+        if getattr(self.venue, "concurrent_reads", False):
+            account = self._account_reader.submit(self.venue.positions_and_equity)
+        try:
+            self._poll()
+        except BaseException:
+            if account is not None:
+                futures.wait([account])  # its error, if any, is this one's consequence
+            raise
+        self._refresh_account(account.result() if account is not None else None)
         self.as_of_ms = max(self.as_of_ms, as_of)
 
     def reconcile_now(self) -> dict[str, Any]:
@@ -292,6 +323,7 @@ class Executor:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        self._account_reader.shutdown(wait=True)
         self.venue.close()
 
     # ----- order path -----------------------------------------------------------------------
@@ -331,11 +363,14 @@ class Executor:
     def _send(
         self, intent: OrderIntent, trace: Trace | None = None, journal: bool = True
     ) -> OrderUpdate:
-        """Venue call for a journaled intent, then (``journal``) journal what happened."""
+        """Venue call for a journaled intent, then (``journal``) journal what happened and act on
+        it under ``_lock``. The venue call itself takes no lock (the entry path calls this
+        without one; protection, exits and recovery hold ``_lock`` around it)."""
         if self.killed:  # journaled, never sent: the kill switch owns the account
             upd = update_of(intent, "rejected", self.venue.now_ms(), error="kill switch: not sent")
             if journal:
-                self._journal_update(intent, upd)
+                with self._lock:
+                    self._journal_update(intent, upd)
             return upd
         upd = place_checked(self.venue, intent, self.venue.now_ms())
         if trace is not None:
@@ -344,7 +379,8 @@ class Executor:
                 self._traced.notify_all()
         crash_point(self.crash, "K4" if intent.purpose == "entry" else "K7")
         if journal:
-            self._journal_update(intent, upd)
+            with self._lock:
+                self._journal_update(intent, upd)
         return upd
 
     def _journal_update(self, intent: OrderIntent, upd: OrderUpdate) -> None:
@@ -471,8 +507,9 @@ class Executor:
         self._push_portfolio()
         return {"clean": report.clean, "differences": len(report.differences), **actions}
 
-    def _refresh_account(self) -> None:
-        positions, equity = self.venue.positions_and_equity()  # one request on Hyperliquid
+    def _refresh_account(self, reply: tuple[list[Any], float] | None = None) -> None:
+        """Positions and equity from ``reply`` (read already), else read now."""
+        positions, equity = reply if reply is not None else self.venue.positions_and_equity()
         held = [p for p in positions if p.size != 0.0]
         self.positions = {p.symbol: p.size for p in held}
         self.entries = {p.symbol: p.entry_price for p in held}
@@ -506,8 +543,7 @@ class Executor:
             risk.on_submitted.remote(cloid, self.portfolio())
 
     def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
+        return next(self._seqs)
 
     def _event(self, level: Level, kind: str, text: str, **data: Any) -> None:
         log.log(logging.INFO if level == Level.INFO else logging.WARNING, "%s", text)

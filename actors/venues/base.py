@@ -183,6 +183,9 @@ class Venue(Protocol):
         """Account value (cash + unrealised P&L) in the quote currency."""
         ...
 
+    # optional class attribute ``concurrent_reads = True``: two read calls may run at once on
+    # different threads (absent: one at a time, e.g. ccxt's sync rate limiter counts serially)
+
     def positions_and_equity(self) -> tuple[list[VenuePosition], float]:
         """``(positions(), equity())`` as of one moment, in as few requests as the venue
         allows (Hyperliquid: one): the Executor reads both on the order path."""

@@ -98,6 +98,9 @@ def _transport(what: str) -> Iterator[None]:
 class HyperliquidVenue:
     """``actors.venues.base.Venue`` for Hyperliquid mainnet/testnet and the loopback simulator."""
 
+    # reads are independent HTTP posts on one pooled session: the Executor may run two at once
+    concurrent_reads = True
+
     def __init__(self, spec: VenueSpec, nonce_clock_ms: Callable[[], int] | None = None) -> None:
         self.spec = spec
         self.name = "paper" if spec.network == "paper" else "hyperliquid"

@@ -147,3 +147,39 @@ def _wait_views(risk: _Risk, n: int) -> list[Any]:
 
     wait_for(lambda: len(risk.views) >= n, 10.0, f"{n} views")
     return risk.views
+
+
+@pytest.mark.parametrize("concurrent", [True, False])
+def test_the_account_is_read_beside_the_fills_when_the_venue_allows_it(
+    parts: Any, concurrent: bool
+) -> None:
+    """On a venue with ``concurrent_reads`` the account read overlaps the fills read (each waits
+    to see the other start); negative control: without it they run one after the other."""
+    import threading
+
+    b, ex, counted, _ = parts
+    started = {"fills": threading.Event(), "account": threading.Event()}
+    overlapped: dict[str, bool] = {}
+    venue = counted._venue
+    real_fills, real_account = venue.fills_since, venue.positions_and_equity
+    wait_s = 10.0 if concurrent else 0.3
+
+    def fills(*a: Any) -> Any:
+        started["fills"].set()
+        overlapped["fills"] = started["account"].wait(wait_s)
+        return real_fills(*a)
+
+    def account() -> Any:
+        started["account"].set()
+        overlapped["account"] = started["fills"].wait(wait_s)
+        return real_account()
+
+    venue.fills_since, venue.positions_and_equity = fills, account
+    type(venue).concurrent_reads = concurrent
+    try:
+        ex.bar_closed(b.sim.clock.now_ms() + CLOSE_AHEAD_MS)
+    finally:
+        type(venue).concurrent_reads = True
+    assert ex.as_of_ms >= b.sim.clock.now_ms()  # the read completed
+    assert overlapped == ({"fills": True, "account": True} if concurrent
+                          else {"fills": False, "account": True})  # fmt: skip

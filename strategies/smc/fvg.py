@@ -34,7 +34,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
 from strategies.smc import atr as atr_mod
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, OPEN, check_bars, empty_out
+from strategies.smc._common import CLOSE, HIGH, LOW, NO_NRT, NONE, OPEN, check_bars, empty_out
 
 COLUMNS = (
     # events: new gap, merged zone
@@ -109,7 +109,7 @@ def init_state(params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.zeros((4, cap, Z_FIELDS)), meta, snap
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_NRT)
 def _push(
     tabs: np.ndarray,
     meta: np.ndarray,
@@ -120,15 +120,20 @@ def _push(
     ref: float,
     born: float,
 ) -> bool:
-    """Append a zone to table ``t``, evicting the oldest when full; True if one was evicted.
+    """Append a zone to table ``t``, evicting the oldest when full; True if the evicted zone was
+    the nearest (``snap[t]`` is then stale: the caller recomputes it).
 
     The table's trigger price may stay too wide after an eviction: that only costs a pass.
     ``snap[t]`` is updated in O(1) as :func:`_state` would extend its scan by the new (last,
-    unfilled) zone; after an eviction that is not enough, so the caller recomputes it.
+    unfilled) zone; an evicted unfilled zone only lowers the count unless it was the nearest
+    (refs are unique within a table; a false match would only cost a recompute).
     """
     n = int(meta[t])
-    evicted = n == tabs.shape[1]
-    if evicted:
+    stale = False
+    if n == tabs.shape[1]:
+        if tabs[t, 0, Z_FILL] == 0.0:
+            snap[t, 3] -= 1.0
+            stale = tabs[t, 0, Z_REF] == snap[t, 2]
         for k in range(1, n):
             for f in range(Z_FIELDS):
                 tabs[t, k - 1, f] = tabs[t, k, f]
@@ -153,7 +158,7 @@ def _push(
         snap[t, 1] = bot
         snap[t, 2] = ref
     snap[t, 3] += 1.0
-    return evicted
+    return stale
 
 
 @njit(cache=True, inline="always")
@@ -182,8 +187,10 @@ def _advance(
 ) -> tuple[bool, bool]:
     """Lifecycle of table ``t`` on bar ``i``, events from column ``col``.
 
-    Returns (state of ``t`` changed, an inversion evicted a zone of the opposite IFVG table).
-    Touches and CE leave the state as it is, and so does dropping a zone already filled.
+    Returns (``snap[t]`` needs a recompute, an inversion evicted the nearest zone of the opposite
+    IFVG table). Touches and CE leave the state as it is, and so does dropping a zone already
+    filled; a zone that fills or leaves unfilled lowers the count in O(1), and only the nearest
+    one (the state's ``ref``) needs the O(n) recompute.
 
     A close through the far side drops the zone; an FVG then re-enters the opposite IFVG table
     (born ``i``, so tracked from the next bar). ``Z_THR`` is the price whose reach can trigger the
@@ -221,11 +228,13 @@ def _advance(
                 _event(out, i, col + 2, meta, 1, ref, born)
             if fill and tabs[t, k, Z_FILL] == 0.0:
                 tabs[t, k, Z_FILL] = 1.0
-                changed = True
+                snap[t, 3] -= 1.0
+                changed |= ref == snap[t, 2]
                 _event(out, i, col + 4, meta, 2, ref, born)
             if through:
-                if tabs[t, k, Z_FILL] == 0.0:
-                    changed = True  # an unfilled zone leaves (only if low > close)
+                if tabs[t, k, Z_FILL] == 0.0:  # an unfilled zone leaves (only if low > close)
+                    snap[t, 3] -= 1.0
+                    changed |= ref == snap[t, 2]
                 newest = _event(out, i, col + 6, meta, 3, ref, born)
                 if t < 2:
                     if newest:
@@ -249,7 +258,7 @@ def _advance(
 def _state(tabs: np.ndarray, t: int, n: int, bull: bool, snap: np.ndarray) -> None:
     """Nearest unfilled zone (bullish: highest top, bearish: lowest bottom; ties: newest) and the
     unfilled count. Depends on the table only, so it is recomputed only after a change that
-    :func:`_push` cannot follow in O(1) (fill, unfilled zone dropped, eviction, merge)."""
+    cannot be followed in O(1): the nearest zone filled, dropped or evicted."""
     # branch-free (the fill flags and comparisons are unpredictable): same picks as
     # "first unfilled zone, then any unfilled zone at least as near"
     best = -1
@@ -292,7 +301,7 @@ def _init_row(i: int, out: np.ndarray, meta: np.ndarray) -> None:
         meta[M_BEST + e] = -1.0
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_NRT)
 def step(
     i: int,
     bars: np.ndarray,
@@ -367,8 +376,10 @@ def _step(
                 m_bot = min(bot, tabs[t, last, Z_BOT])
                 m_ref = tabs[t, last, Z_REF]
                 meta[t] = last  # the merged zone replaces the one created on the previous row
-                _push(tabs, meta, snap, t, m_top, m_bot, m_ref, float(i))
-                changed = True
+                # its bounds contain the replaced zone's: nearest if that one was (push's rule)
+                if tabs[t, last, Z_FILL] == 0.0:
+                    snap[t, 3] -= 1.0
+                changed = _push(tabs, meta, snap, t, m_top, m_bot, m_ref, float(i))
                 out[i, M_DIR] = d
                 out[i, M_REF] = m_ref
                 out[i, M_TOP] = m_top

@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from strategies.smc import atr as atr_mod
 from strategies.smc import periods as periods_mod
 from strategies.smc import swings as swings_mod
-from strategies.smc._common import CLOSE, HIGH, LOW, NONE, check_bars, empty_out
+from strategies.smc._common import CLOSE, HIGH, LOW, NO_NRT, NONE, check_bars, empty_out
 
 _SIDES = (("eqh", "bsl", "swing_high", "pdh"), ("eql", "ssl", "swing_low", "pdl"))
 _TARGETS = ("bsl", "ssl", "swing_high", "swing_low", "pdh", "pdl")
@@ -65,6 +65,8 @@ C_PIVOT, C_LEVEL, C_MAX = range(3)
 # followed single levels: kind 0 = latest swing, 1 = previous day; fields:
 L_LEVEL, L_REF, L_STATUS, L_FROM, L_KEY = range(5)
 IDLE, PENDING, TAKEN = 0.0, 1.0, 2.0
+# sizes rows beyond the two table sizes: the pool scan's result kept for the bars that skip it
+S_BEST, S_COUNT, S_RESCAN = 2, 3, 4
 
 
 class Params(BaseModel):
@@ -85,11 +87,12 @@ class Params(BaseModel):
 
 
 def init_state(params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Pools ``(2, cap, 6)``, candidates ``(2, cap, 3)``, sizes ``[pools, cands] x side``,
-    followed levels ``(2 kinds, 2 sides, 5)``."""
+    """Pools ``(2, cap, 6)``, candidates ``(2, cap, 3)``, sizes ``[pools, cands, nearest idle
+    pool, idle count, rescan] x side``, followed levels ``(2 kinds, 2 sides, 5)``."""
     pools = np.zeros((2, params.liq_max_pools, 6))
     cands = np.zeros((2, params.liq_max_swings, 3))
-    sizes = np.zeros((2, 2))
+    sizes = np.zeros((5, 2))
+    sizes[S_BEST] = -1.0
     levels = np.full((2, 2, 5), np.nan)
     levels[:, :, L_REF] = NONE
     levels[:, :, L_STATUS] = TAKEN
@@ -120,7 +123,7 @@ def _check(
     return 0, PENDING, frm
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_NRT)
 def _nearest(s: int, pools: np.ndarray, sizes: np.ndarray) -> tuple[int, float]:
     """Nearest idle pool of side ``s`` (lowest sign-adjusted level, first on ties), idle count."""
     best = -1
@@ -133,7 +136,7 @@ def _nearest(s: int, pools: np.ndarray, sizes: np.ndarray) -> tuple[int, float]:
     return best, cnt
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_NRT)
 def _new_swing(
     i: int, s: int, g: float, p2: float, lvl2: float, tol: float, pools: np.ndarray,
     cands: np.ndarray, sizes: np.ndarray, bars: np.ndarray, out: np.ndarray,
@@ -242,16 +245,24 @@ def _rows(
             # sweeps/breaks of the side's pools; taken pools leave the table. The same pass finds
             # the nearest idle pool (lowest sign-adjusted level, first on ties) among the
             # survivors, which keep their order: what _nearest would return afterwards.
+            # A bar below the nearest idle pool with no pool pending changes no pool (every level
+            # is at or above the nearest): most bars skip the scan and keep its last result.
             col = TGT + 5 * s
+            best = int(sizes[S_BEST, s])
+            cnt = sizes[S_COUNT, s]
+            quiet = sizes[S_RESCAN, s] == 0.0 and (best < 0 or not hh > pools[s, best, P_LEVEL])
             best_ev = 0
             best_first = -1.0
             w = 0
-            best = -1
-            cnt = 0.0
-            for k in range(int(sizes[0, s])):
+            rescan = 0.0
+            if not quiet:
+                best = -1
+                cnt = 0.0
+            for k in range(0 if quiet else int(sizes[0, s])):
                 status = pools[s, k, P_STATUS]
                 level = pools[s, k, P_LEVEL]
-                if status == IDLE and not hh > level:  # untouched (the common case): no change
+                if status == IDLE and not hh > level:  # untouched: no change
+                    rescan += 0.0 if level == level else 1.0  # a NaN level is never "nearest"
                     if w != k:
                         for f in range(6):
                             pools[s, w, f] = pools[s, k, f]
@@ -282,14 +293,20 @@ def _rows(
                     cnt += 1.0
                     if best < 0 or level < pools[s, best, P_LEVEL]:
                         best = w
+                else:
+                    rescan += 1.0  # pending: its window runs on every bar
                 w += 1
-            sizes[0, s] = w
+            if not quiet:
+                sizes[0, s] = w
+                sizes[S_RESCAN, s] = rescan
             if swings_out[i, swings_mod.SH + 4 * s] != 0.0:
                 p2 = swings_out[i, swings_mod.SH_REF + 4 * s]
                 lvl2 = g * swings_out[i, swings_mod.SH_LVL + 4 * s]
                 tol = tol_atr * atr_out[i, atr_mod.ATR]
                 _new_swing(i, s, g, p2, lvl2, tol, pools, cands, sizes, bars, out)
-                best, cnt = _nearest(s, pools, sizes)
+                best, cnt = _nearest(s, pools, sizes)  # (an evicted pending pool: one rescan)
+            sizes[S_BEST, s] = best
+            sizes[S_COUNT, s] = cnt
             # the followed single levels: kind 0 the latest swing, kind 1 the previous day; a new
             # key means a new level replaces the followed one (which then starts idle)
             for kind in range(2):
@@ -332,7 +349,7 @@ def _rows(
             out[i, col + 3] = cnt
 
 
-@njit(cache=True)
+@njit(cache=True, **NO_NRT)
 def step(
     i: int, bars: np.ndarray, swings_out: np.ndarray, atr_out: np.ndarray,
     periods_out: np.ndarray, tol_atr: float, m: int, pools: np.ndarray, cands: np.ndarray,

@@ -228,7 +228,7 @@ class Executor:
             blocked=frozenset(self.blocked), reconciled=self.reconciled,
             entries=dict(self.entries), unrealized=dict(self.unrealized),
             venue_failures=self.venue.failures(), as_of_ms=self.as_of_ms,
-            in_flight=self._in_flight_notional(),
+            in_flight=self._in_flight_notional(), version=self._next_seq(),
         )  # fmt: skip
 
     def _in_flight_notional(self) -> tuple[tuple[str, str, float], ...]:

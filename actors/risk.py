@@ -1,25 +1,44 @@
 """PortfolioRisk actor: approves or rejects each signal and records which rule decided.
 
 Why it does not wait for the Executor: risk is a property of the whole portfolio, so signals are
-decided one at a time (this actor runs one call at a time), and each approved entry is handed to
-the Executor fire-and-forget and remembered as *in flight* until the Executor acknowledges that
-cloid (:meth:`on_submitted`, sent with the Executor's new view under the same lock that changed
-it). Every decision sees the Executor's latest view plus the entries still in flight, so no two
-entries can race past MAX_OPEN_POSITIONS, and the next signal is decided without waiting for
-this one's venue round-trip. An entry not acknowledged within ``submit_timeout_s`` raises a
-CRITICAL event and is then left to the Executor's own view (a journaled intent stays pending
-there until the venue answers; one never journaled was never sent). The rules are the pure
-functions of :mod:`strategies.risk`, applied by :class:`actors.risk_core.RiskCore` (shared with
-the portfolio-backtest parity test); this actor moves messages: the Executor's portfolio view and
-the DataFeed's bars in, decisions, breaker trips (persisted, logged, CRITICAL) and their actions
+decided one at a time, and each approved entry is handed to the Executor fire-and-forget and
+remembered as *in flight* until the Executor acknowledges that cloid (:meth:`on_submitted`, sent
+with the Executor's new view under the same lock that changed it). Every decision sees the
+Executor's latest view plus the entries still in flight, so no two entries can race past
+MAX_OPEN_POSITIONS, and the next signal is decided without waiting for this one's venue
+round-trip. An entry not acknowledged within ``submit_timeout_s`` raises a CRITICAL event and is
+then left to the Executor's own view (a journaled intent stays pending there until the venue
+answers; one never journaled was never sent). The rules are the pure functions of
+:mod:`strategies.risk`, applied by :class:`actors.risk_core.RiskCore` (shared with the
+portfolio-backtest parity test); this actor moves messages: the Executor's portfolio view and the
+DataFeed's bars in, decisions, breaker trips (persisted, logged, CRITICAL) and their actions
 (cancel resting entries, optionally flatten) out.
+
+Why threaded (``MAX_CONCURRENCY`` calls at once, issue #15): a signal on a bar that closed after
+the view waits for the Executor's fresh view (:meth:`_freshen`, a venue read). Run one call at a
+time, the 2nd, 3rd... signals of one close (symbols often signal together) waited in the mailbox
+behind the 1st one's wait. Now every signal waits for the view outside the lock, and all signals
+of one close wait for one ask (:meth:`_ask`); the decisions themselves still happen one at a
+time: one lock (``_lock``) guards all of the actor's state and is held by every public method
+(``ping`` excepted), and a decision (view + entries in flight + rules + recording the new
+in-flight entry) happens under it, so MAX_OPEN_POSITIONS and the exposure caps hold as before.
+Signals are decided in the order they entered the actor (a ticket each, served in turn under
+``_turn``), as the one-call-at-a-time actor decided them: a signal never overtakes one that
+entered before it, and one slow view (an Executor restart) holds the later signals as before.
+A signal id is decided once: a copy that arrives while the first is still waiting finds the
+decision when its turn comes. The turn is held through the back-pressure wait
+(:meth:`_throttle`) too, but not the lock, so acknowledgements, views and probes go on meanwhile.
+Ray does not keep a threaded actor's calls in the order they were sent, so the Executor's views
+may be applied out of order: the newest by ``(as_of_ms, version)`` is kept (:meth:`_apply`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -50,6 +69,9 @@ WATCH_S = 1.0  # market view and breaker states re-read at most this often outsi
 MAX_IN_FLIGHT = 32  # entries handed to the Executor and not acknowledged; beyond: back-pressure
 FRESH_VIEW_S = 30.0  # how long a decision waits for the Executor's fresh view (a restart: seconds)
 RETRY_S = 0.1  # between asks while Ray restarts the Executor
+# calls run at once (Ray's thread pool: actors.system): signals waiting for the view of their
+# close, and beside them the Executor's views and acknowledgements and the health probes
+MAX_CONCURRENCY = 16
 
 
 class PortfolioRisk:
@@ -94,14 +116,32 @@ class PortfolioRisk:
         # before acknowledging (its journal decides whether the first attempt was sent)
         self._submits: dict[str, tuple[OrderIntent, Any]] = {}
         self._notional: dict[str, tuple[OrderIntent, float]] = {}  # cloid -> (intent, ref price)
-        self._seq = time.time_ns() // 1000
+        self._seqs = itertools.count(time.time_ns() // 1000 + 1)
+        # calls run on several threads (module docstring): one lock over all the state above
+        self._lock = threading.RLock()
+        # signals are decided in the order they entered: a ticket each, served in turn
+        self._turn = threading.Condition(self._lock)
+        self._tickets = itertools.count()
+        self._serving = 0  # the ticket whose turn it is
+        self._finished: set[int] = set()  # tickets done before their turn came (served later)
+        self._waiting: dict[int, str] = {}  # ticket -> signal id while on_signal runs
+        # fresh-view asks in flight by bar close: every signal of one close waits for one read
+        self._asks: dict[int, Any] = {}
         self._breakers()  # a restart with a tripped breaker comes up HALTED, and says so
         self._check_loss_streak()
 
     def on_portfolio(self, state: PortfolioState) -> None:
         """The Executor's latest view (after fills, reconciliations, orders)."""
-        if state.as_of_ms < self.state.as_of_ms:
-            return  # overtaken by a fresher view (fresh_view answered before this push arrived)
+        with self._lock:
+            self._apply(state)
+
+    def _apply(self, state: PortfolioState) -> None:
+        """Take ``state`` unless a view taken after it is here already: one read later (the
+        fresh view answered before this push arrived), or the same read and a later version
+        (this actor's calls run out of the order the Executor sent them in: a view from before
+        an entry was sent must not replace the one its acknowledgement carried)."""
+        if (state.as_of_ms, state.version) < (self.state.as_of_ms, self.state.version):
+            return  # overtaken by a fresher view
         prev, self.state = self.state, state
         self._resubmit_lost()
         closed = any(q != 0.0 and state.positions.get(s, 0.0) == 0.0
@@ -113,16 +153,18 @@ class PortfolioRisk:
     def on_submitted(self, cloid: str, state: PortfolioState) -> None:
         """The Executor has handled entry ``cloid`` (placed, refused or skipped); ``state`` is
         its view after that, so the entry is no longer counted in flight here."""
-        self._in_flight.pop(cloid, None)
-        self._submits.pop(cloid, None)
-        self._notional.pop(cloid, None)
-        self.on_portfolio(state)
+        with self._lock:
+            self._in_flight.pop(cloid, None)
+            self._submits.pop(cloid, None)
+            self._notional.pop(cloid, None)
+            self._apply(state)
 
     def _resubmit_lost(self) -> None:
         """An entry whose ``submit`` failed because the Executor died (Ray never retries it) is
         handed to the restarted Executor again with the same cloid: if the first attempt was
         journaled, the new incarnation has settled it from the venue and refuses the copy; if
-        not, it was never sent (persist before send) and this is its only order (F3, F12)."""
+        not, it was never sent (persist before send) and this is its only order (F3, F12).
+        Runs under ``_lock`` (its ``ray.get`` only reads submits already done)."""
         import ray
         from ray.exceptions import RayActorError
 
@@ -153,41 +195,75 @@ class PortfolioRisk:
         until ``FRESH_VIEW_S`` (a restart takes seconds; deciding on the old view instead refused
         a signal the fault-free run took, as entry_in_flight of an entry the restart expired:
         found by the chaos test). A dead or busy Executor past that leaves the view as it is
-        (the rules fail closed on an unreconciled or pending state)."""
+        (the rules fail closed on an unreconciled or pending state). Waits without the lock,
+        on the ask the other signals of the same close wait for (:meth:`_ask`)."""
         import ray
         from ray.exceptions import RayActorError
 
-        if self.state.as_of_ms >= bar_close_ms:
-            return
         deadline = time.monotonic() + FRESH_VIEW_S
         while True:
+            with self._lock:
+                if self.state.as_of_ms >= bar_close_ms:
+                    return
+                try:
+                    ref = self._ask(bar_close_ms)
+                except Exception as exc:  # an executor that cannot be asked: the view as it is
+                    log.warning("fresh portfolio view unavailable: %s", exc)
+                    return
             left = deadline - time.monotonic()
             try:
-                fresh = ray.get(self.executor.fresh_view.remote(bar_close_ms),
-                                timeout=max(left, 0.1))  # fmt: skip
-                break
+                fresh = ray.get(ref, timeout=max(left, 0.1))
             except RayActorError as exc:  # incl. ActorUnavailableError: restarting
+                with self._lock:
+                    self._forget_ask(bar_close_ms, ref)
                 if left <= 0:
                     log.warning("fresh portfolio view unavailable: %s", exc)
                     return
                 time.sleep(RETRY_S)  # the restart's constructor needs the time, not a signal
+                continue
             except Exception as exc:
+                with self._lock:
+                    self._forget_ask(bar_close_ms, ref)
                 log.warning("fresh portfolio view unavailable: %s", exc)
                 return
-        self.on_portfolio(fresh)
+            with self._lock:
+                self._forget_ask(bar_close_ms, ref)
+                self._apply(fresh)
+            return
+
+    def _ask(self, bar_close_ms: int) -> Any:
+        """The Executor's fresh view as of ``bar_close_ms``: the ask already out for that close,
+        else a new one (under ``_lock``)."""
+        ref = self._asks.get(bar_close_ms)
+        if ref is None:
+            ref = self._asks[bar_close_ms] = self.executor.fresh_view.remote(bar_close_ms)
+        return ref
+
+    def _forget_ask(self, bar_close_ms: int, ref: Any) -> None:
+        """The ask is answered (or failed): the next signal of that close asks anew if it must."""
+        if self._asks.get(bar_close_ms) is ref:
+            del self._asks[bar_close_ms]
 
     def decided(self, signal_id: str) -> RiskDecision | None:
         """The decision on ``signal_id`` if this incarnation made one (tests, monitoring)."""
-        return self._decided.get(signal_id)
+        with self._lock:
+            return self._decided.get(signal_id)
+
+    def waiting(self) -> list[str]:
+        """Signal ids whose ``on_signal`` is under way (waiting for the view or their turn, being
+        decided, or held by back-pressure), in the order they are decided (tests, monitoring)."""
+        with self._lock:
+            return [self._waiting[t] for t in sorted(self._waiting)]
 
     def in_flight(self) -> list[str]:
         """Cloids of approved entries the Executor has not acknowledged yet."""
-        self._resubmit_lost()
-        return sorted(self._in_flight)
+        with self._lock:
+            self._resubmit_lost()
+            return sorted(self._in_flight)
 
     def _view(self) -> PortfolioState:
         """The Executor's view plus the entries still in flight (acknowledgement overdue:
-        a CRITICAL event, then the Executor's view alone decides)."""
+        a CRITICAL event, then the Executor's view alone decides). Under ``_lock``."""
         now = time.monotonic()
         for cloid, (symbol, sent) in list(self._in_flight.items()):
             if now - sent > self.submit_timeout_s:
@@ -287,15 +363,41 @@ class PortfolioRisk:
 
     def on_signal(self, signal: Signal, trace: Trace | None = None) -> RiskDecision:
         """Decide ``signal`` (idempotent: a signal id is decided once) and hand the entry to the
-        Executor without waiting for it. ``trace``: hop timestamps (benchmarks)."""
+        Executor without waiting for it. ``trace``: hop timestamps (benchmarks); ``risk_fresh``
+        is stamped when the view is fresh and it is this signal's turn."""
         trace = stamp(trace, "risk_in")
-        if signal.signal_id in self._decided:
-            return self._decided[signal.signal_id]
+        with self._lock:
+            known = self._decided.get(signal.signal_id)
+            if known is not None:
+                return known
+            ticket = next(self._tickets)
+            self._waiting[ticket] = signal.signal_id
+        try:
+            self._freshen(signal.bar_time_ms + self.tf_ms)  # beside the other signals' waits
+            with self._turn:
+                self._turn.wait_for(lambda: self._serving == ticket)
+                known = self._decided.get(signal.signal_id)
+                if known is not None:  # a copy decided while this one waited for the view
+                    return known
+                decision, approved = self._decide(signal, stamp(trace, "risk_fresh"))
+            if approved:
+                self._throttle()  # still this signal's turn: the next waits as it did before
+            return decision
+        finally:
+            with self._turn:
+                self._waiting.pop(ticket, None)
+                self._finished.add(ticket)
+                while self._serving in self._finished:
+                    self._finished.discard(self._serving)
+                    self._serving += 1
+                self._turn.notify_all()
+
+    def _decide(self, signal: Signal, trace: Trace | None) -> tuple[RiskDecision, bool]:
+        """The decision on ``signal`` and, if approved, its entry sent and counted in flight;
+        under ``_lock``, so the next decision sees this one's entry."""
         ref = signal.price if signal.price is not None else signal.reasons.get("close", math_nan())
         proposal = Proposal(symbol=signal.symbol, side=signal.side, price=ref, stop=signal.stop,
                             target=signal.target)  # fmt: skip
-        self._freshen(signal.bar_time_ms + self.tf_ms)
-        trace = stamp(trace, "risk_fresh")
         if self.data_dir is not None:
             self._watch(force=True)
         elif self.limits.portfolio is not None:
@@ -316,7 +418,7 @@ class PortfolioRisk:
                        + (f" ({d.detail})" if d.detail else "")),
                     time_ms=signal.bar_time_ms, signal_id=signal.signal_id, rule=d.rule)  # fmt: skip
         if not d.approved:
-            return decision
+            return decision, False
         intent = OrderIntent(
             source=SOURCE, seq=signal.seq, intent_id=f"{signal.signal_id}:entry",
             cloid=make_cloid(signal.strategy, signal.symbol, signal.signal_id, "entry"),
@@ -329,39 +431,40 @@ class PortfolioRisk:
         sent = self.executor.submit.remote(intent, stamp(trace, "risk_out"))
         self._submits[intent.cloid] = (intent, sent)
         self._notional[intent.cloid] = (intent, ref)
-        self._throttle()
-        return decision
+        return decision, True
 
     def _throttle(self) -> None:
         """Back-pressure: with more than MAX_IN_FLIGHT entries unacknowledged (signals arriving
         faster than the venue takes orders, e.g. a fast replay), wait until the oldest are
         handled instead of queueing without bound in this process and the Executor's (each
         queued submit holds its intent). Their results are the Executor's views, applied as
-        their acknowledgements would be (those then arrive as no-ops)."""
+        their acknowledgements would be (those then arrive as no-ops). Waits without the lock
+        (acknowledgements go on meanwhile) but in the signal's turn (the next signal waits)."""
         import ray
-
-        if len(self._submits) <= MAX_IN_FLIGHT:
-            return
         from ray.exceptions import RayActorError
 
-        refs = [ref for _, ref in self._submits.values()]
+        with self._lock:
+            if len(self._submits) <= MAX_IN_FLIGHT:
+                return
+            refs = [ref for _, ref in self._submits.values()]
         ready, _ = ray.wait(refs, num_returns=len(refs) - MAX_IN_FLIGHT,
                             timeout=self.submit_timeout_s)  # fmt: skip
         done = set(ready)
-        for cloid, (_, ref) in list(self._submits.items()):
-            if ref not in done:
-                continue
-            try:
-                state = ray.get(ref)
-            except RayActorError:  # the Executor died: _resubmit_lost hands it over again
-                continue
-            except Exception as exc:  # its acknowledgement (or the timeout) settles it
+        with self._lock:
+            for cloid, (_, ref) in list(self._submits.items()):
+                if ref not in done:
+                    continue
+                try:
+                    state = ray.get(ref)
+                except RayActorError:  # the Executor died: _resubmit_lost hands it over again
+                    continue
+                except Exception as exc:  # its acknowledgement (or the timeout) settles it
+                    del self._submits[cloid]
+                    log.warning("submit of %s failed: %s", cloid, exc)
+                    continue
                 del self._submits[cloid]
-                log.warning("submit of %s failed: %s", cloid, exc)
-                continue
-            del self._submits[cloid]
-            if cloid in self._in_flight:
-                self.on_submitted(cloid, state)
+                if cloid in self._in_flight:
+                    self.on_submitted(cloid, state)
 
     def _states(self) -> dict[str, BreakerState]:
         from actors.state.breakers import read_states
@@ -406,13 +509,15 @@ class PortfolioRisk:
         return tripped
 
     def ping(self) -> int:
-        """Liveness probe: this actor's wall clock, ms (queued behind its other messages, so a
-        stuck actor stops answering)."""
+        """Liveness probe: this actor's wall clock, ms. Takes no lock: answered on a free thread
+        even while signals wait for a view (as the Executor's); a dead actor, or one whose
+        threads are all stuck, stops answering."""
         return time.time_ns() // 1_000_000
 
     def portfolio(self) -> PortfolioState:
         """What the next decision starts from (the Executor's view plus entries in flight)."""
-        return self._view()
+        with self._lock:
+            return self._view()
 
     def _remember(self, signal_id: str, decision: RiskDecision) -> None:
         self._decided[signal_id] = decision
@@ -423,8 +528,7 @@ class PortfolioRisk:
         if self.alerter is None:
             log.info("%s", text)
             return
-        self._seq += 1
-        self.alerter.send.remote(Event(source=SOURCE, seq=self._seq, level=level, kind=kind,
+        self.alerter.send.remote(Event(source=SOURCE, seq=next(self._seqs), level=level, kind=kind,
                                        text=text, data=data, time_ms=time_ms))  # fmt: skip
 
 

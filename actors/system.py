@@ -6,7 +6,9 @@ order follows the dependencies: Alerter, StateKeeper, Executor (rebuilds and rec
 PortfolioRisk, one StrategyRunner per symbol, then the DataFeed, which starts publishing.
 Every actor is named in the system's namespace and has ``max_restarts`` set: Ray reruns the
 constructor, which rebuilds from the journal and the venue. ``Executor.submit`` places orders and
-is never retried (``max_task_retries=0``).
+is never retried (``max_task_retries=0``). The StateKeeper, Executor, DataFeed and PortfolioRisk
+are threaded (``max_concurrency``): each guards its own state with a lock, and a call that waits
+(a venue read, the fresh view a signal needs) does not hold the others up.
 """
 
 from __future__ import annotations
@@ -139,6 +141,7 @@ def start(
     from actors.executor import Executor
     from actors.feed import DataFeed
     from actors.keeper import StateKeeper
+    from actors.risk import MAX_CONCURRENCY as RISK_CONCURRENCY
     from actors.risk import PortfolioRisk
 
     p = namespace_prefix
@@ -170,7 +173,7 @@ def start(
 
     risk: Any = (
         ray.remote(PortfolioRisk)
-        .options(**opts, name=f"{p}-risk")
+        .options(**opts, max_concurrency=RISK_CONCURRENCY, name=f"{p}-risk")
         .remote(config.limits, executor, keeper, alerter, data_dir=config.data_dir,
                 thresholds=config.thresholds, feed=f"{p}-feed", tf_ms=TF_MS[config.timeframe],
                 correlation_bar_ms=TF_MS[config.correlation_timeframe or config.timeframe])

@@ -61,6 +61,11 @@ class PortfolioState:
     # venue time (ms) of the account read this view carries (0: unknown): a decision for a bar
     # that closed later asks the Executor for a fresh view (equity and positions as of that bar)
     as_of_ms: int = 0
+    # the Executor's sequence number when it took this view (0: unknown). Views carrying the same
+    # ``as_of_ms`` differ by what the Executor did in between (an entry sent, acknowledged, a
+    # fill polled); PortfolioRisk decides several signals at once and its calls may run out of
+    # the order they were sent in, so it keeps the view with the highest (as_of_ms, version)
+    version: int = 0
     # entries sent and not filled yet (resting, outcome unknown, or not yet acknowledged):
     # (cloid, symbol, signed notional). The exposure caps count them like open positions, so
     # entries in flight cannot together overshoot a cap that each one alone respects.

@@ -120,7 +120,7 @@ class Graph:
         from actors.alerter import Alerter
         from actors.executor import Executor
         from actors.keeper import StateKeeper
-        from actors.risk import PortfolioRisk
+        from actors.risk import MAX_CONCURRENCY, PortfolioRisk
         from strategies import risk as rules
         from strategies.risk import Limits
 
@@ -135,7 +135,8 @@ class Graph:
         )  # fmt: skip
         bench_rules = tuple(r for r in rules.DEFAULT_RULES
                             if r not in (rules.one_position_per_symbol, rules.max_open_positions))  # fmt: skip
-        self.risk = ray.remote(PortfolioRisk).options(**opts).remote(
+        # threaded as actors.system creates it (the signals of one close wait for one view)
+        self.risk = ray.remote(PortfolioRisk).options(**opts, max_concurrency=MAX_CONCURRENCY).remote(
             Limits(risk_fraction=0.00001, max_leverage=1.0), self.executor, self.keeper,
             self.alerter, bench_rules,
         )  # fmt: skip

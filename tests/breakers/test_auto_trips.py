@@ -165,6 +165,8 @@ def test_drawdown_peak_survives_a_restart(tmp_path: Path) -> None:
         wait_for(lambda: ray.get(g.keeper.get_meta.remote("equity_peak")), 30, "the saved peak")
         ray.kill(risk, no_restart=True)
         restarted = _risk(g, data_dir)  # in memory the peak would now be 17,500
+        # a view as new as the one the restart read (an older one is ignored as overtaken)
+        state = ray.get(restarted.portfolio.remote())
         ray.get(restarted.on_portfolio.remote(replace(state, equity=17_500.0)))
         line = _tripped_once(g, data_dir, "drawdown")
         assert line["values"]["peak"] == 20_000.0 and line["values"]["drawdown_pct"] == 12.5

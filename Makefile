@@ -51,17 +51,27 @@ format: $(STAMP)
 test: lint
 	@mkdir -p $(TEST_TMP)
 	@echo "numba cache: $$(env -u NUMBA_BOUNDSCHECK $(VENV)/bin/python -m cluster.numba_cache $(TEST_NUMBA_BASE))"
+	@# prefix (causality) tests: fresh copies of each prefix, every numba index bounds-checked
+	@# (NUMBA_BOUNDSCHECK is read at compile time, so they get their own <digest>-boundscheck cache).
+	@# They need neither coverage nor Ray and are mostly numba compiling on one core, so they run
+	@# as their own pytest session beside the warm-up and the main run (output in
+	@# $(TEST_TMP)/causality.log, shown after the main run); both must pass.
 	@# compile the numba kernels into the cache first: under coverage's tracer it is ~2.5x slower
+	@rm -f $(TEST_TMP)/causality.log; \
+	( NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) NUMBA_BOUNDSCHECK=1 PYTHONDONTWRITEBYTECODE=1 \
+	  $(VENV)/bin/pytest -p no:cacheprovider -m "($(PYTEST_MARK)) and causality" $(PYTEST_ARGS) \
+	  >$(TEST_TMP)/causality.log 2>&1 ) & prefix_pid=$$!; \
+	set -x; \
 	env -u NUMBA_BOUNDSCHECK NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) PYTHONDONTWRITEBYTECODE=1 \
-	  $(VENV)/bin/python tests/warm_jit.py
+	  $(VENV)/bin/python tests/warm_jit.py && \
 	env -u NUMBA_BOUNDSCHECK NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) COVERAGE_FILE=$(TEST_TMP)/.coverage \
 	  PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest -p no:cacheprovider --cov \
 	  --cov-report=term:skip-covered --cov-report=xml:$(TEST_TMP)/coverage.xml \
-	  --durations=25 -m "($(PYTEST_MARK)) and not causality" $(PYTEST_ARGS)
-	@# prefix (causality) tests: fresh copies of each prefix, every numba index bounds-checked
-	@# (NUMBA_BOUNDSCHECK is read at compile time, so they get their own <digest>-boundscheck cache)
-	NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) NUMBA_BOUNDSCHECK=1 PYTHONDONTWRITEBYTECODE=1 \
-	  $(VENV)/bin/pytest -p no:cacheprovider -m "($(PYTEST_MARK)) and causality" $(PYTEST_ARGS)
+	  --durations=25 -m "($(PYTEST_MARK)) and not causality" $(PYTEST_ARGS); \
+	{ main=$$?; set +x; } 2>/dev/null; \
+	echo "prefix (causality) tests, NUMBA_BOUNDSCHECK=1 (run beside the above):"; \
+	wait $$prefix_pid; prefix=$$?; cat $(TEST_TMP)/causality.log; \
+	test $$main -eq 0 && test $$prefix -eq 0
 	@echo "branch coverage of the strategy modules (strategies/*.py; numba kernels in strategies/smc/ are invisible to coverage.py):"
 	COVERAGE_FILE=$(TEST_TMP)/.coverage $(VENV)/bin/coverage report --include="strategies/*.py" \
 	  --omit="strategies/smc/*" --fail-under=90

@@ -34,9 +34,11 @@ def _frame(n: int = 3000) -> pd.DataFrame:
 
 
 def warm_smc(df: pd.DataFrame) -> None:
-    from strategies.smc import SMCStream, compat, detect
+    from strategies.smc import SMCStream, bars_from_frame, compat, detect, make_params
+    from strategies.smc.pipeline import detect_arrays
 
     detect(df)
+    detect_arrays(bars_from_frame(df), make_params(), threads=1)  # the per-concept kernels
     stream = SMCStream()
     times = df.index.as_unit("ms").asi8.astype(float)
     rows = df.to_numpy()
@@ -54,6 +56,7 @@ def warm_smc(df: pd.DataFrame) -> None:
 
 
 def warm_backtest(df: pd.DataFrame) -> None:
+    from actors.runner import LIVE_MAX_ROWS
     from research.backtest.bars import Bars
     from research.backtest.config import BacktestConfig
     from research.backtest.runner import run_backtest
@@ -71,11 +74,12 @@ def warm_backtest(df: pd.DataFrame) -> None:
     for name in ("liquidity_sweep", "bos_orderblock"):
         module = registry.get(name)
         run_backtest(bars, module.generate(df, module.Params()), cfg)
-        live = module.stream()
         times = df.index.as_unit("ms").asi8.astype(float)
         rows = df.to_numpy()
-        for k in range(200):
-            live.update(times[k], *rows[k])
+        # unbounded (tests) and bounded as the live StrategyRunner builds it (its own layouts)
+        for live in (module.stream(), module.stream(max_rows=LIVE_MAX_ROWS)):
+            for k in range(200):
+                live.update(times[k], *rows[k])
 
 
 def warm_sweep(df: pd.DataFrame) -> None:

@@ -3,8 +3,10 @@
 Each runs as a real process of the installed console script, in README order, from a temp
 working directory that has `../shared` (so the README's relative paths resolve), with its own
 FRACTAL_DATA_DIR. Commands that cannot run here are listed in NOT_RUN with the reason;
-long-running servers in SERVERS are started, waited for (they must answer) and stopped by pid. When you add a command to the
-README, it is picked up automatically; extend these lists only for the reasons they name.
+long-running servers in SERVERS are started, waited for (they must answer) and stopped by pid;
+a command another test runs exactly as written (and checks further) is listed in RUN_BY, and
+that test asserts the README still shows it. When you add a command to the README, it is picked
+up automatically; extend these lists only for the reasons they name.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ NOT_RUN: dict[str, str] = {
     # SIGINT in tests/dashboard/test_cli_dashboard.py (it needs DASHBOARD_TOKEN set)
     "fractal dashboard": "a long-running server (tested in tests/dashboard)",
 }
+# command as written -> the test that runs exactly this command (same argv, a fresh data dir) and
+# checks more than this test would; the README is its source (that test asserts the command is
+# here), so one run serves both
+RUN_BY: dict[str, str] = {
+    "fractal live --network paper --symbols BTC --speed 7200 --duration 30s":
+        "tests/live/test_contract.py (the paper-trading contract)",
+}  # fmt: skip
 # command prefix -> (argument overrides, a regex its stdout prints once it serves)
 SERVERS: dict[str, tuple[dict[str, str], str]] = {
     # a fixed port may be taken on a shared machine; any free port exercises the same command
@@ -75,6 +84,8 @@ COMMANDS = readme_commands(README.read_text())
 def _kind(command: str) -> str:
     if any(command.startswith(p) for p in NOT_RUN):
         return "not run"
+    if command in RUN_BY:
+        return "run by"
     return "server" if any(command.startswith(p) for p in SERVERS) else "run"
 
 
@@ -104,6 +115,8 @@ def test_the_readme_shows_the_commands_this_test_knows_about() -> None:
     assert len(COMMANDS) >= 12
     for prefix in [*NOT_RUN, *SERVERS]:
         assert any(c.startswith(prefix) for c in COMMANDS), f"{prefix} no longer in README"
+    for command in RUN_BY:
+        assert command in COMMANDS, f"{command} no longer in README"
 
 
 def _argv(command: str) -> list[str]:
@@ -161,6 +174,8 @@ def test_readme_command_runs_as_written(
     kind = _kind(command)
     if kind == "not run":
         pytest.skip(f"{command!r}: {NOT_RUN[next(p for p in NOT_RUN if command.startswith(p))]}")
+    if kind == "run by":
+        pytest.skip(f"{command!r}: run as written by {RUN_BY[command]}")
     if kind == "server":
         _serve_then_stop(command, cwd, env)
         return

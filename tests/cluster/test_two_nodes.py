@@ -3,9 +3,16 @@ mid-sweep, the live paper system losing the node of a StrategyRunner.
 
 Why a subprocess (tests/cluster/scenarios.py) and not the session's Ray: this process already
 runs the session-wide local Ray (``ray_session``, one per process); a driver of another cluster
-needs its own process. One cluster serves the three scenarios (a cluster costs 20-60 s to start
-on this 2-core machine); the scenario host stops every Ray process it started by pid, and this
-test kills the host's process group if it overruns.
+needs its own process. One cluster serves the scenarios of the selected tests (a cluster costs
+20-60 s to start on this 2-core machine); the scenario host stops every Ray process it started by
+pid, and this test kills the host's process group if it overruns.
+
+`make test` runs the kill and live scenarios (a sweep on the cluster through `--address` equal to
+the local sweep, a worker node lost mid-sweep, a runner's node lost live); the `ray job submit`
+scenario is `slow` (`make test-all`): its job runs from an uploaded copy of the checkout and
+numba's cache is keyed by source path, so the kernels compile again for the job (the phase takes
+50-100 s here), while the kill scenario already checks a sweep run on this cluster against the
+local sweep, row for row.
 """
 
 from __future__ import annotations
@@ -27,14 +34,27 @@ from tests.cluster.scenarios import KILL_ARGS, SWEEP_ARGS, code_version
 from tests.research.helpers import sweep
 
 SCENARIO_TIMEOUT_S = 1200
+# test -> the scenario phase it asserts on (tests/cluster/scenarios.py PHASES)
+PHASE_OF = {
+    "test_ray_job_submit_sweep_equals_the_local_sweep": "job",
+    "test_a_worker_node_killed_mid_sweep_loses_and_repeats_no_variant": "kill",
+    "test_live_runner_moves_off_a_dead_node_without_a_duplicate_order": "live",
+}
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def scenario(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    # only the phases of this module's selected tests (`-m "not slow"` deselects the job test)
+    selected = {item.name for item in request.session.items
+                if getattr(item, "module", None) is request.module}  # fmt: skip
+    phases = [phase for test, phase in PHASE_OF.items() if test in selected]
+    assert phases, "the scenario fixture is used by no selected test"
     work = tmp_path_factory.mktemp("cluster")
     out = work / "out.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.cluster.scenarios", str(out), str(work), "job", "kill", "live"],
+        [sys.executable, "-m", "tests.cluster.scenarios", str(out), str(work), *phases],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,  # its own process group: killed as one if it overruns
     )  # fmt: skip
@@ -93,6 +113,7 @@ def _table(summary: dict[str, Any]) -> pd.DataFrame:
     return pd.read_parquet(summary["results"]).sort_values("variant_id").reset_index(drop=True)
 
 
+@pytest.mark.slow  # make test-all: see the module docstring
 @pytest.mark.usefixtures("ray_session")
 def test_ray_job_submit_sweep_equals_the_local_sweep(
     scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch

@@ -55,12 +55,13 @@ test: lint
 	@# (NUMBA_BOUNDSCHECK is read at compile time, so they get their own <digest>-boundscheck cache).
 	@# They need neither coverage nor Ray and are mostly numba compiling on one core, so they run
 	@# as their own pytest session beside the warm-up and the main run (output in
-	@# $(TEST_TMP)/causality.log, shown after the main run); both must pass.
+	@# $(TEST_TMP)/causality.log, shown after the main run); both must pass. Its own --basetemp:
+	@# pytest prunes old numbered temp dirs under one shared root, which is unsafe between sessions.
 	@# compile the numba kernels into the cache first: under coverage's tracer it is ~2.5x slower
 	@rm -f $(TEST_TMP)/causality.log; \
 	( NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) NUMBA_BOUNDSCHECK=1 PYTHONDONTWRITEBYTECODE=1 \
-	  $(VENV)/bin/pytest -p no:cacheprovider -m "($(PYTEST_MARK)) and causality" $(PYTEST_ARGS) \
-	  >$(TEST_TMP)/causality.log 2>&1 ) & prefix_pid=$$!; \
+	  $(VENV)/bin/pytest -p no:cacheprovider --basetemp=$(TEST_TMP)/causality-tmp \
+	  -m "($(PYTEST_MARK)) and causality" $(PYTEST_ARGS) >$(TEST_TMP)/causality.log 2>&1 ) & prefix_pid=$$!; \
 	set -x; \
 	env -u NUMBA_BOUNDSCHECK NUMBA_CACHE_DIR=$(TEST_NUMBA_BASE) PYTHONDONTWRITEBYTECODE=1 \
 	  $(VENV)/bin/python tests/warm_jit.py && \

@@ -55,6 +55,7 @@ from strategies.live import (
     X_OPEN,
     Spec,
     StrategyParams,
+    windows,
 )
 from strategies.signals import LIMIT, MARKET, Signals
 
@@ -128,7 +129,9 @@ def spec(params: Params) -> Spec:
     p[P_COOL] = params.cooldown
     state = np.zeros(N_STATE)
     state[S_LAST] = NEVER
-    return Spec(columns(params.scale), p, state, kernel, params.detector_params())
+    return Spec(
+        columns(params.scale), p, state, kernel, params.detector_params(), on_window=on_window
+    )
 
 
 @njit(cache=True)
@@ -230,3 +233,19 @@ def stream(params: Params | None = None, max_rows: int | None = None) -> live.St
     """The live form: feed closed bars one by one, get each bar's Signals row (``max_rows``:
     bounded memory for an endless feed, see :class:`strategies.live.StrategyStream`)."""
     return live.stream_with(spec, Params, params, max_rows)
+
+
+@njit(cache=True)
+def on_window(
+    i: int,
+    x_arena: np.ndarray,
+    out_arena: np.ndarray,
+    base: int,
+    rows: int,
+    p: np.ndarray,
+    st: np.ndarray,
+) -> None:
+    """:func:`kernel` on row ``i`` of a stream's arenas (``live.windows``); the kernel is a
+    global here, so numba's cache keeps this across processes (``Spec.on_window``)."""
+    x, out = windows(x_arena, out_arena, base, rows)
+    kernel(i, i + 1, x, p, st, out)

@@ -42,7 +42,17 @@ from numba import njit
 from pydantic import Field
 
 from strategies import live
-from strategies.live import N_BAR_COLS, NEVER, SIDES, X_CLOSE, X_HIGH, X_LOW, Spec, StrategyParams
+from strategies.live import (
+    N_BAR_COLS,
+    NEVER,
+    SIDES,
+    X_CLOSE,
+    X_HIGH,
+    X_LOW,
+    Spec,
+    StrategyParams,
+    windows,
+)
 from strategies.signals import MARKET, Signals
 
 NAME = "liquidity_sweep"
@@ -123,7 +133,7 @@ def spec(params: Params) -> Spec:
     refs = tuple(c for c in COLUMNS if c.endswith("_from"))  # a sweep's wick bar: the kernel
     # reads input rows from there, at most liq_reclaim_bars back (sweep = reclaim within that)
     return Spec(
-        COLUMNS, p, state, kernel, params.detector_params(),
+        COLUMNS, p, state, kernel, params.detector_params(), on_window=on_window,
         lookback=params.liq_reclaim_bars, ref_columns=refs,
     )  # fmt: skip
 
@@ -224,3 +234,19 @@ def stream(params: Params | None = None, max_rows: int | None = None) -> live.St
     """The live form: feed closed bars one by one, get each bar's Signals row (``max_rows``:
     bounded memory for an endless feed, see :class:`strategies.live.StrategyStream`)."""
     return live.stream_with(spec, Params, params, max_rows)
+
+
+@njit(cache=True)
+def on_window(
+    i: int,
+    x_arena: np.ndarray,
+    out_arena: np.ndarray,
+    base: int,
+    rows: int,
+    p: np.ndarray,
+    st: np.ndarray,
+) -> None:
+    """:func:`kernel` on row ``i`` of a stream's arenas (``live.windows``); the kernel is a
+    global here, so numba's cache keeps this across processes (``Spec.on_window``)."""
+    x, out = windows(x_arena, out_arena, base, rows)
+    kernel(i, i + 1, x, p, st, out)

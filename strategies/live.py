@@ -55,6 +55,10 @@ class Spec:
     # one, and only from the bar index held in one of ``ref_columns`` on the current row
     lookback: int = 0
     ref_columns: tuple[str, ...] = ()
+    # ``kernel`` on one row of a stream's arenas, compiled with the kernel as a global
+    # (``on_window(i, x_arena, out_arena, base, rows, p, st)``, see :func:`windows`): cached
+    # across processes, unlike the generic ``_kernel_on_window`` (each StrategyRunner is one)
+    on_window: Callable[..., None] | None = None
 
 
 def empty_out(n: int) -> npt.NDArray[np.float64]:
@@ -163,6 +167,22 @@ class HistoryTooShort(ValueError):
     """A bounded stream was asked to read a row it has dropped: it fails closed (rebuild it)."""
 
 
+@njit(cache=True, inline="always")
+def windows(
+    x_arena: np.ndarray, out_arena: np.ndarray, base: int, rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Input and output views of arenas holding absolute rows ``base..base+rows-1``.
+
+    The views start ``base`` rows before the arenas (``_fused_views.view``: a raw data pointer),
+    so the kernel keeps absolute bar indices — in its state (deadlines, cooldowns) and in the
+    detector references it reads — and only ever touches the rows the arenas hold.
+    """
+    m = x_arena.size // rows
+    x = view(x_arena, -base * m, (base + rows, m))
+    out = view(out_arena, -base * N_OUT, (base + rows, N_OUT))
+    return x, out
+
+
 @njit(cache=True)
 def _kernel_on_window(
     kernel: Kernel,
@@ -174,15 +194,10 @@ def _kernel_on_window(
     p: np.ndarray,
     st: np.ndarray,
 ) -> None:
-    """Run the kernel on row ``i`` of arenas holding absolute rows ``base..base+rows-1``.
-
-    The views start ``base`` rows before the arenas (``_fused_views.view``: a raw data pointer),
-    so the kernel keeps absolute bar indices — in its state (deadlines, cooldowns) and in the
-    detector references it reads — and only ever touches the rows the arenas hold.
-    """
-    m = x_arena.size // rows
-    x = view(x_arena, -base * m, (base + rows, m))
-    out = view(out_arena, -base * N_OUT, (base + rows, N_OUT))
+    """Run ``kernel`` on row ``i`` of a stream's arenas (:func:`windows`), for a Spec without
+    its own ``on_window``. A kernel passed as an argument misses numba's cache: this is
+    compiled again in every process (and adds an entry to the cache index each time)."""
+    x, out = windows(x_arena, out_arena, base, rows)
     kernel(i, i + 1, x, p, st, out)
 
 
@@ -298,10 +313,11 @@ class StrategyStream:
         k = i - self.base
         self.x[k, :N_BAR_COLS] = (o, h, lo, c)
         self.x[k, N_BAR_COLS:] = values
-        _kernel_on_window(
-            self.spec.kernel, i, self._x_arena, self._out_arena, self.base, self._rows,
-            self.spec.params, self.state,
-        )  # fmt: skip
+        args = (i, self._x_arena, self._out_arena, self.base, self._rows)
+        if self.spec.on_window is not None:
+            self.spec.on_window(*args, self.spec.params, self.state)
+        else:
+            _kernel_on_window(self.spec.kernel, *args, self.spec.params, self.state)
         return self.out[k]
 
     def _check_usable(self) -> None:

@@ -29,10 +29,18 @@ def _dry_run(target: str, venv: Path) -> list[str]:
 def test_run_syncs_without_the_dev_extra_and_test_with_it(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     (syncs,) = _dry_run("run", venv)
-    assert "--locked" in syncs and "--extra" not in syncs
+    assert "--locked" in syncs.split() and "--extra" not in syncs
     for target in ("test", "lint"):
         (syncs,) = _dry_run(target, venv)
-        assert "--locked --extra dev" in syncs
+        assert "--locked" in syncs.split() and "--extra dev" in syncs
+
+
+@pytest.mark.parametrize("target", ["run", "test"])
+def test_install_compiles_bytecode(tmp_path: Path, target: str) -> None:
+    """Without .pyc files every process (Ray worker, CLI, test subprocess) compiles its imports
+    from source when PYTHONDONTWRITEBYTECODE is set: seconds of CPU each time."""
+    (syncs,) = _dry_run(target, tmp_path / "venv")
+    assert "--compile-bytecode" in syncs.split()
 
 
 def test_switching_between_run_and_test_resyncs(tmp_path: Path) -> None:

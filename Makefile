@@ -9,6 +9,7 @@ VENV := .venv
 # ccxt and mlflow instead of ~2 s — in every Ray worker, CLI run and test subprocess.
 # two stamps: `make run` syncs the runtime packages only, `make test`/`lint` add the dev extra
 # (test tools, reference packages); each sync removes the other's stamp, so switching re-syncs
+# (the Makefile is a prerequisite too: a changed sync command, e.g. a new flag, applies at once)
 STAMP := $(VENV)/.synced
 RUN_STAMP := $(VENV)/.synced-run
 export FRACTAL_DATA_DIR ?= $(CURDIR)/data
@@ -27,13 +28,13 @@ define ensure_uv
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 endef
 
-$(STAMP): uv.lock pyproject.toml
+$(STAMP): uv.lock pyproject.toml Makefile
 	$(ensure_uv)
 	$(PYTHON) -m uv sync --locked --compile-bytecode --extra dev --python $(PYTHON)
 	@rm -f $(RUN_STAMP)
 	@touch $@
 
-$(RUN_STAMP): uv.lock pyproject.toml
+$(RUN_STAMP): uv.lock pyproject.toml Makefile
 	$(ensure_uv)
 	$(PYTHON) -m uv sync --locked --compile-bytecode --python $(PYTHON)
 	@rm -f $(STAMP)

@@ -76,7 +76,8 @@ class Executor:
         self.adopt_stop_fraction = adopt_stop_fraction
         self.resend_within_ms = resend_within_ms  # market time: see actors.recovery
         self._lock = threading.RLock()
-        self._account_reader = futures.ThreadPoolExecutor(1, thread_name_prefix="account-read")
+        # the order path's venue reads beside its poll: the account, the expiries' cancels
+        self._account_reader = futures.ThreadPoolExecutor(2, thread_name_prefix="account-read")
         # entries of one symbol go out one at a time, and so do mainnet confirmation prompts;
         # entries of different symbols go out side by side: several symbols often signal on one
         # close, and each waited for the previous one's journal writes and venue round trip
@@ -274,13 +275,15 @@ class Executor:
         """Poll (fills, unknown orders, entries past their TTL) and read the account; the view
         is then complete as of ``as_of`` (venue ms, taken before the first read). On a venue
         whose reads may run at once (``concurrent_reads``: Hyperliquid's are independent HTTP
-        posts) the account read runs beside the poll, so the read costs about one round trip
-        instead of two on the order path (issue #15); both start after ``as_of``."""
-        account = None
+        posts) the account read and the expiries' cancels run beside the fills read, so the
+        read costs about its longest call instead of their sum on the order path (issue #15);
+        all start after ``as_of``."""
+        account = pool = None
         if getattr(self.venue, "concurrent_reads", False):
-            account = self._account_reader.submit(self.venue.positions_and_equity)
+            pool = self._account_reader
+            account = pool.submit(self.venue.positions_and_equity)
         try:
-            self._poll()
+            upkeep.poll(self, pool)
         except BaseException:
             if account is not None:
                 futures.wait([account])  # its error, if any, is this one's consequence

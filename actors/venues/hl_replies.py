@@ -118,17 +118,33 @@ def place_result(reply: Any, cloid: str, size: float) -> PlaceResult:
 
 def cancel_result(reply: Any) -> bool:
     """True = it was open and is now canceled; False = it was not open."""
+    out = cancel_results(reply, 1)[0]
+    if isinstance(out, VenueError):
+        raise out
+    return out
+
+
+def cancel_results(reply: Any, n: int) -> list[bool | VenueError]:
+    """Per cancel of a batch of ``n``: True (was open, now canceled), False (was not open) or
+    the VenueError that refused it. A refusal of the whole request raises; so does a reply
+    whose statuses do not match the batch (which cancel would a status belong to?)."""
     err = request_error(reply)
     if err is not None:
         raise VenueError(f"cancel refused: {err}")
-    st = statuses(reply)[0]
+    sts = statuses(reply)
+    if len(sts) != n:
+        raise MalformedReply(f"expected {n} cancel statuses, got {len(sts)}")
+    return [_cancel_status(st) for st in sts]
+
+
+def _cancel_status(st: Any) -> bool | VenueError:
     if st == "success":
         return True
     if isinstance(st, dict) and "error" in st:
         text = str(st["error"])
         if text.startswith(MISSING_ORDER):
             return False
-        raise VenueError(f"cancel refused: {text}")
+        return VenueError(f"cancel refused: {text}")
     raise MalformedReply(f"unknown cancel status {str(st)[:200]!r}")
 
 

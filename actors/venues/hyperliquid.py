@@ -20,7 +20,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -278,6 +278,22 @@ class HyperliquidVenue:
         reply = self._signed("cancelByCloid", action)
         with _transport("cancel reply"):
             return rep.cancel_result(reply)
+
+    def cancel_many(self, orders: Sequence[tuple[str, str]]) -> list[bool | VenueError]:
+        """Cancel ``(symbol, cloid)`` pairs in one signed request (one round trip and one nonce
+        for the entries that expire together at a bar close); per pair what :meth:`cancel`
+        returns, or the VenueError that refused that one. An error of the whole request
+        raises (VenueUnavailable: outcome unknown, look each order up)."""
+        if not orders:
+            return []
+        cancels = []
+        for symbol, cloid in orders:
+            asset, _, _ = self.market(symbol)
+            _cloid(cloid)
+            cancels.append({"asset": asset, "cloid": cloid})
+        reply = self._signed("cancelByCloid", {"type": "cancelByCloid", "cancels": cancels})
+        with _transport("cancel reply"):
+            return rep.cancel_results(reply, len(orders))
 
     # ----- reads ----------------------------------------------------------------------------
     def order_by_cloid(self, symbol: str, cloid: str) -> VenueOrder | None:

@@ -151,7 +151,7 @@ def _wait_views(risk: _Risk, n: int) -> list[Any]:
 
 @pytest.mark.parametrize("concurrent", [True, False])
 def test_the_account_is_read_beside_the_fills_when_the_venue_allows_it(
-    parts: Any, concurrent: bool
+    parts: Any, concurrent: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a venue with ``concurrent_reads`` the account read overlaps the fills read (each waits
     to see the other start); negative control: without it they run one after the other."""
@@ -175,11 +175,101 @@ def test_the_account_is_read_beside_the_fills_when_the_venue_allows_it(
         return real_account()
 
     venue.fills_since, venue.positions_and_equity = fills, account
-    type(venue).concurrent_reads = concurrent
-    try:
-        ex.bar_closed(b.sim.clock.now_ms() + CLOSE_AHEAD_MS)
-    finally:
-        type(venue).concurrent_reads = True
+    # on the venue's class (``venue`` is the failure-counting wrapper, which delegates to it)
+    monkeypatch.setattr(type(venue._venue), "concurrent_reads", concurrent)
+    ex.bar_closed(b.sim.clock.now_ms() + CLOSE_AHEAD_MS)
     assert ex.as_of_ms >= b.sim.clock.now_ms()  # the read completed
     assert overlapped == ({"fills": True, "account": True} if concurrent
                           else {"fills": False, "account": True})  # fmt: skip
+
+
+@pytest.mark.parametrize("concurrent", [True, False])
+def test_expired_entries_are_canceled_beside_the_fills_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, concurrent: bool
+) -> None:
+    """The bar-close read (which holds the Executor's lock) cancels an entry whose TTL ended
+    while the fills are read, not after them, and still journals the cancel; negative control:
+    on a venue without ``concurrent_reads`` the cancel waits for the fills read."""
+    import threading
+
+    import ray
+
+    from tests.crash.harness import intent
+
+    monkeypatch.setattr(ray, "get", inproc._get)
+    ttl_ms = 60_000
+    with bench(tmp_path) as b:
+        keeper = inproc.LocalActor(StateKeeper(b.data_dir, snapshot_s=3600.0))
+        spec = b.spec.model_copy(update={"clock_resync_s": 0.0})  # reads the manual clock
+        ex = Executor(spec, keeper, None, poll_s=3600.0, reconcile_s=3600.0, entry_ttl_ms=ttl_ms)
+        ex.risk = inproc.LocalActor(_Risk())
+        venue = ex.venue
+        try:
+            entry = intent(b, "expiring", kind="limit")  # 5 % from the mid: it rests
+            ex.submit(entry)
+            assert "BTC" in ex.portfolio().pending
+            b.sim.clock.advance(ms=ttl_ms)
+            started = {"fills": threading.Event(), "cancel": threading.Event()}
+            overlapped: dict[str, bool] = {}
+            real_fills, real_cancel = venue.fills_since, venue.cancel
+            wait_s = 10.0 if concurrent else 0.3
+
+            def fills(*a: Any) -> Any:
+                if not started["fills"].is_set():  # the read under test (later ones follow)
+                    started["fills"].set()
+                    overlapped["fills"] = started["cancel"].wait(wait_s)
+                return real_fills(*a)
+
+            def cancel(*a: Any) -> Any:
+                started["cancel"].set()
+                overlapped["cancel"] = started["fills"].wait(wait_s)
+                return real_cancel(*a)
+
+            venue.fills_since, venue.cancel = fills, cancel
+            monkeypatch.setattr(type(venue._venue), "concurrent_reads", concurrent)
+            ex.bar_closed(b.sim.clock.now_ms())
+            assert overlapped == ({"fills": True, "cancel": True} if concurrent
+                                  else {"fills": False, "cancel": True})  # fmt: skip
+            assert "BTC" not in ex.portfolio().pending and ex.resting == {}
+            on_venue = b.venue.order_by_cloid("BTC", entry.cloid)
+            assert on_venue is not None and on_venue.status == "canceled"
+            assert inproc._get(keeper.order_status.remote(entry.cloid)) == "canceled"
+        finally:
+            ex.stop()
+            inproc._get(keeper.close.remote())
+
+
+def test_entries_expiring_together_are_canceled_in_one_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two entries whose TTL ends at the same close: one ``cancel_many`` request, both
+    journaled canceled (a bar close of a multi-symbol account; one request was one per entry)."""
+    import ray
+
+    from tests.crash.harness import intent
+
+    monkeypatch.setattr(ray, "get", inproc._get)
+    ttl_ms = 60_000
+    with bench(tmp_path) as b:
+        keeper = inproc.LocalActor(StateKeeper(b.data_dir, snapshot_s=3600.0))
+        spec = b.spec.model_copy(update={"clock_resync_s": 0.0})
+        ex = Executor(spec, keeper, None, poll_s=3600.0, reconcile_s=3600.0,
+                      entry_ttl_ms=ttl_ms, one_entry_per_symbol=False)  # fmt: skip
+        ex.risk = inproc.LocalActor(_Risk())
+        counted = _Counted(ex.venue)
+        counted.READS = (*_Counted.READS, "cancel", "cancel_many")
+        ex.venue = counted
+        try:
+            entries = [intent(b, f"together{k}", kind="limit", away=0.05 + k / 100) for k in (0, 1)]
+            for e in entries:
+                ex.submit(e)
+            b.sim.clock.advance(ms=ttl_ms)
+            counted.calls.clear()
+            ex.bar_closed(b.sim.clock.now_ms())
+            assert (counted.calls["cancel_many"], counted.calls["cancel"]) == (1, 0)
+            for e in entries:
+                assert inproc._get(keeper.order_status.remote(e.cloid)) == "canceled"
+            assert b.venue.open_orders() == []
+        finally:
+            ex.stop()
+            inproc._get(keeper.close.remote())

@@ -63,6 +63,24 @@ def test_limit_order_rests_and_cancels_by_cloid(harness: Harness) -> None:
     assert v.open_orders() == []
 
 
+def test_cancel_many_answers_each_order_in_one_request(harness: Harness) -> None:
+    """A venue that takes a batch of cancels (``cancel_many``: the entries expiring together at
+    a bar close) answers for each order what ``cancel`` would."""
+    v, sym = harness.venue, harness.symbol
+    if not hasattr(v, "cancel_many"):
+        pytest.skip(f"{v.name} cancels one order per request (the Executor loops over cancel)")
+    px = mid(v, sym) * 0.9
+    placed = [cloid(f"batch{k}") for k in range(2)]
+    for c in placed:
+        v.place(OrderRequest(cloid=c, symbol=sym, side="buy", size=0.001, kind="limit", price=px))
+    assert v.cancel_many([]) == []
+    assert v.cancel_many([(sym, placed[0]), (sym, cloid("batch-never")), (sym, placed[1])]) == [
+        True, False, True,
+    ]  # fmt: skip
+    assert v.open_orders() == []
+    assert all(getattr(v.order_by_cloid(sym, c), "status", None) == "canceled" for c in placed)
+
+
 def test_order_never_sent_is_none(harness: Harness) -> None:
     assert harness.venue.order_by_cloid(harness.symbol, cloid("never")) is None
 

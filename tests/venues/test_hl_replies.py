@@ -110,6 +110,24 @@ def test_cancel_results() -> None:
     assert rep.cancel_result(missing) is False
 
 
+def _cancel_reply(statuses: list[Any]) -> dict[str, Any]:
+    return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": statuses}}}
+
+
+def test_batch_cancel_results_one_per_order() -> None:
+    gone = {"error": rep.MISSING_ORDER + " asset=1"}
+    other = {"error": "Too many cumulative requests"}
+    out = rep.cancel_results(_cancel_reply(["success", gone, other]), 3)
+    assert out[:2] == [True, False]
+    assert isinstance(out[2], rep.VenueError) and "Too many" in str(out[2])
+    with pytest.raises(rep.MalformedReply):  # which cancel would each status belong to?
+        rep.cancel_results(_cancel_reply(["success"]), 2)
+    with pytest.raises(rep.MalformedReply):
+        rep.cancel_results(_cancel_reply(["success", 17]), 2)
+    with pytest.raises(rep.VenueError):  # the whole request refused
+        rep.cancel_results({"status": "err", "response": "User or API Wallet 0x0 does not exist."}, 1)
+
+
 def test_recorded_order_status_and_open_orders(recorded: dict[str, Any]) -> None:
     filled = rep.order_status(recorded["orderStatus__filled_perp"])
     assert filled is not None

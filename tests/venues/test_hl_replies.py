@@ -125,7 +125,9 @@ def test_batch_cancel_results_one_per_order() -> None:
     with pytest.raises(rep.MalformedReply):
         rep.cancel_results(_cancel_reply(["success", 17]), 2)
     with pytest.raises(rep.VenueError):  # the whole request refused
-        rep.cancel_results({"status": "err", "response": "User or API Wallet 0x0 does not exist."}, 1)
+        rep.cancel_results(
+            {"status": "err", "response": "User or API Wallet 0x0 does not exist."}, 1
+        )
 
 
 def test_recorded_order_status_and_open_orders(recorded: dict[str, Any]) -> None:

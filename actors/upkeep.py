@@ -42,9 +42,15 @@ def poll(ex: Any, pool: futures.Executor | None = None) -> None:
     canceled in vain (the venue answers "not open") and not journaled twice; a fill that beats
     a cancel is the same race either way: the cancel's look-up reports it and the fills read
     applies it once (by trade id), now or at the next poll."""
+    if pool is None:
+        fills = ex.venue.fills_since(ex.cursor)
+        with ex._lock:
+            ex._apply_fills(fills)
+        resolve_unknown(ex)
+        expire_entries(ex)
+        return
     now, expired = _expired(ex)
-    intents = [entry[0] for _, entry in expired]
-    cancels = pool.submit(_cancel, ex, intents) if pool is not None and expired else None
+    cancels = pool.submit(_cancel, ex, [entry[0] for _, entry in expired]) if expired else None
     try:
         fills = ex.venue.fills_since(ex.cursor)
         with ex._lock:
@@ -53,8 +59,15 @@ def poll(ex: Any, pool: futures.Executor | None = None) -> None:
     finally:
         if cancels is not None:
             futures.wait([cancels])  # no call of this poll outlives it, even on an error
-    results = cancels.result() if cancels is not None else _cancel(ex, intents)
-    _settle_expired(ex, now, expired, results)
+    if cancels is not None:
+        _settle_expired(ex, now, expired, cancels.result())
+    # entries past their TTL that were not in the first list: an unknown order this poll found
+    # resting (a lost reply), or a TTL that ended meanwhile — the view is complete after this
+    tried = {cloid for cloid, _ in expired}
+    now, late = _expired(ex)
+    late = [(cloid, entry) for cloid, entry in late if cloid not in tried]
+    if late:
+        _settle_expired(ex, now, late, _cancel(ex, [entry[0] for _, entry in late]))
 
 
 def resolve_unknown(ex: Any) -> None:

@@ -273,3 +273,47 @@ def test_entries_expiring_together_are_canceled_in_one_request(
         finally:
             ex.stop()
             inproc._get(keeper.close.remote())
+
+
+@pytest.mark.parametrize("ttl_ended", [True, False])
+def test_an_unknown_entry_found_resting_past_its_ttl_is_canceled_in_the_same_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ttl_ended: bool
+) -> None:
+    """A lost reply: the entry's outcome is unknown until the bar-close read looks it up and
+    finds it resting — after its TTL. The same read cancels it (the expiries beside the fills
+    read were listed before the look-up), so the view it pushes holds no stale entry.
+    Negative control: before the TTL's end it stays resting."""
+    import time
+
+    import ray
+
+    from actors.venues.base import OrderRequest
+    from tests.crash.harness import intent
+
+    monkeypatch.setattr(ray, "get", inproc._get)
+    ttl_ms = 60_000
+    with bench(tmp_path) as b:
+        keeper = inproc.LocalActor(StateKeeper(b.data_dir, snapshot_s=3600.0))
+        spec = b.spec.model_copy(update={"clock_resync_s": 0.0})
+        ex = Executor(spec, keeper, None, poll_s=3600.0, reconcile_s=3600.0, entry_ttl_ms=ttl_ms)
+        ex.risk = inproc.LocalActor(_Risk())
+        try:
+            entry = intent(b, "lost-reply", kind="limit")
+            assert inproc._get(keeper.record_intent.remote(entry))
+            b.venue.place(OrderRequest(cloid=entry.cloid, symbol="BTC", side="buy", size=entry.size,
+                                       kind="limit", price=entry.price))  # fmt: skip
+            with ex._lock:  # as the order path leaves it when the reply is lost
+                ex.unknown[entry.cloid] = (entry, time.time())
+            b.sim.clock.advance(ms=ttl_ms if ttl_ended else ttl_ms - 1_000)
+            ex.bar_closed(b.sim.clock.now_ms())
+            assert ex.unknown == {}
+            on_venue = b.venue.order_by_cloid("BTC", entry.cloid)
+            assert on_venue is not None
+            if ttl_ended:
+                assert on_venue.status == "canceled" and ex.resting == {}
+                assert inproc._get(keeper.order_status.remote(entry.cloid)) == "canceled"
+            else:
+                assert on_venue.status == "open" and entry.cloid in ex.resting
+        finally:
+            ex.stop()
+            inproc._get(keeper.close.remote())

@@ -12,7 +12,9 @@ conversion is checked: a value its dtype cannot hold exactly raises instead of c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -186,6 +188,14 @@ class FrameLayout:
             self._names[node.name] = list(node.columns)
         self.places = [np.array(p, dtype=np.int64) for p in places]
 
+    @classmethod
+    def cached(cls, nodes: Sequence[_NodeColumns], n_bars: int) -> FrameLayout:
+        """The layout for ``nodes`` and ``n_bars``, built once per node set and reference width
+        (building it loops over ~300 columns in Python: ~1 ms of a 100k-bar ``detect``, ~2 %).
+        A layout is never changed after it is built, so calls can share it."""
+        key = tuple((n.name, tuple(n.columns), frozenset(n.int_columns)) for n in nodes)
+        return _cached_layout(key, n_bars <= INT32_MAX_BARS)
+
     def dtypes(self) -> pd.Series:
         """The frame's dtype per column (what :meth:`frame` will hold)."""
         by_col: dict[str, np.dtype] = {}
@@ -235,4 +245,20 @@ class FrameLayout:
     def frame(self, blocks: list[np.ndarray], index: pd.Index) -> pd.DataFrame:
         """The DataFrame over the blocks (no copy: each column is a row of its block)."""
         pairs = [(b, p) for b, p in zip(blocks, self.places, strict=True) if len(p)]
-        return create_dataframe_from_blocks(pairs, index=index, columns=self.columns)
+        # a copy of the Index object (not of its values): renaming one frame's columns in place
+        # must not rename the next frame's (the layout is shared, see ``cached``)
+        return create_dataframe_from_blocks(pairs, index=index, columns=self.columns.copy())
+
+
+@dataclass(frozen=True)
+class _KeyNode:
+    name: str
+    columns: tuple[str, ...]
+    int_columns: frozenset[str]
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_layout(
+    key: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...], narrow_refs: bool
+) -> FrameLayout:
+    return FrameLayout([_KeyNode(*k) for k in key], 1 if narrow_refs else INT32_MAX_BARS + 1)

@@ -298,7 +298,7 @@ def detect(
     k = resolve_threads(threads)
     bars = bars_from_frame(df)
     nodes = select_nodes(columns)
-    layout = FrameLayout(nodes, bars.shape[0])
+    layout = FrameLayout.cached(nodes, bars.shape[0])
     blocks = layout.alloc(bars.shape[0])
     _fused_batch.fill(bars, p, layout, blocks, {n.name: n.deps for n in nodes}, k)
     return layout.frame(blocks, df.index)

@@ -152,6 +152,28 @@ def test_layout_rejects_duplicate_columns_and_wrong_shapes() -> None:
     assert frame["x"].iloc[:2].tolist() == [1.5, 2.5]
 
 
+def test_cached_layout_is_shared_per_node_set_and_reference_width() -> None:
+    from strategies.smc._frame import INT32_MAX_BARS
+
+    nodes = [_N("a", ("x", "k_ref"), frozenset({"k_ref"}))]
+    small = FrameLayout.cached(nodes, 4)
+    assert FrameLayout.cached(nodes, 1_000) is small  # same node set, same reference width
+    wide = FrameLayout.cached(nodes, INT32_MAX_BARS + 1)
+    assert wide is not small
+    assert (small.dtypes()["k_ref"], wide.dtypes()["k_ref"]) == (np.int32, np.int64)
+    other = FrameLayout.cached([_N("a", ("x", "k_ref"), frozenset())], 4)  # k_ref as a float
+    assert other is not small and other.dtypes()["k_ref"] == np.float64
+
+
+def test_frames_of_a_shared_layout_do_not_share_their_columns_object() -> None:
+    df = load_frame(BTC_5M).iloc[:300]
+    first = detect(df, threads=1)
+    first.columns.name = "renamed in place"
+    second = detect(df, threads=1)
+    assert second.columns.name is None
+    assert list(second.columns) == list(first.columns)
+
+
 def test_column_selection_runs_only_the_needed_concepts_with_the_same_values() -> None:
     from strategies.smc.pipeline import select_nodes
 

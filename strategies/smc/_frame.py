@@ -187,6 +187,9 @@ class FrameLayout:
             self.plans[node.name] = plan
             self._names[node.name] = list(node.columns)
         self.places = [np.array(p, dtype=np.int64) for p in places]
+        self._worker_plans: dict[
+            tuple[frozenset[str], tuple[str, ...]], tuple[np.ndarray, np.ndarray]
+        ] = {}
 
     @classmethod
     def cached(cls, nodes: Sequence[_NodeColumns], n_bars: int) -> FrameLayout:
@@ -195,6 +198,21 @@ class FrameLayout:
         A layout is never changed after it is built, so calls can share it."""
         key = tuple((n.name, tuple(n.columns), frozenset(n.int_columns)) for n in nodes)
         return _cached_layout(key, n_bars <= INT32_MAX_BARS)
+
+    def plan_of(
+        self, writes: frozenset[str], order: tuple[str, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One worker's emit plan: the plans of the nodes it ``writes``, concatenated in graph
+        ``order`` (``plan[starts[k]:starts[k + 1]]`` is node ``k``'s; empty for the others).
+        Kept per worker set (the layout never changes): not rebuilt on every call."""
+        key = (writes, order)
+        got = self._worker_plans.get(key)
+        if got is None:
+            empty = np.empty((0, 3), dtype=np.int64)
+            parts = [self.plans[nm] if nm in writes else empty for nm in order]
+            starts = np.cumsum([0] + [len(x) for x in parts]).astype(np.int64)
+            got = self._worker_plans[key] = (np.ascontiguousarray(np.concatenate(parts)), starts)
+        return got
 
     def dtypes(self) -> pd.Series:
         """The frame's dtype per column (what :meth:`frame` will hold)."""

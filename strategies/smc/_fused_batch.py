@@ -25,7 +25,10 @@ own arena and state, in a ``nogil`` call.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Sequence
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -41,11 +44,16 @@ from strategies.smc._fused_layout import BASE, CAP, MASK, NODE_NAMES, Layout
 # column-major arena the columns are CHUNK * 8 bytes apart, and at 512 (4 KiB apart) a step
 # writing one row hits one L1 set with ~40 lines (the graph ran 2.5x slower); 520 = 65 lines
 CHUNK = 520
-# the two workers' nodes: measured CPU per 1M bars ≈ 0.75 s each (graph, dependencies, local
-# times, the frame's page faults and conversion of the columns each one writes)
+# the two workers' nodes, balanced by measured CPU (100k bars, one thread, pages reused: node +
+# conversion of its columns, ms): swing side swings 2.8, atr 0.7, structure_swing 2.6, ob_swing
+# 7.3, fvg 17.0, sessions 3.2 (+ its local times ~2), retracements 1.7, zones 1.3; internal side
+# int_swings 2.5, structure_internal 3.8, ob_internal 14.3, periods 2.6, liquidity 11.8 plus the
+# swing-side dependencies it computes again (swings, structure_swing, atr: ~4.3). ``zones`` needs
+# only ``swings``: on the internal side it cost its 1.3 ms on the longer worker.
 GROUPS = (
-    frozenset({"swings", "atr", "structure_swing", "ob_swing", "fvg", "sessions", "retracements"}),
-    frozenset({"int_swings", "structure_internal", "ob_internal", "periods", "liquidity", "zones"}),
+    frozenset({"swings", "atr", "structure_swing", "ob_swing", "fvg", "sessions", "retracements",
+               "zones"}),
+    frozenset({"int_swings", "structure_internal", "ob_internal", "periods", "liquidity"}),
 )  # fmt: skip
 
 
@@ -139,17 +147,18 @@ def fill(
     """Write every column of ``layout`` for all bars into ``blocks``.
 
     Each worker converts the bar times it needs to local time itself (sessions / periods), so
-    that serial step (~5 % of a 1M-bar call) runs beside the other worker.
+    that step (pandas, holding the GIL) runs beside the other worker. The calling thread is the
+    first worker; the second is a kept helper thread (:func:`_helper`), handed a job whose
+    arena and plan are ready so it enters its ``nogil`` call at once: a thread pool started
+    per call, and arenas built in the workers while the first held the GIL for its local
+    times, delayed the second worker by ~1.5-3.7 ms of a ~46 ms call at 100k bars.
     """
     jobs: list[Callable[[], None]] = []
-    empty = np.empty((0, 3), dtype=np.int64)
     for writes, computes in worker_sets(list(layout.plans), deps, threads):
         arena = Layout(p, capacity=CHUNK, column_major=True)
         for k, name in enumerate(NODE_NAMES):
             arena.st[MASK + k] = float(name in computes)
-        parts = [layout.plans[nm] if nm in writes else empty for nm in NODE_NAMES]
-        starts = np.cumsum([0] + [len(x) for x in parts]).astype(np.int64)
-        plan = np.ascontiguousarray(np.concatenate(parts))
+        plan, starts = layout.plan_of(frozenset(writes), NODE_NAMES)
 
         def job(
             arena: Layout = arena,
@@ -165,6 +174,25 @@ def fill(
     if len(jobs) == 1:
         jobs[0]()
         return
-    with ThreadPoolExecutor(len(jobs), thread_name_prefix="smc-detect") as pool:
-        for fut in [pool.submit(j) for j in jobs]:
-            fut.result()
+    others = [_helper().submit(j) for j in jobs[1:]]
+    try:
+        jobs[0]()
+    finally:
+        futures.wait(others)  # no worker outlives the call, even when this one failed
+    for fut in others:
+        fut.result()
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _helper() -> ThreadPoolExecutor:
+    """The kept helper thread of :func:`fill` (one: the second worker). Made again in a forked
+    child, where the parent's thread does not exist (its queue would never be served).
+    Concurrent ``detect()`` calls share it: the second call's helper job waits its turn."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="smc-detect"))
+        return _pool[1]

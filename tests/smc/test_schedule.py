@@ -192,3 +192,55 @@ def test_keep_false_frees_an_output_once_its_readers_are_done() -> None:
     kept = run_graph(tasks, threads=2, keep=True)
     assert set(kept) == {"a", "b", "c"} and kept["c"] == "alive"
     assert set(run_graph(tasks, threads=2, keep=False)) == {"c"}
+
+
+def _frames_equal(a: Any, b: Any) -> None:
+    assert list(a.columns) == list(b.columns)
+    assert (a.dtypes == b.dtypes).all()
+    for col in a.columns:
+        assert a[col].to_numpy().tobytes() == b[col].to_numpy().tobytes(), col
+
+
+def test_concurrent_detect_calls_share_the_kept_helper_thread() -> None:
+    """detect()'s second worker is one kept thread: two calls at once still get their own
+    frames, equal to a call alone (the second call's helper job waits its turn)."""
+    df = load_frame(ETH_15M).iloc[:4000]
+    alone = detect(df, threads=2)
+    got: dict[int, Any] = {}
+    errors: list[BaseException] = []
+
+    def call(k: int) -> None:
+        try:
+            got[k] = detect(df.iloc[: 4000 - 500 * k], threads=2)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=call, args=(k,)) for k in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors
+    _frames_equal(got[0], alone)
+    for k in (1, 2):
+        _frames_equal(got[k], alone.iloc[: 4000 - 500 * k])
+
+
+def test_the_helper_thread_is_made_again_in_another_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A forked child inherits the parent's pool object but not its thread (a job queued there
+    would never run): the pool is keyed by pid. Here the inherited pool is played by a shut-down
+    one under another pid; without the pid check submit raises on it (negative control)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    dead = ThreadPoolExecutor(1)
+    dead.shutdown()
+    df = load_frame(ETH_15M).iloc[:3000]
+    monkeypatch.setattr(_fused_batch, "_pool", (os.getpid(), dead))
+    with pytest.raises(RuntimeError, match="shutdown"):
+        detect(df, threads=2)  # the control: a pool of this pid is used as it is
+    monkeypatch.setattr(_fused_batch, "_pool", (os.getpid() + 1, dead))
+    frame = detect(df, threads=2)
+    _frames_equal(frame, detect(df, threads=1))

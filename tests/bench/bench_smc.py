@@ -20,6 +20,10 @@ and reported as min and median (the machine may be shared: ``load_avg`` is recor
   faults the frame's pages in), the same into blocks already faulted in (``fill_reused``: the
   difference is the page-fault cost), wrapping the blocks in a DataFrame, and dropping it again
   (unmapping the pages; inside ``frame_fresh``'s timed calls too); the cache is off here.
+* ``floor``: the frame's bytes alone, written once by the same threads into pages already
+  faulted in (no SMC work): the machine's lower bound for any ``detect(df)`` returning this
+  frame; ``detect_over_write_floor`` and ``ratio_write_floor_vs_reference_100k`` put the
+  targets beside it.
 * ``peak``: peak RSS of one ``detect(df)`` at 1M bars in a fresh process (after a small warm-up
   call, so numba's cache is loaded), with the RSS just before the call.
 
@@ -120,6 +124,50 @@ def task_phases(data: Path, n: int, repeat: int) -> dict:
             "cpu_s": {a: b[1] for a, b in best.items()}}  # fmt: skip
 
 
+def task_floor(data: Path, n: int, repeat: int) -> dict:
+    """The frame's bytes alone: every cell of ``detect``'s blocks written once (a constant, as
+    the conversion writes each cell once) by the same number of threads, into blocks whose
+    pages are already faulted in (as ``frame`` reuses them). No SMC work: a lower bound on any
+    ``detect(df)`` that returns this frame on this machine (write bandwidth, incl. the reads
+    for ownership), so ``detect / floor`` says how much of the call is the bytes themselves."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from numba import njit
+
+    from strategies.smc._frame import FrameLayout
+    from strategies.smc.pipeline import resolve_threads, select_nodes
+
+    @njit(nogil=True, cache=False)
+    def write_rows(block: Any, r0: int, r1: int) -> None:
+        one = block.dtype.type(1)
+        for r in range(r0, r1):
+            row = block[r]
+            for i in range(row.shape[0]):
+                row[i] = one
+
+    k = resolve_threads(None)
+    blocks = FrameLayout(select_nodes(None), n).alloc(n)
+    # each thread writes an equal share of every block's rows (the workers' columns interleave
+    # the dtypes the same way: each writes some rows of every block)
+    shares = [[(b, len(b) * j // k, len(b) * (j + 1) // k) for b in blocks] for j in range(k)]
+
+    def part(share: list) -> None:
+        for b, r0, r1 in share:
+            write_rows(b, r0, r1)
+
+    with ThreadPoolExecutor(k) as pool:
+
+        def once() -> None:
+            for fut in [pool.submit(part, sh) for sh in shares]:
+                fut.result()
+
+        once()  # compile + fault the pages in
+        res = _stats(timed(once, repeat))
+    nbytes = sum(b.nbytes for b in blocks)
+    return {**res, "n": n, "threads": k, "frame_mb": nbytes / 2**20,
+            "gb_per_s": nbytes / res["median_s"] / 1e9}  # fmt: skip
+
+
 def task_core(data: Path, n: int, repeat: int) -> dict:
     """``detect_arrays``: every concept's output arrays, no pandas frame."""
     from strategies.smc import bars_from_frame, detect_arrays, make_params
@@ -209,6 +257,7 @@ def task_compile(data: Path, n: int, repeat: int) -> dict:
 TASKS = {
     "frame": task_frame,
     "core": task_core,
+    "floor": task_floor,
     "phases": task_phases,
     "peak": task_peak,
     "frame_fresh": partial(task_frame, cache=False),
@@ -253,6 +302,7 @@ def main() -> None:
         frame = {n: run_task("frame", data, n, args.repeat) for n in (SMALL, LARGE)}
         fresh = {n: run_task("frame_fresh", data, n, args.repeat) for n in (SMALL, LARGE)}
         core = {n: run_task("core", data, n, args.repeat) for n in (SMALL, LARGE)}
+        floor = {n: run_task("floor", data, n, args.repeat) for n in (SMALL, LARGE)}
         phases = {n: run_task("phases", data, n, r) for n, r in ((SMALL, args.repeat), (LARGE, 3))}
         peaks = [run_task("peak", data, LARGE, 1) for _ in range(args.peak_repeat)]
         ref = run_task("reference", data, SMALL, args.ref_repeat)
@@ -283,6 +333,12 @@ def main() -> None:
             str(n): frame[n]["median_s"] - core[n]["median_s"] for n in (SMALL, LARGE)
         },
         "detect_phases": {str(n): r for n, r in phases.items()},
+        "frame_write_floor": {str(n): r for n, r in floor.items()},
+        "detect_over_write_floor": {
+            str(n): frame[n]["median_s"] / floor[n]["median_s"] for n in (SMALL, LARGE)
+        },
+        # the ratio a detect() that did nothing but write its frame would reach
+        "ratio_write_floor_vs_reference_100k": ref["median_s"] / floor[SMALL]["median_s"],
         "peak_rss_detect_1M": peaks,
         "peak_rss_detect_1M_median_mb": peak_mb,
         "ratio_vs_reference_100k": ratio,

@@ -17,7 +17,8 @@ with other work make absolute figures noisy: compare the ratios, and repeat).
   the account view, as live: each decision needs a view read after its close. As the DataFeed
   does, the first bar of each close is followed by ``Executor.bar_closed`` (that read, beside
   the runners); ``--no-bar-close-read`` leaves it out, so PortfolioRisk asks for the read itself
-  (the A/B). ``first/later_signal_of_a_close``: when several symbols signal on one close their
+  (the A/B); ``--ideal-view`` drops the wait for the view altogether (the upper bound of any
+  faster view). ``first/later_signal_of_a_close`` (with their hops): when several symbols signal on one close their
   entries queue in the Executor one after the other, so the 2nd, 3rd... are reported apart. The strategy is the default one (``liquidity_sweep``) with its real
   signals; only each signal's price is moved far from the simulator's market
   (:class:`FarLimitRunner`) so that every signal makes exactly one accepted resting order and
@@ -110,11 +111,24 @@ def make_far_limit_runner() -> Any:
     return FarLimitRunner
 
 
+def make_ideal_view_risk() -> Any:
+    """``--ideal-view``: a PortfolioRisk whose decisions never wait for an account view read
+    after the close (the view it has is taken as fresh). Not safe to trade with — it is the
+    upper bound any faster view (push-based user events, ...) could reach on this machine."""
+    from actors.risk import PortfolioRisk
+
+    class IdealViewRisk(PortfolioRisk):
+        def _freshen(self, bar_close_ms: int) -> None:
+            return None
+
+    return IdealViewRisk
+
+
 class Graph:
     """Alerter, StateKeeper, Executor, PortfolioRisk on a paper venue (the live graph minus the
     DataFeed, whose part this driver plays)."""
 
-    def __init__(self, px: Any, data_dir: Path) -> None:
+    def __init__(self, px: Any, data_dir: Path, ideal_view: bool = False) -> None:
         import ray
 
         from actors.alerter import Alerter
@@ -136,7 +150,8 @@ class Graph:
         bench_rules = tuple(r for r in rules.DEFAULT_RULES
                             if r not in (rules.one_position_per_symbol, rules.max_open_positions))  # fmt: skip
         # threaded as actors.system creates it (the signals of one close wait for one view)
-        self.risk = ray.remote(PortfolioRisk).options(**opts, max_concurrency=MAX_CONCURRENCY).remote(
+        risk_cls = make_ideal_view_risk() if ideal_view else PortfolioRisk
+        self.risk = ray.remote(risk_cls).options(**opts, max_concurrency=MAX_CONCURRENCY).remote(
             Limits(risk_fraction=0.00001, max_leverage=1.0), self.executor, self.keeper,
             self.alerter, bench_rules,
         )  # fmt: skip
@@ -263,20 +278,35 @@ def latency(
 
 def _by_rank(traces: list[Any], close_ns: list[int]) -> dict[str, Any]:
     """Latency of a close's first signal apart from its 2nd, 3rd... (several symbols signal on
-    one close: their entries wait for each other in the Executor)."""
-    closes: dict[int, list[tuple[int, int]]] = {}
+    one close: their entries wait for each other wherever the close's entries share a serial
+    stage: PortfolioRisk's decisions, the StateKeeper's commits, the venue), and each hop's
+    p50/p99 for both, which shows where the later ones wait."""
+    closes: dict[int, list[dict[str, int]]] = {}
     for stamps, _ in traces:
         d = dict(stamps)
         k = bisect.bisect_right(close_ns, d["sent"])
-        closes.setdefault(k, []).append((d["venue_answered"], d["sent"]))
-    first: list[float] = []
-    later: list[float] = []
+        closes.setdefault(k, []).append(d)
+    ranked: dict[str, list[dict[str, int]]] = {"first": [], "later": []}
     for sigs in closes.values():
-        for i, (answered, sent) in enumerate(sorted(sigs)):
-            (first if i == 0 else later).append((answered - sent) / 1e9)
+        for i, d in enumerate(sorted(sigs, key=lambda d: d["venue_answered"])):
+            ranked["first" if i == 0 else "later"].append(d)
+
+    def hops(ds: list[dict[str, int]]) -> dict[str, dict[str, float]]:
+        out = {}
+        for a, b in zip(HOPS, HOPS[1:], strict=False):
+            xs = [(d[b] - d[a]) / 1e9 for d in ds]
+            out[f"{a}->{b}"] = {"p50": pct(xs, 0.5) * 1e3, "p99": pct(xs, 0.99) * 1e3}
+        return out
+
+    def total(ds: list[dict[str, int]]) -> dict[str, float]:
+        return summary([(d["venue_answered"] - d["sent"]) / 1e9 for d in ds])
+
+    later = ranked["later"]
     return {"closes_with_signals": len(closes),
-            "first_signal_of_a_close": summary(first),
-            "later_signals_of_a_close": summary(later) if later else None}  # fmt: skip
+            "first_signal_of_a_close": total(ranked["first"]),
+            "later_signals_of_a_close": total(later) if later else None,
+            "hops_ms_first_signal": hops(ranked["first"]),
+            "hops_ms_later_signals": hops(later) if later else None}  # fmt: skip
 
 
 def _quarters(xs: list[float]) -> list[list[float]]:
@@ -394,6 +424,9 @@ def main(emit: Callable[[str], None]) -> None:
     ap.add_argument("--no-bar-close-read", action="store_true",
                     help="A/B: do not announce closes to the Executor (PortfolioRisk then asks "
                          "for the fresh view itself, after the StrategyRunner)")  # fmt: skip
+    ap.add_argument("--ideal-view", action="store_true",
+                    help="upper bound: PortfolioRisk decides without waiting for a view read "
+                         "after the close, and no bar-close reads run (not a safe mode)")  # fmt: skip
     ap.add_argument("--trace-memory", action="store_true",
                     help="tracemalloc diff (warm-up -> end) in the executor and risk actors")  # fmt: skip
     args = ap.parse_args()
@@ -411,9 +444,11 @@ def main(emit: Callable[[str], None]) -> None:
         with PaperExchange(market_dir=MARKET, state_dir=tmp / "paper", symbols=SYMBOLS,
                            speed=1.0, equity=10_000_000.0) as px:  # fmt: skip
             venue = make_venue(px.spec)
-            graph = Graph(px, tmp / "d")
-            run: dict[str, Any] = {"anchors_before": anchors(graph, venue, f"b{rep}")}
-            run.update(latency(graph, venue, args.signals, 16_000, not args.no_bar_close_read))
+            graph = Graph(px, tmp / "d", ideal_view=args.ideal_view)
+            run: dict[str, Any] = {"anchors_before": anchors(graph, venue, f"b{rep}"),
+                                   "ideal_view": args.ideal_view}  # fmt: skip
+            announce = not (args.no_bar_close_read or args.ideal_view)
+            run.update(latency(graph, venue, args.signals, 16_000, announce))
             run["anchors_after"] = anchors(graph, venue, f"a{rep}")
             direct = [run[a]["direct_place"] for a in ("anchors_before", "anchors_after")]
             for q in ("p50", "p99"):

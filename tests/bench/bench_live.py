@@ -18,7 +18,8 @@ with other work make absolute figures noisy: compare the ratios, and repeat).
   does, the first bar of each close is followed by ``Executor.bar_closed`` (that read, beside
   the runners); ``--no-bar-close-read`` leaves it out, so PortfolioRisk asks for the read itself
   (the A/B); ``--ideal-view`` drops the wait for the view altogether (the upper bound of any
-  faster view). ``first/later_signal_of_a_close`` (with their hops): when several symbols signal on one close their
+  faster view). ``cpu``: the machine's busy CPU per live close and each role's share (the
+  budget the hops' latency comes out of). ``first/later_signal_of_a_close`` (with their hops): when several symbols signal on one close their
   entries queue in the Executor one after the other, so the 2nd, 3rd... are reported apart. The strategy is the default one (``liquidity_sweep``) with its real
   signals; only each signal's price is moved far from the simulator's market
   (:class:`FarLimitRunner`) so that every signal makes exactly one accepted resting order and
@@ -225,7 +226,10 @@ def latency(
     tick = threading.Event()
     loads = [os.getloadavg()[0]]
     close_ns: list[int] = []  # when each close's first bar was sent
+    cpu_at_warm: tuple[float, float, dict[str, float]] | None = None
     for k in range(n):
+        if k == warm:  # the live closes start: CPU from here on (the runners' start-up excluded)
+            cpu_at_warm = (time.perf_counter(), _busy_s(), _proc_cpu_s(graph, runners))
         refs = []
         read = None
         close_ns.append(time.monotonic_ns())
@@ -255,6 +259,7 @@ def latency(
             loads.append(os.getloadavg()[0])
         if signals >= min_signals:
             break
+    cpu = _cpu_per_close(cpu_at_warm, graph, runners, k + 1 - warm)
     for r in runners.values():
         ray.kill(r)
     statuses = sorted({st for _, st in traces})
@@ -273,7 +278,56 @@ def latency(
         "p99_ms_by_quarter": [pct(q, 0.99) * 1e3 for q in _quarters(total)],
         **_by_rank(traces, close_ns),
         "load_avg_1m": loads,
+        "cpu": cpu,
     }  # fmt: skip
+
+
+def _busy_s() -> float:
+    """CPU seconds the whole machine has been busy (every core, every process)."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return float(sum(t)) - t.idle - getattr(t, "iowait", 0.0)
+
+
+def _proc_cpu_s(graph: Graph, runners: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds (user + system) of each actor process and of this driver (the DataFeed's
+    part and the simulator), by role."""
+    import psutil
+    import ray
+
+    roles = {"alerter": graph.alerter, "keeper": graph.keeper, "executor": graph.executor,
+             "risk": graph.risk, **{f"runner:{s}": r for s, r in runners.items()}}  # fmt: skip
+    pids = dict(zip(roles, ray.get([h.__ray_call__.remote(lambda self: os.getpid())
+                                    for h in roles.values()]), strict=True))  # fmt: skip
+    pids["driver+simulator"] = os.getpid()
+    out = {}
+    for role, pid in pids.items():
+        t = psutil.Process(pid).cpu_times()
+        out[role] = t.user + t.system
+    return out
+
+
+def _cpu_per_close(
+    start: tuple[float, float, dict[str, float]] | None,
+    graph: Graph,
+    runners: dict[str, Any],
+    closes: int,
+) -> dict[str, Any] | None:
+    """What each live close cost in CPU: the machine's busy time and each role's share, per
+    close, and how busy the cores were (1.0 = saturated): the budget every hop's latency comes
+    out of on a small machine."""
+    if start is None or closes <= 0:
+        return None
+    wall0, busy0, procs0 = start
+    wall, busy, procs = time.perf_counter() - wall0, _busy_s() - busy0, _proc_cpu_s(graph, runners)
+    roles: dict[str, float] = {}
+    for role, s in procs.items():
+        key = "runners (all)" if role.startswith("runner:") else role
+        roles[key] = roles.get(key, 0.0) + (s - procs0[role]) * 1e3 / closes
+    return {"closes": closes, "machine_busy_ms_per_close": busy * 1e3 / closes,
+            "cores_busy_fraction": busy / (wall * (os.cpu_count() or 1)),
+            "ms_per_close_by_role": roles}  # fmt: skip
 
 
 def _by_rank(traces: list[Any], close_ns: list[int]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ instead of row by row), conversion 45 -> 18 ms.
 A node reads only row ``i`` of its inputs (see ``Layout.oldest_needed``), so dropping the
 previous chunk's rows is safe; bars and local times are whole arrays (absolute index).
 Two workers (``threads >= 2``) split the graph by ``GROUPS``; each computes the nodes it writes
-plus their dependencies (a little work twice: ``swings``/``structure_swing``/``atr``), on its
+plus their dependencies (a little work twice: ``int_swings``), on its
 own arena and state, in a ``nogil`` call.
 """
 
@@ -45,15 +45,18 @@ from strategies.smc._fused_layout import BASE, CAP, MASK, NODE_NAMES, Layout
 # writing one row hits one L1 set with ~40 lines (the graph ran 2.5x slower); 520 = 65 lines
 CHUNK = 520
 # the two workers' nodes, balanced by measured CPU (100k bars, one thread, pages reused: node +
-# conversion of its columns, ms): swing side swings 2.8, atr 0.7, structure_swing 2.6, ob_swing
-# 7.3, fvg 17.0, sessions 3.2 (+ its local times ~2), retracements 1.7, zones 1.3; internal side
-# int_swings 2.5, structure_internal 3.8, ob_internal 14.3, periods 2.6, liquidity 11.8 plus the
-# swing-side dependencies it computes again (swings, structure_swing, atr: ~4.3). ``zones`` needs
-# only ``swings``: on the internal side it cost its 1.3 ms on the longer worker.
+# conversion of its columns, ms). The split follows the dependencies so little is computed
+# twice: the structure chain (swings 2.8, int_swings 2.5, structure_swing 2.6,
+# structure_internal 3.8, ob_swing 7.3, ob_internal 14.3, retracements 1.7, zones 1.3) needs no
+# ATR; the rest (atr 0.7, fvg 17.0, sessions 3.2 + local times ~0.8, periods 2.6, liquidity 11.8)
+# recomputes only int_swings for liquidity. The previous split (swing side / internal side)
+# recomputed swings, structure_swing and atr (~4.3 ms) on the longer worker: 46.8 -> 44.0 ms.
+# The first group runs on the calling thread (it also converts the local times), the second on
+# the helper thread, which thus starts its nogil call sooner.
 GROUPS = (
-    frozenset({"swings", "atr", "structure_swing", "ob_swing", "fvg", "sessions", "retracements",
-               "zones"}),
-    frozenset({"int_swings", "structure_internal", "ob_internal", "periods", "liquidity"}),
+    frozenset({"atr", "fvg", "sessions", "periods", "liquidity"}),
+    frozenset({"swings", "int_swings", "structure_swing", "structure_internal", "ob_swing",
+               "ob_internal", "retracements", "zones"}),
 )  # fmt: skip
 
 

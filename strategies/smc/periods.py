@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -115,15 +115,70 @@ def local_times(bars: np.ndarray, zones: tuple[str, ...]) -> np.ndarray:
     """``(n, len(zones))`` local wall-clock epoch ms of every bar's open time (per bar, so
     causal), for several zones in one pass over the bars.
 
-    The offset is looked up once per UTC hour: when it is the same at the hour's first and last
-    millisecond it holds for the whole hour (no zone changes offset twice within an hour);
-    otherwise each bar of that hour is converted on its own. pandas only converts the hour
-    starts; njit passes find the runs and fill the bars.
+    Bar ``t`` is ``t + offset(start of t's UTC hour)`` when the zone's offset is the same at the
+    hour's first and last millisecond (no zone changes offset twice within an hour); in a
+    "split" hour each bar is converted on its own. The per-hour offsets come from
+    :func:`_hour_table` (kept per zone and block of hours, so repeated calls — sweeps, folds —
+    make no pandas call) when the bars span at most ``_MAX_BLOCKS`` blocks; a sparser span
+    converts only the hours that hold bars (:func:`_hour_offsets`). Both give the same values.
     """
     t = np.ascontiguousarray(bars[:, TIME])
     local = np.empty((len(t), len(zones)), dtype=np.float64)
     if len(t) == 0:
         return local
+    lo, hi = t.min(), t.max()  # NaN if any time is NaN
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return _hour_offsets(t, zones, local)
+    b0 = math.floor(lo / HOUR_MS) // _BLOCK_HOURS
+    b1 = math.floor(hi / HOUR_MS) // _BLOCK_HOURS
+    if b1 - b0 >= _MAX_BLOCKS:
+        return _hour_offsets(t, zones, local)
+    table = np.zeros((len(zones), (b1 - b0 + 1) * _BLOCK_HOURS))
+    for z, zone in enumerate(zones):
+        if zone != "UTC":
+            for b in range(b0, b1 + 1):
+                k = (b - b0) * _BLOCK_HOURS
+                table[z, k : k + _BLOCK_HOURS] = _hour_table(zone, b)
+    if _fill_from_table(t, float(b0 * _BLOCK_HOURS), table, local):
+        for z, zone in enumerate(zones):  # the offset changes within these hours (DST): per bar
+            rows = np.flatnonzero(np.isnan(local[:, z]))
+            local[rows, z] = t[rows] + offsets_ms(t[rows], zone)
+    return local
+
+
+_BLOCK_HOURS = 8192  # ~11 months of hours per kept table (64 KiB)
+_MAX_BLOCKS = 64  # bars spanning more (years of sparse bars): convert only their own hours
+
+
+@lru_cache(maxsize=256)
+def _hour_table(zone: str, block: int) -> np.ndarray:
+    """UTC offset (ms) of ``zone`` for each UTC hour of ``block`` (hours ``block * _BLOCK_HOURS``
+    on), NaN for an hour whose offset changes within it. Read-only: it is shared."""
+    starts = (block * _BLOCK_HOURS + np.arange(_BLOCK_HOURS, dtype=np.float64)) * HOUR_MS
+    a = offsets_ms(starts, zone)
+    b = offsets_ms(starts + (HOUR_MS - 1.0), zone)
+    out = np.where(a == b, a, np.nan)
+    out.flags.writeable = False
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _fill_from_table(t: np.ndarray, hour0: float, table: np.ndarray, local: np.ndarray) -> bool:
+    """``local[i, z] = t[i] + table[z, hour of t[i] - hour0]`` for finite times; True if some
+    hour was split (its bars are NaN here: the caller converts them one by one)."""
+    split = False
+    for i in range(t.shape[0]):
+        k = int(np.floor(t[i] / HOUR_MS) - hour0)
+        for z in range(table.shape[0]):
+            x = t[i] + table[z, k]
+            local[i, z] = x
+            split |= np.isnan(x)
+    return split
+
+
+def _hour_offsets(t: np.ndarray, zones: tuple[str, ...], local: np.ndarray) -> np.ndarray:
+    """:func:`local_times` for bars spanning many blocks: pandas converts the start and end of
+    each hour that holds bars (njit passes find the runs and fill the bars)."""
     group, start = _hour_runs(t)
     off = np.zeros((len(zones), len(start)))
     utc = np.array([zone == "UTC" for zone in zones])

@@ -153,6 +153,43 @@ def test_local_time_per_hour_rule_equals_per_bar_conversion(zone: str) -> None:
     assert len(near_change) >= (0 if zone == "Asia/Kolkata" else 4)
 
 
+ZONES = ("UTC", "Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata")
+
+
+@pytest.mark.parametrize("span_days", [3, 400, 40 * 365])
+def test_kept_hour_tables_equal_the_per_hour_conversion(span_days: int) -> None:
+    # random bar times (a few per hour or a few per year): the kept per-block tables (dense
+    # spans) and the conversion of each bar's own hours (spans over _MAX_BLOCKS) agree exactly
+    rng = np.random.default_rng(span_days)
+    t0 = pd.Timestamp("2001-03-01", tz="UTC").value // 1_000_000
+    t = np.sort(t0 + rng.uniform(0, span_days * 86_400_000.0, 4000)).round()
+    bars = as_bars(t, t, t, t, t, t)
+    got = periods.local_times(bars, ZONES)
+    want = periods._hour_offsets(t, ZONES, np.empty_like(got))
+    assert np.array_equal(got, want)
+    for k in np.random.default_rng(1).choice(len(t), 200, replace=False):
+        assert [got[k, z] for z in range(len(ZONES))] == [
+            periods.local_ms_one(t[k], zone) for zone in ZONES
+        ]
+
+
+def test_kept_hour_tables_convert_split_hours_per_bar() -> None:
+    # Lord Howe moves its clocks forward by 30 minutes at 15:30 UTC: the hour from 15:00 has
+    # two offsets (its table entry is NaN), so its bars are converted one by one
+    zone = "Australia/Lord_Howe"
+    start = pd.Timestamp("2025-10-04 14:00", tz="UTC").value // 1_000_000
+    t = start + 60_000.0 * np.arange(180)
+    hour = int(start // HOUR)
+    assert np.isnan(
+        periods._hour_table(zone, (hour + 1) // periods._BLOCK_HOURS)[
+            (hour + 1) % periods._BLOCK_HOURS
+        ]
+    )
+    local = periods.local_times(as_bars(t, t, t, t, t, t), (zone,))[:, 0]
+    assert (local - t)[90] != (local - t)[89]  # 15:30 UTC
+    assert all(local[k] == periods.local_ms_one(t[k], zone) for k in range(180))
+
+
 def test_int_columns_are_whole_numbers() -> None:
     bars = real_bars(BTC_5M)
     out = periods.run(bars, periods.Params(periods_zone="Europe/London"))

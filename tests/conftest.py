@@ -54,10 +54,12 @@ def ray_session() -> Iterator[object]:
     Started through cluster.ray_runtime after this init, ensure_ray() reuses it."""
     import ray
 
+    from cluster.ray_runtime import EMBEDDED_SYSTEM_CONFIG
+
     os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
     # address="local": never join a cluster Ray recorded in /tmp/ray (another session's `ray start`)
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             ignore_reinit_error=True)  # fmt: skip
+             ignore_reinit_error=True, _system_config=dict(EMBEDDED_SYSTEM_CONFIG))  # fmt: skip
     yield ray
     ray.shutdown()
 

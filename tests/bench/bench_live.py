@@ -489,8 +489,10 @@ def main(emit: Callable[[str], None]) -> None:
 
     from actors.venues.factory import make_venue
     from actors.venues.paper import PaperExchange
+    from cluster.ray_runtime import EMBEDDED_SYSTEM_CONFIG  # as `fractal live` starts Ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             _system_config=dict(EMBEDDED_SYSTEM_CONFIG))  # fmt: skip
     out: dict[str, Any] = {"bench": "live", "cpus": os.cpu_count(),
                            "load_avg_start": os.getloadavg(), "runs": []}  # fmt: skip
     for rep in range(args.repeat if args.signals > 0 else 0):

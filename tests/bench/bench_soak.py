@@ -160,7 +160,10 @@ def main(emit: Any = print) -> None:
     steps = int(args.days * DAY_MS // tf)
     start = END_MS - steps * tf
     rng = random.Random(args.seed)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    from cluster.ray_runtime import EMBEDDED_SYSTEM_CONFIG  # as `fractal live` starts Ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             _system_config=dict(EMBEDDED_SYSTEM_CONFIG))  # fmt: skip
     tmp = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     faults: dict[str, int] = {}
     trips: list[tuple[int, str]] = []

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from actors.placement import STATE_RESOURCE, Placement
-from cluster.ray_runtime import RayAddressError, parse_address, probe
+from cluster.ray_runtime import (
+    EMBEDDED_SYSTEM_CONFIG,
+    RayAddressError,
+    init_kwargs,
+    parse_address,
+    probe,
+)
 
 
 @pytest.mark.parametrize(
@@ -88,3 +94,30 @@ def test_placement_options() -> None:
     assert 0 < on_live_nodes["resources"]["fractal_live"] < 1
     with pytest.raises(ValueError, match="unknown actor role"):
         p.options("janitor")
+
+
+def test_embedded_ray_skips_the_dashboards_bookkeeping_and_a_cluster_keeps_its_own() -> None:
+    local = init_kwargs(parse_address(None, {}), 2, "ns")
+    assert local["_system_config"] == EMBEDDED_SYSTEM_CONFIG
+    assert local["include_dashboard"] is False and local["num_cpus"] == 2
+    for text in ("auto", "127.0.0.1:6379"):  # Ray refuses a system config when joining
+        joined = init_kwargs(parse_address(text, {}), 2, "ns")
+        assert "_system_config" not in joined and "num_cpus" not in joined
+
+
+def test_the_embedded_config_reaches_every_actor_process(ray_session: object) -> None:
+    # the session's Ray is started with the same config: an actor's core worker reads it
+    import ray
+
+    @ray.remote(num_cpus=0)
+    class Probe:
+        def config(self) -> tuple[bool, bool]:
+            cfg = ray._raylet.Config
+            return cfg.enable_timeline(), cfg.record_ref_creation_sites()
+
+    actor = Probe.remote()  # type: ignore[attr-defined]
+    try:
+        timeline, _ = ray.get(actor.config.remote(), timeout=60)
+    finally:
+        ray.kill(actor)
+    assert timeline is False  # Ray's default is True

@@ -22,7 +22,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 import eth_account
 import requests
@@ -95,6 +96,10 @@ def _transport(what: str) -> Iterator[None]:
         raise VenueUnavailable(f"{what}: malformed reply ({exc})") from None
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_Client = TypeVar("_Client", API, Info, Exchange)
+
+
 class HyperliquidVenue:
     """``actors.venues.base.Venue`` for Hyperliquid mainnet/testnet and the loopback simulator."""
 
@@ -115,17 +120,21 @@ class HyperliquidVenue:
         self._streams: list[CandleStream] = []
         self._clock_lock = threading.Lock()
         self._clock_sync: tuple[int, float] | None = None  # (venue ms, monotonic s) in paper
+        self._loopback = urlparse(spec.base_url).hostname in LOOPBACK_HOSTS
         with _transport("meta"):
-            meta = API(spec.base_url, spec.timeout_s).post("/info", {"type": "meta", "dex": ""})
+            api = self._own(API(spec.base_url, spec.timeout_s))
+            meta = api.post("/info", {"type": "meta", "dex": ""})
+            api.session.close()
             self.markets = rep.meta_table(meta)
         self._meta = meta
         self._readers: list[Info] = []  # one per thread that reads (closed by close())
         self._local = threading.local()
         self._clock_info = self._reader()  # paper clock syncs, under _clock_lock
-        self._exchange = Exchange(
+        self._exchange = self._own(Exchange(
             self._wallet, spec.base_url, meta, None, self.account, EMPTY_SPOT_META, None,
             spec.timeout_s,
-        )  # fmt: skip
+        ))  # fmt: skip
+        self._own(self._exchange.info)
         self._check_account()
 
     @property
@@ -141,9 +150,19 @@ class HyperliquidVenue:
 
     def _reader(self) -> Info:
         """A read-only SDK client on cached meta (no HTTP to build); one per thread of use."""
-        return Info(
-            self.spec.base_url, True, self._meta, EMPTY_SPOT_META, None, self.spec.timeout_s
+        return self._own(
+            Info(self.spec.base_url, True, self._meta, EMPTY_SPOT_META, None, self.spec.timeout_s)
         )
+
+    def _own(self, client: _Client) -> _Client:
+        """On the loopback simulator, the SDK client's session ignores the environment: no
+        HTTP(S)_PROXY may route a 127.0.0.1 request elsewhere, and requests then skips its
+        per-request netrc / CA-bundle / proxy lookups (~0.2 ms of CPU per call, several calls
+        per bar close on the live path, issue #15). A real venue keeps the environment's
+        proxies and CA bundle."""
+        if self._loopback:
+            client.session.trust_env = False
+        return client
 
     def __repr__(self) -> str:
         return f"HyperliquidVenue(network={self.spec.network!r}, account={self.account!r})"

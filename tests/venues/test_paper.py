@@ -77,3 +77,26 @@ def test_bad_paper_settings_name_the_problem(
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         PaperExchange(**args)  # type: ignore[arg-type]
+
+
+def test_the_paper_venue_ignores_proxy_settings_of_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a proxy nobody serves: a 127.0.0.1 request routed through it would fail
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]  # closed on exit: nothing listens there
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(var, f"http://127.0.0.1:{dead}")
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    import requests
+
+    with PaperExchange(market_dir=MARKET, state_dir=tmp_path, symbols=["BTC"], speed=1.0) as px:
+        with pytest.raises(requests.exceptions.ProxyError):  # the control: requests' default
+            requests.post(f"{px.spec.base_url}/info", json={"type": "meta"}, timeout=5)
+        venue = make_venue(px.spec)  # reads the account at start
+        c = make_cloid("paper", "BTC", "proxy", "entry")
+        venue.place(OrderRequest(cloid=c, symbol="BTC", side="buy", size=0.002, kind="market"))
+        assert venue.positions()[0].size == pytest.approx(0.002)
+        venue.close()

@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-from strategies.smc.periods import HOUR_MS, offsets_ms
+from strategies.smc.periods import HOUR_MS, hour_offsets, offsets_ms
 
 HOURS = 24 * 62  # ≈ two months of hours per refill: ~1 pandas conversion per 17k 5m bars
 
@@ -55,9 +55,7 @@ def refresh(
             if zone == "UTC":
                 table[z] = 0.0
             else:
-                a = offsets_ms(starts, zone)
-                b = offsets_ms(starts + (HOUR_MS - 1.0), zone)
-                table[z] = np.where(a == b, a, np.nan)
+                table[z] = hour_offsets(starts, zone)
             hour0[z] = hour
         if np.isnan(table[z, int(hour - hour0[z])]):
             ovr[z] = offsets_ms(np.array([t]), zone)[0]

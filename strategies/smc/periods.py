@@ -154,12 +154,19 @@ _MAX_BLOCKS = 64  # bars spanning more (years of sparse bars): convert only thei
 def _hour_table(zone: str, block: int) -> np.ndarray:
     """UTC offset (ms) of ``zone`` for each UTC hour of ``block`` (hours ``block * _BLOCK_HOURS``
     on), NaN for an hour whose offset changes within it. Read-only: it is shared."""
-    starts = (block * _BLOCK_HOURS + np.arange(_BLOCK_HOURS, dtype=np.float64)) * HOUR_MS
-    a = offsets_ms(starts, zone)
-    b = offsets_ms(starts + (HOUR_MS - 1.0), zone)
-    out = np.where(a == b, a, np.nan)
+    out = hour_offsets(
+        (block * _BLOCK_HOURS + np.arange(_BLOCK_HOURS, dtype=np.float64)) * HOUR_MS, zone
+    )
     out.flags.writeable = False
     return out
+
+
+def hour_offsets(starts: np.ndarray, zone: str) -> np.ndarray:
+    """UTC offset (ms) of ``zone`` for each UTC hour starting at ``starts``; NaN for an hour
+    whose offset changes within it (the batch and the stream's clock share this rule)."""
+    a = offsets_ms(starts, zone)
+    b = offsets_ms(starts + (HOUR_MS - 1.0), zone)
+    return np.where(a == b, a, np.nan)
 
 
 @njit(cache=True, nogil=True)

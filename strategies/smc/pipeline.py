@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from types import ModuleType
 from typing import Any
 
@@ -207,7 +208,20 @@ SMCParams: type[SMCParamsBase] = create_model(  # type: ignore[call-overload]
 
 
 def make_params(**params: Any) -> SMCParamsBase:
-    """Validate keyword parameters; unknown names and out-of-range values raise ValueError."""
+    """Validate keyword parameters; unknown names and out-of-range values raise ValueError.
+    The defaults are validated once and shared (the model is frozen): ~0.25 ms of every
+    ``detect(df)`` call without parameters."""
+    if not params:
+        return _default_params()
+    return _validated(params)
+
+
+@cache
+def _default_params() -> SMCParamsBase:
+    return _validated({})
+
+
+def _validated(params: dict[str, Any]) -> SMCParamsBase:
     known = set(SMCParams.model_fields)
     unknown = sorted(set(params) - known)
     if unknown:

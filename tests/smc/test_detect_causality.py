@@ -164,6 +164,19 @@ def test_ref_pointers_never_point_forward() -> None:
         assert ((vals == -1) | ((vals >= 0) & (vals <= rows))).all(), col
 
 
+def test_default_parameters_are_validated_once_and_cannot_be_changed() -> None:
+    from pydantic import ValidationError
+
+    from strategies.smc.pipeline import make_params
+
+    shared = make_params()
+    assert make_params() is shared  # detect() without parameters reuses them
+    with pytest.raises(ValidationError):
+        shared.swing_length = 3  # type: ignore[misc]  # frozen: no caller can alter the shared
+    assert make_params().swing_length == shared.swing_length != 3
+    assert make_params(swing_length=7).swing_length == 7
+
+
 def test_bad_input_is_named() -> None:
     df = load_frame(BTC_5M).iloc[:50].copy()
     with pytest.raises(ValueError, match="unknown SMC parameter"):

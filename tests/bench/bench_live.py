@@ -20,7 +20,9 @@ with other work make absolute figures noisy: compare the ratios, and repeat).
   (the A/B); ``--ideal-view`` drops the wait for the view altogether (the upper bound of any
   faster view). ``cpu``: the machine's busy CPU per live close and each role's share (the
   budget the hops' latency comes out of). ``first/later_signal_of_a_close`` (with their hops): when several symbols signal on one close their
-  entries queue in the Executor one after the other, so the 2nd, 3rd... are reported apart. The strategy is the default one (``liquidity_sweep``) with its real
+  entries queue in the Executor one after the other, so the 2nd, 3rd... are reported apart.
+  ``--close-gap-ms G`` sends the live closes at least G ms apart instead (live closes are a
+  timeframe apart and the actors sleep in between; ``probe_idle_wake.py`` for why it matters). The strategy is the default one (``liquidity_sweep``) with its real
   signals; only each signal's price is moved far from the simulator's market
   (:class:`FarLimitRunner`) so that every signal makes exactly one accepted resting order and
   no fills or stops (whose venue calls are not part of this path) interleave. The benchmark's
@@ -202,6 +204,7 @@ def latency(
     min_signals: int,
     max_ticks: int,
     announce: bool = True,
+    close_gap_s: float = 0.0,
 ) -> dict[str, Any]:
     """Bar closes of 12 symbols at once, through the actors, until ``min_signals`` signals."""
     import ray
@@ -232,6 +235,8 @@ def latency(
             cpu_at_warm = (time.perf_counter(), _busy_s(), _proc_cpu_s(graph, runners))
         refs = []
         read = None
+        if k > warm and close_gap_s > 0:  # paced: the previous close's work has room to end
+            tick.wait(max(0.0, close_ns[-1] / 1e9 + close_gap_s - time.monotonic()))
         close_ns.append(time.monotonic_ns())
         for s in SYMBOLS:
             t, o, h, lo, c, v = series[s][k]
@@ -481,6 +486,12 @@ def main(emit: Callable[[str], None]) -> None:
     ap.add_argument("--ideal-view", action="store_true",
                     help="upper bound: PortfolioRisk decides without waiting for a view read "
                          "after the close, and no bar-close reads run (not a safe mode)")  # fmt: skip
+    ap.add_argument(
+        "--close-gap-ms",
+        type=float,
+        default=0.0,
+        help="live closes sent at least this far apart (0: back to back)",
+    )
     ap.add_argument("--trace-memory", action="store_true",
                     help="tracemalloc diff (warm-up -> end) in the executor and risk actors")  # fmt: skip
     args = ap.parse_args()
@@ -502,9 +513,12 @@ def main(emit: Callable[[str], None]) -> None:
             venue = make_venue(px.spec)
             graph = Graph(px, tmp / "d", ideal_view=args.ideal_view)
             run: dict[str, Any] = {"anchors_before": anchors(graph, venue, f"b{rep}"),
-                                   "ideal_view": args.ideal_view}  # fmt: skip
+                                   "ideal_view": args.ideal_view,
+                                   "close_gap_ms": args.close_gap_ms}  # fmt: skip
             announce = not (args.no_bar_close_read or args.ideal_view)
-            run.update(latency(graph, venue, args.signals, 16_000, announce))
+            run.update(
+                latency(graph, venue, args.signals, 16_000, announce, args.close_gap_ms / 1e3)
+            )
             run["anchors_after"] = anchors(graph, venue, f"a{rep}")
             direct = [run[a]["direct_place"] for a in ("anchors_before", "anchors_after")]
             for q in ("p50", "p99"):

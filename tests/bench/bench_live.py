@@ -58,6 +58,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from cluster.cli_common import reserved_stdout  # noqa: E402
+from tests.bench.harness import start_local_ray  # noqa: E402
 
 SHARED = Path(os.environ.get("SHARED_DATA_DIR", ROOT.parent / "shared" / "data"))
 MARKET = SHARED / "market"
@@ -500,10 +501,8 @@ def main(emit: Callable[[str], None]) -> None:
 
     from actors.venues.factory import make_venue
     from actors.venues.paper import PaperExchange
-    from cluster.ray_runtime import EMBEDDED_SYSTEM_CONFIG  # as `fractal live` starts Ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             _system_config=dict(EMBEDDED_SYSTEM_CONFIG))  # fmt: skip
+    start_local_ray()  # as `fractal live` starts Ray
     out: dict[str, Any] = {"bench": "live", "cpus": os.cpu_count(),
                            "load_avg_start": os.getloadavg(), "runs": []}  # fmt: skip
     for rep in range(args.repeat if args.signals > 0 else 0):

@@ -153,6 +153,7 @@ def main(emit: Any = print) -> None:
     import ray
 
     from strategies.breakers import Thresholds
+    from tests.bench.harness import start_local_ray
     from tests.live import chaos
 
     symbols = tuple(x.strip().upper() for x in args.symbols.split(",") if x.strip())
@@ -160,10 +161,7 @@ def main(emit: Any = print) -> None:
     steps = int(args.days * DAY_MS // tf)
     start = END_MS - steps * tf
     rng = random.Random(args.seed)
-    from cluster.ray_runtime import EMBEDDED_SYSTEM_CONFIG  # as `fractal live` starts Ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             _system_config=dict(EMBEDDED_SYSTEM_CONFIG))  # fmt: skip
+    start_local_ray()  # as `fractal live` starts Ray
     tmp = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     faults: dict[str, int] = {}
     trips: list[tuple[int, str]] = []

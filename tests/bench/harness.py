@@ -33,3 +33,14 @@ def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
         "iqr_s": q[2] - q[0],
         "runs": repeat,
     }
+
+
+def start_local_ray(num_cpus: int = 2) -> None:
+    """The one embedded Ray of a benchmark, configured as ``fractal live`` starts it (no
+    dashboard, none of its bookkeeping: ``cluster.ray_runtime.EMBEDDED_SYSTEM_CONFIG``)."""
+    import ray
+
+    from cluster.ray_runtime import EMBEDDED_SYSTEM_CONFIG
+
+    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+             _system_config=dict(EMBEDDED_SYSTEM_CONFIG))  # fmt: skip

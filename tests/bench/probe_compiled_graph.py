@@ -27,6 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from cluster.cli_common import reserved_stdout  # noqa: E402
+from tests.bench.harness import start_local_ray  # noqa: E402
 
 SYMBOLS = 12
 
@@ -52,10 +53,7 @@ def main(emit: Any) -> None:
     import ray
     from ray.dag import InputNode
 
-    from cluster.ray_runtime import EMBEDDED_SYSTEM_CONFIG
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             _system_config=dict(EMBEDDED_SYSTEM_CONFIG))  # fmt: skip
+    start_local_ray()  # as `fractal live` starts Ray
 
     @ray.remote(num_cpus=0)
     class Runner:

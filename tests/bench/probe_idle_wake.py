@@ -31,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from cluster.cli_common import reserved_stdout  # noqa: E402
+from tests.bench.harness import start_local_ray  # noqa: E402
 
 GAPS_S = (0.0, 0.02, 0.15)
 
@@ -66,8 +67,6 @@ def main(emit: Any) -> None:
     os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
     import ray
 
-    from cluster.ray_runtime import EMBEDDED_SYSTEM_CONFIG
-
     pipes = [os.pipe() for _ in range(4)]
     echoes = [mp.Process(target=_echo, args=(pipes[i][0], pipes[i + 1][1]), daemon=True)
               for i in range(3)]  # fmt: skip
@@ -78,8 +77,7 @@ def main(emit: Any) -> None:
         os.write(pipes[0][1], b"x")
         os.read(pipes[3][0], 1)
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             _system_config=dict(EMBEDDED_SYSTEM_CONFIG))  # fmt: skip
+    start_local_ray()  # as `fractal live` starts Ray
 
     @ray.remote(num_cpus=0)
     class Hop:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from strategies.smc import atr, fvg
 from strategies.smc._common import CLOSE, HIGH, LOW, OPEN
 from tests.causality import assert_prefix_property
+from tests.smc.fvg_reference import reference
 from tests.smc.helpers import assert_stream_equals_batch
 from tests.smc.test_atr import (
     BTC_5M,
@@ -267,3 +268,27 @@ def test_rows_in_any_chunks_equal_step_per_bar_and_run(seed: int) -> None:
         fvg.rows(0, gap + 1, *args)
         fvg.rows(gap, len(bars), *args)
         assert not np.array_equal(overlap, batch, equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kernel_equals_plain_reference(seed: int) -> None:
+    """Every column equals ``fvg_reference`` (every zone looked at on every bar, the state
+    recomputed every row): the trigger prices, the cached nearest zone and its runner-up are
+    shortcuts only. Coarse ticks give tied levels; small tables evict all the time."""
+    bars = tick_walk(1000, seed, tick=(0.1, 0.5, 0.2)[seed])
+    a = atr.run(bars, atr.Params(atr_period=3))
+    for p in (
+        fvg.Params(),
+        fvg.Params(fvg_max_active=1 + seed, fvg_merge=seed != 1),
+        fvg.Params(fvg_max_active=4, fvg_middle_dir=True, fvg_min_atr=0.1),
+    ):
+        assert_same(fvg.run(bars, a, p), reference(bars, a, p))
+
+
+def test_reference_control_tie_rule_matters() -> None:
+    """Negative control: the reference with the nearest-zone tie rule reversed (oldest wins)
+    differs from the kernel on tied levels, so the comparison above sees tie-breaks."""
+    bars = tick_walk(1000, 0, tick=0.5)
+    a = atr.run(bars, atr.Params(atr_period=3))
+    p = fvg.Params(fvg_max_active=8)
+    assert not np.array_equal(fvg.run(bars, a, p), reference(bars, a, p, ties_newest=False))

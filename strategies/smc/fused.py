@@ -36,6 +36,7 @@ from strategies.smc import (
     _frame,
     _fused_layout,
     _fused_views,
+    _fvg_table,
     atr,
     fvg,
     liquidity,
@@ -254,8 +255,7 @@ def _graph_rows(
         min_atr = st[P_FVG_MIN_ATR]
         tabs, meta, snap = _s3(st, S_FVG_TABS), _s1(st, S_FVG_META), _s2(st, S_FVG_SNAP)
         out = _node(outs, st, cap, 7)
-        for i in range(i0, i1):
-            fvg.step(i, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
+        fvg.rows(i0, i1, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
     if _on(st, 8):
         state = _s2(st, S_PER)
         for i in range(i0, i1):
@@ -301,8 +301,8 @@ def _sources_digest() -> int:
 
 
 DEPENDENCIES: tuple[ModuleType, ...] = (
-    _common, clock, _frame, _fused_layout, _fused_views, atr, fvg, liquidity, order_blocks, periods,
-    retracements, sessions, structure, swings, zones,
+    _common, clock, _frame, _fused_layout, _fused_views, _fvg_table, atr, fvg, liquidity,
+    order_blocks, periods, retracements, sessions, structure, swings, zones,
 )  # fmt: skip
 SOURCES_DIGEST = _sources_digest()
 

@@ -33,8 +33,28 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
 
+from strategies.smc import _fvg_table as tb
 from strategies.smc import atr as atr_mod
 from strategies.smc._common import CLOSE, HIGH, LOW, NO_NRT, NONE, OPEN, check_bars, empty_out
+from strategies.smc._fvg_table import (
+    M_BEST,
+    M_THR,
+    S_NEXT,
+    S_NEXT_KNOWN,
+    T_BEAR,
+    T_BULL,
+    T_IBEAR,
+    T_IBULL,
+    Z_BORN,
+    Z_BOT,
+    Z_CE,
+    Z_FIELDS,
+    Z_FILL,
+    Z_REF,
+    Z_THR,
+    Z_TOP,
+    Z_TOUCH,
+)
 
 COLUMNS = (
     # events: new gap, merged zone
@@ -68,16 +88,6 @@ INT_COLUMNS = frozenset(
     N_BULL, N_BEAR, I_N_BULL, I_N_BEAR,
 ) = range(len(COLUMNS))  # fmt: skip
 
-# zone tables: tabs[t] with t = bullish FVG, bearish FVG, bullish IFVG, bearish IFVG
-T_BULL, T_BEAR, T_IBULL, T_IBEAR = 0, 1, 2, 3
-Z_TOP, Z_BOT, Z_REF, Z_BORN, Z_TOUCH, Z_CE, Z_FILL, Z_THR = range(8)
-Z_FIELDS = 8
-# meta: table sizes [0:4], per table the extreme trigger price [4:8] (highest for bullish, lowest
-# for bearish: a bar reaching neither cannot change the table, so most bars skip it in O(1)),
-# born row of the zone whose ref each event column holds on this bar [8:12]
-M_THR, M_BEST = 4, 8
-SNAP = 4  # cached state per table: nearest top, bottom, ref, unfilled count
-
 
 class Params(BaseModel):
     """FVG settings."""
@@ -99,66 +109,8 @@ class Params(BaseModel):
 
 
 def init_state(params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Zone tables ``(4, cap, Z_FIELDS)``, ``meta``, cached state ``(4, SNAP)``."""
-    cap = params.fvg_max_active
-    meta = np.zeros(12)
-    meta[M_THR : M_THR + 4] = [-np.inf, np.inf, -np.inf, np.inf]
-    snap = np.full((4, SNAP), np.nan)
-    snap[:, 2] = NONE
-    snap[:, 3] = 0.0
-    return np.zeros((4, cap, Z_FIELDS)), meta, snap
-
-
-@njit(cache=True, **NO_NRT)
-def _push(
-    tabs: np.ndarray,
-    meta: np.ndarray,
-    snap: np.ndarray,
-    t: int,
-    top: float,
-    bot: float,
-    ref: float,
-    born: float,
-) -> bool:
-    """Append a zone to table ``t``, evicting the oldest when full; True if the evicted zone was
-    the nearest (``snap[t]`` is then stale: the caller recomputes it).
-
-    The table's trigger price may stay too wide after an eviction: that only costs a pass.
-    ``snap[t]`` is updated in O(1) as :func:`_state` would extend its scan by the new (last,
-    unfilled) zone; an evicted unfilled zone only lowers the count unless it was the nearest
-    (refs are unique within a table; a false match would only cost a recompute).
-    """
-    n = int(meta[t])
-    stale = False
-    if n == tabs.shape[1]:
-        if tabs[t, 0, Z_FILL] == 0.0:
-            snap[t, 3] -= 1.0
-            stale = tabs[t, 0, Z_REF] == snap[t, 2]
-        for k in range(1, n):
-            for f in range(Z_FIELDS):
-                tabs[t, k - 1, f] = tabs[t, k, f]
-        n -= 1
-    tabs[t, n, Z_TOP] = top
-    tabs[t, n, Z_BOT] = bot
-    tabs[t, n, Z_REF] = ref
-    tabs[t, n, Z_BORN] = born
-    tabs[t, n, Z_TOUCH] = 0.0
-    tabs[t, n, Z_CE] = 0.0
-    tabs[t, n, Z_FILL] = 0.0
-    bull = t % 2 == 0
-    if bull:
-        tabs[t, n, Z_THR] = top
-        meta[M_THR + t] = max(meta[M_THR + t], top)
-    else:
-        tabs[t, n, Z_THR] = bot
-        meta[M_THR + t] = min(meta[M_THR + t], bot)
-    meta[t] = n + 1
-    if snap[t, 3] == 0.0 or (top >= snap[t, 0] if bull else bot <= snap[t, 1]):
-        snap[t, 0] = top
-        snap[t, 1] = bot
-        snap[t, 2] = ref
-    snap[t, 3] += 1.0
-    return stale
+    """Zone tables, ``meta`` and cached state (``_fvg_table.init_state``)."""
+    return tb.init_state(params.fvg_max_active)
 
 
 @njit(cache=True, inline="always")
@@ -229,19 +181,19 @@ def _advance(
             if fill and tabs[t, k, Z_FILL] == 0.0:
                 tabs[t, k, Z_FILL] = 1.0
                 snap[t, 3] -= 1.0
-                changed |= ref == snap[t, 2]
+                changed |= tb.gone(snap, t, ref)
                 _event(out, i, col + 4, meta, 2, ref, born)
             if through:
                 if tabs[t, k, Z_FILL] == 0.0:  # an unfilled zone leaves (only if low > close)
                     snap[t, 3] -= 1.0
-                    changed |= ref == snap[t, 2]
+                    changed |= tb.gone(snap, t, ref)
                 newest = _event(out, i, col + 6, meta, 3, ref, born)
                 if t < 2:
                     if newest:
                         out[i, col + 8] = -1.0 if bull else 1.0
                         out[i, col + 9] = top
                         out[i, col + 10] = bot
-                    if _push(tabs, meta, snap, 3 - t, top, bot, ref, float(i)):
+                    if tb.push(tabs, meta, snap, 3 - t, top, bot, ref, float(i)):
                         evicted = True
                 continue
         thr = max(thr, tabs[t, k, Z_THR]) if bull else min(thr, tabs[t, k, Z_THR])
@@ -252,35 +204,6 @@ def _advance(
     meta[t] = w
     meta[M_THR + t] = thr
     return changed, evicted
-
-
-@njit(cache=True, inline="always")
-def _state(tabs: np.ndarray, t: int, n: int, bull: bool, snap: np.ndarray) -> None:
-    """Nearest unfilled zone (bullish: highest top, bearish: lowest bottom; ties: newest) and the
-    unfilled count. Depends on the table only, so it is recomputed only after a change that
-    cannot be followed in O(1): the nearest zone filled, dropped or evicted."""
-    # branch-free (the fill flags and comparisons are unpredictable): same picks as
-    # "first unfilled zone, then any unfilled zone at least as near"
-    best = -1
-    b_top = np.nan
-    b_bot = np.nan
-    b_ref = NONE
-    cnt = 0.0
-    for k in range(n):
-        top = tabs[t, k, Z_TOP]
-        bot = tabs[t, k, Z_BOT]
-        unfilled = tabs[t, k, Z_FILL] == 0.0
-        nearer = (top >= b_top) if bull else (bot <= b_bot)
-        take = unfilled & ((best < 0) | nearer)
-        cnt += 1.0 if unfilled else 0.0
-        best = k if take else best
-        b_top = top if take else b_top
-        b_bot = bot if take else b_bot
-        b_ref = tabs[t, k, Z_REF] if take else b_ref
-    snap[t, 0] = b_top
-    snap[t, 1] = b_bot
-    snap[t, 2] = b_ref
-    snap[t, 3] = cnt
 
 
 @njit(cache=True, inline="always")
@@ -316,6 +239,29 @@ def step(
 ) -> None:
     """Write row ``i`` (every column) from bars ``0..i`` and ``atr_out[i]``."""
     _step(i, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
+
+
+@njit(cache=True, **NO_NRT)
+def rows(
+    i0: int,
+    i1: int,
+    bars: np.ndarray,
+    atr_out: np.ndarray,
+    middle_dir: bool,
+    min_atr: float,
+    merge: bool,
+    tabs: np.ndarray,
+    meta: np.ndarray,
+    snap: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``step`` for rows ``i0..i1-1``, in order: one call per chunk, not per bar.
+
+    Why: a call passes ten array descriptors and spills the step's registers; per bar that was
+    about 15 % of the kernel. The body is inlined, so each row costs what ``step``'s body does.
+    """
+    for i in range(i0, i1):
+        _step(i, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
 
 
 @njit(cache=True, inline="always")
@@ -376,16 +322,25 @@ def _step(
                 m_bot = min(bot, tabs[t, last, Z_BOT])
                 m_ref = tabs[t, last, Z_REF]
                 meta[t] = last  # the merged zone replaces the one created on the previous row
-                # its bounds contain the replaced zone's: nearest if that one was (push's rule)
+                # its bounds contain the replaced zone's: nearest if that one was (push's rule),
+                # and then the runner-up stays what it was
+                lead = tabs[t, last, Z_FILL] == 0.0 and m_ref == snap[t, 2]
+                runner_up = (snap[t, S_NEXT], snap[t, S_NEXT + 1], snap[t, S_NEXT + 2])
+                known = snap[t, S_NEXT_KNOWN]
                 if tabs[t, last, Z_FILL] == 0.0:
                     snap[t, 3] -= 1.0
-                changed = _push(tabs, meta, snap, t, m_top, m_bot, m_ref, float(i))
+                    if m_ref == snap[t, S_NEXT + 2]:
+                        snap[t, S_NEXT_KNOWN] = 0.0
+                changed = tb.push(tabs, meta, snap, t, m_top, m_bot, m_ref, float(i))
+                if lead:
+                    snap[t, S_NEXT], snap[t, S_NEXT + 1], snap[t, S_NEXT + 2] = runner_up
+                    snap[t, S_NEXT_KNOWN] = known
                 out[i, M_DIR] = d
                 out[i, M_REF] = m_ref
                 out[i, M_TOP] = m_top
                 out[i, M_BOT] = m_bot
             else:
-                changed = _push(tabs, meta, snap, t, top, bot, float(i - 1), float(i))
+                changed = tb.push(tabs, meta, snap, t, top, bot, float(i - 1), float(i))
             if t == T_BULL:
                 c0 = c0 or changed
             else:
@@ -393,7 +348,7 @@ def _step(
     # 3) state
     for t, changed in ((T_BULL, c0), (T_BEAR, c1), (T_IBULL, c2), (T_IBEAR, c3)):
         if changed:
-            _state(tabs, t, int(meta[t]), t % 2 == 0, snap)
+            tb.state(tabs, t, int(meta[t]), t % 2 == 0, snap)
     for t, col, ncol in ((T_BULL, BULL_TOP, N_BULL), (T_BEAR, BEAR_TOP, N_BEAR)):
         for k in range(3):
             out[i, col + k] = snap[t, k]
@@ -402,7 +357,7 @@ def _step(
         out[i, ncol + 2] = snap[t + 2, 3]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **NO_NRT)
 def _run(
     bars: np.ndarray,
     atr_out: np.ndarray,
@@ -414,6 +369,8 @@ def _run(
     snap: np.ndarray,
     out: np.ndarray,
 ) -> None:
+    """No reference counting (``NO_NRT``: nothing here allocates): with it, every array handed to
+    an inlined helper costs an atomic incref/decref pair per bar, about half of the loop's time."""
     for i in range(bars.shape[0]):  # step writes every column: no NaN prefill needed
         _step(i, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from strategies.smc import atr, fvg
 from strategies.smc._common import CLOSE, HIGH, LOW, OPEN
 from tests.causality import assert_prefix_property
+from tests.smc.fvg_reference import reference
 from tests.smc.helpers import assert_stream_equals_batch
 from tests.smc.test_atr import (
     BTC_5M,
@@ -215,3 +216,79 @@ def test_int_columns_are_whole_numbers() -> None:
     bars = real_bars(BTC_5M)
     out = fvg.run(bars, atr.run(bars))
     assert_int_columns_clean(out, fvg.COLUMNS, fvg.INT_COLUMNS)
+
+
+def tick_walk(n: int, seed: int, tick: float) -> np.ndarray:
+    """A random walk on a coarse price grid: many equal levels (tie-breaks) and many gaps."""
+    rng = np.random.default_rng(seed)
+    c = 100 + np.cumsum(rng.normal(0, 0.3, n))
+    o = np.concatenate([[100.0], c[:-1]])
+    h = np.maximum(o, c) + np.abs(rng.normal(0, 0.2, n))
+    lo = np.minimum(o, c) - np.abs(rng.normal(0, 0.2, n))
+    o, h, lo, c = (np.round(x / tick) * tick for x in (o, h, lo, c))
+    h, lo = np.maximum.reduce([h, o, c]), np.minimum.reduce([lo, o, c])
+    return make_bars(list(zip(o, h, lo, c, strict=True)))
+
+
+def by_steps(bars: np.ndarray, a: np.ndarray, p: fvg.Params, chunks: list[int]) -> np.ndarray:
+    """Rows written by ``fvg.step`` one bar at a time (``chunks`` empty) or by ``fvg.rows`` over
+    the chunks ``[chunks[k], chunks[k + 1])`` (as detect()'s fused batch and the stream call it)."""
+    out = np.full((len(bars), len(fvg.COLUMNS)), 7.5)  # a sentinel no step writes
+    tabs, meta, snap = fvg.init_state(p)
+    args = (bars, a, p.fvg_middle_dir, p.fvg_min_atr, p.fvg_merge, tabs, meta, snap, out)
+    if not chunks:
+        for i in range(len(bars)):
+            fvg.step(i, *args)
+    for i0, i1 in zip(chunks[:-1], chunks[1:], strict=True):
+        fvg.rows(i0, i1, *args)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rows_in_any_chunks_equal_step_per_bar_and_run(seed: int) -> None:
+    """``rows`` (one call per chunk, the fused graph's entry) writes exactly what ``step`` bar by
+    bar and ``run`` write, whatever the chunk boundaries, with evictions, merges and ties."""
+    rng = np.random.default_rng(seed)
+    bars = tick_walk(3000, seed, tick=(0.1, 0.5)[seed % 2])
+    a = atr.run(bars, atr.Params(atr_period=3))
+    for p in (
+        fvg.Params(),
+        fvg.Params(fvg_max_active=1 + seed, fvg_merge=seed % 2 == 0),
+        fvg.Params(fvg_max_active=3, fvg_middle_dir=True, fvg_min_atr=0.2),
+    ):
+        batch = fvg.run(bars, a, p)
+        cuts = sorted({0, len(bars), *(int(x) for x in rng.integers(1, len(bars), 40))})
+        assert_same(by_steps(bars, a, p, []), batch)
+        assert_same(by_steps(bars, a, p, cuts), batch)
+        # negative control: chunks that overlap by one row (a new gap's bar, stepped twice)
+        gap = int(np.flatnonzero(batch[:, C["fvg_dir"]])[10])
+        overlap = np.full_like(batch, 7.5)
+        tabs, meta, snap = fvg.init_state(p)
+        args = (bars, a, p.fvg_middle_dir, p.fvg_min_atr, p.fvg_merge, tabs, meta, snap, overlap)
+        fvg.rows(0, gap + 1, *args)
+        fvg.rows(gap, len(bars), *args)
+        assert not np.array_equal(overlap, batch, equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kernel_equals_plain_reference(seed: int) -> None:
+    """Every column equals ``fvg_reference`` (every zone looked at on every bar, the state
+    recomputed every row): the trigger prices, the cached nearest zone and its runner-up are
+    shortcuts only. Coarse ticks give tied levels; small tables evict all the time."""
+    bars = tick_walk(1000, seed, tick=(0.1, 0.5, 0.2)[seed])
+    a = atr.run(bars, atr.Params(atr_period=3))
+    for p in (
+        fvg.Params(),
+        fvg.Params(fvg_max_active=1 + seed, fvg_merge=seed != 1),
+        fvg.Params(fvg_max_active=4, fvg_middle_dir=True, fvg_min_atr=0.1),
+    ):
+        assert_same(fvg.run(bars, a, p), reference(bars, a, p))
+
+
+def test_reference_control_tie_rule_matters() -> None:
+    """Negative control: the reference with the nearest-zone tie rule reversed (oldest wins)
+    differs from the kernel on tied levels, so the comparison above sees tie-breaks."""
+    bars = tick_walk(1000, 0, tick=0.5)
+    a = atr.run(bars, atr.Params(atr_period=3))
+    p = fvg.Params(fvg_max_active=8)
+    assert not np.array_equal(fvg.run(bars, a, p), reference(bars, a, p, ties_newest=False))

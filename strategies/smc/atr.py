@@ -37,6 +37,16 @@ def step(i: int, bars: np.ndarray, period: int, state: np.ndarray, out: np.ndarr
     out[i, ATR] = wilder_atr_step(i, bars, period, state)
 
 
+@njit(cache=True, **NO_NRT)
+def rows(
+    i0: int, i1: int, bars: np.ndarray, period: int, state: np.ndarray, out: np.ndarray
+) -> None:
+    """``step`` for rows ``i0..i1-1`` in one call (the batch runs a chunk at a time): a call per
+    row passes every array descriptor again and spills the loop's registers (see liquidity.rows)."""
+    for i in range(i0, i1):
+        out[i, ATR] = wilder_atr_step(i, bars, period, state)
+
+
 @njit(cache=True, nogil=True, **NO_NRT)
 def _run(bars: np.ndarray, period: int, state: np.ndarray, out: np.ndarray) -> None:
     for i in range(bars.shape[0]):

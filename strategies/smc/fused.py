@@ -213,27 +213,22 @@ def _graph_rows(
     per_out = _node(outs, st, cap, 8)
     if _on(st, 0):
         n, state = int(st[P_SWING_LEN]), _s1(st, S_SW)
-        for i in range(i0, i1):
-            swings.step(i, bars, n, n, state, sw_out)
+        swings.rows(i0, i1, bars, n, n, state, sw_out)
     if _on(st, 1):
         n, state = int(st[P_INTERNAL_LEN]), _s1(st, S_ISW)
-        for i in range(i0, i1):
-            swings.step(i, bars, n, n, state, isw_out)
+        swings.rows(i0, i1, bars, n, n, state, isw_out)
     if _on(st, 2):
         period, state = int(st[P_ATR_PERIOD]), _s1(st, S_ATR)
-        for i in range(i0, i1):
-            atr.step(i, bars, period, state, atr_out)
+        atr.rows(i0, i1, bars, period, state, atr_out)
     wick = st[P_WICK_BREAK] != 0.0
     if _on(st, 3):
         state = _s1(st, S_STS)
-        for i in range(i0, i1):
-            structure.step(i, bars, sw_out, wick, state, sts_out)
+        structure.rows(i0, i1, bars, sw_out, wick, state, sts_out)
     if _on(st, 4):
         state, filt = _s1(st, S_STI), st[P_FILTER_INTERNAL] != 0.0
-        for i in range(i0, i1):
-            structure.step(i, bars, isw_out, wick, state, sti_out)
-            if filt:
-                structure.filter_internal_step(i, sti_out, sts_out)
+        structure.rows(i0, i1, bars, isw_out, wick, state, sti_out)
+        if filt:
+            structure.filter_internal_rows(i0, i1, sti_out, sts_out)
     use_body = st[P_OB_USE_BODY] != 0.0
     close_inval = st[P_OB_CLOSE_INVAL] != 0.0
     ob_period = int(st[P_OB_ATR_PERIOD])
@@ -258,32 +253,27 @@ def _graph_rows(
         fvg.rows(i0, i1, bars, atr_out, middle_dir, min_atr, merge, tabs, meta, snap, out)
     if _on(st, 8):
         state = _s2(st, S_PER)
-        for i in range(i0, i1):
-            periods.step(i, bars, loc_p, state, per_out)
+        periods.rows(i0, i1, bars, loc_p, state, per_out)
     if _on(st, 9):
         spec, state, out = _s2(st, S_SES_SPEC), _s2(st, S_SES), _node(outs, st, cap, 9)
-        for i in range(i0, i1):
-            sessions.step(i, bars, loc_s, spec, state, out)
+        sessions.rows(i0, i1, bars, loc_s, spec, state, out)
     if _on(st, 10):
         tol, reclaim = st[P_LIQ_TOL_ATR], int(st[P_LIQ_RECLAIM])
         pools, cands = _s3(st, S_LIQ_POOLS), _s3(st, S_LIQ_CANDS)
         sizes, levels = _s2(st, S_LIQ_SIZES), _s3(st, S_LIQ_LEVELS)
         out = _node(outs, st, cap, 10)
-        for i in range(i0, i1):
-            liquidity.step(
-                i, bars, isw_out, atr_out, per_out, tol, reclaim, pools, cands, sizes, levels, out
-            )  # fmt: skip
+        liquidity.rows(
+            i0, i1, bars, isw_out, atr_out, per_out, tol, reclaim, pools, cands, sizes, levels, out
+        )  # fmt: skip
     if _on(st, 11):
         use_close, state = st[P_RET_USE_CLOSE] != 0.0, _s1(st, S_RET)
         out = _node(outs, st, cap, 11)
-        for i in range(i0, i1):
-            retracements.step(i, bars, sw_out, use_close, state, out)
+        retracements.rows(i0, i1, bars, sw_out, use_close, state, out)
     if _on(st, 12):
         eps, shallow = st[P_ZONE_EPS], st[P_ZONE_SHALLOW]
         mid, deep = st[P_ZONE_MID], st[P_ZONE_DEEP]
         out = _node(outs, st, cap, 12)
-        for i in range(i0, i1):
-            zones.step(i, bars, sw_out, eps, shallow, mid, deep, out)
+        zones.rows(i0, i1, bars, sw_out, eps, shallow, mid, deep, out)
 
 
 def _sources_digest() -> int:

@@ -363,6 +363,20 @@ def step(
     )  # fmt: skip
 
 
+@njit(cache=True, **NO_NRT)
+def rows(
+    i0: int, i1: int, bars: np.ndarray, swings_out: np.ndarray, atr_out: np.ndarray,
+    periods_out: np.ndarray, tol_atr: float, m: int, pools: np.ndarray, cands: np.ndarray,
+    sizes: np.ndarray, levels: np.ndarray, out: np.ndarray,
+) -> None:  # fmt: skip
+    """``step`` for rows ``i0..i1-1`` in one call (the batch's chunks): a call per bar passes
+    the eight arrays' descriptors again and spills the loop's registers every row."""
+    _rows(
+        i0, i1, bars, swings_out, atr_out, periods_out, tol_atr, m, pools, cands, sizes, levels,
+        out,
+    )  # fmt: skip
+
+
 @njit(cache=True, nogil=True)
 def _run(
     bars: np.ndarray, swings_out: np.ndarray, atr_out: np.ndarray, periods_out: np.ndarray,

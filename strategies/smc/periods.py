@@ -28,7 +28,7 @@ import pandas as pd
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from strategies.smc._common import HIGH, LOW, NONE, TIME, check_bars, empty_out
+from strategies.smc._common import HIGH, LOW, NO_NRT, NONE, TIME, check_bars, empty_out
 
 TIMEFRAMES = ("4h", "d", "w")
 _FIELDS = ("high", "high_ref", "low", "low_ref", "broken_high", "broken_low", "start")
@@ -299,6 +299,15 @@ def step(i: int, bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np
     """Write row ``i`` (every column) from bars ``0..i`` and ``local[i]`` (local wall-clock
     epoch ms)."""
     _rows(i, i + 1, bars, local, state, out)
+
+
+@njit(cache=True, **NO_NRT)
+def rows(
+    i0: int, i1: int, bars: np.ndarray, local: np.ndarray, state: np.ndarray, out: np.ndarray
+) -> None:
+    """``step`` for rows ``i0..i1-1`` in one call (the batch runs a chunk at a time): a call per
+    row passes every array descriptor again and spills the loop's registers (see liquidity.rows)."""
+    _rows(i0, i1, bars, local, state, out)
 
 
 @njit(cache=True, nogil=True)

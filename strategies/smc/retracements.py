@@ -60,7 +60,7 @@ def init_state(params: RetracementParams | None = None) -> np.ndarray:
     return np.array([0.0, NONE, np.nan])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pct(k: int, bars: np.ndarray, d: float, top: float, bot: float, use_close: bool) -> float:
     rng = top - bot
     if not rng > 0.0:  # NaN or degenerate range
@@ -70,8 +70,8 @@ def _pct(k: int, bars: np.ndarray, d: float, top: float, bot: float, use_close: 
     return ((bars[k, CLOSE] if use_close else bars[k, HIGH]) - bot) / rng * 100.0
 
 
-@njit(cache=True, **NO_NRT)
-def step(
+@njit(cache=True, inline="always")
+def _step(
     i: int,
     bars: np.ndarray,
     swing_out: np.ndarray,
@@ -79,7 +79,6 @@ def step(
     state: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Write row ``i`` from bars ``0..i`` and swing rows ``0..i``."""
     top, bot = swing_out[i, sw.LAST_H], swing_out[i, sw.LAST_L]
     new_h = swing_out[i, sw.SH] == 1.0
     new_l = swing_out[i, sw.SL] == 1.0
@@ -112,12 +111,41 @@ def step(
     out[i, BOTTOM_REF] = swing_out[i, sw.LAST_L_REF]
 
 
+@njit(cache=True, **NO_NRT)
+def step(
+    i: int,
+    bars: np.ndarray,
+    swing_out: np.ndarray,
+    use_close: bool,
+    state: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Write row ``i`` from bars ``0..i`` and swing rows ``0..i``."""
+    _step(i, bars, swing_out, use_close, state, out)
+
+
+@njit(cache=True, **NO_NRT)
+def rows(
+    i0: int,
+    i1: int,
+    bars: np.ndarray,
+    swing_out: np.ndarray,
+    use_close: bool,
+    state: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``step`` for rows ``i0..i1-1`` in one call (the batch runs a chunk at a time): a call per
+    row passes every array descriptor again and spills the loop's registers (see liquidity.rows)."""
+    for i in range(i0, i1):
+        _step(i, bars, swing_out, use_close, state, out)
+
+
 @njit(cache=True, nogil=True, **NO_NRT)
 def _run(
     bars: np.ndarray, swing_out: np.ndarray, use_close: bool, state: np.ndarray, out: np.ndarray
 ) -> None:
     for i in range(bars.shape[0]):
-        step(i, bars, swing_out, use_close, state, out)
+        _step(i, bars, swing_out, use_close, state, out)
 
 
 def run(bars: np.ndarray, swing_out: np.ndarray, params: RetracementParams) -> np.ndarray:

@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from strategies.smc._common import HIGH, LOW, NONE, check_bars, empty_out
+from strategies.smc._common import HIGH, LOW, NO_NRT, NONE, check_bars, empty_out
 from strategies.smc.periods import (
     MS_DAY,
     check_times,
@@ -127,8 +127,8 @@ def init_state(params: Params) -> np.ndarray:
     return st
 
 
-@njit(cache=True)
-def step(
+@njit(cache=True, inline="always")
+def _step(
     i: int,
     bars: np.ndarray,
     local: np.ndarray,
@@ -136,7 +136,6 @@ def step(
     state: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Write row ``i`` from bar ``i`` and ``local[i]``."""
     h = bars[i, HIGH]
     lo = bars[i, LOW]
     for k in range(spec.shape[0]):
@@ -175,12 +174,41 @@ def step(
         out[i, col + S_START] = st[3]
 
 
+@njit(cache=True, **NO_NRT)
+def step(
+    i: int,
+    bars: np.ndarray,
+    local: np.ndarray,
+    spec: np.ndarray,
+    state: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Write row ``i`` from bar ``i`` and ``local[i]``."""
+    _step(i, bars, local, spec, state, out)
+
+
+@njit(cache=True, **NO_NRT)
+def rows(
+    i0: int,
+    i1: int,
+    bars: np.ndarray,
+    local: np.ndarray,
+    spec: np.ndarray,
+    state: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``step`` for rows ``i0..i1-1`` in one call (the batch runs a chunk at a time): a call per
+    row passes every array descriptor again and spills the loop's registers (see liquidity.rows)."""
+    for i in range(i0, i1):
+        _step(i, bars, local, spec, state, out)
+
+
 @njit(cache=True, nogil=True)
 def _run(
     bars: np.ndarray, local: np.ndarray, spec: np.ndarray, state: np.ndarray, out: np.ndarray
 ) -> None:
     for i in range(bars.shape[0]):  # step writes every column: no NaN prefill needed
-        step(i, bars, local, spec, state, out)
+        _step(i, bars, local, spec, state, out)
 
 
 def run(bars: np.ndarray, params: Params | None = None) -> np.ndarray:

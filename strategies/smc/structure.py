@@ -234,6 +234,22 @@ def step(
     _step(i, bars, swing_out, wick_break, state, out)
 
 
+@njit(cache=True, **NO_NRT)
+def rows(
+    i0: int,
+    i1: int,
+    bars: np.ndarray,
+    swing_out: np.ndarray,
+    wick_break: bool,
+    state: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``step`` for rows ``i0..i1-1`` in one call (the batch runs a chunk at a time): a call per
+    row passes every array descriptor again and spills the loop's registers (see liquidity.rows)."""
+    for i in range(i0, i1):
+        _step(i, bars, swing_out, wick_break, state, out)
+
+
 @njit(cache=True, nogil=True, **NO_NRT)
 def _run(
     bars: np.ndarray, swing_out: np.ndarray, wick_break: bool, state: np.ndarray, out: np.ndarray
@@ -269,6 +285,15 @@ def filter_internal_step(i: int, int_out: np.ndarray, swing_out: np.ndarray) -> 
     internal state machine is unaffected. Row-local, hence causal.
     """
     _filter_step(i, int_out, swing_out)
+
+
+@njit(cache=True, **NO_NRT)
+def filter_internal_rows(i0: int, i1: int, int_out: np.ndarray, swing_out: np.ndarray) -> None:
+    """``filter_internal_step`` for rows ``i0..i1-1`` (row-local: the internal steps of the rows
+    before never read the filtered event columns, so filtering after the chunk's steps gives the
+    same rows as filtering after each step)."""
+    for i in range(i0, i1):
+        _filter_step(i, int_out, swing_out)
 
 
 @njit(cache=True, nogil=True, **NO_NRT)

@@ -120,6 +120,16 @@ def step(
     _step(i, bars, left, right, state, out)
 
 
+@njit(cache=True, **NO_NRT)
+def rows(
+    i0: int, i1: int, bars: np.ndarray, left: int, right: int, state: np.ndarray, out: np.ndarray
+) -> None:
+    """``step`` for rows ``i0..i1-1`` in one call (the batch runs a chunk at a time): a call per
+    row passes every array descriptor again and spills the loop's registers (see liquidity.rows)."""
+    for i in range(i0, i1):
+        _step(i, bars, left, right, state, out)
+
+
 @njit(cache=True, nogil=True, **NO_NRT)
 def _run(bars: np.ndarray, left: int, right: int, state: np.ndarray, out: np.ndarray) -> None:
     for i in range(bars.shape[0]):

@@ -51,8 +51,8 @@ class ZoneParams(BaseModel):
         return self
 
 
-@njit(cache=True, **NO_NRT)
-def step(
+@njit(cache=True, inline="always")
+def _step(
     i: int,
     bars: np.ndarray,
     swing_out: np.ndarray,
@@ -62,7 +62,6 @@ def step(
     f_deep: float,
     out: np.ndarray,
 ) -> None:
-    """Write row ``i`` from bar ``i`` and swing row ``i``."""
     hi, lo = swing_out[i, sw.LAST_H], swing_out[i, sw.LAST_L]
     hi_ref, lo_ref = swing_out[i, sw.LAST_H_REF], swing_out[i, sw.LAST_L_REF]
     out[i, HI] = hi
@@ -98,6 +97,39 @@ def step(
     out[i, IN_OTE] = 1.0 if inside else 0.0
 
 
+@njit(cache=True, **NO_NRT)
+def step(
+    i: int,
+    bars: np.ndarray,
+    swing_out: np.ndarray,
+    eps: float,
+    f_shallow: float,
+    f_mid: float,
+    f_deep: float,
+    out: np.ndarray,
+) -> None:
+    """Write row ``i`` from bar ``i`` and swing row ``i``."""
+    _step(i, bars, swing_out, eps, f_shallow, f_mid, f_deep, out)
+
+
+@njit(cache=True, **NO_NRT)
+def rows(
+    i0: int,
+    i1: int,
+    bars: np.ndarray,
+    swing_out: np.ndarray,
+    eps: float,
+    f_shallow: float,
+    f_mid: float,
+    f_deep: float,
+    out: np.ndarray,
+) -> None:
+    """``step`` for rows ``i0..i1-1`` in one call (the batch runs a chunk at a time): a call per
+    row passes every array descriptor again and spills the loop's registers (see liquidity.rows)."""
+    for i in range(i0, i1):
+        _step(i, bars, swing_out, eps, f_shallow, f_mid, f_deep, out)
+
+
 @njit(cache=True, nogil=True, **NO_NRT)
 def _run(
     bars: np.ndarray,
@@ -109,7 +141,7 @@ def _run(
     out: np.ndarray,
 ) -> None:
     for i in range(bars.shape[0]):
-        step(i, bars, swing_out, eps, f_shallow, f_mid, f_deep, out)
+        _step(i, bars, swing_out, eps, f_shallow, f_mid, f_deep, out)
 
 
 def _args(p: ZoneParams) -> tuple[float, float, float, float]:

@@ -3,7 +3,8 @@ aggregates that let a bar skip the table (``order_blocks`` owns the concept and 
 
 Why a module of its own: the table is a small data structure with invariants of its own
 (slots hold OBs and breakers of both directions; removal moves the last slot into the hole, so
-slot order is not creation order — ``SEQ`` is; the aggregates are recomputed after any change),
+slot order is not creation order — ``SEQ`` is; after a change only the aggregates of the
+categories whose objects changed are recomputed),
 and the concept's lifecycle rules read better without it.
 """
 
@@ -28,28 +29,48 @@ STATE_SIZE = 40
 A_TOUCH, A_INVAL, A_NEAR, A_SLOT = 0, 1, 2, 3
 
 
+@njit(cache=True, inline="always")
+def category(table: np.ndarray, s: int) -> int:
+    """Aggregate category of slot ``s``: 0 bull OB, 1 bear OB, 2 bull breaker, 3 bear breaker."""
+    return (0 if table[s, DIR] > 0 else 1) + (2 if table[s, KIND] == BREAKER else 0)
+
+
 @njit(cache=True, **NO_NRT)
-def remove(table: np.ndarray, s: int, count: int) -> int:
-    """Drop slot ``s`` by moving the last active slot into it; returns the new count."""
+def remove(table: np.ndarray, s: int, count: int, scal: np.ndarray) -> int:
+    """Drop slot ``s`` by moving the last active slot into it; returns the new count.
+
+    The cached slots that pointed at the moved object follow it (the caller marks the removed
+    object's category dirty; a stale slot of a dirty category is recomputed anyway).
+    """
     last = count - 1
     for f in range(TABLE_FIELDS):  # field by field: a row copy would allocate a temporary
         if s != last:
             table[s, f] = table[last, f]
         table[last, f] = 0.0
+    if s != last:
+        for b in range(0, 16, 4):
+            if scal[AGG + b + A_SLOT] == last:
+                scal[AGG + b + A_SLOT] = s
+            if scal[CACHE + b + 1] == last:
+                scal[CACHE + b + 1] = s
     return last
 
 
 @njit(cache=True, **NO_NRT)
 def insert(
     table: np.ndarray, scal: np.ndarray, d: float, top: float, bot: float, ref: int, i: int
-) -> None:
+) -> int:
+    """Append a fresh OB (evicting the oldest object when full); returns the dirty-category
+    bits (the new object's category and the evicted one's)."""
     count = int(scal[COUNT])
+    dirty = 0
     if count == table.shape[0]:  # evict the oldest object
         oldest = 0
         for s in range(1, count):
             if table[s, SEQ] < table[oldest, SEQ]:
                 oldest = s
-        count = remove(table, oldest, count)
+        dirty |= 1 << category(table, oldest)
+        count = remove(table, oldest, count, scal)
     table[count, KIND] = OB
     table[count, DIR] = d
     table[count, TOP] = top
@@ -62,63 +83,63 @@ def insert(
     table[count, SEQ] = scal[NEXT_SEQ]
     scal[NEXT_SEQ] += 1.0
     scal[COUNT] = count + 1
+    return dirty | (1 << category(table, count))
 
 
 @njit(cache=True, **NO_NRT)
-def aggregate(table: np.ndarray, count: int, c: float, scal: np.ndarray) -> None:
-    """Recompute the cached per-category triggers after the table changed, and the
-    nearest-inside cache of every category at the close ``c``, in one pass over the table.
+def refresh(table: np.ndarray, count: int, c: float, scal: np.ndarray, dirty: int) -> None:
+    """Recompute the aggregates and nearest-inside cache of the categories in the bit set
+    ``dirty`` (those whose objects changed); the others stay valid as they are."""
+    for cat in range(4):
+        if dirty & (1 << cat):
+            refresh_category(table, count, c, scal, cat)
+
+
+@njit(cache=True, **NO_NRT)
+def refresh_category(table: np.ndarray, count: int, c: float, scal: np.ndarray, cat: int) -> None:
+    """Recompute one category's triggers and its nearest-inside cache at the close ``c``.
 
     The triggers let a bar skip the table when no object can change (``triggered``) and give
-    the nearest object in O(1) while price is outside every zone of a category.
+    the nearest object in O(1) while price is outside every zone of the category. Every
+    aggregate is a function of the category's objects only (ties by ``SEQ``, not by slot), so
+    categories can be refreshed one at a time. Bearish objects are folded mirrored (``x = -bot``,
+    ``y = -top``, close ``-c``) so both directions share the bullish max/``>=`` code.
     """
-    for cat in range(4):
-        b = 4 * cat
-        v = -np.inf if cat % 2 == 0 else np.inf
-        scal[AGG + b + A_TOUCH] = v
-        scal[AGG + b + A_INVAL] = v
-        scal[AGG + b + A_NEAR] = v
-        scal[AGG + b + A_SLOT] = -1.0
-        scal[CACHE + b] = 1.0
-        scal[CACHE + b + 1] = -1.0
-        scal[CACHE + b + 2] = -np.inf
-        scal[CACHE + b + 3] = np.inf
+    bull = cat % 2 == 0
+    kind = BREAKER if cat >= 2 else OB
+    fresh_field = RETESTED if cat >= 2 else TOUCHED
+    sg = 1.0 if bull else -1.0
+    cc = sg * c
+    touch = inval = near = lo = -np.inf
+    hi = np.inf
+    nslot = cslot = -1
+    nseq = cseq = -1.0
     for s in range(count):
-        brk = table[s, KIND] == BREAKER
-        top, bot, seq = table[s, TOP], table[s, BOT], table[s, SEQ]
-        fresh = table[s, RETESTED if brk else TOUCHED] == 0.0
-        if table[s, DIR] > 0:  # bullish: price above, events when it comes down
-            cat = 2 if brk else 0
-            b = 4 * cat
-            if fresh and top > scal[AGG + b + A_TOUCH]:
-                scal[AGG + b + A_TOUCH] = top
-            scal[AGG + b + A_INVAL] = max(scal[AGG + b + A_INVAL], bot)
-            near = scal[AGG + b + A_NEAR]
-            if top > near or (top == near and seq > table[int(scal[AGG + b + A_SLOT]), SEQ]):
-                scal[AGG + b + A_NEAR] = top
-                scal[AGG + b + A_SLOT] = s
-            if top >= c:  # zone reaches the close
-                if scal[CACHE + b + 1] < 0.0 or seq > table[int(scal[CACHE + b + 1]), SEQ]:
-                    scal[CACHE + b + 1] = s
-                scal[CACHE + b + 3] = min(scal[CACHE + b + 3], top)
-            else:
-                scal[CACHE + b + 2] = max(scal[CACHE + b + 2], top)
+        if table[s, KIND] != kind or (table[s, DIR] > 0) != bull:
+            continue
+        x = table[s, TOP] if bull else -table[s, BOT]  # level facing price
+        y = table[s, BOT] if bull else -table[s, TOP]  # invalidation level
+        seq = table[s, SEQ]
+        if table[s, fresh_field] == 0.0 and x > touch:
+            touch = x
+        inval = max(inval, y)
+        if x > near or (x == near and seq > nseq):
+            near, nslot, nseq = x, s, seq
+        if x >= cc:  # zone reaches the close
+            if seq > cseq:
+                cslot, cseq = s, seq
+            hi = min(hi, x)
         else:
-            cat = 3 if brk else 1
-            b = 4 * cat
-            if fresh and bot < scal[AGG + b + A_TOUCH]:
-                scal[AGG + b + A_TOUCH] = bot
-            scal[AGG + b + A_INVAL] = min(scal[AGG + b + A_INVAL], top)
-            near = scal[AGG + b + A_NEAR]
-            if bot < near or (bot == near and seq > table[int(scal[AGG + b + A_SLOT]), SEQ]):
-                scal[AGG + b + A_NEAR] = bot
-                scal[AGG + b + A_SLOT] = s
-            if bot <= c:
-                if scal[CACHE + b + 1] < 0.0 or seq > table[int(scal[CACHE + b + 1]), SEQ]:
-                    scal[CACHE + b + 1] = s
-                scal[CACHE + b + 2] = max(scal[CACHE + b + 2], bot)
-            else:
-                scal[CACHE + b + 3] = min(scal[CACHE + b + 3], bot)
+            lo = max(lo, x)
+    b = 4 * cat
+    scal[AGG + b + A_TOUCH] = sg * touch
+    scal[AGG + b + A_INVAL] = sg * inval
+    scal[AGG + b + A_NEAR] = sg * near
+    scal[AGG + b + A_SLOT] = nslot
+    scal[CACHE + b] = 1.0
+    scal[CACHE + b + 1] = cslot
+    scal[CACHE + b + 2] = lo if bull else -hi  # close interval (lo, hi] / [lo, hi) of the cache
+    scal[CACHE + b + 3] = hi if bull else -lo
 
 
 @njit(cache=True, inline="always")

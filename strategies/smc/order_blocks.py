@@ -111,7 +111,7 @@ def init_state(params: OrderBlockParams) -> tuple[np.ndarray, np.ndarray]:
     """Fresh ``(scalars, table)``: empty table of ``ob_max_active`` slots, ATR not started."""
     scal = np.zeros(STATE_SIZE)
     empty = np.zeros(STATE_SIZE)
-    tb.aggregate(np.zeros((0, TABLE_FIELDS)), 0, 0.0, empty)
+    tb.refresh(np.zeros((0, TABLE_FIELDS)), 0, 0.0, empty, 15)
     scal[tb.AGG : tb.AGG + 16] = empty[
         tb.AGG : tb.AGG + 16
     ]  # the nearest-inside cache stays invalid
@@ -152,13 +152,15 @@ def _note(
 @njit(cache=True, **NO_NRT)
 def _lifecycle(
     i: int, bars: np.ndarray, close_inval: bool, table: np.ndarray, scal: np.ndarray, out
-) -> None:
+) -> int:
+    """Events of the objects known before bar ``i``; returns the categories that changed."""
     h, lo, c = bars[i, HIGH], bars[i, LOW], bars[i, CLOSE]
     up_px = c if close_inval else h
     dn_px = c if close_inval else lo
     for k in range(tb.SCRATCH, tb.SCRATCH + 4):  # latest event sequence per column
         scal[k] = -1.0
     count = int(scal[tb.COUNT])
+    dirty = 0
     s = count - 1
     while s >= 0:
         d = table[s, tb.DIR]
@@ -169,23 +171,29 @@ def _lifecycle(
             if hit and table[s, tb.TOUCHED] == 0.0:
                 table[s, tb.TOUCHED] = 1.0
                 _note(out, i, TOUCHED, scal, seq, ref, d)
+                dirty |= 1 << tb.category(table, s)
             broken = dn_px < bot if d > 0 else up_px > top
             if broken:
                 _note(out, i, INVALIDATED, scal, seq, ref, d)
+                dirty |= 1 << tb.category(table, s)
                 table[s, tb.KIND] = BREAKER
                 table[s, tb.DIR] = -d
                 table[s, tb.BRK_KNOWN] = i
+                dirty |= 1 << tb.category(table, s)
         elif table[s, tb.BRK_KNOWN] < i:  # breakers are tracked from the bar after they formed
             hit = lo <= top if d > 0 else h >= bot
             if hit and table[s, tb.RETESTED] == 0.0:
                 table[s, tb.RETESTED] = 1.0
                 _note(out, i, RETEST, scal, seq, ref, d)
+                dirty |= 1 << tb.category(table, s)
             broken = dn_px < bot if d > 0 else up_px > top
             if broken:
                 _note(out, i, BRK_INVALIDATED, scal, seq, ref, d)
-                count = tb.remove(table, s, count)
+                dirty |= 1 << tb.category(table, s)
+                count = tb.remove(table, s, count, scal)
         s -= 1
     scal[tb.COUNT] = count
+    return dirty
 
 
 @njit(cache=True, inline="always")
@@ -212,7 +220,7 @@ def _nearest(
             lo, hi = scal[tb.CACHE + b + 2], scal[tb.CACHE + b + 3]
             hit = (lo < c <= hi) if cat % 2 == 0 else (lo <= c < hi)
             if not (scal[tb.CACHE + b] == 1.0 and hit):  # the close left the cached interval
-                tb.aggregate(table, count, c, scal)
+                tb.refresh_category(table, count, c, scal, cat)
             s = int(scal[tb.CACHE + b + 1])
         if s < 0:
             out[i, col] = np.nan
@@ -238,10 +246,11 @@ def _create(
     table: np.ndarray,
     scal: np.ndarray,
     out: np.ndarray,
-) -> None:
+) -> int:
+    """The OB of a structure break on bar ``i``; returns the categories that changed."""
     k = _candle(bars, p, i, bullish, atr, atr_mult)
     if k < 0:
-        return
+        return 0
     if use_body:
         top = max(bars[k, OPEN], bars[k, CLOSE])
         bot = min(bars[k, OPEN], bars[k, CLOSE])
@@ -252,7 +261,7 @@ def _create(
     out[i, col + 1] = top
     out[i, col + 2] = bot
     out[i, col + 3] = k
-    tb.insert(table, scal, 1.0 if bullish else -1.0, top, bot, k, i)
+    return tb.insert(table, scal, 1.0 if bullish else -1.0, top, bot, k, i)
 
 
 @njit(cache=True, inline="always")
@@ -281,21 +290,18 @@ def _step(
         out[i, col + 1] = NONE
         out[i, col + 2] = 0.0
     h, lo, c = bars[i, HIGH], bars[i, LOW], bars[i, CLOSE]
-    changed = False
+    dirty = 0  # bit set of the categories whose objects changed on this bar
     if tb.triggered(h, lo, c if close_inval else h, c if close_inval else lo, scal):
-        _lifecycle(i, bars, close_inval, table, scal, out)  # objects known before this bar
-        changed = True
+        dirty |= _lifecycle(i, bars, close_inval, table, scal, out)  # objects known before i
     if structure_out[i, ms.BULL_KIND] != ms.NO_BREAK:
         p = int(structure_out[i, ms.BULL_REF])
-        _create(i, bars, p, True, use_body, atr, atr_mult, table, scal, out)
-        changed = True
+        dirty |= _create(i, bars, p, True, use_body, atr, atr_mult, table, scal, out)
     if structure_out[i, ms.BEAR_KIND] != ms.NO_BREAK:
         p = int(structure_out[i, ms.BEAR_REF])
-        _create(i, bars, p, False, use_body, atr, atr_mult, table, scal, out)
-        changed = True
+        dirty |= _create(i, bars, p, False, use_body, atr, atr_mult, table, scal, out)
     count = int(scal[tb.COUNT])
-    if changed:  # slots may have moved
-        tb.aggregate(table, count, c, scal)
+    if dirty:
+        tb.refresh(table, count, c, scal, dirty)
     _nearest(i, c, table, count, scal, out)
     out[i, ACTIVE] = count
 

@@ -58,10 +58,17 @@ def remove(table: np.ndarray, s: int, count: int, scal: np.ndarray) -> int:
 
 @njit(cache=True, **NO_NRT)
 def insert(
-    table: np.ndarray, scal: np.ndarray, d: float, top: float, bot: float, ref: int, i: int
+    table: np.ndarray,
+    scal: np.ndarray,
+    d: float,
+    top: float,
+    bot: float,
+    ref: int,
+    i: int,
+    c: float,
 ) -> int:
     """Append a fresh OB (evicting the oldest object when full); returns the dirty-category
-    bits (the new object's category and the evicted one's)."""
+    bits (the evicted object's; the new one is folded into its category's aggregates)."""
     count = int(scal[COUNT])
     dirty = 0
     if count == table.shape[0]:  # evict the oldest object
@@ -83,7 +90,40 @@ def insert(
     table[count, SEQ] = scal[NEXT_SEQ]
     scal[NEXT_SEQ] += 1.0
     scal[COUNT] = count + 1
-    return dirty | (1 << category(table, count))
+    _fold_new(table, count, scal, c)
+    return dirty
+
+
+@njit(cache=True, inline="always")
+def _fold_new(table: np.ndarray, s: int, scal: np.ndarray, c: float) -> None:
+    """Fold the just-inserted (fresh, most recent) object at slot ``s`` into its category's
+    aggregates without a rescan; mirrored like ``refresh_category``. If the category is dirty
+    anyway (changed earlier on this bar) its refresh overwrites this."""
+    cat = category(table, s)
+    bull = cat % 2 == 0
+    sg = 1.0 if bull else -1.0
+    x = table[s, TOP] if bull else -table[s, BOT]
+    y = table[s, BOT] if bull else -table[s, TOP]
+    b = 4 * cat
+    scal[AGG + b + A_TOUCH] = sg * max(sg * scal[AGG + b + A_TOUCH], x)
+    scal[AGG + b + A_INVAL] = sg * max(sg * scal[AGG + b + A_INVAL], y)
+    if x >= sg * scal[AGG + b + A_NEAR]:  # ties: the new object is the most recent
+        scal[AGG + b + A_NEAR] = sg * x
+        scal[AGG + b + A_SLOT] = s
+    if scal[CACHE + b] != 1.0:
+        return
+    lo = scal[CACHE + b + 2] if bull else -scal[CACHE + b + 3]  # mirrored interval (lo, hi]
+    hi = scal[CACHE + b + 3] if bull else -scal[CACHE + b + 2]
+    if x >= hi:  # inside wherever the cache holds: it becomes the cached (most recent) slot
+        scal[CACHE + b + 1] = s
+    elif x > lo:  # splits the interval: keep the part holding the close
+        if sg * c <= x:
+            scal[CACHE + b + 1] = s
+            hi = x
+        else:
+            lo = x
+        scal[CACHE + b + 2] = lo if bull else -hi
+        scal[CACHE + b + 3] = hi if bull else -lo
 
 
 @njit(cache=True, **NO_NRT)

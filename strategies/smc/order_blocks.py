@@ -261,7 +261,7 @@ def _create(
     out[i, col + 1] = top
     out[i, col + 2] = bot
     out[i, col + 3] = k
-    return tb.insert(table, scal, 1.0 if bullish else -1.0, top, bot, k, i)
+    return tb.insert(table, scal, 1.0 if bullish else -1.0, top, bot, k, i, bars[i, CLOSE])
 
 
 @njit(cache=True, inline="always")

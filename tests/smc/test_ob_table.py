@@ -1,6 +1,7 @@
-"""The order-block table's cached aggregates (``_ob_table``): maintained incrementally (per
-dirty category, new objects folded in, slots following moved objects), they must equal a brute-
-force recomputation after every bar; and the kernel must equal the reference on tie-heavy data."""
+"""The order-block table (``_ob_table``): slots grouped by category, and cached aggregates
+maintained incrementally (per dirty category, new objects folded in, cached slots following moved
+objects) that must equal a brute-force recomputation after every bar; and the kernel must equal
+the reference on tie-heavy data."""
 
 from __future__ import annotations
 
@@ -40,12 +41,17 @@ def _struct(bars: np.ndarray) -> np.ndarray:
 
 
 def aggregate_errors(table: np.ndarray, scal: np.ndarray) -> list[str]:
-    """Differences between the cached aggregates and a brute-force recomputation (mirrored:
-    bearish levels negated, as in ``refresh_category``); the nearest-inside cache, when valid,
-    must hold for its whole close interval (no level inside it, slot = newest reaching it)."""
+    """Broken slot groups, and differences between the cached aggregates and a brute-force
+    recomputation (mirrored: bearish levels negated, as in ``refresh_category``); the
+    nearest-inside cache, when valid, must hold for its whole close interval (no level inside
+    it, slot = newest reaching it)."""
     n = int(scal[tb.COUNT])
     t = table[:n]
-    errs = []
+    cats = (t[:, tb.DIR] <= 0) + 2 * (t[:, tb.KIND] == tb.BREAKER)
+    bounds = [int(scal[tb.SEG + k]) for k in range(4)] + [n]
+    errs = [f"group {k}" for k in range(4) if (cats[bounds[k] : bounds[k + 1]] != k).any()]
+    errs += ["groups out of order"] if bounds != sorted(bounds) or bounds[0] != 0 else []
+    errs += ["slot beyond count not empty"] if table[n:].any() else []
     for cat in range(4):
         bull, b = cat % 2 == 0, 4 * cat
         kind = tb.BREAKER if cat >= 2 else tb.OB

@@ -37,6 +37,7 @@ from strategies.smc import (
     _fused_layout,
     _fused_views,
     _fvg_table,
+    _ob_table,
     atr,
     fvg,
     liquidity,
@@ -291,8 +292,8 @@ def _sources_digest() -> int:
 
 
 DEPENDENCIES: tuple[ModuleType, ...] = (
-    _common, clock, _frame, _fused_layout, _fused_views, _fvg_table, atr, fvg, liquidity,
-    order_blocks, periods, retracements, sessions, structure, swings, zones,
+    _common, clock, _frame, _fused_layout, _fused_views, _fvg_table, _ob_table, atr, fvg,
+    liquidity, order_blocks, periods, retracements, sessions, structure, swings, zones,
 )  # fmt: skip
 SOURCES_DIGEST = _sources_digest()
 

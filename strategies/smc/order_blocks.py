@@ -45,7 +45,7 @@ from strategies.smc._common import (
     empty_out,
     wilder_atr_step,
 )
-from strategies.smc._ob_table import BREAKER, OB, STATE_SIZE, TABLE_FIELDS
+from strategies.smc._ob_table import STATE_SIZE, TABLE_FIELDS
 
 COLUMNS = (
     "ob_bull_new", "ob_bull_new_top", "ob_bull_new_bottom", "ob_bull_new_ref",
@@ -111,7 +111,7 @@ def init_state(params: OrderBlockParams) -> tuple[np.ndarray, np.ndarray]:
     """Fresh ``(scalars, table)``: empty table of ``ob_max_active`` slots, ATR not started."""
     scal = np.zeros(STATE_SIZE)
     empty = np.zeros(STATE_SIZE)
-    tb.aggregate(np.zeros((0, TABLE_FIELDS)), 0, 0.0, empty)
+    tb.refresh(np.zeros((0, TABLE_FIELDS)), 0.0, empty, 15)
     scal[tb.AGG : tb.AGG + 16] = empty[
         tb.AGG : tb.AGG + 16
     ]  # the nearest-inside cache stays invalid
@@ -151,41 +151,75 @@ def _note(
 
 @njit(cache=True, **NO_NRT)
 def _lifecycle(
-    i: int, bars: np.ndarray, close_inval: bool, table: np.ndarray, scal: np.ndarray, out
-) -> None:
+    i: int,
+    bars: np.ndarray,
+    close_inval: bool,
+    mask: int,
+    table: np.ndarray,
+    scal: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    """Events of the objects known before bar ``i`` in the categories of ``mask`` (the others
+    cannot have one); returns the categories that changed.
+
+    Groups are visited from the last slot down (breakers first), and a change only moves
+    slots above the current one: visited objects, or ones of groups without events — so an OB
+    turned breaker on this bar is not seen again as a breaker.
+    """
     h, lo, c = bars[i, HIGH], bars[i, LOW], bars[i, CLOSE]
     up_px = c if close_inval else h
     dn_px = c if close_inval else lo
     for k in range(tb.SCRATCH, tb.SCRATCH + 4):  # latest event sequence per column
         scal[k] = -1.0
-    count = int(scal[tb.COUNT])
-    s = count - 1
-    while s >= 0:
+    dirty = 0
+    for k in range(3, -1, -1):
+        if mask & (1 << k):
+            dirty |= _group_events(i, k, h, lo, up_px, dn_px, table, scal, out)
+    return dirty
+
+
+@njit(cache=True, inline="always")
+def _group_events(
+    i: int,
+    k: int,
+    h: float,
+    lo: float,
+    up_px: float,
+    dn_px: float,
+    table: np.ndarray,
+    scal: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    """Events of group ``k`` (all of one kind and direction); returns the changed categories."""
+    dirty = 0
+    start = int(scal[tb.SEG + k])
+    s = tb.seg_end(scal, k) - 1
+    while s >= start:
         d = table[s, tb.DIR]
         top, bot = table[s, tb.TOP], table[s, tb.BOT]
         ref, seq = table[s, tb.REF], table[s, tb.SEQ]
-        if table[s, tb.KIND] == OB:
-            hit = lo <= top if d > 0 else h >= bot
+        hit = lo <= top if d > 0 else h >= bot
+        broken = dn_px < bot if d > 0 else up_px > top
+        if k < 2:  # an OB: touched, then invalidated -> breaker of the other direction
             if hit and table[s, tb.TOUCHED] == 0.0:
                 table[s, tb.TOUCHED] = 1.0
                 _note(out, i, TOUCHED, scal, seq, ref, d)
-            broken = dn_px < bot if d > 0 else up_px > top
+                dirty |= 1 << k
             if broken:
                 _note(out, i, INVALIDATED, scal, seq, ref, d)
-                table[s, tb.KIND] = BREAKER
-                table[s, tb.DIR] = -d
-                table[s, tb.BRK_KNOWN] = i
+                dirty |= (1 << k) | (1 << (3 - k))
+                tb.to_breaker(table, scal, s, i)
         elif table[s, tb.BRK_KNOWN] < i:  # breakers are tracked from the bar after they formed
-            hit = lo <= top if d > 0 else h >= bot
             if hit and table[s, tb.RETESTED] == 0.0:
                 table[s, tb.RETESTED] = 1.0
                 _note(out, i, RETEST, scal, seq, ref, d)
-            broken = dn_px < bot if d > 0 else up_px > top
+                dirty |= 1 << k
             if broken:
                 _note(out, i, BRK_INVALIDATED, scal, seq, ref, d)
-                count = tb.remove(table, s, count)
+                dirty |= 1 << k
+                tb.take_out(table, scal, s, k)
         s -= 1
-    scal[tb.COUNT] = count
+    return dirty
 
 
 @njit(cache=True, inline="always")
@@ -212,7 +246,7 @@ def _nearest(
             lo, hi = scal[tb.CACHE + b + 2], scal[tb.CACHE + b + 3]
             hit = (lo < c <= hi) if cat % 2 == 0 else (lo <= c < hi)
             if not (scal[tb.CACHE + b] == 1.0 and hit):  # the close left the cached interval
-                tb.aggregate(table, count, c, scal)
+                tb.refresh_category(table, c, scal, cat)
             s = int(scal[tb.CACHE + b + 1])
         if s < 0:
             out[i, col] = np.nan
@@ -238,10 +272,11 @@ def _create(
     table: np.ndarray,
     scal: np.ndarray,
     out: np.ndarray,
-) -> None:
+) -> int:
+    """The OB of a structure break on bar ``i``; returns the categories that changed."""
     k = _candle(bars, p, i, bullish, atr, atr_mult)
     if k < 0:
-        return
+        return 0
     if use_body:
         top = max(bars[k, OPEN], bars[k, CLOSE])
         bot = min(bars[k, OPEN], bars[k, CLOSE])
@@ -252,7 +287,7 @@ def _create(
     out[i, col + 1] = top
     out[i, col + 2] = bot
     out[i, col + 3] = k
-    tb.insert(table, scal, 1.0 if bullish else -1.0, top, bot, k, i)
+    return tb.insert(table, scal, 1.0 if bullish else -1.0, top, bot, k, i, bars[i, CLOSE])
 
 
 @njit(cache=True, inline="always")
@@ -281,21 +316,19 @@ def _step(
         out[i, col + 1] = NONE
         out[i, col + 2] = 0.0
     h, lo, c = bars[i, HIGH], bars[i, LOW], bars[i, CLOSE]
-    changed = False
-    if tb.triggered(h, lo, c if close_inval else h, c if close_inval else lo, scal):
-        _lifecycle(i, bars, close_inval, table, scal, out)  # objects known before this bar
-        changed = True
+    dirty = 0  # bit set of the categories whose objects changed on this bar
+    mask = tb.triggered(h, lo, c if close_inval else h, c if close_inval else lo, scal)
+    if mask:
+        dirty |= _lifecycle(i, bars, close_inval, mask, table, scal, out)  # objects known before i
     if structure_out[i, ms.BULL_KIND] != ms.NO_BREAK:
         p = int(structure_out[i, ms.BULL_REF])
-        _create(i, bars, p, True, use_body, atr, atr_mult, table, scal, out)
-        changed = True
+        dirty |= _create(i, bars, p, True, use_body, atr, atr_mult, table, scal, out)
     if structure_out[i, ms.BEAR_KIND] != ms.NO_BREAK:
         p = int(structure_out[i, ms.BEAR_REF])
-        _create(i, bars, p, False, use_body, atr, atr_mult, table, scal, out)
-        changed = True
+        dirty |= _create(i, bars, p, False, use_body, atr, atr_mult, table, scal, out)
     count = int(scal[tb.COUNT])
-    if changed:  # slots may have moved
-        tb.aggregate(table, count, c, scal)
+    if dirty:
+        tb.refresh(table, c, scal, dirty)
     _nearest(i, c, table, count, scal, out)
     out[i, ACTIVE] = count
 

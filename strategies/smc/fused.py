@@ -236,16 +236,14 @@ def _graph_rows(
     ob_mult = st[P_OB_ATR_MULT]
     if _on(st, 5):
         scal, tab, out = _s1(st, S_OBS_SCAL), _s2(st, S_OBS_TAB), _node(outs, st, cap, 5)
-        for i in range(i0, i1):
-            order_blocks.step(
-                i, bars, sts_out, use_body, close_inval, ob_period, ob_mult, scal, tab, out
-            )  # fmt: skip
+        order_blocks.rows(
+            i0, i1, bars, sts_out, use_body, close_inval, ob_period, ob_mult, scal, tab, out
+        )  # fmt: skip
     if _on(st, 6):
         scal, tab, out = _s1(st, S_OBI_SCAL), _s2(st, S_OBI_TAB), _node(outs, st, cap, 6)
-        for i in range(i0, i1):
-            order_blocks.step(
-                i, bars, sti_out, use_body, close_inval, ob_period, ob_mult, scal, tab, out
-            )  # fmt: skip
+        order_blocks.rows(
+            i0, i1, bars, sti_out, use_body, close_inval, ob_period, ob_mult, scal, tab, out
+        )  # fmt: skip
     if _on(st, 7):
         middle_dir, merge = st[P_FVG_MIDDLE_DIR] != 0.0, st[P_FVG_MERGE] != 0.0
         min_atr = st[P_FVG_MIN_ATR]

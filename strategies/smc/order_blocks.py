@@ -351,6 +351,26 @@ def step(
     _step(i, bars, structure_out, use_body, close_inval, atr_period, atr_mult, scal, table, out)
 
 
+@njit(cache=True, **NO_NRT)
+def rows(
+    i0: int,
+    i1: int,
+    bars: np.ndarray,
+    structure_out: np.ndarray,
+    use_body: bool,
+    close_inval: bool,
+    atr_period: int,
+    atr_mult: float,
+    scal: np.ndarray,
+    table: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``step`` for rows ``i0..i1-1`` in one call (the batch runs a chunk at a time): a call per
+    row passes every array descriptor again and spills the loop's registers (see liquidity.rows)."""
+    for i in range(i0, i1):
+        _step(i, bars, structure_out, use_body, close_inval, atr_period, atr_mult, scal, table, out)
+
+
 @njit(cache=True, nogil=True, **NO_NRT)
 def _run(
     bars: np.ndarray,

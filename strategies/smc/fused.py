@@ -23,7 +23,9 @@ batch compilations.
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -36,8 +38,6 @@ from strategies.smc import (
     _frame,
     _fused_layout,
     _fused_views,
-    _fvg_table,
-    _ob_table,
     atr,
     fvg,
     liquidity,
@@ -289,10 +289,39 @@ def _sources_digest() -> int:
     return int(h.hexdigest()[:15], 16)
 
 
-DEPENDENCIES: tuple[ModuleType, ...] = (
-    _common, clock, _frame, _fused_layout, _fused_views, _fvg_table, _ob_table, atr, fvg,
-    liquidity, order_blocks, periods, retracements, sessions, structure, swings, zones,
-)  # fmt: skip
+def _linked(roots: tuple[ModuleType, ...]) -> tuple[ModuleType, ...]:
+    """``roots`` and every ``strategies.smc`` module they import from, transitively (read from
+    their source). Why transitively: an njit helper or a constant imported from another module
+    is compiled into the importer's cached code as well, and a hand-kept list once missed such a
+    helper module (``_ob_table``: editing it alone left the fused kernel's cache stale)."""
+    seen: dict[str, ModuleType] = {}
+    todo = list(roots)
+    while todo:
+        mod = todo.pop()
+        if mod.__name__ in seen:
+            continue
+        seen[mod.__name__] = mod
+        for node in ast.walk(ast.parse(Path(str(mod.__file__)).read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "strategies.smc"
+            ):
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name.startswith("strategies.smc")]
+            else:
+                continue
+            for name in names:  # submodules only: the package itself imports everything
+                found = sys.modules.get(str(name))
+                if name != "strategies.smc" and isinstance(found, ModuleType):
+                    todo.append(found)
+    return tuple(sorted(seen.values(), key=lambda m: m.__name__))
+
+
+# the graph's own modules; the helper modules they import are added by ``_linked``
+DEPENDENCIES: tuple[ModuleType, ...] = _linked((
+    _common, clock, _frame, _fused_layout, _fused_views, atr, fvg, liquidity, order_blocks, periods,
+    retracements, sessions, structure, swings, zones,
+))  # fmt: skip
 SOURCES_DIGEST = _sources_digest()
 
 

@@ -8,6 +8,7 @@ bad bars are rejected with a clear message and leave the stream's state intact.
 from __future__ import annotations
 
 import inspect
+import sys
 import types
 
 import numpy as np
@@ -283,3 +284,29 @@ def test_int_bar_values_are_converted_and_other_types_named() -> None:
     with pytest.raises(TypeError, match="real numbers, got str"):
         s.update_arrays("2025-01-01", 1.0, 2.0, 0.5, 1.5)
     assert s.n == 50
+
+
+def _smc_modules_used_by(mods: tuple[types.ModuleType, ...]) -> set[str]:
+    """``strategies.smc`` submodules whose objects (modules, njit functions, classes) the given
+    modules hold at run time — found without reading source, unlike ``fused._linked``."""
+    used = set()
+    for mod in mods:
+        for value in vars(mod).values():
+            owner = value if isinstance(value, types.ModuleType) else None
+            if owner is None:
+                name = getattr(getattr(value, "py_func", value), "__module__", None)
+                owner = sys.modules.get(name) if isinstance(name, str) else None
+            if owner is not None and owner.__name__.startswith("strategies.smc."):
+                used.add(owner.__name__)
+    return used
+
+
+def test_cache_key_covers_the_helper_modules_the_concepts_import() -> None:
+    """An njit helper imported from another module is compiled into the fused kernel too, so its
+    file must change the digest; the hand-kept list once missed ``_ob_table`` (the control: the
+    graph's own modules alone do miss it)."""
+    deps = {m.__name__ for m in fused.DEPENDENCIES}
+    assert _smc_modules_used_by(fused.DEPENDENCIES) <= deps
+    roots = tuple(m for m in fused.DEPENDENCIES if not m.__name__.endswith("_table"))
+    assert "strategies.smc._ob_table" in _smc_modules_used_by(roots) - {m.__name__ for m in roots}
+    assert {"strategies.smc._ob_table", "strategies.smc._fvg_table"} <= deps

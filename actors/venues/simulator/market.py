@@ -54,9 +54,13 @@ class CoinData:
     funding_rate: np.ndarray
     base: Bars = field(init=False)
     base_tf: np.ndarray = field(init=False)
+    # close time of every base bar, computed once: every request advances the clock through
+    # closed_bars() for each coin, and building this per call allocated the whole history
+    base_end: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.base, self.base_tf = merge_finest(self.bars)
+        self.base_end = self.base.t + self.base_tf
 
 
 def merge_finest(bars: dict[str, Bars]) -> tuple[Bars, np.ndarray]:
@@ -119,7 +123,7 @@ class Market:
     def price(self, coin: str, now: int) -> float:
         """Close of the last bar closed by `now` (the first open before any bar has closed)."""
         d = self.coins[coin]
-        i = int(np.searchsorted(d.base.t + d.base_tf, now, side="right")) - 1
+        i = int(np.searchsorted(d.base_end, now, side="right")) - 1
         return float(d.base.o[0]) if i < 0 else float(d.base.c[i])
 
     def closed_bars(
@@ -127,7 +131,7 @@ class Market:
     ) -> list[tuple[int, float, float, float]]:
         """Bars whose close time lies in (after, upto]: (close_time, low, high, close)."""
         d = self.coins[coin]
-        ends = d.base.t + d.base_tf
+        ends = d.base_end
         lo = int(np.searchsorted(ends, after, side="right"))
         hi = int(np.searchsorted(ends, upto, side="right"))
         return [
@@ -137,7 +141,7 @@ class Market:
 
     def next_bar_close(self, coin: str, now: int) -> int | None:
         d = self.coins[coin]
-        ends = d.base.t + d.base_tf
+        ends = d.base_end
         i = int(np.searchsorted(ends, now, side="right"))
         return int(ends[i]) if i < len(ends) else None
 

@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 from collections import deque
+from concurrent import futures
 from typing import Any
 
 from pydantic import ValidationError
@@ -93,6 +94,8 @@ class DataFeed:
         self._reconnects: dict[str, int] = {}
         self._venue_now: int | None = None  # the venue clock at the last tick
         self._stop = threading.Event()
+        self._outbox: dict[Any, list[Bar]] = {}  # runner actor -> bars to send (_flush)
+        self._reader = futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="feed-read")
         now = self.venue.now_ms()
         # a restarted feed (Ray reran this constructor) re-publishes the newest bars: one that
         # closed while it was down would otherwise be swallowed by the warm-up and its signal
@@ -106,6 +109,7 @@ class DataFeed:
                 after = self.last_closed.get(s, end - (tail + 1) * self.tf)
                 self._fetch_and_publish(s, after + self.tf, now)
             self._subscribe(s)
+        self._flush()
         self._thread = threading.Thread(target=self._run, name="feed", daemon=True)
         self._thread.start()
 
@@ -159,6 +163,7 @@ class DataFeed:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        self._reader.shutdown(wait=True, cancel_futures=True)
         for sub in self._subs.values():
             sub.close()
         self.venue.close()
@@ -194,6 +199,7 @@ class DataFeed:
     def _tick(self) -> None:
         now = self.venue.now_ms()
         self._venue_now = now
+        due: list[tuple[str, int]] = []
         for s in self.symbols:
             if self._silent(s):
                 self._event(Level.WARNING, "stream_silent",
@@ -202,8 +208,22 @@ class DataFeed:
                 self._subscribe(s)
             last = self.last_closed.get(s)
             if last is None or now >= last + 2 * self.tf:  # the next bucket has closed
-                start = now // self.tf * self.tf - self.tf if last is None else last + self.tf
-                self._fetch_and_publish(s, start, now)
+                due.append((s, now // self.tf * self.tf - self.tf if last is None
+                            else last + self.tf))  # fmt: skip
+        try:
+            fetched = self._fetch_all(due, now)
+            for (s, _), candles in zip(due, fetched, strict=True):
+                self._publish_new(s, candles, now)
+        finally:
+            self._flush()  # whatever was published (marked as such) goes out
+
+    def _fetch_all(self, due: list[tuple[str, int]], now: int) -> list[list[Candle] | None]:
+        """The closed candles of every due symbol; at once on a venue whose reads may run
+        concurrently (a bar close of 12 symbols then costs about one round trip, not 12, before
+        the close is published as one message per runner actor)."""
+        if len(due) > 1 and getattr(self.venue, "concurrent_reads", False):
+            return list(self._reader.map(lambda d: self._fetch(d[0], d[1], now), due))
+        return [self._fetch(s, start, now) for s, start in due]
 
     def _silent(self, symbol: str) -> bool:
         """The websocket itself is silent (the stream's own age when it reports one: its closing
@@ -218,16 +238,25 @@ class DataFeed:
         return time.monotonic() - self._last_push.get(symbol, 0.0) > self.silence_s
 
     def _fetch_and_publish(self, symbol: str, start: int, now: int, warmup: bool = False) -> None:
+        self._publish_new(symbol, self._fetch(symbol, start, now), now, warmup)
+
+    def _fetch(self, symbol: str, start: int, now: int) -> list[Candle] | None:
+        """Candles of the buckets from ``start`` that have closed by ``now`` (None: the read
+        failed, reported; the next tick tries again)."""
         end = now // self.tf * self.tf  # buckets opening before `end` have closed by `now`
         if end <= start:
-            return
+            return []
         try:
-            candles = self.venue.candles(symbol, self.timeframe, start, end)
+            return list(self.venue.candles(symbol, self.timeframe, start, end))
         except VenueError as exc:
             self._event(Level.WARNING, "backfill_failed", f"{symbol} candles: {exc}")
-            return
-        newest = end - self.tf
-        for c in candles:
+            return None
+
+    def _publish_new(
+        self, symbol: str, candles: list[Candle] | None, now: int, warmup: bool = False
+    ) -> None:
+        newest = now // self.tf * self.tf - self.tf
+        for c in candles or []:
             if c.time_ms <= self.last_closed.get(symbol, -1):
                 continue  # published already: each bar once
             fresh = (not warmup and c.time_ms == newest
@@ -251,14 +280,21 @@ class DataFeed:
             self.history[symbol].append(bar)
             self.last_closed[symbol] = c.time_ms
         if not warmup and symbol in self.runners:
-            self.runners[symbol].on_bar.remote(bar)
+            self._outbox.setdefault(self.runners[symbol], []).append(bar)
             self.published += 1
             if not backfilled:
                 self._announce(c.time_ms + self.tf)
 
+    def _flush(self) -> None:
+        """Send what :meth:`_publish` queued: one message per runner actor (a RunnerGroup
+        takes a whole bar close at once), each actor's bars in publication order."""
+        outbox, self._outbox = self._outbox, {}
+        for runner, bars in outbox.items():
+            runner.on_bars.remote(bars)
+
     def _announce(self, close_ms: int) -> None:
-        """Tell the Executor a bar closed (once per close, after the first symbol's bar went
-        out): it reads the account while the StrategyRunners work, so a signal on this close
+        """Tell the Executor a bar closed (once per close, as the first symbol's bar is
+        published, before the runners get it): it reads the account while the StrategyRunners work, so a signal on this close
         does not wait for those venue calls in PortfolioRisk (issue #15's latency)."""
         with self._lock:
             if self.executor is None or close_ms <= self._announced:
@@ -270,6 +306,8 @@ class DataFeed:
         log.log(logging.WARNING if level != Level.INFO else logging.INFO, "%s", text)
         if self.alerter is None:
             return
-        self._seq += 1
-        self.alerter.send.remote(Event(source="feed", seq=self._seq, level=level, kind=kind,
+        with self._lock:  # the candle reads may fail on several reader threads at once
+            self._seq += 1
+            seq = self._seq
+        self.alerter.send.remote(Event(source="feed", seq=seq, level=level, kind=kind,
                                        text=text))  # fmt: skip

@@ -25,8 +25,11 @@ The default (embedded local Ray) places nothing and ties the actors to the drive
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 STATE_RESOURCE = "fractal_state"
 RUNNER_RESOURCE = "fractal_live"
@@ -43,6 +46,20 @@ class Placement:
     spread_runners: bool = False
     runner_cpus: float = 0.0
     runner_resource: str | None = None
+    # StrategyRunners per actor process: 0 = every symbol in one RunnerGroup (one process and
+    # one message per bar close instead of one per symbol: on one machine that halves the CPU
+    # of a bar close, issue #15), 1 = an actor per symbol (a crash restarts one symbol; the
+    # cluster layout, whose runners spread over nodes), k = groups of k (actors.runner_group)
+    runners_per_actor: int = 0
+
+    def __post_init__(self) -> None:
+        if self.runners_per_actor < 0:
+            raise ValueError(f"runners_per_actor must be >= 0, got {self.runners_per_actor}")
+
+    def runner_groups(self, symbols: Sequence[T]) -> list[tuple[T, ...]]:
+        """``symbols`` cut into the groups that share a runner actor, in order."""
+        k = self.runners_per_actor or max(len(symbols), 1)
+        return [tuple(symbols[i : i + k]) for i in range(0, len(symbols), k)]
 
     @classmethod
     def cluster(
@@ -50,7 +67,7 @@ class Placement:
     ) -> Placement:
         """The multi-node layout: state on the resource's node, runners spread, detached."""
         return cls(detached=True, state_resource=state_resource, spread_runners=True,
-                   runner_cpus=0.1, runner_resource=runner_resource)  # fmt: skip
+                   runner_cpus=0.1, runner_resource=runner_resource, runners_per_actor=1)  # fmt: skip
 
     def options(self, role: str) -> dict[str, Any]:
         """Extra ``.options(...)`` for an actor of ``role`` (``runner`` or a STATE_ROLES name)."""

@@ -9,8 +9,10 @@ no-op); ``backfilled`` bars update the state but never produce a signal (failure
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,7 @@ from strategies import registry
 from strategies.live import N_BAR_COLS
 from strategies.signals import LIMIT, STOP
 
+log = logging.getLogger(__name__)
 KINDS = {LIMIT: "limit", STOP: "stop"}
 # rows of detector/signal history a live runner keeps readable: memory stays flat on an endless
 # feed (older bars are dropped once no detector or kernel can read them; signals are unchanged)
@@ -74,6 +77,11 @@ class StrategyRunner:
             self._throttle()
         return signal
 
+    def on_bars(self, bars: Sequence[Bar], trace: Trace | None = None) -> list[Signal | None]:
+        """The bars of one publication, in order (the DataFeed's one message per runner actor
+        and bar close: :func:`each_bar`)."""
+        return each_bar(self.on_bar, bars, trace)
+
     def _throttle(self) -> None:
         """Back-pressure: never more than MAX_UNDECIDED signals queued at PortfolioRisk (which
         itself waits on the Executor); a fast replay then slows to what the venue takes
@@ -92,7 +100,11 @@ class StrategyRunner:
         stuck actor stops answering)."""
         return time.time_ns() // 1_000_000
 
-    def state(self) -> dict[str, Any]:
+    def state(self, symbol: str | None = None) -> dict[str, Any]:
+        """This runner's counters (``symbol``, if given, must be this runner's: the probe a
+        :class:`actors.runner_group.RunnerGroup` answers per symbol)."""
+        if symbol is not None and symbol != self.symbol:
+            raise ValueError(f"runner {self.symbol} asked for the state of {symbol}")
         return {"symbol": self.symbol, "bars": self.stream.n, "last_ms": self.last_ms,
                 "signals": self.signals, "last_signal": self.last_signal}  # fmt: skip
 
@@ -145,3 +157,20 @@ class StrategyRunner:
             price=None if math.isnan(price) else price, stop=row["stop"],
             target=None if math.isnan(row["target"]) else row["target"], reasons=reasons,
         )  # fmt: skip
+
+
+def each_bar(
+    on_bar: Callable[[Bar, Trace | None], Signal | None],
+    bars: Sequence[Bar],
+    trace: Trace | None,
+) -> list[Signal | None]:
+    """``on_bar`` over a publication's bars in order; a bar that fails is logged and answered
+    None and the rest still run (in a group, one symbol's failure must not drop the others')."""
+    out: list[Signal | None] = []
+    for bar in bars:
+        try:
+            out.append(on_bar(bar, trace))
+        except Exception:  # noqa: BLE001 - logged with its traceback; the batch goes on
+            log.exception("%s bar %d failed in its runner", bar.symbol, bar.time_ms)
+            out.append(None)
+    return out

@@ -91,7 +91,7 @@ class LiveSystem:
                 ray.get(call(), timeout=timeout_s)
             except Exception as exc:  # keep stopping the rest
                 log.error("stopping %s: %s", name, exc)
-        for h in (self.feed, *self.runners.values(), self.risk, self.executor, self.keeper,
+        for h in (self.feed, *dict.fromkeys(self.runners.values()), self.risk, self.executor, self.keeper,
                   self.alerter, self.desk):  # fmt: skip
             if h is not None:
                 ray.kill(h, no_restart=True)
@@ -102,32 +102,38 @@ def start_runners(
     placement: Placement | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Create the runners first: loading (or, with a cold cache, compiling) the strategy kernels
-    takes seconds to a minute, and needs no venue, so it happens before a paper clock runs."""
+    takes seconds to a minute, and needs no venue, so it happens before a paper clock runs.
+    Returns each symbol's actor: its own StrategyRunner, or the RunnerGroup hosting it
+    (``placement.runners_per_actor``; the handle is then shared by the group's symbols)."""
     import ray
 
     from actors.runner import StrategyRunner
+    from actors.runner_group import RunnerGroup
 
+    place = placement or Placement()
     opts: dict[str, Any] = {"max_restarts": MAX_RESTARTS, "num_cpus": 0, **RETRIES}
-    opts.update((placement or Placement()).options("runner"))
-    return {
-        p.symbol: ray.remote(StrategyRunner)
-        .options(**opts, name=f"{namespace_prefix}-runner-{p.symbol}")
-        .remote(
-            p.symbol,
-            timeframe,
-            p.strategy,
-            p.params,
-            f"{namespace_prefix}-feed",
-            f"{namespace_prefix}-risk",
-        )  # fmt: skip
-        for p in symbols
-    }
+    opts.update(place.options("runner"))
+    feed, risk = f"{namespace_prefix}-feed", f"{namespace_prefix}-risk"
+    out: dict[str, Any] = {}
+    handle: Any
+    for group in place.runner_groups(symbols):
+        name = f"{namespace_prefix}-runner-{'+'.join(p.symbol for p in group)}"
+        if len(group) == 1:
+            p = group[0]
+            handle = ray.remote(StrategyRunner).options(**opts, name=name).remote(
+                p.symbol, timeframe, p.strategy, p.params, feed, risk)  # fmt: skip
+        else:
+            plans = [(p.symbol, p.strategy, p.params) for p in group]
+            handle = ray.remote(RunnerGroup).options(**opts, name=name).remote(
+                plans, timeframe, feed, risk)  # fmt: skip
+        out.update((p.symbol, handle) for p in group)
+    return out
 
 
 def wait_ready(runners: dict[str, Any]) -> None:
     import ray
 
-    ray.get([r.state.remote() for r in runners.values()])
+    ray.get([r.state.remote() for r in set(runners.values())])
 
 
 def start(

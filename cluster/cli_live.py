@@ -12,6 +12,7 @@ cache) *before* the replay clock starts, so a cold cache costs wall time, not si
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import select
@@ -57,20 +58,25 @@ def connect(address: str | None) -> Any:
         raise fail(str(err), 1) from None
 
 
-def placement_for(ray: Any, address: str | None) -> Any:
-    """The single-process layout locally; on a cluster the StateKeeper's node must exist."""
+def placement_for(ray: Any, address: str | None, runners_per_actor: int | None = None) -> Any:
+    """The single-process layout locally; on a cluster the StateKeeper's node must exist.
+    ``runners_per_actor`` (LIVE_RUNNERS_PER_ACTOR) overrides the layout's runner grouping."""
     from actors.placement import RUNNER_RESOURCE, STATE_RESOURCE, Placement
 
     if address is None and not os.environ.get("RAY_ADDRESS"):
-        return Placement()
-    if ray.cluster_resources().get(STATE_RESOURCE, 0) < 1:
-        raise fail(
-            f"no node of the cluster offers the {STATE_RESOURCE!r} resource: start the node "
-            f"that owns the journal with `ray start ... --resources '{{\"{STATE_RESOURCE}\": 1}}'`",
-            2,
-        )
-    live_nodes = ray.cluster_resources().get(RUNNER_RESOURCE, 0) > 0  # on-demand runner nodes
-    return Placement.cluster(runner_resource=RUNNER_RESOURCE if live_nodes else None)
+        place = Placement()
+    else:
+        if ray.cluster_resources().get(STATE_RESOURCE, 0) < 1:
+            raise fail(
+                f"no node of the cluster offers the {STATE_RESOURCE!r} resource: start the node "
+                f"that owns the journal with `ray start ... --resources '{{\"{STATE_RESOURCE}\": 1}}'`",
+                2,
+            )
+        live_nodes = ray.cluster_resources().get(RUNNER_RESOURCE, 0) > 0  # on-demand runner nodes
+        place = Placement.cluster(runner_resource=RUNNER_RESOURCE if live_nodes else None)
+    if runners_per_actor is None:
+        return place
+    return dataclasses.replace(place, runners_per_actor=runners_per_actor)
 
 
 def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
@@ -243,7 +249,7 @@ def run_live(
         crash = CrashPlan(os.environ["FRACTAL_CRASH_AT"], data_dir / "crash.marker", (os.getpid(),))
     t0 = time.monotonic()
     ray = connect(address)
-    placement = placement_for(ray, address)
+    placement = placement_for(ray, address, settings.live_runners_per_actor)
     _refuse_second_system(ray)
     runners = system.start_runners(tuple(plans), settings.default_timeframe, placement=placement)
     system.wait_ready(runners)  # kernels loaded (or compiled) before any paper clock runs

@@ -183,6 +183,9 @@ class Settings(BaseSettings):
     # JSON: symbol -> {"strategy": name, "params": {...}} for symbols that differ from the default
     live_symbol_strategies: dict[str, SymbolStrategy] = Field(default_factory=dict)
     live_warmup_bars: Annotated[int, Field(ge=100, le=5000)] = 1000
+    # StrategyRunners per Ray actor (0: all in one; 1: an actor per symbol); unset: all in one
+    # on the embedded local Ray, an actor per symbol on a cluster (actors.placement)
+    live_runners_per_actor: Annotated[int, Field(ge=0, le=1000)] | None = None
     max_leverage: Annotated[float, Field(gt=0, le=50)] = 2.0  # notional cap, x equity
     # canary cap on one entry's notional in USD (0: off); set it small for a first mainnet run
     max_position_usd: Annotated[float, Field(ge=0, le=1e9)] = 0.0

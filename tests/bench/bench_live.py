@@ -100,8 +100,8 @@ def make_far_limit_runner() -> Any:
     from actors.runner import StrategyRunner
 
     class FarLimitRunner(StrategyRunner):
-        def set_far(self, mid: float) -> None:
-            self.far_mid = mid
+        def set_far(self, mids: dict[str, float]) -> None:
+            self.far_mid = mids[self.symbol]
 
         def _signal(self, bar: Any, row: dict[str, Any]) -> Signal:
             real = super()._signal(bar, row)
@@ -113,6 +113,50 @@ def make_far_limit_runner() -> Any:
                                            "target": None})  # fmt: skip
 
     return FarLimitRunner
+
+
+def start_far_runners(graph: Graph, venue: Any, timeframe: str, per_actor: int) -> dict[str, Any]:
+    """Each symbol's (far-limit) runner actor in the layout ``fractal live`` uses
+    (``actors.system.start_runners``: ``per_actor`` runners per actor, 0 = all in one)."""
+    import ray
+
+    from actors.placement import Placement
+    from actors.runner_group import RunnerGroup
+
+    far_runner = make_far_limit_runner()
+
+    class FarLimitGroup(RunnerGroup):
+        runner_class = far_runner
+
+        def set_far(self, mids: dict[str, float]) -> None:
+            for r in self.runners.values():
+                r.set_far(mids)
+
+    out: dict[str, Any] = {}
+    for group in Placement(runners_per_actor=per_actor).runner_groups(SYMBOLS):
+        if len(group) == 1:
+            h = ray.remote(far_runner).options(num_cpus=0).remote(
+                group[0], timeframe, STRATEGY, {}, None, graph.risk)  # fmt: skip
+        else:
+            h = ray.remote(FarLimitGroup).options(num_cpus=0).remote(
+                [(s, STRATEGY, {}) for s in group], timeframe, None, graph.risk)  # fmt: skip
+        out.update((s, h) for s in group)
+    mids = {s: float(venue._mid(s)) for s in SYMBOLS}
+    ray.get([h.set_far.remote(mids) for h in actors_of(out)])
+    return out
+
+
+def actors_of(runners: dict[str, Any]) -> list[Any]:
+    """The distinct runner actors (a RunnerGroup serves several symbols)."""
+    return list(dict.fromkeys(runners.values()))
+
+
+def by_actor(runners: dict[str, Any], bars: list[Any]) -> dict[Any, list[Any]]:
+    """A publication's bars per runner actor, as the DataFeed sends them (one message each)."""
+    out: dict[Any, list[Any]] = {}
+    for bar in bars:
+        out.setdefault(runners[bar.symbol], []).append(bar)
+    return out
 
 
 def make_ideal_view_risk() -> Any:
@@ -206,17 +250,14 @@ def latency(
     max_ticks: int,
     announce: bool = True,
     close_gap_s: float = 0.0,
+    per_actor: int = 1,
 ) -> dict[str, Any]:
     """Bar closes of 12 symbols at once, through the actors, until ``min_signals`` signals."""
     import ray
 
     from actors.messages import Bar
 
-    far_runner = make_far_limit_runner()
-    runners = {s: ray.remote(far_runner).options(num_cpus=0).remote(
-        s, "15m", STRATEGY, {}, None, graph.risk) for s in SYMBOLS}  # fmt: skip
-    mids = {s: float(venue._mid(s)) for s in SYMBOLS}
-    ray.get([r.set_far.remote(mids[s]) for s, r in runners.items()])
+    runners = start_far_runners(graph, venue, "15m", per_actor)
     series = {s: load_bars(s, "15m", max_ticks) for s in SYMBOLS}
     n = min(len(b) for b in series.values())
     warm = 300  # back-filled bars first: the detectors warm up, no signals
@@ -239,15 +280,17 @@ def latency(
         if k > warm and close_gap_s > 0:  # paced: the previous close's work has room to end
             tick.wait(max(0.0, close_ns[-1] / 1e9 + close_gap_s - time.monotonic()))
         close_ns.append(time.monotonic_ns())
+        bars = []
         for s in SYMBOLS:
             t, o, h, lo, c, v = series[s][k]
-            bar = Bar(source="bench", seq=k, venue="paper", symbol=s, timeframe="15m",
-                      time_ms=int(t) + shift, open=o, high=h, low=lo, close=c, volume=v,
-                      backfilled=k < warm)  # fmt: skip
-            refs.append(runners[s].on_bar.remote(bar, [("sent", time.monotonic_ns())]))
-            if announce and s == SYMBOLS[0] and k >= warm:  # as the DataFeed does
-                read = graph.executor.bar_closed.remote(int(t) + shift + TF_MS)
-        fired = sum(1 for sig in ray.get(refs) if sig is not None)
+            bars.append(Bar(source="bench", seq=k, venue="paper", symbol=s, timeframe="15m",
+                            time_ms=int(t) + shift, open=o, high=h, low=lo, close=c, volume=v,
+                            backfilled=k < warm))  # fmt: skip
+        for actor, its_bars in by_actor(runners, bars).items():
+            if announce and read is None and k >= warm:  # as the DataFeed does, first
+                read = graph.executor.bar_closed.remote(bars[0].time_ms + TF_MS)
+            refs.append(actor.on_bars.remote(its_bars, [("sent", time.monotonic_ns())]))
+        fired = sum(1 for sigs in ray.get(refs) for sig in sigs if sig is not None)
         if fired:
             signals += fired
             deadline = time.monotonic() + 60
@@ -266,7 +309,7 @@ def latency(
         if signals >= min_signals:
             break
     cpu = _cpu_per_close(cpu_at_warm, graph, runners, k + 1 - warm)
-    for r in runners.values():
+    for r in actors_of(runners):
         ray.kill(r)
     statuses = sorted({st for _, st in traces})
     hops: dict[str, list[float]] = {}
@@ -303,7 +346,8 @@ def _proc_cpu_s(graph: Graph, runners: dict[str, Any]) -> dict[str, float]:
     import ray
 
     roles = {"alerter": graph.alerter, "keeper": graph.keeper, "executor": graph.executor,
-             "risk": graph.risk, **{f"runner:{s}": r for s, r in runners.items()}}  # fmt: skip
+             "risk": graph.risk,
+             **{f"runner:{i}": r for i, r in enumerate(actors_of(runners))}}  # fmt: skip
     pids = dict(zip(roles, ray.get([h.__ray_call__.remote(lambda self: os.getpid())
                                     for h in roles.values()]), strict=True))  # fmt: skip
     pids["driver+simulator"] = os.getpid()
@@ -400,7 +444,12 @@ def _tm_diff(actor: Any) -> list[str]:
 
 
 def throughput(
-    graph: Graph, venue: Any, replay_bars: int, tolerance: float, trace_memory: bool = False
+    graph: Graph,
+    venue: Any,
+    replay_bars: int,
+    tolerance: float,
+    trace_memory: bool = False,
+    per_actor: int = 1,
 ) -> dict[str, Any]:
     """``replay_bars`` 5m bars over 12 symbols as fast as Ray takes them; RSS over time.
     ``trace_memory``: tracemalloc in the executor and risk actors, diffed warm-up -> end."""
@@ -410,12 +459,11 @@ def throughput(
     from actors.messages import Bar
 
     per = replay_bars // len(SYMBOLS)
-    far_runner = make_far_limit_runner()
-    runners = {s: ray.remote(far_runner).options(num_cpus=0).remote(
-        s, "5m", STRATEGY, {}, None, graph.risk) for s in SYMBOLS}  # fmt: skip
-    ray.get([r.set_far.remote(float(venue._mid(s))) for s, r in runners.items()])
-    handles = [*graph.handles, *runners.values()]
-    names = ["alerter", "keeper", "executor", "risk", *(f"runner-{s}" for s in runners)]
+    runners = start_far_runners(graph, venue, "5m", per_actor)
+    actors = actors_of(runners)
+    handles = [*graph.handles, *actors]
+    names = ["alerter", "keeper", "executor", "risk",
+             *("runner-" + "+".join(s for s, h in runners.items() if h == a) for a in actors)]  # fmt: skip
     pids = ray.get([h.__ray_call__.remote(lambda self: os.getpid()) for h in handles])
     procs = [psutil.Process(p) for p in pids]
     per_proc: list[list[float]] = []
@@ -433,13 +481,14 @@ def throughput(
     t0 = time.perf_counter()
     refs: list[Any] = []
     for k in range(n):
+        bars = []
         for s in SYMBOLS:
             t, o, h, lo, c, v = series[s][k]
-            bar = Bar(source="bench", seq=k, venue="paper", symbol=s, timeframe="5m",
-                      time_ms=int(t), open=o, high=h, low=lo, close=c, volume=v,
-                      backfilled=k < 300)  # fmt: skip
-            refs.append(runners[s].on_bar.remote(bar))
-        if len(refs) >= QUEUED_BAR_CLOSES * len(SYMBOLS):
+            bars.append(Bar(source="bench", seq=k, venue="paper", symbol=s, timeframe="5m",
+                            time_ms=int(t), open=o, high=h, low=lo, close=c, volume=v,
+                            backfilled=k < 300))  # fmt: skip
+        refs += [actor.on_bars.remote(b) for actor, b in by_actor(runners, bars).items()]
+        if len(refs) >= QUEUED_BAR_CLOSES * len(actors):
             ray.get(refs)  # back-pressure: a bounded queue of bar closes per runner
             refs = []
         if k % every == 0 or k == n - 1:
@@ -450,9 +499,9 @@ def throughput(
                 ray.get([h.__ray_call__.remote(_tm_mark) for h in traced.values()])
     elapsed = time.perf_counter() - t0
     grown = {name: ray.get(h.__ray_call__.remote(_tm_diff)) for name, h in traced.items()}
-    states = ray.get([r.state.remote() for r in runners.values()])
+    states = ray.get([r.state.remote(s) for s, r in runners.items()])
     n_signals = sum(st["signals"] for st in states)
-    for r in runners.values():
+    for r in actors:
         ray.kill(r)
     i_warm = next(i for i, (bars, _, _) in enumerate(samples) if bars >= n * len(SYMBOLS) // 4)
     after_warmup = samples[i_warm][2]
@@ -493,6 +542,9 @@ def main(emit: Callable[[str], None]) -> None:
         default=0.0,
         help="live closes sent at least this far apart (0: back to back)",
     )
+    ap.add_argument("--runners-per-actor", type=int, default=None,
+                    help="StrategyRunners per actor process (0: all in one RunnerGroup, 1: an "
+                         "actor per symbol; default: the live system's local layout)")  # fmt: skip
     ap.add_argument("--trace-memory", action="store_true",
                     help="tracemalloc diff (warm-up -> end) in the executor and risk actors")  # fmt: skip
     args = ap.parse_args()
@@ -503,8 +555,13 @@ def main(emit: Callable[[str], None]) -> None:
     from actors.venues.paper import PaperExchange
 
     start_local_ray()  # as `fractal live` starts Ray
+    from actors.placement import Placement
+
+    per_actor = (Placement().runners_per_actor if args.runners_per_actor is None
+                 else args.runners_per_actor)  # fmt: skip
     out: dict[str, Any] = {"bench": "live", "cpus": os.cpu_count(),
-                           "load_avg_start": os.getloadavg(), "runs": []}  # fmt: skip
+                           "load_avg_start": os.getloadavg(), "runners_per_actor": per_actor,
+                           "runs": []}  # fmt: skip
     for rep in range(args.repeat if args.signals > 0 else 0):
         tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
         with PaperExchange(market_dir=MARKET, state_dir=tmp / "paper", symbols=SYMBOLS,
@@ -516,7 +573,9 @@ def main(emit: Callable[[str], None]) -> None:
                                    "close_gap_ms": args.close_gap_ms}  # fmt: skip
             announce = not (args.no_bar_close_read or args.ideal_view)
             run.update(
-                latency(graph, venue, args.signals, 16_000, announce, args.close_gap_ms / 1e3)
+                latency(
+                    graph, venue, args.signals, 16_000, announce, args.close_gap_ms / 1e3, per_actor
+                )
             )
             run["anchors_after"] = anchors(graph, venue, f"a{rep}")
             direct = [run[a]["direct_place"] for a in ("anchors_before", "anchors_after")]
@@ -527,7 +586,7 @@ def main(emit: Callable[[str], None]) -> None:
             out["runs"].append(run)
             if rep == args.repeat - 1 and not args.skip_throughput:
                 out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance,
-                                               args.trace_memory)  # fmt: skip
+                                               args.trace_memory, per_actor)  # fmt: skip
             graph.kill()
             venue.close()
     if args.signals == 0 and not args.skip_throughput:  # throughput and memory only
@@ -537,7 +596,7 @@ def main(emit: Callable[[str], None]) -> None:
             venue = make_venue(px.spec)
             graph = Graph(px, tmp / "d")
             out["throughput"] = throughput(graph, venue, args.replay_bars, args.rss_tolerance,
-                                               args.trace_memory)  # fmt: skip
+                                           args.trace_memory, per_actor)  # fmt: skip
             graph.kill()
             venue.close()
     ray.shutdown()

@@ -98,7 +98,8 @@ def rss(s: Any) -> dict[str, float]:
     live = s.live
     handles = {"feed": live.feed, "risk": live.risk, "executor": live.executor,
                "keeper": live.keeper, "alerter": live.alerter,
-               **{f"runner-{k}": r for k, r in live.runners.items()}}  # fmt: skip
+               **{"runner-" + "+".join(s for s, h in live.runners.items() if h == r): r
+                  for r in dict.fromkeys(live.runners.values())}}  # fmt: skip
     out = {}
     for name, h in handles.items():
         try:

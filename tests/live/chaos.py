@@ -86,7 +86,7 @@ class Session:
         signals = []
         for s in self.symbols:
             r = live.runners[s]
-            st = wait_for(lambda r=r: _at(call(lambda: r.state.remote()), bar_ms), timeout_s,
+            st = wait_for(lambda r=r, s=s: _at(call(lambda: r.state.remote(s)), bar_ms), timeout_s,
                           f"runner {s} to handle bar {bar_ms}")  # fmt: skip
             if st["last_signal"] and st["last_signal"].endswith(f":{bar_ms}"):
                 signals.append(st["last_signal"])

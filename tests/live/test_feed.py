@@ -17,8 +17,8 @@ class Collector:
     def __init__(self) -> None:
         self.bars: list[tuple[int, bool]] = []
 
-    def on_bar(self, bar: object) -> None:
-        self.bars.append((bar.time_ms, bar.backfilled))  # type: ignore[attr-defined]
+    def on_bars(self, bars: list[object]) -> None:
+        self.bars += [(b.time_ms, b.backfilled) for b in bars]  # type: ignore[attr-defined]
 
     def get(self) -> list[tuple[int, bool]]:
         return list(self.bars)
@@ -66,4 +66,47 @@ def test_bars_in_order_once_through_silence_and_drops(tmp_path: Path) -> None:
         finally:
             ray.get(feed.stop.remote(), timeout=30)
             for h in (feed, sink, alerter):
+                ray.kill(h, no_restart=True)
+
+
+class BatchCollector:
+    """One actor standing in for a RunnerGroup: records each message's bars."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[str, int]]] = []
+
+    def on_bars(self, bars: list[object]) -> None:
+        self.batches.append([(b.symbol, b.time_ms) for b in bars])  # type: ignore[attr-defined]
+
+    def get(self) -> list[list[tuple[str, int]]]:
+        return list(self.batches)
+
+
+def test_a_bar_close_goes_to_a_shared_runner_actor_as_one_message(tmp_path: Path) -> None:
+    """Two symbols hosted by one actor: each close reaches it once, with both symbols' bars (the
+    feed reads their candles at once and sends one message per runner actor)."""
+    import ray
+
+    from actors.feed import DataFeed
+
+    with paper(tmp_path, speed=3600.0, symbols=("BTC", "ETH")) as px:
+        group = ray.remote(BatchCollector).options(num_cpus=0).remote()
+        feed = (
+            ray.remote(DataFeed)
+            .options(num_cpus=0, max_concurrency=4)
+            .remote(px.spec, ["BTC", "ETH"], "15m", 200, {"BTC": group, "ETH": group})
+        )
+        try:
+            wait_for(lambda: len(ray.get(group.get.remote())) >= 6, 60, "six publications")
+            batches = ray.get(group.get.remote())
+            for batch in batches:
+                by_symbol = {s: [t for s2, t in batch if s2 == s] for s in ("BTC", "ETH")}
+                assert by_symbol["BTC"] == by_symbol["ETH"], batch  # the same closes, together
+                assert by_symbol["BTC"] == sorted(set(by_symbol["BTC"])), batch
+                assert [s for s, _ in batch] == sorted(s for s, _ in batch), batch  # BTC, ETH
+            times = [t for batch in batches for s, t in batch if s == "BTC"]
+            assert all(b - a == TF for a, b in zip(times, times[1:], strict=False)), times
+        finally:
+            ray.get(feed.stop.remote(), timeout=30)
+            for h in (feed, group):
                 ray.kill(h, no_restart=True)

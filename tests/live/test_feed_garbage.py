@@ -23,11 +23,11 @@ TF = 900_000
 
 
 class Sink:
-    """Stands in for a StrategyRunner handle (``runner.on_bar.remote(bar)``)."""
+    """Stands in for a StrategyRunner handle (``runner.on_bars.remote(bars)``)."""
 
     def __init__(self) -> None:
         self.bars: list[Bar] = []
-        self.on_bar = SimpleNamespace(remote=self.bars.append)
+        self.on_bars = SimpleNamespace(remote=self.bars.extend)
 
 
 def candle_row(t: Any, **kw: Any) -> dict[str, Any]:

@@ -410,6 +410,21 @@ class PortfolioRisk:
             rule=d.rule, size=d.size, detail=d.detail,
         )  # fmt: skip
         self._remember(signal.signal_id, decision)
+        if d.approved:
+            intent = OrderIntent(
+                source=SOURCE, seq=signal.seq, intent_id=f"{signal.signal_id}:entry",
+                cloid=make_cloid(signal.strategy, signal.symbol, signal.signal_id, "entry"),
+                signal_id=signal.signal_id, symbol=signal.symbol, side=signal.side, size=d.size,
+                kind="limit" if signal.kind == "limit" else "market", price=signal.price,
+                purpose="entry", stop=signal.stop, target=signal.target,
+            )  # fmt: skip
+            # in flight until the Executor acknowledges it with its new view (on_submitted)
+            self._in_flight[intent.cloid] = (signal.symbol, time.monotonic())
+            sent = self.executor.submit.remote(intent, stamp(trace, "risk_out"))
+            self._submits[intent.cloid] = (intent, sent)
+            self._notional[intent.cloid] = (intent, ref)
+        # journaled and announced after the entry went out: neither is on the order's path (the
+        # Executor journals the intent itself before the venue call)
         self.keeper.record_signal.remote(signal, decision)
         self._event(Level.INFO, "signal",
                     f"{signal.symbol} {signal.side} {signal.kind} signal @ "
@@ -417,21 +432,7 @@ class PortfolioRisk:
                     + (f"approved, size {d.size:.6g}" if d.approved else f"rejected by {d.rule}"
                        + (f" ({d.detail})" if d.detail else "")),
                     time_ms=signal.bar_time_ms, signal_id=signal.signal_id, rule=d.rule)  # fmt: skip
-        if not d.approved:
-            return decision, False
-        intent = OrderIntent(
-            source=SOURCE, seq=signal.seq, intent_id=f"{signal.signal_id}:entry",
-            cloid=make_cloid(signal.strategy, signal.symbol, signal.signal_id, "entry"),
-            signal_id=signal.signal_id, symbol=signal.symbol, side=signal.side, size=d.size,
-            kind="limit" if signal.kind == "limit" else "market", price=signal.price,
-            purpose="entry", stop=signal.stop, target=signal.target,
-        )  # fmt: skip
-        # in flight until the Executor acknowledges it with its new view (on_submitted)
-        self._in_flight[intent.cloid] = (signal.symbol, time.monotonic())
-        sent = self.executor.submit.remote(intent, stamp(trace, "risk_out"))
-        self._submits[intent.cloid] = (intent, sent)
-        self._notional[intent.cloid] = (intent, ref)
-        return decision, True
+        return decision, d.approved
 
     def _throttle(self) -> None:
         """Back-pressure: with more than MAX_IN_FLIGHT entries unacknowledged (signals arriving

@@ -144,6 +144,7 @@ def start(
 
     from actors.alerter import Alerter
     from actors.confirm import ConfirmDesk
+    from actors.executor import MAX_CONCURRENCY as EXECUTOR_CONCURRENCY
     from actors.executor import Executor
     from actors.feed import DataFeed
     from actors.keeper import StateKeeper
@@ -170,7 +171,8 @@ def start(
             ray.remote(ConfirmDesk).options(**opts, max_concurrency=4, name=f"{p}-confirm").remote()
         )
     executor: Any = ray.remote(Executor).options(
-        **{**opts, "max_task_retries": 0}, max_concurrency=4, name=f"{p}-executor"
+        **{**opts, "max_task_retries": 0}, max_concurrency=EXECUTOR_CONCURRENCY,
+        name=f"{p}-executor"
     ).remote(
         config.spec, keeper, alerter, f"{p}-risk", desk, confirm, config.crash, config.poll_s,
         config.reconcile_s,

@@ -180,6 +180,7 @@ class Graph:
         import ray
 
         from actors.alerter import Alerter
+        from actors.executor import MAX_CONCURRENCY as EXECUTOR_CONCURRENCY
         from actors.executor import Executor
         from actors.keeper import StateKeeper
         from actors.risk import MAX_CONCURRENCY, PortfolioRisk
@@ -191,7 +192,7 @@ class Graph:
         self.keeper = (
             ray.remote(StateKeeper).options(**opts, max_concurrency=4).remote(data_dir, 3600.0)
         )
-        self.executor = ray.remote(Executor).options(**opts, max_concurrency=4).remote(
+        self.executor = ray.remote(Executor).options(**opts, max_concurrency=EXECUTOR_CONCURRENCY).remote(
             px.spec, self.keeper, self.alerter, None, None, False, None, 0.5, 3600.0,
             one_entry_per_symbol=False, entry_ttl_ms=ENTRY_TTL_MS,
         )  # fmt: skip

@@ -27,7 +27,7 @@ from collections import deque
 from concurrent import futures
 from typing import Any
 
-from actors import exits, protection, reconciler, recovery, upkeep
+from actors import entries, exits, protection, reconciler, recovery, upkeep
 from actors.confirm import ConfirmRequest
 from actors.crash import CrashPlan, crash_point
 from actors.funding import FundingSync
@@ -142,7 +142,23 @@ class Executor:
         """Place one approved entry (idempotent by cloid); returns the new portfolio view, which
         also goes to PortfolioRisk as the acknowledgement of ``intent.cloid``. ``trace``: hop
         timestamps (benchmarks), kept for :meth:`traces`."""
-        trace = stamp(trace, "executor_in")
+        return self._submit_one(intent, stamp(trace, "executor_in"))
+
+    def submit_many(
+        self, intents: list[OrderIntent], traces: list[Trace | None] | None = None
+    ) -> PortfolioState:
+        """The approved entries of one bar close (PortfolioRisk.on_signals), each as
+        :meth:`submit` would place it, but journaled in one transaction and placed in one venue
+        request where the venue takes a batch (:mod:`actors.entries`)."""
+        hops = [stamp(t, "executor_in") for t in (traces or [None] * len(intents))]
+        if entries.batchable(self, intents):
+            return entries.submit_many(self, intents, hops)
+        for intent, trace in zip(intents, hops, strict=True):
+            self._submit_one(intent, trace)
+        with self._lock:
+            return self.portfolio()
+
+    def _submit_one(self, intent: OrderIntent, trace: Trace | None) -> PortfolioState:
         with self._lock:
             symbol_lock = self._symbol_locks.setdefault(intent.symbol, threading.Lock())
         with symbol_lock:

@@ -114,6 +114,10 @@ class StateKeeper:
     def record_intent(self, intent: OrderIntent) -> bool:
         return self.journal.record_intent(intent)
 
+    def record_intents(self, intents: list[OrderIntent]) -> list[bool]:
+        """The entries of one bar close, in one transaction (the Executor's submit_many)."""
+        return self.journal.record_intents(intents)
+
     def record_order_update(self, update: OrderUpdate) -> bool:
         return bool(self.journal.record_order_update(update))
 

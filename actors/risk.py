@@ -30,6 +30,9 @@ decision when its turn comes. The turn is held through the back-pressure wait
 (:meth:`_throttle`) too, but not the lock, so acknowledgements, views and probes go on meanwhile.
 Ray does not keep a threaded actor's calls in the order they were sent, so the Executor's views
 may be applied out of order: the newest by ``(as_of_ms, version)`` is kept (:meth:`_apply`).
+A RunnerGroup sends the signals of one close in one message (:meth:`on_signals`): one ticket,
+the decisions in order as consecutive ``on_signal`` calls would make them, and the approved
+entries in one ``Executor.submit_many`` call (one journal transaction, one venue request).
 """
 
 from __future__ import annotations
@@ -124,7 +127,7 @@ class PortfolioRisk:
         self._tickets = itertools.count()
         self._serving = 0  # the ticket whose turn it is
         self._finished: set[int] = set()  # tickets done before their turn came (served later)
-        self._waiting: dict[int, str] = {}  # ticket -> signal id while on_signal runs
+        self._waiting: dict[int, list[str]] = {}  # ticket -> signal ids while on_signal(s) runs
         # fresh-view asks in flight by bar close: every signal of one close waits for one read
         self._asks: dict[int, Any] = {}
         self._breakers()  # a restart with a tripped breaker comes up HALTED, and says so
@@ -170,7 +173,7 @@ class PortfolioRisk:
 
         if not self._submits:
             return
-        refs = [ref for _, ref in self._submits.values()]
+        refs = list(dict.fromkeys(ref for _, ref in self._submits.values()))  # a batch shares one
         done, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
         finished = set(done)
         for cloid, (intent, ref) in list(self._submits.items()):
@@ -253,7 +256,7 @@ class PortfolioRisk:
         """Signal ids whose ``on_signal`` is under way (waiting for the view or their turn, being
         decided, or held by back-pressure), in the order they are decided (tests, monitoring)."""
         with self._lock:
-            return [self._waiting[t] for t in sorted(self._waiting)]
+            return [sid for t in sorted(self._waiting) for sid in self._waiting[t]]
 
     def in_flight(self) -> list[str]:
         """Cloids of approved entries the Executor has not acknowledged yet."""
@@ -365,24 +368,49 @@ class PortfolioRisk:
         """Decide ``signal`` (idempotent: a signal id is decided once) and hand the entry to the
         Executor without waiting for it. ``trace``: hop timestamps (benchmarks); ``risk_fresh``
         is stamped when the view is fresh and it is this signal's turn."""
-        trace = stamp(trace, "risk_in")
+        return self.on_signals([signal], [trace])[0]
+
+    def on_signals(
+        self, signals: list[Signal], traces: list[Trace | None] | None = None
+    ) -> list[RiskDecision]:
+        """The signals of one publication (a bar close of a RunnerGroup's symbols), decided in
+        order in one turn on one fresh view, as consecutive :meth:`on_signal` calls would be;
+        the approved entries go to the Executor in one call (``submit_many``), so the later
+        signals of a close do not queue behind the first's journal commit and venue call."""
+        hops = [stamp(t, "risk_in") for t in (traces or [None] * len(signals))]
+        out: list[RiskDecision | None] = [None] * len(signals)
         with self._lock:
-            known = self._decided.get(signal.signal_id)
-            if known is not None:
-                return known
+            for k, signal in enumerate(signals):
+                out[k] = self._decided.get(signal.signal_id)
+            todo = [k for k, d in enumerate(out) if d is None]
+            if not todo:
+                return [d for d in out if d is not None]
             ticket = next(self._tickets)
-            self._waiting[ticket] = signal.signal_id
+            self._waiting[ticket] = [signals[k].signal_id for k in todo]
         try:
-            self._freshen(signal.bar_time_ms + self.tf_ms)  # beside the other signals' waits
+            # beside the other signals' waits; every signal of one publication closed together
+            self._freshen(max(signals[k].bar_time_ms for k in todo) + self.tf_ms)
             with self._turn:
                 self._turn.wait_for(lambda: self._serving == ticket)
-                known = self._decided.get(signal.signal_id)
-                if known is not None:  # a copy decided while this one waited for the view
-                    return known
-                decision, approved = self._decide(signal, stamp(trace, "risk_fresh"))
-            if approved:
-                self._throttle()  # still this signal's turn: the next waits as it did before
-            return decision
+                hops = [stamp(h, "risk_fresh") for h in hops]
+                decided: list[tuple[Signal, RiskDecision]] = []
+                entries: list[tuple[OrderIntent, Trace | None]] = []
+                for k in todo:
+                    known = self._decided.get(signals[k].signal_id)
+                    if known is not None:  # a copy decided while this one waited for the view
+                        out[k] = known
+                        continue
+                    decision, intent = self._decide(signals[k])
+                    out[k] = decision
+                    decided.append((signals[k], decision))
+                    if intent is not None:
+                        entries.append((intent, hops[k]))
+                self._dispatch(entries)
+                for signal, decision in decided:  # journaled and announced after the entries
+                    self._record(signal, decision)  # went out: neither is on the order's path
+            if entries:
+                self._throttle()  # still this turn: the next waits as it did before
+            return [d for d in out if d is not None]
         finally:
             with self._turn:
                 self._waiting.pop(ticket, None)
@@ -392,10 +420,10 @@ class PortfolioRisk:
                     self._serving += 1
                 self._turn.notify_all()
 
-    def _decide(self, signal: Signal, trace: Trace | None) -> tuple[RiskDecision, bool]:
-        """The decision on ``signal`` and, if approved, its entry sent and counted in flight;
+    def _decide(self, signal: Signal) -> tuple[RiskDecision, OrderIntent | None]:
+        """The decision on ``signal`` and, if approved, its entry (counted in flight from now);
         under ``_lock``, so the next decision sees this one's entry."""
-        ref = signal.price if signal.price is not None else signal.reasons.get("close", math_nan())
+        ref = self._reference_price(signal)
         proposal = Proposal(symbol=signal.symbol, side=signal.side, price=ref, stop=signal.stop,
                             target=signal.target)  # fmt: skip
         if self.data_dir is not None:
@@ -410,29 +438,46 @@ class PortfolioRisk:
             rule=d.rule, size=d.size, detail=d.detail,
         )  # fmt: skip
         self._remember(signal.signal_id, decision)
-        if d.approved:
-            intent = OrderIntent(
-                source=SOURCE, seq=signal.seq, intent_id=f"{signal.signal_id}:entry",
-                cloid=make_cloid(signal.strategy, signal.symbol, signal.signal_id, "entry"),
-                signal_id=signal.signal_id, symbol=signal.symbol, side=signal.side, size=d.size,
-                kind="limit" if signal.kind == "limit" else "market", price=signal.price,
-                purpose="entry", stop=signal.stop, target=signal.target,
-            )  # fmt: skip
-            # in flight until the Executor acknowledges it with its new view (on_submitted)
-            self._in_flight[intent.cloid] = (signal.symbol, time.monotonic())
-            sent = self.executor.submit.remote(intent, stamp(trace, "risk_out"))
+        if not d.approved:
+            return decision, None
+        intent = OrderIntent(
+            source=SOURCE, seq=signal.seq, intent_id=f"{signal.signal_id}:entry",
+            cloid=make_cloid(signal.strategy, signal.symbol, signal.signal_id, "entry"),
+            signal_id=signal.signal_id, symbol=signal.symbol, side=signal.side, size=d.size,
+            kind="limit" if signal.kind == "limit" else "market", price=signal.price,
+            purpose="entry", stop=signal.stop, target=signal.target,
+        )  # fmt: skip
+        # in flight until the Executor acknowledges it with its new view (on_submitted)
+        self._in_flight[intent.cloid] = (signal.symbol, time.monotonic())
+        self._notional[intent.cloid] = (intent, ref)
+        return decision, intent
+
+    def _dispatch(self, entries: list[tuple[OrderIntent, Trace | None]]) -> None:
+        """Hand approved entries to the Executor without waiting: one call for all of them."""
+        if not entries:
+            return
+        hops = [stamp(t, "risk_out") for _, t in entries]
+        if len(entries) == 1:
+            sent = self.executor.submit.remote(entries[0][0], hops[0])
+        else:
+            sent = self.executor.submit_many.remote([i for i, _ in entries], hops)
+        for intent, _ in entries:
             self._submits[intent.cloid] = (intent, sent)
-            self._notional[intent.cloid] = (intent, ref)
-        # journaled and announced after the entry went out: neither is on the order's path (the
-        # Executor journals the intent itself before the venue call)
+
+    def _record(self, signal: Signal, decision: RiskDecision) -> None:
         self.keeper.record_signal.remote(signal, decision)
+        ref = self._reference_price(signal)
         self._event(Level.INFO, "signal",
                     f"{signal.symbol} {signal.side} {signal.kind} signal @ "
                     f"{ref:g} stop {signal.stop:g} -> "
-                    + (f"approved, size {d.size:.6g}" if d.approved else f"rejected by {d.rule}"
-                       + (f" ({d.detail})" if d.detail else "")),
-                    time_ms=signal.bar_time_ms, signal_id=signal.signal_id, rule=d.rule)  # fmt: skip
-        return decision, d.approved
+                    + (f"approved, size {decision.size:.6g}" if decision.approved
+                       else f"rejected by {decision.rule}"
+                       + (f" ({decision.detail})" if decision.detail else "")),
+                    time_ms=signal.bar_time_ms, signal_id=signal.signal_id, rule=decision.rule)  # fmt: skip
+
+    @staticmethod
+    def _reference_price(signal: Signal) -> float:
+        return signal.price if signal.price is not None else signal.reasons.get("close", math_nan())
 
     def _throttle(self) -> None:
         """Back-pressure: with more than MAX_IN_FLIGHT entries unacknowledged (signals arriving
@@ -447,9 +492,10 @@ class PortfolioRisk:
         with self._lock:
             if len(self._submits) <= MAX_IN_FLIGHT:
                 return
-            refs = [ref for _, ref in self._submits.values()]
-        ready, _ = ray.wait(refs, num_returns=len(refs) - MAX_IN_FLIGHT,
-                            timeout=self.submit_timeout_s)  # fmt: skip
+            excess = len(self._submits) - MAX_IN_FLIGHT
+            refs = list(dict.fromkeys(ref for _, ref in self._submits.values()))  # batches share
+        # the oldest calls that cover the excess (a batch's call answers for all its entries)
+        ready, _ = ray.wait(refs, num_returns=min(len(refs), excess), timeout=self.submit_timeout_s)
         done = set(ready)
         with self._lock:
             for cloid, (_, ref) in list(self._submits.items()):

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from actors.messages import Bar, Signal, Trace, make_signal_id, stamp
+from actors.outbox import SignalOutbox
 from strategies import registry
 from strategies.live import N_BAR_COLS
 from strategies.signals import LIMIT, STOP
@@ -27,7 +28,6 @@ KINDS = {LIMIT: "limit", STOP: "stop"}
 # rows of detector/signal history a live runner keeps readable: memory stays flat on an endless
 # feed (older bars are dropped once no detector or kernel can read them; signals are unchanged)
 LIVE_MAX_ROWS = 2048
-MAX_UNDECIDED = 8  # signals sent to PortfolioRisk and not decided yet; beyond: back-pressure
 
 
 class StrategyRunner:
@@ -44,56 +44,45 @@ class StrategyRunner:
         self.symbol, self.timeframe, self.strategy = symbol, timeframe, strategy
         self.stream = module.stream(module.Params.model_validate(params), max_rows=LIVE_MAX_ROWS)
         self.feed = feed  # handles, or names resolved lazily (both are created after the runners)
-        self.risk = risk
+        self.outbox = SignalOutbox(risk)  # a RunnerGroup gives its runners one shared outbox
         self.last_ms: int | None = None
         self.signals = 0
         self.last_signal: str | None = None  # signal id of the newest signal (tests, monitoring)
         self.source = f"runner:{strategy}:{symbol}"
-        self._undecided: list[Any] = []  # ObjectRefs of on_signal calls not answered yet
 
     def on_bar(self, bar: Bar, trace: Trace | None = None) -> Signal | None:
         """Handle one closed bar; returns the signal it produced (sent to PortfolioRisk without
         waiting). ``trace``: hop timestamps, forwarded with the signal (benchmarks)."""
+        signal, trace = self.step(bar, trace)
+        if signal is not None:
+            self.outbox.send([(signal, trace)])
+        return signal
+
+    def on_bars(self, bars: Sequence[Bar], trace: Trace | None = None) -> list[Signal | None]:
+        """The bars of one publication, in order (the DataFeed's one message per runner actor
+        and bar close); their signals go to PortfolioRisk as one message."""
+        return publish(self.step, self.outbox, bars, trace)
+
+    def step(self, bar: Bar, trace: Trace | None = None) -> tuple[Signal | None, Trace | None]:
+        """One closed bar into the state: the signal it produced (not sent) and its trace."""
         trace = stamp(trace, "runner_in")
         if bar.symbol != self.symbol or bar.timeframe != self.timeframe:
             raise ValueError(
                 f"runner {self.symbol} {self.timeframe} got {bar.symbol} {bar.timeframe}"
             )
         if self.last_ms is not None and bar.time_ms <= self.last_ms:
-            return None  # duplicate or replay: already in the state
+            return None, trace  # duplicate or replay: already in the state
         tf = bar.time_ms - (self.last_ms if self.last_ms is not None else bar.time_ms)
         if self.last_ms is None or tf > self._tf_ms():
             self._catch_up(bar.time_ms)
         row = self.stream.update(bar.time_ms, bar.open, bar.high, bar.low, bar.close, bar.volume)
         self.last_ms = bar.time_ms
         if row["entry"] == 0 or bar.backfilled:
-            return None
+            return None, trace
         signal = self._signal(bar, row)
         self.signals += 1
         self.last_signal = signal.signal_id
-        risk = self._risk()
-        if risk is not None:
-            self._undecided.append(risk.on_signal.remote(signal, stamp(trace, "runner_out")))
-            self._throttle()
-        return signal
-
-    def on_bars(self, bars: Sequence[Bar], trace: Trace | None = None) -> list[Signal | None]:
-        """The bars of one publication, in order (the DataFeed's one message per runner actor
-        and bar close: :func:`each_bar`)."""
-        return each_bar(self.on_bar, bars, trace)
-
-    def _throttle(self) -> None:
-        """Back-pressure: never more than MAX_UNDECIDED signals queued at PortfolioRisk (which
-        itself waits on the Executor); a fast replay then slows to what the venue takes
-        instead of queueing signals without bound. A live feed (a bar per symbol per
-        timeframe) never reaches the bound."""
-        import ray
-
-        _, self._undecided = ray.wait(self._undecided, num_returns=len(self._undecided),
-                                      timeout=0)  # fmt: skip
-        if len(self._undecided) > MAX_UNDECIDED:
-            _, self._undecided = ray.wait(self._undecided,
-                                          num_returns=len(self._undecided) - MAX_UNDECIDED)  # fmt: skip
+        return signal, trace
 
     def ping(self) -> int:
         """Liveness probe: this actor's wall clock, ms (queued behind its other messages, so a
@@ -122,13 +111,6 @@ class StrategyRunner:
             except ValueError:  # no feed (a benchmark driving bars itself): no history
                 return None
         return self.feed
-
-    def _risk(self) -> Any:
-        if isinstance(self.risk, str):  # by name: PortfolioRisk is created after the runners
-            import ray
-
-            self.risk = ray.get_actor(self.risk)
-        return self.risk
 
     def _catch_up(self, before_ms: int) -> None:
         """Replay the feed's history between the last bar seen and ``before_ms`` (no signals)."""
@@ -159,18 +141,25 @@ class StrategyRunner:
         )  # fmt: skip
 
 
-def each_bar(
-    on_bar: Callable[[Bar, Trace | None], Signal | None],
+def publish(
+    step: Callable[[Bar, Trace | None], tuple[Signal | None, Trace | None]],
+    outbox: SignalOutbox,
     bars: Sequence[Bar],
     trace: Trace | None,
 ) -> list[Signal | None]:
-    """``on_bar`` over a publication's bars in order; a bar that fails is logged and answered
-    None and the rest still run (in a group, one symbol's failure must not drop the others')."""
+    """``step`` over a publication's bars in order, then their signals to PortfolioRisk in one
+    message. A bar that fails is logged and answered None and the rest still run (in a group,
+    one symbol's failure must not drop the others')."""
     out: list[Signal | None] = []
+    signals: list[tuple[Signal, Trace | None]] = []
     for bar in bars:
         try:
-            out.append(on_bar(bar, trace))
+            signal, hops = step(bar, trace)
         except Exception:  # noqa: BLE001 - logged with its traceback; the batch goes on
             log.exception("%s bar %d failed in its runner", bar.symbol, bar.time_ms)
-            out.append(None)
+            signal, hops = None, None
+        out.append(signal)
+        if signal is not None:
+            signals.append((signal, hops))
+    outbox.send(signals)
     return out

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from actors.messages import Bar, Signal, Trace
-from actors.runner import StrategyRunner, each_bar
+from actors.outbox import SignalOutbox
+from actors.runner import StrategyRunner, publish
 
 
 class RunnerGroup:
@@ -39,18 +40,25 @@ class RunnerGroup:
             symbol: self.runner_class(symbol, timeframe, strategy, params, feed, risk)
             for symbol, strategy, params in plans
         }
+        self.outbox = SignalOutbox(risk)  # a close's signals of every symbol: one message
+        for runner in self.runners.values():
+            runner.outbox = self.outbox
 
     def on_bar(self, bar: Bar, trace: Trace | None = None) -> Signal | None:
         """One symbol's closed bar (what a lone runner's ``on_bar`` does)."""
+        return self._runner(bar).on_bar(bar, trace)
+
+    def on_bars(self, bars: Sequence[Bar], trace: Trace | None = None) -> list[Signal | None]:
+        """The bars of one publication (a bar close of several symbols), in order; their
+        signals go to PortfolioRisk as one message. A bar that fails is logged and answered
+        None, and the others still run (isolation per symbol)."""
+        return publish(lambda b, t: self._runner(b).step(b, t), self.outbox, bars, trace)
+
+    def _runner(self, bar: Bar) -> StrategyRunner:
         runner = self.runners.get(bar.symbol)
         if runner is None:
             raise ValueError(f"runner group of {sorted(self.runners)} got a {bar.symbol} bar")
-        return runner.on_bar(bar, trace)
-
-    def on_bars(self, bars: Sequence[Bar], trace: Trace | None = None) -> list[Signal | None]:
-        """The bars of one publication (a bar close of several symbols), in order; a bar that
-        fails is logged and answered None, and the others still run (isolation per symbol)."""
-        return each_bar(self.on_bar, bars, trace)
+        return runner
 
     def state(self, symbol: str | None = None) -> dict[str, Any]:
         """One symbol's runner state, or every symbol's by symbol."""

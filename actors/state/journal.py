@@ -26,7 +26,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -126,23 +126,32 @@ class Journal:
     def record_intent(self, intent: OrderIntent) -> bool:
         """Persist an order intent before it is sent (F1). False if the cloid exists (no-op)."""
         with self._tx() as c:
-            cur = c.execute(
-                "INSERT OR IGNORE INTO intents(cloid, intent_id, signal_id, symbol, side, size,"
-                " kind, purpose, reduce_only, payload, recorded_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (intent.cloid, intent.intent_id, intent.signal_id, intent.symbol, intent.side,
-                 intent.size, intent.kind, intent.purpose, int(intent.reduce_only),
-                 intent.model_dump_json(), self._clock()),
-            )  # fmt: skip
-            if cur.rowcount == 1:
-                return True
-            known = c.execute("SELECT payload FROM intents WHERE cloid=?", (intent.cloid,))
-            first = OrderIntent.model_validate_json(known.fetchone()[0])
-            if first.model_dump(exclude={"source", "seq"}) != intent.model_dump(
-                exclude={"source", "seq"}
-            ):
-                log.warning("cloid %s reused by a different intent %s; the first one stands: %s",
-                            intent.cloid, intent.intent_id, first.intent_id)  # fmt: skip
-            return False
+            return self._insert_intent(c, intent)
+
+    def record_intents(self, intents: Sequence[OrderIntent]) -> list[bool]:
+        """:meth:`record_intent` for the entries of one bar close, in one transaction (one
+        fsync): all of them are durable, or none."""
+        with self._tx() as c:
+            return [self._insert_intent(c, i) for i in intents]
+
+    def _insert_intent(self, c: sqlite3.Connection, intent: OrderIntent) -> bool:
+        cur = c.execute(
+            "INSERT OR IGNORE INTO intents(cloid, intent_id, signal_id, symbol, side, size,"
+            " kind, purpose, reduce_only, payload, recorded_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (intent.cloid, intent.intent_id, intent.signal_id, intent.symbol, intent.side,
+             intent.size, intent.kind, intent.purpose, int(intent.reduce_only),
+             intent.model_dump_json(), self._clock()),
+        )  # fmt: skip
+        if cur.rowcount == 1:
+            return True
+        known = c.execute("SELECT payload FROM intents WHERE cloid=?", (intent.cloid,))
+        first = OrderIntent.model_validate_json(known.fetchone()[0])
+        if first.model_dump(exclude={"source", "seq"}) != intent.model_dump(
+            exclude={"source", "seq"}
+        ):
+            log.warning("cloid %s reused by a different intent %s; the first one stands: %s",
+                        intent.cloid, intent.intent_id, first.intent_id)  # fmt: skip
+        return False
 
     def record_order_update(self, update: OrderUpdate) -> bool:
         """Append an order status change. False if this ``(source, seq)`` was recorded."""

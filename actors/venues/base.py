@@ -185,6 +185,10 @@ class Venue(Protocol):
 
     # optional class attribute ``concurrent_reads = True``: two read calls may run at once on
     # different threads (absent: one at a time, e.g. ccxt's sync rate limiter counts serially)
+    # optional batch calls (one request for the entries of one bar close; absent: one each):
+    # ``cancel_many(pairs) -> list[bool | VenueError]`` and
+    # ``place_many(orders) -> list[PlaceResult | VenueError]`` — per order what the single call
+    # returns or the error that refused it; an error of the whole request raises
 
     def positions_and_equity(self) -> tuple[list[VenuePosition], float]:
         """``(positions(), equity())`` as of one moment, in as few requests as the venue

@@ -10,6 +10,7 @@ the expected shape raises :class:`MalformedReply`, which the client turns into
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from actors.venues.base import (
@@ -80,15 +81,37 @@ def statuses(reply: Any) -> list[Any]:
 
 def place_result(reply: Any, cloid: str, size: float) -> PlaceResult:
     """The one order's outcome, or OrderRejected with the venue's own text."""
+    out = place_results(reply, [(cloid, size)])[0]
+    if isinstance(out, OrderRejected):
+        raise out
+    return out
+
+
+def place_results(
+    reply: Any, orders: Sequence[tuple[str, float]]
+) -> list[PlaceResult | OrderRejected]:
+    """Per order of a batch (``(cloid, size)`` in request order): its outcome, or the
+    OrderRejected that refused it. A refusal of the whole request rejects every order (nothing
+    was placed); a refused signer raises VenueError; statuses that do not match the batch raise
+    MalformedReply (which order would a status belong to?)."""
     err = request_error(reply)
     if err is not None:
         if is_auth_error(err):
             raise VenueError(f"venue refused the signer/account: {err}")
-        raise OrderRejected(cloid, err)
+        return [OrderRejected(cloid, err) for cloid, _ in orders]
     sts = statuses(reply)
-    if len(sts) != 1:
-        raise MalformedReply(f"expected one status for one order, got {len(sts)}")
-    st = sts[0]
+    if len(sts) != len(orders):
+        raise MalformedReply(f"expected {len(orders)} order statuses, got {len(sts)}")
+    out: list[PlaceResult | OrderRejected] = []
+    for st, (cloid, size) in zip(sts, orders, strict=True):
+        try:
+            out.append(_place_status(st, cloid, size))
+        except OrderRejected as rej:
+            out.append(rej)
+    return out
+
+
+def _place_status(st: Any, cloid: str, size: float) -> PlaceResult:
     if isinstance(st, str):
         if st in PENDING_STATUSES:
             return PlaceResult(cloid=cloid, status="triggered_pending")

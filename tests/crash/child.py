@@ -29,6 +29,7 @@ class Script:
     spec: VenueSpec  # pickled to the child (the key never goes through JSON or a log)
     data_dir: str
     submit: tuple[str, ...] = ()  # OrderIntent JSON, submitted in order
+    batch: bool = False  # submit them as one bar close's batch (Executor.submit_many)
     crash: str | None = None  # K1..K8: SIGKILL the whole process there (once)
     marker: str = ""
     resend_within_ms: float = 60_000.0
@@ -49,8 +50,11 @@ def run(script: Script) -> None:
                             reconcile_s=3600.0, resend_within_ms=script.resend_within_ms,
                             one_entry_per_symbol=script.one_entry_per_symbol,
                             **script.executor_kw)  # fmt: skip
-        for raw in script.submit:
-            executor.submit(OrderIntent.model_validate_json(raw))
+        intents = [OrderIntent.model_validate_json(raw) for raw in script.submit]
+        if script.batch:
+            executor.submit_many(intents)
+        for intent in [] if script.batch else intents:
+            executor.submit(intent)
         executor.poll_now()
         executor.stop()
         inproc._get(keeper.close.remote())

@@ -159,3 +159,26 @@ def test_crash_during_exit(tmp_path: Path, point: str, outcome: str) -> None:
         left = {"fill": 0.0, "partial": 0.005, "reject": 0.01}[outcome]
         assert facts["positions"].get("BTC", 0.0) == pytest.approx(left)
         assert b.holds(out.cloid)  # the exit reached the venue exactly once (cloid unique)
+
+
+@pytest.mark.parametrize("crash", ("K2", "K4"))
+def test_a_batch_killed_before_or_after_its_venue_request_converges(
+    tmp_path: Path, crash: str
+) -> None:
+    """The entries of one close journaled in one transaction and placed in one request
+    (``submit_many``): killed after the journal commit and before the request (K2: the restart
+    sends each fresh intent once, with its cloid), or after the request and before the
+    outcomes were journaled (K4: the restart finds each order by cloid). Either way one order
+    per intent, the journal equal to the venue."""
+    with bench(tmp_path) as b:
+        batch = [intent(b, f"batch-{crash}-{k}", kind="limit", away=0.05 + 0.01 * k)
+                 for k in range(2)]  # fmt: skip
+        b.crash(b.script(submit=tuple(i.model_dump_json() for i in batch), crash=crash,
+                         batch=True, one_entry_per_symbol=False))  # fmt: skip
+        assert [b.holds(i.cloid) for i in batch] == [crash == "K4"] * 2
+        b.restart(one_entry_per_symbol=False)
+        facts = converged(b)
+        assert facts["per_signal"] == {i.signal_id: 1 for i in batch}
+        resting = sorted(o.cloid for o in facts["open"] if not o.reduce_only)
+        assert resting == sorted(i.cloid for i in batch)
+        assert [facts["statuses"].get(i.cloid) for i in batch] == ["resting"] * 2

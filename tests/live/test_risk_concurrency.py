@@ -39,6 +39,7 @@ class GatedExecutor:
         self.released_ns = 0
         self.asked: list[int] = []
         self.got: list[tuple[OrderIntent, list[tuple[str, int]] | None]] = []
+        self.calls: list[list[str]] = []  # symbols of each submit / submit_many call
 
     def portfolio(self) -> PortfolioState:
         return PortfolioState(OLD_EQUITY, positions=dict(self.positions), reconciled=True,
@@ -61,6 +62,16 @@ class GatedExecutor:
 
     def submit(self, intent: OrderIntent, trace: list[tuple[str, int]] | None = None) -> None:
         self.got.append((intent, trace))
+        self.calls.append([intent.symbol])
+
+    def submit_many(
+        self, intents: list[OrderIntent], traces: list[list[tuple[str, int]] | None]
+    ) -> None:
+        self.got += list(zip(intents, traces, strict=True))
+        self.calls.append([i.symbol for i in intents])
+
+    def submit_calls(self) -> list[list[str]]:
+        return list(self.calls)
 
     def submitted(self) -> list[tuple[OrderIntent, list[tuple[str, int]] | None]]:
         return list(self.got)
@@ -274,3 +285,34 @@ def test_a_view_taken_before_the_one_held_is_ignored() -> None:
         later = PortfolioState(OLD_EQUITY, reconciled=True, as_of_ms=CLOSE_MS + 1, version=3)
         ray.get(risk.on_submitted.remote("none", later))
         assert ray.get(risk.portfolio.remote()).pending == frozenset()
+
+
+def test_a_close_signals_in_one_message_are_decided_in_order_and_sent_in_one_call() -> None:
+    """A RunnerGroup's close (``on_signals``): one wait for the view, the decisions in the
+    signals' order as consecutive ``on_signal`` calls would make them (MAX_OPEN_POSITIONS 2:
+    the third is refused), the approved entries handed to the Executor in one call, every
+    signal journaled; a copy of the message decides nothing again."""
+    import ray
+
+    with graph(max_open=2) as (risk, executor, _):
+        sigs = [signal(s) for s in ("BTC", "ETH", "SOL")]
+        sent = [[("sent", time.monotonic_ns())] for _ in sigs]
+        ref = risk.on_signals.remote(sigs, sent)
+        first_ask(executor)
+        entered(risk, [s.signal_id for s in sigs])
+        released = ray.get(executor.release.remote())
+        decisions = ray.get(ref, timeout=60)
+        assert [(d.approved, d.rule) for d in decisions][:2] == [(True, "approved")] * 2
+        assert not decisions[2].approved and decisions[2].rule == "max_open_positions"
+        assert ray.get(executor.asks.remote()) == [CLOSE_MS]
+        assert ray.get(executor.submit_calls.remote()) == [["BTC", "ETH"]]
+        for intent, trace in ray.get(executor.submitted.remote()):
+            assert intent.size == pytest.approx(FRESH_EQUITY * RISK_FRACTION)
+            t = stamps(trace)
+            assert t["sent"] < t["risk_in"] < released < t["risk_fresh"] <= t["risk_out"]
+        journaled = wait_for(lambda: (j := ray.get(risk.__ray_call__.remote(_journaled)))
+                             and len(j) == 3 and j, 30, "three journaled signals")  # fmt: skip
+        assert sorted(journaled) == sorted(s.signal_id for s in sigs)
+        again = ray.get(risk.on_signals.remote(sigs), timeout=60)  # delivered twice
+        assert again == decisions
+        assert ray.get(executor.submit_calls.remote()) == [["BTC", "ETH"]]

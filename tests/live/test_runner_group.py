@@ -97,3 +97,40 @@ def test_layouts_and_bad_grouping() -> None:
     assert Placement.cluster().runners_per_actor == 1  # a cluster spreads runners over nodes
     with pytest.raises(ValueError, match="runners_per_actor"):
         Placement(runners_per_actor=-1)
+
+
+class RiskStub:
+    """PortfolioRisk's two entry points, recording what each message carried."""
+
+    def __init__(self) -> None:
+        self.messages: list[list[tuple[str, int]]] = []
+
+    def on_signal(self, signal: Any, trace: Any = None) -> None:
+        self.messages.append([(signal.symbol, signal.bar_time_ms)])
+
+    def on_signals(self, signals: list[Any], traces: Any = None) -> None:
+        self.messages.append([(s.symbol, s.bar_time_ms) for s in signals])
+
+    def got(self) -> list[list[tuple[str, int]]]:
+        return list(self.messages)
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_a_close_signals_reach_portfolio_risk_as_one_message() -> None:
+    """Every close with signals is one message to PortfolioRisk carrying all of them (the
+    batch decided together, ``PortfolioRisk.on_signals``), in the symbols' order."""
+    import ray
+
+    risk = ray.remote(RiskStub).options(num_cpus=0).remote()
+    try:
+        group = RunnerGroup([(s, STRATEGY, {}) for s in SYMBOLS], "15m", None, risk)
+        want = []
+        for close in closes(1500):
+            sigs = [(s.symbol, s.bar_time_ms) for s in group.on_bars(close) if s is not None]
+            if sigs:
+                want.append(sigs)
+        got = ray.get(risk.got.remote())
+        assert got == want
+        assert any(len(m) > 1 for m in got)  # closes where several symbols signalled
+    finally:
+        ray.kill(risk, no_restart=True)

@@ -81,6 +81,26 @@ def test_cancel_many_answers_each_order_in_one_request(harness: Harness) -> None
     assert all(getattr(v.order_by_cloid(sym, c), "status", None) == "canceled" for c in placed)
 
 
+def test_place_many_answers_each_order_in_one_request(harness: Harness) -> None:
+    """A venue that takes a batch of orders (``place_many``: the entries of one bar close)
+    answers for each what ``place`` would; an order refused before sending (its size rounds to
+    zero) is that order's answer alone, and the others rest."""
+    v, sym = harness.venue, harness.symbol
+    if not hasattr(v, "place_many"):
+        pytest.skip(f"{v.name} places one order per request (the Executor loops over place)")
+    px = mid(v, sym) * 0.9
+    ids = [cloid(f"many{k}") for k in range(3)]
+    sizes = [0.001, 1e-12, 0.002]  # the middle one rounds to zero
+    out = v.place_many([OrderRequest(cloid=c, symbol=sym, side="buy", size=z, kind="limit",
+                                     price=px) for c, z in zip(ids, sizes, strict=True)])  # fmt: skip
+    assert [type(r).__name__ for r in out] == ["PlaceResult", "OrderRejected", "PlaceResult"]
+    assert [r.status for r in (out[0], out[2])] == ["resting", "resting"]  # type: ignore[union-attr]
+    assert v.place_many([]) == []
+    assert sorted(o.cloid for o in v.open_orders()) == sorted((ids[0], ids[2]))
+    assert v.order_by_cloid(sym, ids[1]) is None  # never sent
+    assert v.order_by_cloid(sym, ids[2]).size == pytest.approx(0.002)  # type: ignore[union-attr]
+
+
 def test_order_never_sent_is_none(harness: Harness) -> None:
     assert harness.venue.order_by_cloid(harness.symbol, cloid("never")) is None
 

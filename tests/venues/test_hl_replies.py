@@ -114,6 +114,26 @@ def _cancel_reply(statuses: list[Any]) -> dict[str, Any]:
     return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": statuses}}}
 
 
+def test_batch_place_results_one_per_order() -> None:
+    """A batch of orders (the entries of one close): each status is its own order's answer —
+    one rejection does not reject the others; a refusal of the whole request rejects each."""
+    other = "0x" + "cd" * 16
+    reply = _order_reply({"resting": {"oid": 5}}, {"error": "Insufficient margin to place order."},
+                         {"filled": {"totalSz": "0.5", "avgPx": "10", "oid": 6}})  # fmt: skip
+    out = rep.place_results(reply, [(CLOID, 1.0), (other, 1.0), (CLOID, 1.0)])
+    assert isinstance(out[0], rep.PlaceResult) and out[0].status == "resting"
+    assert isinstance(out[1], OrderRejected) and out[1].cloid == other
+    assert isinstance(out[2], rep.PlaceResult) and out[2].status == "partially_filled"
+    refused = rep.place_results({"status": "err", "response": "Invalid nonce"},
+                                [(CLOID, 1.0), (other, 1.0)])  # fmt: skip
+    assert [type(r) for r in refused] == [OrderRejected, OrderRejected]
+    assert refused[1].cloid == other  # type: ignore[union-attr]
+    with pytest.raises(rep.MalformedReply):  # which order would each status belong to?
+        rep.place_results(_order_reply({"resting": {"oid": 5}}), [(CLOID, 1.0), (other, 1.0)])
+    with pytest.raises(rep.MalformedReply):  # a malformed status is never a rejection
+        rep.place_results(_order_reply({"resting": {"oid": 5}}, 17), [(CLOID, 1.0), (other, 1.0)])
+
+
 def test_batch_cancel_results_one_per_order() -> None:
     gone = {"error": rep.MISSING_ORDER + " asset=1"}
     other = {"error": "Too many cumulative requests"}

@@ -134,3 +134,20 @@ def test_smc_threads_come_from_the_environment_through_the_cli(
         assert default_threads() >= 1
     finally:
         set_default_threads(None)
+
+
+def test_runner_layout_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LIVE_RUNNERS_PER_ACTOR: unset keeps the layout's own grouping (all in one locally, one per
+    symbol on a cluster), a number overrides it, a negative one stops the start naming it."""
+    from cluster.cli_live import placement_for
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert load_settings().live_runners_per_actor is None
+    assert placement_for(None, None, None).runners_per_actor == 0
+    monkeypatch.setenv("LIVE_RUNNERS_PER_ACTOR", "1")
+    n = load_settings().live_runners_per_actor
+    assert n == 1 and placement_for(None, None, n).runners_per_actor == 1
+    monkeypatch.setenv("LIVE_RUNNERS_PER_ACTOR", "-1")
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert "live_runners_per_actor" in str(exc.value).lower()

@@ -96,3 +96,29 @@ def test_a_lost_reply_ends_with_exactly_one_order_per_entry(tmp_path: Path) -> N
         orders = [o for o in g.venue.open_orders() if o.cloid in {i.cloid for i in batch}]
         assert sorted(o.cloid for o in orders) == sorted(i.cloid for i in batch)  # one each
         assert ray.get(g.alerter.count.remote("order_rejected")) == 0
+
+
+def _without_place_many(ex: Any) -> None:
+    """Inside the Executor: its venue no longer takes a batch (as the CCXT venues)."""
+    _count_venue_calls(ex)
+    counting = ex.venue
+
+    class Single:
+        def __getattr__(self, name: str) -> Any:
+            if name == "place_many":
+                raise AttributeError(name)
+            return getattr(counting, name)
+
+    ex.venue = Single()
+
+
+def test_a_venue_without_batches_gets_the_entries_one_by_one(tmp_path: Path) -> None:
+    import ray
+
+    with order_graph(tmp_path, one_entry_per_symbol=False) as g:
+        ray.get(g.executor.__ray_call__.remote(_without_place_many))
+        batch = _resting_limits(g, ["s1", "s2"], [0.001, 0.002])
+        ray.get(g.executor.submit_many.remote(batch))
+        assert _calls(g) == {"place": 2, "place_many": 0}
+        assert [ray.get(g.keeper.order_status.remote(i.cloid)) for i in batch] == ["resting"] * 2
+        assert {o.cloid for o in g.venue.open_orders()} == {i.cloid for i in batch}

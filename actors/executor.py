@@ -80,8 +80,8 @@ class Executor:
         self.adopt_stop_fraction = adopt_stop_fraction
         self.resend_within_ms = resend_within_ms  # market time: see actors.recovery
         self._lock = threading.RLock()
-        # the order path's venue reads beside its poll: the account, the expiries' cancels
-        self._account_reader = futures.ThreadPoolExecutor(2, thread_name_prefix="account-read")
+        # the order path's account read, beside its poll
+        self._account_reader = futures.ThreadPoolExecutor(1, thread_name_prefix="account-read")
         # entries of one symbol go out one at a time, and so do mainnet confirmation prompts;
         # entries of different symbols go out side by side: several symbols often signal on one
         # close, and each waited for the previous one's journal writes and venue round trip
@@ -292,18 +292,17 @@ class Executor:
             self._push_portfolio()
 
     def _read_now(self, as_of: int) -> None:
-        """Poll (fills, unknown orders, entries past their TTL) and read the account; the view
+        """Poll (entries past their TTL, fills, unknown orders) and read the account; the view
         is then complete as of ``as_of`` (venue ms, taken before the first read). On a venue
         whose reads may run at once (``concurrent_reads``: Hyperliquid's are independent HTTP
-        posts) the account read and the expiries' cancels run beside the fills read, so the
-        read costs about its longest call instead of their sum on the order path (issue #15);
-        all start after ``as_of``."""
-        account = pool = None
+        posts) the account read runs beside the poll's calls, so the read costs about the
+        longer of the two instead of their sum on the order path (issue #15); all start after
+        ``as_of`` (a fill the poll finds after the account read re-reads the account)."""
+        account = None
         if getattr(self.venue, "concurrent_reads", False):
-            pool = self._account_reader
-            account = pool.submit(self.venue.positions_and_equity)
+            account = self._account_reader.submit(self.venue.positions_and_equity)
         try:
-            upkeep.poll(self, pool)
+            upkeep.poll(self)
         except BaseException:
             if account is not None:
                 futures.wait([account])  # its error, if any, is this one's consequence

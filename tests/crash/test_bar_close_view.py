@@ -183,13 +183,17 @@ def test_the_account_is_read_beside_the_fills_when_the_venue_allows_it(
                           else {"fills": False, "account": True})  # fmt: skip
 
 
-@pytest.mark.parametrize("concurrent", [True, False])
-def test_expired_entries_are_canceled_beside_the_fills_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, concurrent: bool
+@pytest.mark.parametrize("answer", ["canceled", "not_open"])
+def test_an_expired_entry_is_canceled_beside_the_account_read_then_the_fills_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str
 ) -> None:
     """The bar-close read (which holds the Executor's lock) cancels an entry whose TTL ended
-    while the fills are read, not after them, and still journals the cancel; negative control:
-    on a venue without ``concurrent_reads`` the cancel waits for the fills read."""
+    while the account is read, and reads the fills only once the cancel has answered: an entry
+    the venue canceled can fill no more, so every fill that beat the cancel is in that read and
+    the entry needs no look-up by cloid (one round trip less on the order path). Negative
+    control: an entry the venue says was no longer open (it filled, or the venue canceled it)
+    is looked up by cloid. Either way the entry is journaled canceled and is no longer pending
+    in the view."""
     import threading
 
     import ray
@@ -209,27 +213,40 @@ def test_expired_entries_are_canceled_beside_the_fills_read(
             ex.submit(entry)
             assert "BTC" in ex.portfolio().pending
             b.sim.clock.advance(ms=ttl_ms)
-            started = {"fills": threading.Event(), "cancel": threading.Event()}
+            started = {"account": threading.Event(), "cancel": threading.Event()}
             overlapped: dict[str, bool] = {}
-            real_fills, real_cancel = venue.fills_since, venue.cancel
-            wait_s = 10.0 if concurrent else 0.3
+            calls: list[str] = []
+            real = (venue.fills_since, venue.cancel, venue.positions_and_equity,
+                    venue.order_by_cloid)  # fmt: skip
 
             def fills(*a: Any) -> Any:
-                if not started["fills"].is_set():  # the read under test (later ones follow)
-                    started["fills"].set()
-                    overlapped["fills"] = started["cancel"].wait(wait_s)
-                return real_fills(*a)
+                calls.append("fills")
+                return real[0](*a)
 
             def cancel(*a: Any) -> Any:
+                calls.append("cancel")
                 started["cancel"].set()
-                overlapped["cancel"] = started["fills"].wait(wait_s)
-                return real_cancel(*a)
+                overlapped["cancel"] = started["account"].wait(10.0)
+                was_open = real[1](*a)
+                calls.append("cancel_answered")
+                return was_open and answer == "canceled"
+
+            def account() -> Any:
+                started["account"].set()
+                overlapped["account"] = started["cancel"].wait(10.0)
+                return real[2]()
+
+            def look_up(*a: Any) -> Any:
+                calls.append("look_up")
+                return real[3](*a)
 
             venue.fills_since, venue.cancel = fills, cancel
-            monkeypatch.setattr(type(venue._venue), "concurrent_reads", concurrent)
+            venue.positions_and_equity, venue.order_by_cloid = account, look_up
             ex.bar_closed(b.sim.clock.now_ms())
-            assert overlapped == ({"fills": True, "cancel": True} if concurrent
-                                  else {"fills": False, "cancel": True})  # fmt: skip
+            assert overlapped == {"cancel": True, "account": True}
+            first_fills = calls.index("fills")
+            assert calls.index("cancel_answered") < first_fills
+            assert calls.count("look_up") == (0 if answer == "canceled" else 1)
             assert "BTC" not in ex.portfolio().pending and ex.resting == {}
             on_venue = b.venue.order_by_cloid("BTC", entry.cloid)
             assert on_venue is not None and on_venue.status == "canceled"

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from pydantic import SecretStr
 
 from actors.venues.base import Venue
@@ -22,6 +21,7 @@ from actors.venues.ccxt_spec import CcxtSpec
 from actors.venues.factory import VenueSpec, make_venue
 from actors.venues.loopback import markets as loopback_markets
 from actors.venues.loopback import run_loopback
+from actors.venues.loopback_http import LoopbackResponse
 from actors.venues.paper import PaperExchange
 from actors.venues.simulator.market_data import available_coins
 from tests.conftest import MARKET
@@ -49,22 +49,24 @@ class Harness:
         return value
 
 
-class _Malformed(requests.adapters.HTTPAdapter):
-    """Answers the next ``count`` requests with HTTP 200 and a body that is not the API's."""
+class _Malformed:
+    """Answers the next ``count`` posts of the clients it is wrapped around with HTTP 200 and a
+    body that is not the API's (the server is never asked: this is a reply mangled in transit).
+    Wraps ``session.post``, so it works on requests' session and the loopback one alike."""
 
     def __init__(self, count: int, body: bytes) -> None:
-        super().__init__()
         self.count, self.body = count, body
 
-    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        if self.count <= 0:
-            return super().send(request, **kwargs)
-        self.count -= 1
-        resp = requests.Response()
-        resp.status_code, resp._content = 200, self.body
-        resp.headers["Content-Type"] = "application/json"
-        resp.url, resp.request = request.url, request
-        return resp
+    def wrap(self, session: Any) -> None:
+        real = session.post
+
+        def post(url: str, *args: Any, **kwargs: Any) -> Any:
+            if self.count <= 0:
+                return real(url, *args, **kwargs)
+            self.count -= 1
+            return LoopbackResponse(200, self.body, {"Content-Type": "application/json"})
+
+        session.post = post
 
 
 def _paper(tmp_path: Path, symbols: list[str] | None, speed: float) -> Iterator[Harness]:
@@ -87,7 +89,7 @@ def _paper(tmp_path: Path, symbols: list[str] | None, speed: float) -> Iterator[
                 adapter = _Malformed(int(params.get("count", 1)), params.get("body", b"<html>"))
                 for v in clients:
                     for s in (v.info.session, v._exchange.session):  # type: ignore[attr-defined]
-                        s.mount("http://", adapter)
+                        adapter.wrap(s)
                 return
             sim.faults.inject(kind, **params)
 

@@ -61,7 +61,9 @@ class LoopbackSession:
 
     def __init__(self) -> None:
         self.headers: dict[str, str] = {"Content-Type": "application/json"}
-        self._pool = urllib3.PoolManager(num_pools=2, maxsize=1, retries=_NO_RETRY)
+        # requests' pool size: a client shared by threads (a place beside a cancel) keeps its
+        # connections instead of discarding one with a "pool is full" warning
+        self._pool = urllib3.PoolManager(num_pools=2, maxsize=10, retries=_NO_RETRY)
 
     def post(self, url: str, json: Any = None, timeout: float | None = None) -> LoopbackResponse:
         """POST ``json`` to ``url``; transport failures raise what ``requests`` would raise."""

@@ -118,3 +118,48 @@ def test_a_payload_requests_would_refuse_is_refused_before_anything_is_sent() ->
     ):
         LoopbackSession().post(url + "/exchange", json={"px": float("nan")}, timeout=5)
     assert seen == []
+
+
+def test_two_threads_posting_at_once_keep_their_connections(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The Executor places on one thread while its upkeep cancels on another, through one client:
+    the pool must take both connections back (a pool of one logged "pool is full" and dropped
+    a keep-alive connection on every overlap)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    both_in = threading.Barrier(2)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            both_in.wait(5)  # the two requests are in flight at the same time
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    serving = threading.Thread(target=srv.serve_forever, daemon=True)
+    serving.start()
+    session, answers = LoopbackSession(), []
+    url = f"http://127.0.0.1:{srv.server_address[1]}/exchange"
+    try:
+        with caplog.at_level("WARNING", logger="urllib3"):
+            posts = [threading.Thread(target=lambda: answers.append(session.post(url, json={}, timeout=5)))
+                     for _ in range(2)]  # fmt: skip
+            for t in posts:
+                t.start()
+            for t in posts:
+                t.join(10)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        serving.join(5)
+    assert [a.json() for a in answers] == [{}, {}]
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
